@@ -1,0 +1,36 @@
+// Errors the GPU runtime raises. Each names what failed and, where it can, what to do about it.
+
+/** No WebGPU adapter could be had: says how to get one on this kind of machine. */
+export class NoAdapterError extends Error {
+  constructor(where: string) {
+    super(
+      `No WebGPU adapter in ${where}. ` +
+        (where === 'node'
+          ? 'Install a Vulkan driver Dawn can use: on Debian/Ubuntu run `apt-get install -y chromium libvulkan1` ' +
+            '(SwiftShader, a software Vulkan, ships with chromium at /usr/lib/chromium/libvk_swiftshader.so) ' +
+            'and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json, or run on a machine with a GPU driver.'
+          : 'Use a browser with WebGPU (Chrome/Edge 113+, Safari 26+, Firefox 141+ on Windows) served over https or ' +
+            'localhost; on Linux Chrome may need chrome://flags/#enable-unsafe-webgpu.'),
+    );
+    this.name = 'NoAdapterError';
+  }
+}
+
+/** A validation or out-of-memory error raised while running a step, naming the kernel(s) involved. */
+export class GpuKernelError extends Error {
+  constructor(
+    readonly kernels: readonly string[],
+    readonly gpuMessage: string,
+  ) {
+    super(`GPU error in kernel ${kernels.join(', ')}: ${gpuMessage}`);
+    this.name = 'GpuKernelError';
+  }
+}
+
+/** The device was lost (driver reset, tab backgrounded too long, destroy()); nothing further can run on it. */
+export class DeviceLostError extends Error {
+  constructor(readonly reason: string, detail: string) {
+    super(`The GPU device was lost (${reason}): ${detail || 'no detail given'}. Recreate the device and resume from saved state.`);
+    this.name = 'DeviceLostError';
+  }
+}

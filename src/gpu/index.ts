@@ -1,0 +1,8 @@
+// The GPU runtime's public surface (Node-only device creation lives in ./node).
+export { BufferPool, type BufferStats } from './buffers';
+export { DeviceLostError, GpuKernelError, NoAdapterError } from './errors';
+export { PipelineCache, pipelineKey, type Overrides } from './pipelines';
+export { browserGpu, createRuntime, GpuRuntime, type AdapterReport, type GpuHost } from './runtime';
+export { shaderNames, shaderSource } from './shaders';
+export { Step, type DispatchSpec, type KernelTime, type StepResult } from './step';
+export { params, Tensor, type DType, type TypedArrayOf } from './tensor';

@@ -1,0 +1,40 @@
+// Elementwise comparison with an explicit tolerance: |actual − expected| ≤ atol + rtol·|expected|.
+// On failure the message names the first offending index, both values and the worst error.
+import { expect } from 'vitest';
+
+export interface Tolerance {
+  atol: number;
+  rtol: number;
+}
+
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance,
+  what: string,
+): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  let worst = 0;
+  let firstBad = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const err = Math.abs(a - e);
+    const ok = (Number.isNaN(a) && Number.isNaN(e)) || a === e || err <= tol.atol + tol.rtol * Math.abs(e);
+    if (!ok && firstBad < 0) firstBad = i;
+    if (Number.isFinite(err)) worst = Math.max(worst, err);
+  }
+  if (firstBad >= 0) {
+    expect.fail(
+      `${what}: element ${firstBad} is ${actual[firstBad]}, expected ${expected[firstBad]} ` +
+        `(atol ${tol.atol}, rtol ${tol.rtol}; worst abs error ${worst.toExponential(3)} over ${expected.length})`,
+    );
+  }
+}
+
+/** Every value finite (no NaN/Inf leaked out of a numerically hard case). */
+export function expectFinite(values: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) expect.fail(`${what}: element ${i} is ${values[i]}`);
+  }
+}

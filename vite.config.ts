@@ -1,0 +1,60 @@
+/// <reference types="vitest/config" />
+import { existsSync } from 'node:fs';
+import react from '@vitejs/plugin-react';
+import { playwright } from '@vitest/browser-playwright';
+import { defineConfig } from 'vite';
+
+// The Vulkan loader reads these when Dawn starts; they must be real environment variables of this (main)
+// process so Vitest's forked workers inherit them. SwiftShader ships with Debian's chromium.
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// --enable-unsafe-webgpu is the one flag WebGPU needs on Linux; the rest keep Chromium off the network.
+export const CHROMIUM_ARGS = [
+  '--enable-unsafe-webgpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export default defineConfig({
+  plugins: [react()],
+  worker: { format: 'es' },
+  optimizeDeps: { include: ['onnxruntime-web'] },
+  build: { target: 'es2022' },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['tests/**/*.test.ts'],
+          exclude: ['tests/e2e/**'],
+          pool: 'forks',
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'chromium',
+          include: ['tests/kernels/**/*.test.ts', 'tests/gpu/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            provider: playwright({ launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS } }),
+            instances: [{ browser: 'chromium' }],
+          },
+        },
+      },
+    ],
+  },
+});
