@@ -33,7 +33,6 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['tests/**/*.test.ts'],
-          exclude: ['tests/e2e/**'],
           pool: 'forks',
           testTimeout: 120_000,
           hookTimeout: 60_000,

@@ -61,6 +61,8 @@ function describe(adapter: GPUAdapter, host: GpuHost): AdapterReport {
 export class GpuRuntime {
   readonly pipelines: PipelineCache;
   readonly buffers: BufferPool;
+  /** Work sent to the GPU so far: a training step should add exactly one submit. */
+  readonly counters = { submits: 0, dispatches: 0 };
   private lost: DeviceLostError | undefined;
   private readonly uncaptured: string[] = [];
 
@@ -111,7 +113,7 @@ export class GpuRuntime {
   }
 
   /** Overwrites a tensor's contents from the CPU (queued before the next submit). */
-  write(t: Tensor, data: Float32Array | Uint32Array | Int32Array): void {
+  write(t: Tensor, data: Float32Array<ArrayBuffer> | Uint32Array<ArrayBuffer> | Int32Array<ArrayBuffer>): void {
     if (data.length !== t.size) throw new Error(`write "${t.label}": ${data.length} values for shape [${t.shape}]`);
     this.device.queue.writeBuffer(t.buffer, 0, data);
   }

@@ -158,6 +158,8 @@ export class Step {
 
     const start = performance.now();
     device.queue.submit([encoder.finish()]);
+    this.rt.counters.submits++;
+    this.rt.counters.dispatches += dispatches.length;
     buffers.release(arena); // queue order makes the next step's writeBuffer land after this submit ran
     querySet?.destroy();
 
