@@ -12,16 +12,12 @@ export const gpuTest = test
     onCleanup(() => rt.destroy());
     return rt;
   })
-  .extend('rt', async ({ sharedRuntime, onTestFailed }, { onCleanup }) => {
+  .extend('rt', async ({ sharedRuntime, onTestFinished }) => {
     const before = sharedRuntime.buffers.stats.inUseBytes;
-    let failed = false;
-    onTestFailed(() => {
-      failed = true;
-    });
-    onCleanup(() => {
+    onTestFinished(({ task }) => {
       sharedRuntime.assertAlive();
       // Tests free what they allocate, so one leaking test cannot hide behind the next (a failed test skips it).
-      if (!failed && sharedRuntime.buffers.stats.inUseBytes !== before) {
+      if (task.result?.state !== 'fail' && sharedRuntime.buffers.stats.inUseBytes !== before) {
         throw new Error(`test leaked ${sharedRuntime.buffers.stats.inUseBytes - before} bytes of GPU buffers`);
       }
     });

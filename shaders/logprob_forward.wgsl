@@ -1,0 +1,72 @@
+// logprob_forward: per-token log-probability under temperature τ, for PPO ratios and KL penalties.
+//   z = logits[n,:]/τ,  logprobs[n] = z[tokens[n]] − logsumexp(z) = (z[token] − max z) − log Σ exp(z − max z)
+// Also saves stats[n] = (max z, log Σ exp(z − max z)) so logprob_backward needs no second reduction; keeping the
+// two parts apart keeps softmax accurate in the backward even when |max z| ~ 1e4 (their f32 sum would not be).
+// A token ≥ V gives a NaN log-probability (and stats), so a bad id cannot train silently.
+// Shapes: N = B·T rows, V vocabulary (any V ≥ 1). logits (N,V); tokens, logprobs (N); stats (N,2).
+// Parallel: one workgroup of 256 threads per row. Each thread keeps an online (max, Σexp) over its strided
+// columns (coalesced reads); the pairs are merged by a fixed-order tree in workgroup memory. The grid folds
+// into (x, y) past 65535 rows.
+struct Params { n: u32, v: u32, temperature: f32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;          // (N,V)
+@group(0) @binding(2) var<storage, read> tokens: array<u32>;          // (N)
+@group(0) @binding(3) var<storage, read_write> logprobs: array<f32>;  // (N)
+@group(0) @binding(4) var<storage, read_write> stats: array<f32>;     // (N,2)
+
+const WG: u32 = 256u;
+const LOWEST: f32 = -0x1.fffffep+127f;   // the most negative finite f32
+
+var<workgroup> red_m: array<f32, WG>;
+var<workgroup> red_s: array<f32, WG>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3u) {
+  let row = wid.y * nwg.x + wid.x;
+  if (row >= p.n) { return; }   // uniform: the same for the whole workgroup
+  let V = p.v;
+  let base = row * V;
+  let inv_t = 1.0 / p.temperature;
+
+  var m = LOWEST;
+  var s = 0.0;
+  for (var i = lid; i < V; i += WG) {
+    let z = logits[base + i] * inv_t;
+    if (z > m) {
+      s = s * exp(m - z) + 1.0;
+      m = z;
+    } else {
+      s += exp(z - m);
+    }
+  }
+  red_m[lid] = m;
+  red_s[lid] = s;
+  workgroupBarrier();
+  for (var k = WG / 2u; k > 0u; k >>= 1u) {
+    if (lid < k) {
+      let m1 = red_m[lid];
+      let m2 = red_m[lid + k];
+      let mx = max(m1, m2);
+      red_s[lid] = red_s[lid] * exp(m1 - mx) + red_s[lid + k] * exp(m2 - mx);
+      red_m[lid] = mx;
+    }
+    workgroupBarrier();
+  }
+  if (lid != 0u) { return; }
+  let row_max = red_m[0];
+  let log_sum = log(red_s[0]);
+  let t = tokens[row];
+  if (t >= V) {
+    var nan_bits = 0x7fc00000u;   // a runtime var: a constant NaN is a WGSL compile error
+    let nan = bitcast<f32>(nan_bits);
+    logprobs[row] = nan;
+    stats[2u * row] = nan;
+    stats[2u * row + 1u] = nan;
+    return;
+  }
+  logprobs[row] = (logits[base + t] * inv_t - row_max) - log_sum;
+  stats[2u * row] = row_max;
+  stats[2u * row + 1u] = log_sum;
+}
