@@ -18,10 +18,13 @@ override GELU: bool = false;
 override STORE_PRE: bool = false;
 // c += A·B instead of c = A·B (gradient accumulation; the launcher allows it only without bias and GELU).
 override ACCUMULATE: bool = false;
-// Tile sizes: BM and BN multiples of 4 with (BM/4)·(BN/4) ≤ 256 threads; (BM + 1 + BN)·BK·4 bytes ≤ 16 KiB.
+// Tile sizes: BM and BN multiples of 4 with (BM/4)·(BN/4) ≤ 256 threads; (BM + BN + 8)·BK·4 bytes ≤ 16 KiB.
+// BK = 8 rather than 16: WebGPU zero-fills workgroup memory, and SwiftShader compiles that fill element by
+// element (~0.5 ms of pipeline creation per f32), so 16 would cost ~1.5 s per pipeline there; on GPUs the
+// 4×4-per-thread inner loop, not the barrier per 8 steps of K, is what bounds the speed.
 override BM: u32 = 64u;
 override BN: u32 = 64u;
-override BK: u32 = 16u;
+override BK: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;            // (batch, M, K) or (batch, K, M)
@@ -30,10 +33,10 @@ override BK: u32 = 16u;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;         // (N), a dummy unless HAS_BIAS
 @group(0) @binding(5) var<storage, read_write> pre: array<f32>;    // (batch, M, N), a dummy unless STORE_PRE
 
-// tile_a[kk·(BM+1) + r] = op(A)[row0 + r, k0 + kk]; the +1 pad spreads the transposing stores over banks.
-var<workgroup> tile_a: array<f32, BK * (BM + 1u)>;
-// tile_b[kk·BN + q] = op(B)[k0 + kk, col0 + q].
-var<workgroup> tile_b: array<f32, BK * BN>;
+// tile_a[kk·(BM+4) + r] = op(A)[row0 + r, k0 + kk] and tile_b[kk·(BN+4) + q] = op(B)[k0 + kk, col0 + q]. The pad
+// of 4 makes the transposing stores (memory along K: 32 threads = 4 rows × 8 kk) hit 32 distinct banks.
+var<workgroup> tile_a: array<f32, BK * (BM + 4u)>;
+var<workgroup> tile_b: array<f32, BK * (BN + 4u)>;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 
@@ -47,7 +50,8 @@ fn gelu(x: f32) -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
         @builtin(local_invocation_index) li: u32) {
   let threads = (BM / 4u) * (BN / 4u);
-  let a_pitch = BM + 1u;
+  let a_pitch = BM + 4u;
+  let b_pitch = BN + 4u;
   let row0 = wid.y * BM;
   let col0 = wid.x * BN;
   let z = wid.z;
@@ -88,13 +92,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       if (j < p.n && l < p.k) {
         if (TRANS_B) { v = b[base_b + j * p.k + l]; } else { v = b[base_b + l * p.n + j]; }
       }
-      tile_b[kk * BN + q] = v;
+      tile_b[kk * b_pitch + q] = v;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
       let ra = kk * a_pitch + ty;
       let av = vec4f(tile_a[ra], tile_a[ra + sm], tile_a[ra + 2u * sm], tile_a[ra + 3u * sm]);
-      let rb = kk * BN + tx;
+      let rb = kk * b_pitch + tx;
       let bv = vec4f(tile_b[rb], tile_b[rb + sn], tile_b[rb + 2u * sn], tile_b[rb + 3u * sn]);
       acc0 += av.x * bv;
       acc1 += av.y * bv;

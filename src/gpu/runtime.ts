@@ -145,7 +145,8 @@ export async function createRuntime(gpu: GPU | undefined, host: GpuHost): Promis
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new NoAdapterError(host);
   const report = describe(adapter, host);
-  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups', 'shader-f16'];
+  // 'subgroups' is newer than some @webgpu/types releases, hence the cast.
+  const wanted = ['timestamp-query', 'subgroups', 'shader-f16'] as GPUFeatureName[];
   const l = adapter.limits;
   const device = await adapter.requestDevice({
     label: 'rlhf-lab',

@@ -53,7 +53,8 @@ export class Step {
   private submitted = false;
 
   constructor(
-    private readonly rt: GpuRuntime,
+    /** The runtime this step runs on (launchers use it for per-device choices and constants). */
+    readonly rt: GpuRuntime,
     readonly label: string,
   ) {}
 

@@ -9,6 +9,7 @@ import {
   parseShapes,
   summarize,
   timedRow,
+  toJson,
 } from '../../src/bench/results';
 
 const ADAPTER = 'google swiftshader';
@@ -40,6 +41,20 @@ describe('bench results', () => {
     expect(r).toEqual({ op: 'matmul', impl: 'ort-webgpu', shape: [512, 512, 512], adapter: ADAPTER, ms: null, gflops: null, error: 'boom' });
     expect(JSON.parse(JSON.stringify([r]))).toEqual([r]);
     expect(formatTable([r])).toMatch(/ort-webgpu .*512³ +— +— .*ERROR: boom/);
+  });
+
+  test('JSON output: an array, one row per line, the documented keys first', () => {
+    const rows = [
+      { ...timedRow({ op: 'fma-ceiling', impl: 'ceiling', shape: [8, 4, 4], adapter: ADAPTER }, [2, 1]) },
+      errorRow({ op: 'matmul', impl: 'lab', shape: [1, 2, 3], adapter: ADAPTER, variant: 'tiled' }, 'no'),
+    ];
+    const text = toJson(rows);
+    expect(JSON.parse(text)).toEqual(rows);
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    const g = JSON.stringify((2 * 8 * 4 * 4) / 1.5e6);
+    expect(lines[1]).toBe(`  {"op":"fma-ceiling","impl":"ceiling","shape":[8,4,4],"ms":1.5,"gflops":${g},"adapter":"google swiftshader","runsMs":[2,1]},`);
+    expect(Object.keys(JSON.parse(text)[1])).toEqual(['op', 'impl', 'shape', 'ms', 'gflops', 'adapter', 'variant', 'error']);
   });
 
   test('the table has a header, aligned columns and one line per row', () => {

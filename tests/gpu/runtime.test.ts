@@ -100,7 +100,6 @@ describe('GPU runtime', () => {
 
   gpuTest('surfaces device loss as a clear error on the next step', async () => {
     const rt = await createTestRuntime();
-    const x = rt.tensor([4], 'x');
     rt.device.destroy();
     await rt.device.lost;
     const step = rt.step('after loss');

@@ -1,0 +1,210 @@
+// `npm run bench -- <name> [options]`: benchmarks that run in headless Chromium on its WebGPU adapter.
+//   kernels   matmul (this library, TF.js WebGPU, ONNX Runtime Web WebGPU) and the arithmetic ceiling
+//             → a table on stdout and bench-results/kernels.json
+// The CLI serves the repo with Vite (the page needs a secure context for navigator.gpu: http://127.0.0.1),
+// opens the bench page in Debian's chromium through playwright-core, and collects the rows the page leaves in
+// window.__benchResult.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { CHROMIUM_ARGS } from '../../vite.config';
+import type { BenchConfig, BenchResult } from '../bench/kernels';
+import { DEFAULT_SHAPES, formatTable, type Impl, parseShapes, type Shape, shapeText, summarize, toJson } from '../bench/results';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const IMPLS: Record<string, Impl> = { lab: 'lab', tfjs: 'tfjs-webgpu', ort: 'ort-webgpu', ceiling: 'ceiling' };
+
+const USAGE = `usage: npm run bench -- kernels [options]
+
+benchmarks:
+  kernels            matmul at 256³, 512³, 1024³ and the GPT shapes (2048×128×512, 2048×512×128, 2048×128×384)
+                     for this library (every variant), TF.js WebGPU and ONNX Runtime Web WebGPU, plus the
+                     adapter's arithmetic ceiling; writes bench-results/kernels.json
+
+options (kernels):
+  --runs N           timed runs per measurement, the median is reported (default 5)
+  --warmup N         untimed runs first, the first compiles the pipelines (default 1)
+  --shapes LIST      comma-separated: N (a cube), MxKxN, "cubes", "gpt" (default cubes,gpt)
+  --impls LIST       comma-separated subset of lab,tfjs,ort,ceiling (default all)
+  --quick            smoke run: 256³ only, 1 warm-up, 2 timed runs (not a valid measurement)
+  --timeout-min N    give up on the page after N minutes (default 30)
+  --out FILE         JSON output (default bench-results/kernels.json)
+  --headed           show the browser window (debugging)`;
+
+interface KernelsOptions {
+  config: BenchConfig;
+  timeoutMin: number;
+  out: string;
+  headed: boolean;
+  quick: boolean;
+}
+
+function usageError(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function positiveInt(flag: string, value: string | undefined, min = 1): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isInteger(n) || n < min) usageError(`${flag} needs an integer ≥ ${min}, got ${value ?? 'nothing'}`);
+  return n;
+}
+
+export function parseKernelsArgs(args: string[]): KernelsOptions {
+  let runs: number | undefined;
+  let warmup: number | undefined;
+  let shapes: Shape[] | undefined;
+  let impls: Impl[] = Object.values(IMPLS);
+  let timeoutMin = 30;
+  let out = resolve(ROOT, 'bench-results/kernels.json');
+  let headed = false;
+  let quick = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => inline ?? args[++i];
+    switch (flag) {
+      case '--runs':
+        runs = positiveInt(flag, value());
+        break;
+      case '--warmup':
+        warmup = positiveInt(flag, value(), 0);
+        break;
+      case '--shapes':
+        try {
+          shapes = parseShapes(value() ?? '');
+        } catch (e) {
+          usageError((e as Error).message);
+        }
+        if (shapes.length === 0) usageError('--shapes needs at least one shape');
+        break;
+      case '--impls':
+        impls = (value() ?? '').split(',').filter(Boolean).map((name) => IMPLS[name] ?? usageError(`unknown impl "${name}"`));
+        if (impls.length === 0) usageError('--impls needs at least one of lab,tfjs,ort,ceiling');
+        break;
+      case '--quick':
+        quick = true;
+        break;
+      case '--timeout-min':
+        timeoutMin = positiveInt(flag, value());
+        break;
+      case '--out':
+        out = resolve(value() ?? usageError('--out needs a file'));
+        break;
+      case '--headed':
+        headed = true;
+        break;
+      default:
+        usageError(`unknown option "${arg}"`);
+    }
+  }
+  const config: BenchConfig = {
+    shapes: shapes ?? (quick ? [[256, 256, 256]] : DEFAULT_SHAPES),
+    runs: runs ?? (quick ? 2 : 5),
+    warmup: warmup ?? 1,
+    impls,
+  };
+  return { config, timeoutMin, out, headed, quick };
+}
+
+async function startServer(): Promise<{ server: ViteDevServer; origin: string }> {
+  const server = await createServer({
+    configFile: resolve(ROOT, 'vite.config.ts'),
+    root: ROOT,
+    logLevel: 'warn',
+    clearScreen: false,
+    // Port 0: any free port. No HMR and no file watching, so edits elsewhere in the tree cannot reload the page
+    // mid-run; the libraries the page imports dynamically are pre-bundled up front for the same reason.
+    server: { host: '127.0.0.1', port: 0, strictPort: true, hmr: false, watch: null, open: false },
+    optimizeDeps: { include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', 'onnxruntime-web/webgpu'] },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('Vite did not report its port');
+  return { server, origin: `http://127.0.0.1:${address.port}` };
+}
+
+async function runKernels(opts: KernelsOptions): Promise<number> {
+  const t0 = performance.now();
+  const { config } = opts;
+  console.log(
+    `kernel benchmark: ${config.shapes.map(shapeText).join(', ')}; ${config.warmup} warm-up + ${config.runs} timed runs; ` +
+      `impls ${config.impls.join(', ')}${opts.quick ? ' (quick smoke run: not a valid measurement)' : ''}`,
+  );
+  const { server, origin } = await startServer();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: !opts.headed });
+  let result: BenchResult;
+  try {
+    const page = await browser.newPage();
+    page.on('console', (msg) => {
+      const text = msg.text();
+      if (text.startsWith('[bench]')) console.log(`  ${text.slice(8)}`);
+      else if (msg.type() === 'error' && !msg.location().url.endsWith('/favicon.ico')) {
+        console.error(`  [page error] ${text}${msg.location().url ? ` (${msg.location().url})` : ''}`);
+      }
+    });
+    page.on('pageerror', (e) => console.error(`  [page exception] ${e.message}`));
+    page.on('crash', () => console.error('  [page crashed]'));
+    const url = `${origin}/src/bench/kernels.html?config=${encodeURIComponent(JSON.stringify(config))}`;
+    await page.goto(url, { timeout: 120_000 });
+    await page.waitForFunction(() => window.__benchResult !== undefined, undefined, {
+      timeout: opts.timeoutMin * 60_000,
+      polling: 500,
+    });
+    result = (await page.evaluate(() => window.__benchResult))!;
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+
+  if (result.fatal) {
+    console.error(`benchmark failed: ${result.fatal}`);
+    return 1;
+  }
+  mkdirSync(dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, toJson(result.rows));
+
+  console.log('\n' + formatTable(result.rows));
+  console.log('\nrows: "matmul" = each impl at its default (lab: the variant tuned for this adapter); "matmul-variant" =');
+  console.log('lab with a variant forced; "matmul-tune" = the start-up tuning (* = chosen); ms = median wall clock to queue done.');
+  if (result.tuning) {
+    const t = result.tuning;
+    const times = Object.entries(t.msByVariant)
+      .map(([v, ms]) => `${v} ${Number.isFinite(ms) ? ms.toFixed(1) + ' ms' : '—'}`)
+      .join(', ');
+    console.log(`\nmatmul variant chosen for this adapter: ${t.variant}${t.cached ? ' (cached)' : ''} (tuning: ${times})`);
+    const variantRows = result.rows.filter((r) => r.op === 'matmul-variant' && r.ms !== null && !r.error);
+    for (const shape of new Set(variantRows.map((r) => shapeText(r.shape)))) {
+      const at = variantRows.filter((r) => shapeText(r.shape) === shape).sort((a, b) => a.ms! - b.ms!);
+      console.log(`  fastest at ${shape.padEnd(14)} ${at[0].variant} (${at.map((r) => `${r.variant} ${r.ms!.toFixed(1)} ms`).join(', ')})`);
+    }
+  }
+  const adapters = [...new Set(result.rows.map((r) => `${r.impl}: ${r.adapter}`))];
+  console.log(`\nadapters: ${[...new Set(result.rows.map((r) => r.adapter))].join(' | ')}`);
+  if (new Set(result.rows.filter((r) => r.adapter !== 'unknown').map((r) => r.adapter)).size > 1) console.log(`  (per impl: ${adapters.join('; ')})`);
+  console.log('\n' + summarize(result.rows).lines.join('\n'));
+  if (opts.quick) console.log('(quick smoke run: too few runs and shapes for the targets to mean anything)');
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(`\nwrote ${opts.out} (${result.rows.length} rows); total ${Math.floor(seconds / 60)} min ${(seconds % 60).toFixed(0)} s`);
+  return 0;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2).filter((a) => a !== '--');
+  const [name, ...rest] = args;
+  if (name === '--help' || name === '-h') {
+    console.log(USAGE);
+    return;
+  }
+  if (name === undefined) usageError('missing benchmark name');
+  if (name !== 'kernels') usageError(`unknown benchmark "${name}"`);
+  process.exitCode = await runKernels(parseKernelsArgs(rest));
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});
