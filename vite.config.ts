@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import react from '@vitejs/plugin-react';
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vite';
+import { SummaryLineReporter } from './tests/setup/summary-reporter';
 
 // The Vulkan loader reads these when Dawn starts; they must be real environment variables of this (main)
 // process so Vitest's forked workers inherit them. SwiftShader ships with Debian's chromium.
@@ -26,6 +27,7 @@ export default defineConfig({
   optimizeDeps: { include: ['onnxruntime-web'] },
   build: { target: 'es2022' },
   test: {
+    reporters: ['default', new SummaryLineReporter()],
     projects: [
       {
         extends: true,
