@@ -21,8 +21,14 @@ export class GpuKernelError extends Error {
   constructor(
     readonly kernels: readonly string[],
     readonly gpuMessage: string,
+    /** Set when the message names no kernel: the step it happened in (its kernels are then all listed). */
+    readonly step?: string,
   ) {
-    super(`GPU error in kernel ${kernels.join(', ')}: ${gpuMessage}`);
+    super(
+      step === undefined
+        ? `GPU error in kernel ${kernels.join(', ')}: ${gpuMessage}`
+        : `GPU error in step "${step}" (kernels: ${kernels.join(', ') || 'none'}): ${gpuMessage}`,
+    );
     this.name = 'GpuKernelError';
   }
 }

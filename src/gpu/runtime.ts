@@ -108,18 +108,22 @@ export class GpuRuntime {
     if (data.length !== t.size) throw new Error(`upload "${label}": ${data.length} values for shape [${shape}]`);
     const typed =
       dtype === 'f32' ? Float32Array.from(data) : dtype === 'u32' ? Uint32Array.from(data) : Int32Array.from(data);
-    this.device.queue.writeBuffer(t.buffer, 0, typed);
+    this.device.queue.writeBuffer(t.buffer, t.byteOffset, typed);
     return t;
   }
 
   /** Overwrites a tensor's contents from the CPU (queued before the next submit). */
   write(t: Tensor, data: Float32Array<ArrayBuffer> | Uint32Array<ArrayBuffer> | Int32Array<ArrayBuffer>): void {
     if (data.length !== t.size) throw new Error(`write "${t.label}": ${data.length} values for shape [${t.shape}]`);
-    this.device.queue.writeBuffer(t.buffer, 0, data);
+    this.device.queue.writeBuffer(t.buffer, t.byteOffset, data);
   }
 
+  /** Returns whole tensors' buffers to the pool (views are freed with the tensor they view). */
   free(...tensors: Tensor[]): void {
-    for (const t of tensors) this.buffers.release(t.buffer);
+    for (const t of tensors) {
+      if (t.byteOffset !== 0) throw new Error(`free "${t.label}": a view; free the tensor it views`);
+      this.buffers.release(t.buffer);
+    }
   }
 
   /** Reads a tensor back in its own step; inside a training step use `step.read` instead (one submit). */

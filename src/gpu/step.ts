@@ -25,9 +25,8 @@ interface Recorded {
 }
 interface Copy {
   kind: 'copy';
-  src: GPUBuffer;
-  dst: GPUBuffer;
-  bytes: number;
+  src: Tensor;
+  dst: Tensor;
 }
 interface Read {
   tensor: Tensor;
@@ -77,16 +76,21 @@ export class Step {
   copy(src: Tensor, dst: Tensor): this {
     this.assertOpen();
     if (src.byteLength !== dst.byteLength) throw new Error(`copy ${src.label} → ${dst.label}: sizes differ`);
-    this.ops.push({ kind: 'copy', src: src.buffer, dst: dst.buffer, bytes: src.byteLength });
+    if (src.buffer === dst.buffer) throw new Error(`copy ${src.label} → ${dst.label}: both live in buffer "${src.buffer.label}"`);
+    this.ops.push({ kind: 'copy', src, dst });
     return this;
   }
 
   /** Schedules a readback of `tensor` at the end of this step; resolves after submit. */
   read<D extends DType>(tensor: Tensor<D>): Promise<TypedArrayOf<D>> {
     this.assertOpen();
-    return new Promise<ArrayBuffer>((resolve, reject) => this.reads.push({ tensor, resolve, reject })).then((data) =>
+    const result = new Promise<ArrayBuffer>((resolve, reject) => this.reads.push({ tensor, resolve, reject })).then((data) =>
       typedArray(tensor.dtype, data),
     );
+    // A failed submit rejects its reads too; the submit's own error is what callers see first, so a read nobody
+    // awaited must not also surface as an unhandled rejection.
+    result.catch(() => {});
+    return result;
   }
 
   async submit(options: { profile?: boolean } = {}): Promise<StepResult> {
@@ -118,13 +122,13 @@ export class Step {
     let di = 0;
     for (const op of this.ops) {
       if (op.kind === 'copy') {
-        encoder.copyBufferToBuffer(op.src, 0, op.dst, 0, op.bytes);
+        encoder.copyBufferToBuffer(op.src.buffer, op.src.byteOffset, op.dst.buffer, op.dst.byteOffset, op.src.byteLength);
         continue;
       }
       const { spec, pipeline } = op;
       const entries: GPUBindGroupEntry[] = [
         { binding: 0, resource: { buffer: arena, offset: offsets[di], size: spec.uniforms.byteLength } },
-        ...spec.bindings.map((b, i) => ({ binding: i + 1, resource: { buffer: b instanceof Tensor ? b.buffer : b } })),
+        ...spec.bindings.map((b, i) => ({ binding: i + 1, resource: b instanceof Tensor ? b.binding : { buffer: b } })),
       ];
       const bindGroup = device.createBindGroup({ label: pipeline.label, layout: pipeline.getBindGroupLayout(0), entries });
       const pass = encoder.beginComputePass({
@@ -153,7 +157,7 @@ export class Step {
 
     const staging = this.reads.map((r) => {
       const s = buffers.acquire(r.tensor.byteLength, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${this.label}/read ${r.tensor.label}`);
-      encoder.copyBufferToBuffer(r.tensor.buffer, 0, s, 0, r.tensor.byteLength);
+      encoder.copyBufferToBuffer(r.tensor.buffer, r.tensor.byteOffset, s, 0, r.tensor.byteLength);
       return s;
     });
 
@@ -208,7 +212,7 @@ export class Step {
     const mentioned = (d: Recorded) => message.includes(`"${d.pipeline.label}"`) || message.includes(`"${d.spec.shader}"`);
     const named = [...new Set(dispatches.filter(mentioned).map((d) => d.pipeline.label))];
     const all = [...new Set(dispatches.map((d) => d.pipeline.label))];
-    return new GpuKernelError(named.length ? named : all.length ? all : [this.label], message);
+    return named.length ? new GpuKernelError(named, message) : new GpuKernelError(all, message, this.label);
   }
 
   private assertOpen(): void {

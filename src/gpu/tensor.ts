@@ -3,6 +3,9 @@
 export type DType = 'f32' | 'u32' | 'i32';
 export type TypedArrayOf<D extends DType> = D extends 'f32' ? Float32Array : D extends 'u32' ? Uint32Array : Int32Array;
 
+/** WebGPU's guaranteed minStorageBufferOffsetAlignment: views into an arena start at multiples of it. */
+export const VIEW_ALIGNMENT = 256;
+
 export class Tensor<D extends DType = DType> {
   readonly size: number;
 
@@ -10,10 +13,14 @@ export class Tensor<D extends DType = DType> {
     readonly buffer: GPUBuffer,
     readonly shape: readonly number[],
     readonly dtype: D,
+    /** Where this tensor starts in `buffer` (a multiple of VIEW_ALIGNMENT for views into an arena). */
+    readonly byteOffset = 0,
+    private readonly name?: string,
   ) {
     this.size = shape.reduce((a, b) => a * b, 1);
-    if (this.size * 4 > buffer.size) {
-      throw new Error(`Tensor [${shape}] needs ${this.size * 4} bytes but buffer "${buffer.label}" has ${buffer.size}`);
+    if (byteOffset % VIEW_ALIGNMENT !== 0) throw new Error(`Tensor "${this.label}": offset ${byteOffset} is not a multiple of ${VIEW_ALIGNMENT}`);
+    if (byteOffset + this.size * 4 > buffer.size) {
+      throw new Error(`Tensor "${this.label}" [${shape}] at byte ${byteOffset} overruns buffer "${buffer.label}" (${buffer.size} bytes)`);
     }
   }
 
@@ -22,7 +29,25 @@ export class Tensor<D extends DType = DType> {
   }
 
   get label(): string {
-    return this.buffer.label;
+    return this.name ?? this.buffer.label;
+  }
+
+  /** A tensor over part of this one's buffer (e.g. one parameter of an arena), starting `byteOffset` into it. */
+  view(shape: readonly number[], byteOffset: number, name: string): Tensor<D> {
+    return new Tensor(this.buffer, shape, this.dtype, this.byteOffset + byteOffset, name);
+  }
+
+  /** The same memory under another shape. */
+  reshape(shape: readonly number[]): Tensor<D> {
+    const t = new Tensor(this.buffer, shape, this.dtype, this.byteOffset, this.name);
+    if (t.size !== this.size) throw new Error(`reshape "${this.label}" [${this.shape}] → [${shape}]: sizes differ`);
+    return t;
+  }
+
+  /** The byte range to bind: rounded up to 16 bytes (vec4 arrays need it) where the buffer has room. */
+  get binding(): { buffer: GPUBuffer; offset: number; size: number } {
+    const size = Math.min(Math.ceil(this.byteLength / 16) * 16, this.buffer.size - this.byteOffset);
+    return { buffer: this.buffer, offset: this.byteOffset, size: Math.max(size, 4) };
   }
 }
 

@@ -123,7 +123,7 @@ export function matmul(step: Step, a: Tensor, b: Tensor, out: Tensor, dims: Matm
     // vec4 loads need op(A)'s contiguous direction (K, or M when transposed) and each batch's start to be
     // multiples of 4 elements; likewise for op(B) (N, or K when transposed). Buffers are 16-byte padded (pool).
     for (const t of [a, b]) {
-      if (t.buffer.size % 16 !== 0) throw new Error(`${kernel}: ${t.label} buffer size ${t.buffer.size} is not a multiple of 16 bytes`);
+      if (t.binding.size % 16 !== 0) throw new Error(`${kernel}: ${t.label} binding size ${t.binding.size} is not a multiple of 16 bytes`);
     }
     const vecA = (transA ? m : k) % 4 === 0 && sa % 4 === 0;
     const vecB = (transB ? k : n) % 4 === 0 && sb % 4 === 0;

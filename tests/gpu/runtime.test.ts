@@ -58,6 +58,30 @@ describe('GPU runtime', () => {
     rt.free(x, y, z);
   });
 
+  gpuTest('runs kernels, copies and reads on views into one arena buffer', async ({ rt }) => {
+    // Two 3-element tensors at byte 0 and 256 of one arena (views start on 256-byte boundaries).
+    const arena = rt.upload(Float32Array.from({ length: 128 }, (_, i) => i), [128], 'arena');
+    const x = arena.view([3], 0, 'x');
+    const y = arena.view([3], 256, 'y');
+    expect(y.label).toBe('y');
+    expect(() => arena.view([3], 4, 'bad')).toThrow(/not a multiple of 256/);
+    expect(() => arena.view([100], 256, 'too long')).toThrow(/overruns/);
+    expect(() => rt.free(y)).toThrow(/a view/);
+    const other = rt.upload(new Float32Array(128).fill(-1), [128], 'other arena');
+    const out = rt.tensor([3], 'out');
+    const step = rt.step('views');
+    geluForward(step, y, out); // reads elements 64..66
+    step.copy(x, other.view([3], 256, 'other y')); // elements 0..2 → other's 64..66
+    expect(() => step.copy(x, y)).toThrow(/both live in buffer "arena"/);
+    const [o, all] = [step.read(out), step.read(other)];
+    await step.submit();
+    expect(Array.from(await o).map((v) => Math.round(v))).toEqual([64, 65, 66]);
+    const a = await all;
+    expect([a[63], a[64], a[65], a[66], a[67]]).toEqual([-1, 0, 1, 2, -1]);
+    expect(Array.from(await rt.read(y))).toEqual([64, 65, 66]);
+    rt.free(arena, other, out);
+  });
+
   gpuTest('turns a validation error into an error naming the kernel', async ({ rt }) => {
     const x = rt.tensor([4], 'x');
     const step = rt.step('bad bindings');
