@@ -22,7 +22,9 @@ export interface ParamRange {
   length: number;
 }
 
-// param (N), grads (N), m (N), v (N) updated in place over [offset, offset + length); clip (2) from gradNorm
+// param (N), grads (N), m (N), v (N) updated in place over [offset, offset + length); clip (2) from gradNorm.
+// When clip[0] (the gradient norm) is NaN or ±Inf the kernel changes nothing: a diverged step leaves the last good
+// weights and moments in place without a CPU round trip.
 export function adamwUpdate(
   step: Step,
   param: Tensor,

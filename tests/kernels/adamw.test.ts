@@ -115,6 +115,36 @@ describe('adamw_update', () => {
     rt.free(params, grads, m, v, clip);
   });
 
+  for (const [what, norm] of [['NaN', NaN], ['+Inf', Infinity], ['-Inf', -Infinity]] as const) {
+    gpuTest(`a ${what} gradient norm skips the update: params, m and v keep their values`, async ({ rt }) => {
+      const n = 300;
+      const p0 = uniform(n, 51, -1, 1);
+      const m0 = normal(n, 52, 0.01);
+      const v0 = uniform(n, 53, 0, 1e-4);
+      const params = rt.upload(p0, [n], 'params');
+      const grads = rt.upload(normal(n, 54), [n], 'grads');
+      const m = rt.upload(m0, [n], 'm');
+      const v = rt.upload(v0, [n], 'v');
+      const clip = rt.upload([norm, 1], [2], 'clip');
+      const good = rt.upload([1, 1], [2], 'good clip');
+      const step = rt.step(`adamw ${what}`);
+      adamwUpdate(step, params, grads, m, v, clip, { ...BASE, weightDecay: 0.1, t: 3 });
+      const reads = [params, m, v].map((x) => step.read(x));
+      await step.submit();
+      const [gp, gm, gv] = await Promise.all(reads);
+      expect(Array.from(gp), 'params unchanged').toEqual(Array.from(p0));
+      expect(Array.from(gm), 'm unchanged').toEqual(Array.from(m0));
+      expect(Array.from(gv), 'v unchanged').toEqual(Array.from(v0));
+      // The same dispatch with a finite norm does update (the guard is not simply skipping everything).
+      const again = rt.step('adamw finite');
+      adamwUpdate(again, params, grads, m, v, good, { ...BASE, weightDecay: 0.1, t: 3 });
+      const moved = again.read(params);
+      await again.submit();
+      expect(Array.from(await moved)).not.toEqual(Array.from(p0));
+      rt.free(params, grads, m, v, clip, good);
+    });
+  }
+
   gpuTest('shape, range and hyperparameter errors name the kernel', async ({ rt }) => {
     const [p, g, m, v] = ['p', 'g', 'm', 'v'].map((l) => rt.tensor([8], l));
     const short = rt.tensor([7], 'short');

@@ -1,0 +1,246 @@
+// Differentiable ops over the kernel launchers: each runs its forward kernel(s) on the tape's step now and, when
+// an input needs a gradient, records a backward that calls the matching backward kernel(s). Composing them
+// (src/model/gpt.ts, and later reward/value heads and PPO losses) needs no hand-written backward.
+// Shapes: B batch, T sequence length, C channels, NH heads, V vocabulary; `...` any leading dimensions (rows).
+import type { Tensor } from '../gpu';
+import { attentionBackward, attentionForward } from '../kernels/attention';
+import { assertDType } from '../kernels/checks';
+import { crossentropyForwardBackward } from '../kernels/crossentropy';
+import { type DropoutKey, dropoutBackward, dropoutForward } from '../kernels/dropout';
+import { embeddingBackwardWpe, embeddingBackwardWte, embeddingForward, type TokenIndexTensors } from '../kernels/embedding';
+import { geluBackward } from '../kernels/gelu';
+import { layernormBackward, layernormBackwardInput, layernormForward, layernormScratchShape } from '../kernels/layernorm';
+import { logprobBackward, logprobForward } from '../kernels/logprob';
+import { matmul as matmulKernel, matmulBackward } from '../kernels/matmul';
+import { residualBackward, residualForward } from '../kernels/residual';
+import { type Tape, Var } from './tape';
+
+function lastDim(v: Var): number {
+  return v.shape[v.shape.length - 1];
+}
+
+function needs(...vs: (Var | undefined)[]): boolean {
+  return vs.some((v) => v?.requiresGrad);
+}
+
+// ---- embedding -------------------------------------------------------------------------------------------------
+
+/**
+ * tokens (B,T) u32, wte (V,C), wpe (maxT,C) → x (B,T,C) = wte[tokens] + wpe[0..T).
+ * `index` (the CSR token index of the same tokens, see buildTokenIndex) is needed when wte requires a gradient.
+ */
+export function embedding(tape: Tape, tokens: Var<'u32'>, wte: Var, wpe: Var, index?: TokenIndexTensors): Var {
+  const [B, T] = tokens.shape;
+  const C = lastDim(wte);
+  const out = tape.alloc([B, T, C], 'embedding');
+  embeddingForward(tape.step, tokens.tensor, wte.tensor, wpe.tensor, out);
+  const x = tape.output(out, 'embedding', [wte, wpe]);
+  if (x.requiresGrad) {
+    if (wte.requiresGrad && !index) throw new Error('embedding: wte requires a gradient, so the token index (buildTokenIndex) is needed');
+    tape.record('embedding', [wte, wpe], [x], (tp) => {
+      const dout = tp.gradOut(x)!;
+      const dwte = tp.target(wte);
+      if (dwte) embeddingBackwardWte(tp.step, dout, index!, dwte.tensor, dwte.accumulate);
+      const dwpe = tp.target(wpe);
+      if (dwpe) embeddingBackwardWpe(tp.step, dout.reshape([B, T, C]), dwpe.tensor, dwpe.accumulate);
+    });
+  }
+  return x;
+}
+
+// ---- layernorm -------------------------------------------------------------------------------------------------
+
+// x (...,C), weight (C), bias (C) → (...,C), normalised over the last dimension
+export function layernorm(tape: Tape, x: Var, weight: Var, bias: Var, name = 'layernorm'): Var {
+  const C = lastDim(x);
+  const N = x.size / C;
+  const out = tape.alloc(x.shape, name);
+  const mean = tape.alloc([N], `${name}/mean`);
+  const rstd = tape.alloc([N], `${name}/rstd`);
+  layernormForward(tape.step, x.tensor, weight.tensor, bias.tensor, out, mean, rstd);
+  const y = tape.output(out, name, [x, weight, bias]);
+  if (y.requiresGrad) {
+    tape.record(name, [x, weight, bias], [y], (tp) => {
+      const dout = tp.gradOut(y)!;
+      const scratch = tp.temp(layernormScratchShape(N, C), `${name}/scratch`);
+      const dx = tp.target(x) ?? { tensor: tp.temp(x.shape, `${name}/unused dx`), accumulate: false };
+      if (needs(weight, bias)) {
+        const { tensors: [dw, db], accumulate } = tp.targets([weight, bias]);
+        layernormBackward(tp.step, dout, x.tensor, weight.tensor, mean, rstd, dx.tensor, dw, db, scratch, {
+          accumulateInput: dx.accumulate,
+          accumulateParams: accumulate,
+        });
+      } else {
+        layernormBackwardInput(tp.step, dout, x.tensor, weight.tensor, mean, rstd, dx.tensor, scratch, dx.accumulate);
+      }
+    });
+  }
+  return y;
+}
+
+// ---- matmul ----------------------------------------------------------------------------------------------------
+
+export interface LinearOptions {
+  /** out = gelu(x·W + b) (GPT-2's tanh form); the pre-activation is saved for the backward. */
+  gelu?: boolean;
+  name?: string;
+}
+
+// x (...,K), w (K,N) [, bias (N)] → (...,N) = x·w + bias, optionally through GELU (one fused kernel)
+export function linear(tape: Tape, x: Var, w: Var, bias?: Var, options: LinearOptions = {}): Var {
+  const name = options.name ?? 'linear';
+  const K = lastDim(x);
+  if (w.shape.length !== 2 || w.shape[0] !== K) throw new Error(`${name}: weight ${w.name} has shape [${w.shape}], expected [${K}, N] for input [${x.shape}]`);
+  const n = w.shape[1];
+  const m = x.size / K;
+  const shape = [...x.shape.slice(0, -1), n];
+  const out = tape.alloc(shape, name);
+  const pre = options.gelu ? tape.alloc(shape, `${name}/pre-gelu`) : undefined;
+  matmulKernel(tape.step, x.tensor, w.tensor, out, { m, k: K, n }, { bias: bias?.tensor, gelu: options.gelu, preActivation: pre });
+  const y = tape.output(out, name, bias ? [x, w, bias] : [x, w]);
+  if (y.requiresGrad) {
+    tape.record(name, bias ? [x, w, bias] : [x, w], [y], (tp) => {
+      let dOut = tp.gradOut(y)!;
+      if (pre) {
+        const dpre = tp.temp(shape, `${name}/dpre`);
+        geluBackward(tp.step, pre, dOut, dpre);
+        dOut = dpre;
+      }
+      const [dx, dw, db] = [tp.target(x), tp.target(w), bias ? tp.target(bias) : undefined];
+      matmulBackward(
+        tp.step,
+        { dOut, a: x.tensor, b: w.tensor, dA: dx?.tensor, dB: dw?.tensor, dBias: db?.tensor },
+        { m, k: K, n },
+        { accumulateA: dx?.accumulate, accumulateB: dw?.accumulate, accumulateBias: db?.accumulate },
+      );
+    });
+  }
+  return y;
+}
+
+// a (...,K) · op(b) → (...,N), op(b) = b (K,N), or bᵀ with b stored (N,K) when transB (the tied LM head: x·wteᵀ)
+export function matmul(tape: Tape, a: Var, b: Var, options: { transB?: boolean; name?: string } = {}): Var {
+  const name = options.name ?? 'matmul';
+  const transB = options.transB ?? false;
+  const K = lastDim(a);
+  if (b.shape.length !== 2 || b.shape[transB ? 1 : 0] !== K) {
+    throw new Error(`${name}: ${b.name} has shape [${b.shape}], expected ${transB ? `[N, ${K}]` : `[${K}, N]`} for input [${a.shape}]`);
+  }
+  const n = transB ? b.shape[0] : b.shape[1];
+  const m = a.size / K;
+  const out = tape.alloc([...a.shape.slice(0, -1), n], name);
+  matmulKernel(tape.step, a.tensor, b.tensor, out, { m, k: K, n }, { transB });
+  const y = tape.output(out, name, [a, b]);
+  if (y.requiresGrad) {
+    tape.record(name, [a, b], [y], (tp) => {
+      const [da, db] = [tp.target(a), tp.target(b)];
+      matmulBackward(
+        tp.step,
+        { dOut: tp.gradOut(y)!, a: a.tensor, b: b.tensor, dA: da?.tensor, dB: db?.tensor },
+        { m, k: K, n },
+        { transB, accumulateA: da?.accumulate, accumulateB: db?.accumulate },
+      );
+    });
+  }
+  return y;
+}
+
+// ---- attention -------------------------------------------------------------------------------------------------
+
+// qkv (B,T,3C) → (B,T,C): causal multi-head self-attention, heads of C/NH channels
+export function attention(tape: Tape, qkv: Var, nHead: number, name = 'attention'): Var {
+  const [B, T, C3] = qkv.shape;
+  if (qkv.shape.length !== 3 || C3 % 3 !== 0) throw new Error(`${name}: qkv must have shape (B,T,3C), got [${qkv.shape}]`);
+  const dims = { B, T, C: C3 / 3, NH: nHead };
+  const out = tape.alloc([B, T, dims.C], name);
+  const lse = tape.alloc([B, nHead, T], `${name}/lse`);
+  attentionForward(tape.step, qkv.tensor, out, lse, dims);
+  const y = tape.output(out, name, [qkv]);
+  if (y.requiresGrad) {
+    tape.record(name, [qkv], [y], (tp) => {
+      const dqkv = tp.overwriteTarget(qkv)!;
+      attentionBackward(tp.step, qkv.tensor, out, tp.gradOut(y)!, lse, dqkv.tensor, dims);
+      dqkv.commit();
+    });
+  }
+  return y;
+}
+
+// ---- elementwise -----------------------------------------------------------------------------------------------
+
+// a (N), b (N) → a + b (the residual connection)
+export function add(tape: Tape, a: Var, b: Var, name = 'residual'): Var {
+  if (a.size !== b.size) throw new Error(`${name}: ${a.name} has ${a.size} elements, ${b.name} ${b.size}`);
+  const out = tape.alloc(a.shape, name);
+  residualForward(tape.step, a.tensor, b.tensor, out);
+  const y = tape.output(out, name, [a, b]);
+  if (y.requiresGrad) {
+    tape.record(name, [a, b], [y], (tp) => {
+      // The gradient passes unchanged to both: b gets a copy, a takes the buffer itself (no copy).
+      const dout = tp.gradOut(y)!;
+      const db = tp.target(b);
+      if (db) residualBackward(tp.step, dout, db.tensor, { accumulate: db.accumulate });
+      const owned = tp.takeGrad(y);
+      if (owned) tp.adopt(a, owned);
+      else {
+        const da = tp.target(a);
+        if (da) residualBackward(tp.step, dout, da.tensor, { accumulate: da.accumulate });
+      }
+    });
+  }
+  return y;
+}
+
+/**
+ * x (N) → keep·x/(1−p), the mask a hash of (key, element index) that the backward regenerates. The identity
+ * (no kernel, no copy) when p = 0.
+ */
+export function dropout(tape: Tape, x: Var, p: number, key: DropoutKey, name = 'dropout'): Var {
+  if (p === 0) return x;
+  const out = tape.alloc(x.shape, name);
+  dropoutForward(tape.step, x.tensor, out, p, key);
+  const y = tape.output(out, name, [x]);
+  if (y.requiresGrad) {
+    tape.record(name, [x], [y], (tp) => {
+      const dx = tp.target(x);
+      if (dx) dropoutBackward(tp.step, tp.gradOut(y)!, dx.tensor, p, key, dx.accumulate);
+    });
+  }
+  return y;
+}
+
+// ---- losses and log-probabilities ------------------------------------------------------------------------------
+
+/**
+ * Weighted cross-entropy, a loss op: logits (N,V), targets (N) u32, weights (N) → losses (N) = w·nll (a tensor,
+ * not a Var). Its gradient w·gradScale·(softmax − onehot) comes from the same fused kernel and is handed to
+ * logits in the backward, so the objective this adds to the backward is gradScale·Σ losses (gradScale = 1/Σw for
+ * the weighted mean).
+ */
+export function crossEntropy(tape: Tape, logits: Var, targets: Tensor, weights: Tensor, gradScale: number, name = 'crossentropy'): Tensor {
+  assertDType(name, targets, 'u32');
+  const N = targets.size;
+  const losses = tape.alloc([N], `${name}/losses`);
+  const dlogits = tape.alloc(logits.shape, `${name}/dlogits`);
+  crossentropyForwardBackward(tape.step, logits.tensor, targets, weights, losses, dlogits, gradScale);
+  if (logits.requiresGrad) tape.record(name, [logits], [], (tp) => tp.adopt(logits, dlogits), { terminal: true });
+  return losses;
+}
+
+// logits (N,V), tokens (N) u32 → logprobs (N) = log softmax(logits/τ)[token]
+export function logprob(tape: Tape, logits: Var, tokens: Tensor, temperature = 1, name = 'logprob'): Var {
+  const N = tokens.size;
+  const out = tape.alloc([N], name);
+  const stats = tape.alloc([N, 2], `${name}/stats`);
+  logprobForward(tape.step, logits.tensor, tokens, out, stats, temperature);
+  const y = tape.output(out, name, [logits]);
+  if (y.requiresGrad) {
+    tape.record(name, [logits], [y], (tp) => {
+      const dl = tp.target(logits);
+      if (dl) logprobBackward(tp.step, logits.tensor, tokens, stats, tp.gradOut(y)!, dl.tensor, temperature, dl.accumulate);
+    });
+  }
+  return y;
+}
+
+export { Var };

@@ -1,0 +1,202 @@
+// Training: one optimizer step is ONE submit — zero the gradient arena, forward + backward of every micro-batch
+// (gradients accumulate in the arena), the loss reduced on the GPU, gradient norm and clip factor, AdamW on both
+// parameter groups — and ONE readback of [norm, clip factor, per-micro-batch losses] for the metrics.
+//
+// Gradient accumulation: every micro-batch's loss is scaled by 1/Σw over ALL micro-batches, so the accumulated
+// gradient is exactly that of one batch made of all of them (with unit weights and equal micro-batches this is
+// the usual 1/accum scaling of the per-micro-batch mean).
+//
+// Divergence: if the gradient norm is NaN/Inf, adamw_update.wgsl skips the update on the GPU, so the weights
+// and moments stay the last good ones; the readback then shows it and trainStep throws TrainingDivergedError
+// without advancing the step count. (A non-finite loss always comes with non-finite gradients here — NaN or Inf
+// logits give NaN in the fused cross-entropy gradient — so the norm alone gates the update.)
+import { Tape } from '../autograd/tape';
+import type { Step, Tensor } from '../gpu';
+import { fillConstant } from '../kernels/fill';
+import { reduceScratchSize, reduceSum } from '../kernels/reduce';
+import type { Batch, BatchTensors, GPT } from './gpt';
+import { AdamW, type AdamWOptions } from './optimizer';
+import { learningRate, type ScheduleOptions, validateSchedule } from './schedule';
+
+export class TrainingDivergedError extends Error {
+  constructor(
+    /** The optimizer step (0-based) that produced it; no update was applied. */
+    readonly step: number,
+    readonly loss: number,
+    readonly gradNorm: number,
+  ) {
+    const bad = [!Number.isFinite(loss) && `loss is ${loss}`, !Number.isFinite(gradNorm) && `gradient norm is ${gradNorm}`].filter(Boolean);
+    super(
+      `Training diverged at step ${step}: ${bad.join(' and ')}. The update was skipped, so the weights are those ` +
+        'before this step; lower the learning rate, check the data, or reload a checkpoint.',
+    );
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+export interface StepMetrics {
+  /** The step just taken (0-based). */
+  step: number;
+  /** Weighted mean loss over every micro-batch, before the update. */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Learning rate used. */
+  lr: number;
+  /** Tokens processed (Σ B·T over the micro-batches). */
+  tokens: number;
+}
+
+export interface TrainerOptions {
+  schedule: ScheduleOptions;
+  optimizer?: Partial<AdamWOptions>;
+}
+
+/** Floats between views of the metrics tensor: 256 bytes, the view alignment. */
+const SLOT = 64;
+
+/**
+ * Records, for every micro-batch, forward + weighted loss + backward into the (zeroed) gradient arena, and the
+ * loss of micro-batch k into metrics[SLOT·(k+1)] (scaled by 1/Σw over all micro-batches, so the slots sum to the
+ * loss). Each micro-batch's activations go back to the pool as soon as its backward is recorded, so the next one
+ * reuses them (dispatches run in recording order). The batches must have been uploaded before (their
+ * writeBuffer lands before the whole submit, so their buffers must not be reused within it).
+ */
+function recordLossAndGrads(model: GPT, step: Step, batches: readonly BatchTensors[], metrics: Tensor<'f32'>, scratch: Tensor): void {
+  const total = batches.reduce((s, b) => s + b.weightSum, 0);
+  fillConstant(step, model.params.gradArena, 0);
+  batches.forEach((b, k) => {
+    const tape = new Tape(step);
+    try {
+      const losses = model.loss(tape, b, 1 / total);
+      reduceSum(step, losses, metrics.view([1], SLOT * (k + 1) * 4, `loss ${k}`), scratch, { scale: 1 / total });
+      tape.backward();
+    } finally {
+      tape.dispose();
+    }
+  });
+}
+
+interface Prepared {
+  uploads: BatchTensors[];
+  metrics: Tensor<'f32'>;
+  scratch: Tensor;
+  tokens: number;
+}
+
+function prepare(model: GPT, batch: Batch | readonly Batch[]): Prepared {
+  const batches = Array.isArray(batch) ? (batch as readonly Batch[]) : [batch as Batch];
+  if (batches.length === 0) throw new Error('train: no micro-batches given');
+  const uploads: BatchTensors[] = [];
+  try {
+    for (const b of batches) uploads.push(model.uploadBatch(b));
+  } catch (e) {
+    uploads.forEach((u) => model.freeBatch(u));
+    throw e;
+  }
+  const total = uploads.reduce((s, u) => s + u.weightSum, 0);
+  if (!Number.isFinite(total)) {
+    uploads.forEach((u) => model.freeBatch(u));
+    throw new Error(`train: the loss weights sum to ${total}`);
+  }
+  const maxN = Math.max(...uploads.map((u) => u.B * u.T));
+  return {
+    uploads,
+    metrics: model.rt.tensor([SLOT * (batches.length + 1)], 'train metrics', 'f32'),
+    scratch: model.rt.tensor([reduceScratchSize(maxN)], 'loss scratch'),
+    tokens: uploads.reduce((s, u) => s + u.B * u.T, 0),
+  };
+}
+
+function release(model: GPT, p: Prepared): void {
+  p.uploads.forEach((u) => model.freeBatch(u));
+  model.rt.free(p.metrics, p.scratch);
+}
+
+function lossFromMetrics(m: Float32Array, micro: number): number {
+  let loss = 0;
+  for (let k = 1; k <= micro; k++) loss += m[SLOT * k];
+  return loss;
+}
+
+/**
+ * The loss and every parameter's gradient for a batch (or micro-batches accumulated), without an update: one
+ * submit for forward and backward, then a readback of the gradient arena. For tests and diagnostics.
+ */
+export async function lossAndGrads(model: GPT, batch: Batch | readonly Batch[]): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
+  const p = prepare(model, batch);
+  try {
+    const step = model.rt.step('loss and grads');
+    recordLossAndGrads(model, step, p.uploads, p.metrics, p.scratch);
+    const read = step.read(p.metrics);
+    await step.submit();
+    const loss = lossFromMetrics(await read, p.uploads.length);
+    return { loss, grads: await model.params.getGrads() };
+  } finally {
+    release(model, p);
+  }
+}
+
+/** Holds the model, the AdamW state (m and v arenas), the step count and the schedule. */
+export class Trainer {
+  /** Optimizer steps taken (the next step's 0-based index). */
+  step = 0;
+  readonly optimizer: AdamW;
+  readonly schedule: ScheduleOptions;
+
+  constructor(
+    readonly model: GPT,
+    options: TrainerOptions,
+  ) {
+    validateSchedule(options.schedule);
+    this.schedule = options.schedule;
+    this.optimizer = new AdamW(model.params, options.optimizer);
+  }
+
+  /** The learning rate the next step will use. */
+  get lr(): number {
+    return learningRate(this.step, this.schedule);
+  }
+
+  /**
+   * One optimizer step over one batch or several micro-batches (gradients accumulated, one update): a single
+   * submit and a single readback. Throws TrainingDivergedError (weights untouched) on a non-finite loss or norm.
+   */
+  async trainStep(batch: Batch | readonly Batch[]): Promise<StepMetrics> {
+    const p = prepare(this.model, batch);
+    const lr = this.lr;
+    const index = this.step;
+    try {
+      const step = this.model.rt.step(`train step ${index}`);
+      recordLossAndGrads(this.model, step, p.uploads, p.metrics, p.scratch);
+      this.optimizer.record(step, p.metrics.view([2], 0, 'clip'), lr, index + 1);
+      const read = step.read(p.metrics);
+      await step.submit();
+      const m = await read;
+      const loss = lossFromMetrics(m, p.uploads.length);
+      const gradNorm = m[0];
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) throw new TrainingDivergedError(index, loss, gradNorm);
+      this.step++;
+      return { step: index, loss, gradNorm, lr, tokens: p.tokens };
+    } finally {
+      release(this.model, p);
+    }
+  }
+
+  /** Starts over: step 0 and zero Adam moments (e.g. after loading other weights). */
+  async reset(): Promise<void> {
+    const step = this.model.rt.step('reset optimizer');
+    this.optimizer.reset(step);
+    await step.submit();
+    this.step = 0;
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+/** trainer.trainStep(batch), as a function. */
+export function trainStep(trainer: Trainer, batch: Batch | readonly Batch[]): Promise<StepMetrics> {
+  return trainer.trainStep(batch);
+}
