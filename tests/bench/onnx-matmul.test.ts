@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-web';
 import { describe, expect, test } from 'vitest';
-import { matmulModel, message } from '../../src/bench/onnx-matmul';
+import { matmulModel } from '../../src/bench/onnx-matmul';
 import { uniform } from '../helpers/random';
 import { expectClose } from '../helpers/tolerance';
 
@@ -13,17 +13,6 @@ function matmulCpu(a: Float32Array, b: Float32Array, m: number, k: number, n: nu
   }
   return c;
 }
-
-describe('protobuf writer', () => {
-  test('encodes varints, strings and nested messages as protobuf does', () => {
-    // Examples from the protobuf encoding guide: field 1 = 150 → 08 96 01; field 2 = "testing" → 12 07 74 65 73 74 69 6e 67.
-    expect([...message([1, 150])]).toEqual([0x08, 0x96, 0x01]);
-    expect([...message([2, 'testing'])]).toEqual([0x12, 0x07, 0x74, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x67]);
-    expect([...message([3, message([1, 150])])]).toEqual([0x1a, 0x03, 0x08, 0x96, 0x01]);
-    expect([...message([1, 0], [1, 2 ** 35])]).toEqual([0x08, 0x00, 0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]);
-    expect(() => message([1, -1])).toThrow(/varint/);
-  });
-});
 
 describe('hand-encoded ONNX MatMul model', () => {
   // onnxruntime-web's wasm build runs in Node: the same model file the benchmark gives the WebGPU EP.
@@ -49,6 +38,16 @@ describe('hand-encoded ONNX MatMul model', () => {
       await session.release();
     });
   }
+
+  test('encodes the same ModelProto bytes as before the writer moved to src/onnx/protobuf.ts', () => {
+    // ModelProto { ir_version 8, producer "rlhf-lab-bench", graph { node MatMul(A,B)→Y, inputs A (2,3), B (3,4),
+    // output Y (2,4) }, opset_import { "" 13 } }, as the original inline writer produced it.
+    const expected =
+      '0808120e726c68662d6c61622d62656e63683a620a190a01410a01421201591a066d61746d756c22064d61744d756c12066d61746d756c' +
+      '5a130a0141120e0a0c080112080a0208020a0208035a130a0142120e0a0c080112080a0208030a02080462130a0159120e0a0c0801' +
+      '12080a0208020a02080442040a00100d';
+    expect(Buffer.from(matmulModel(2, 3, 4)).toString('hex')).toBe(expected);
+  });
 
   test('rejects shapes that are not positive integers', () => {
     expect(() => matmulModel(0, 4, 4)).toThrow(/matmulModel: bad shape 0×4×4/);

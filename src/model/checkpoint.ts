@@ -1,0 +1,217 @@
+// Checkpoints: the GPT's weights as a safetensors file with Hugging Face GPT-2 tensor names and layouts, so the
+// ecosystem's tools (safetensors, transformers' GPT2LMHeadModel) can read our models.
+//
+// Tensor names are GPT2LMHeadModel's state-dict keys: `transformer.` + our parameter names (transformer.wte.weight,
+// transformer.h.{i}.attn.c_attn.weight, …; our wte/wpe are stored as wte.weight/wpe.weight). Layouts are already
+// GPT-2's: linear weights [in, out] as its Conv1D, c_attn columns [q | k | v]. All tensors are F32, row-major.
+// The LM head is tied to transformer.wte.weight, so no lm_head.weight is stored — exactly what transformers'
+// save_pretrained writes for GPT-2 (shared tensors are saved once; the tied head is rebuilt on load).
+//
+// Header metadata ("__metadata__", strings only):
+//   format               "pt" (what transformers writes and checks for when loading)
+//   rlhf_lab.version     checkpoint format version (CHECKPOINT_VERSION)
+//   rlhf_lab.config      JSON of the GPTConfig
+//   rlhf_lab.tokenizer   JSON of the tokenizer (absent when none was given)
+//   plus any `extra` entries the caller adds (they cannot replace the keys above).
+//
+// Loading validates everything before returning anything, so a caller that applies the weights only after
+// loadCheckpoint returns leaves its model untouched by a bad file. It also reads GPT-2 files written by
+// transformers: names with or without the `transformer.` prefix (GPT2LMHeadModel vs GPT2Model/original GPT-2
+// files), the attention-mask buffers h.{i}.attn.bias and h.{i}.attn.masked_bias that older transformers versions
+// saved (ignored: the causal mask is not a parameter), an lm_head.weight identical to wte (tied; an untied head is
+// rejected), and F16/BF16 tensors (widened to float32 exactly). Such files carry no rlhf_lab.config, so the
+// caller must pass the expected config.
+import { parameterShapes, validateConfig, type GPTConfig } from './config';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError, tensorToFloat32, type DecodedTensor, type TensorInput } from './safetensors';
+
+export const CHECKPOINT_VERSION = '1';
+export const CHECKPOINT_PREFIX = 'transformer.';
+const META = { format: 'format', version: 'rlhf_lab.version', config: 'rlhf_lab.config', tokenizer: 'rlhf_lab.tokenizer' } as const;
+const RESERVED = new Set<string>(Object.values(META));
+const CONFIG_FIELDS = ['vocabSize', 'contextLength', 'nLayer', 'nHead', 'dModel', 'dropout'] as const;
+/** The fields that decide the parameter shapes and the computation (dropout only matters while training). */
+const ARCHITECTURE_FIELDS = ['vocabSize', 'contextLength', 'nLayer', 'nHead', 'dModel'] as const;
+
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(`checkpoint: ${message}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+export interface Checkpoint {
+  config: GPTConfig;
+  /** By our parameter name (wte, wpe, h.0.ln_1.weight, …), in parameterShapes order; fresh copies. */
+  weights: Record<string, Float32Array<ArrayBuffer>>;
+  /** The parsed rlhf_lab.tokenizer JSON, or undefined if the file has none. */
+  tokenizerJson: unknown;
+  /** The whole "__metadata__" map. */
+  metadata: Record<string, string>;
+}
+
+/** Our parameter name → the checkpoint's tensor name (wte → transformer.wte.weight, h.0.… → transformer.h.0.…). */
+export function checkpointTensorName(name: string): string {
+  return CHECKPOINT_PREFIX + (name === 'wte' || name === 'wpe' ? `${name}.weight` : name);
+}
+
+const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
+const configText = (c: GPTConfig) => JSON.stringify(Object.fromEntries(CONFIG_FIELDS.map((k) => [k, c[k]])));
+
+/**
+ * The safetensors bytes of a model: `weights` by our parameter names (each exactly its parameterShapes size),
+ * `config`, the tokenizer (any JSON value; omitted if undefined) and optional extra metadata strings.
+ */
+export function saveCheckpoint(
+  weights: Record<string, Float32Array>,
+  config: GPTConfig,
+  tokenizerJson: unknown,
+  extra: Record<string, string> = {},
+): Uint8Array {
+  validateConfig(config);
+  const shapes = parameterShapes(config);
+  const expected = new Set(shapes.map((p) => p.name));
+  const unknown = Object.keys(weights).filter((name) => !expected.has(name));
+  if (unknown.length > 0) throw new CheckpointError(`unknown weights ${unknown.join(', ')} (not parameters of this config)`);
+  const tensors: TensorInput[] = shapes.map(({ name, shape }) => {
+    const data = weights[name];
+    if (data === undefined) throw new CheckpointError(`weight ${name} is missing`);
+    if (!(data instanceof Float32Array)) throw new CheckpointError(`weight ${name} must be a Float32Array`);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n) throw new CheckpointError(`weight ${name} has ${data.length} values, shape ${shapeText(shape)} needs ${n}`);
+    return { name: checkpointTensorName(name), dtype: 'F32', shape, data };
+  });
+  for (const [key, value] of Object.entries(extra)) {
+    if (RESERVED.has(key)) throw new CheckpointError(`extra metadata cannot replace "${key}"`);
+    if (typeof value !== 'string') throw new CheckpointError(`extra metadata "${key}" must be a string`);
+  }
+  const metadata: Record<string, string> = {
+    [META.format]: 'pt',
+    [META.version]: CHECKPOINT_VERSION,
+    [META.config]: configText(config),
+  };
+  if (tokenizerJson !== undefined) {
+    const json = JSON.stringify(tokenizerJson);
+    if (json === undefined) throw new CheckpointError('the tokenizer is not JSON-serialisable');
+    metadata[META.tokenizer] = json;
+  }
+  return encodeSafetensors(tensors, { ...metadata, ...extra });
+}
+
+/**
+ * Parse and validate a checkpoint. With `expected`, the file's architecture (vocabSize, contextLength, nLayer,
+ * nHead, dModel) must equal it; the returned config is the file's (its dropout included), or `expected` for a
+ * file without rlhf_lab.config. Throws CheckpointError (or SafetensorsError for a malformed file) and returns
+ * nothing partial.
+ */
+export function loadCheckpoint(bytes: Uint8Array, expected?: GPTConfig): Checkpoint {
+  const file = decodeSafetensors(bytes);
+  const { metadata } = file;
+
+  const version = metadata[META.version];
+  if (version !== undefined && version !== CHECKPOINT_VERSION) {
+    throw new CheckpointError(`unsupported checkpoint version ${JSON.stringify(version)} (this build reads version ${CHECKPOINT_VERSION})`);
+  }
+  const config = readConfig(metadata, expected);
+  const tokenizerJson = readJson(metadata, META.tokenizer);
+
+  const weights = readWeights(file.tensors, config);
+  return { config, weights, tokenizerJson, metadata };
+}
+
+function readJson(metadata: Record<string, string>, key: string): unknown {
+  const text = metadata[key];
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(`metadata "${key}" is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function readConfig(metadata: Record<string, string>, expected: GPTConfig | undefined): GPTConfig {
+  const raw = readJson(metadata, META.config);
+  if (raw === undefined) {
+    if (!expected) throw new CheckpointError(`no "${META.config}" in the metadata and no expected config given`);
+    validateConfig(expected);
+    return expected;
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new CheckpointError(`metadata "${META.config}" is not an object`);
+  const record = raw as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!(CONFIG_FIELDS as readonly string[]).includes(key)) throw new CheckpointError(`config has an unknown field "${key}"`);
+  }
+  for (const key of CONFIG_FIELDS) {
+    if (typeof record[key] !== 'number') throw new CheckpointError(`config field "${key}" is missing or not a number`);
+  }
+  const config = Object.freeze(Object.fromEntries(CONFIG_FIELDS.map((k) => [k, record[k]]))) as unknown as GPTConfig;
+  try {
+    validateConfig(config);
+  } catch (e) {
+    throw new CheckpointError(`invalid config in the file: ${(e as Error).message}`);
+  }
+  if (expected) {
+    const diff = ARCHITECTURE_FIELDS.filter((k) => config[k] !== expected[k]);
+    if (diff.length > 0) {
+      throw new CheckpointError(
+        `the file's model does not match the expected config: ${diff.map((k) => `${k} ${config[k]} (expected ${expected[k]})`).join(', ')}`,
+      );
+    }
+  }
+  return config;
+}
+
+/** Tensors by our parameter names, every one checked against `config` before any is returned. */
+function readWeights(tensors: readonly DecodedTensor[], config: GPTConfig): Record<string, Float32Array<ArrayBuffer>> {
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  // GPT2LMHeadModel names carry `transformer.`; GPT2Model and the original GPT-2 files do not.
+  const prefixed = tensors.some((t) => t.name.startsWith(CHECKPOINT_PREFIX));
+  const fileName = (name: string) => {
+    const full = checkpointTensorName(name);
+    return prefixed ? full : full.slice(CHECKPOINT_PREFIX.length);
+  };
+  const shapes = parameterShapes(config);
+  const claimed = new Set<string>();
+
+  for (const { name } of shapes) {
+    if (!byName.has(fileName(name))) throw new CheckpointError(`tensor ${fileName(name)} is missing`);
+    claimed.add(fileName(name));
+  }
+  const ignoredBuffer = new RegExp(`^${prefixed ? 'transformer\\.' : ''}h\\.\\d+\\.attn\\.(bias|masked_bias)$`);
+  const lmHead = tensors.find((t) => t.name === 'lm_head.weight');
+  const unexpected = tensors.filter((t) => !claimed.has(t.name) && !ignoredBuffer.test(t.name) && t !== lmHead).map((t) => t.name);
+  if (unexpected.length > 0) {
+    throw new CheckpointError(`unexpected tensors ${unexpected.join(', ')} (not parameters of ${configText(config)})`);
+  }
+
+  const weights: Record<string, Float32Array<ArrayBuffer>> = {};
+  for (const { name, shape } of shapes) {
+    const t = byName.get(fileName(name))!;
+    checkTensor(t, shape);
+    weights[name] = tensorToFloat32(t);
+  }
+  if (lmHead) {
+    checkTensor(lmHead, [config.vocabSize, config.dModel]);
+    const head = new Uint32Array(tensorToFloat32(lmHead).buffer);
+    const wte = new Uint32Array(weights.wte.buffer, weights.wte.byteOffset, weights.wte.length);
+    if (!head.every((bits, i) => bits === wte[i])) {
+      throw new CheckpointError('lm_head.weight differs from wte: untied LM heads are not supported (GPT-2 ties the head to the token embedding)');
+    }
+  }
+  return weights;
+}
+
+function checkTensor(t: DecodedTensor, shape: readonly number[]): void {
+  if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
+    throw new CheckpointError(`tensor ${t.name} has dtype ${t.dtype}; expected F32 (F16 and BF16 are widened)`);
+  }
+  const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+  if (!same(t.shape, shape)) {
+    const transposed = shape.length === 2 && same(t.shape, [shape[1], shape[0]]);
+    throw new CheckpointError(
+      `tensor ${t.name} has shape ${shapeText(t.shape)}, expected ${shapeText(shape)}` +
+        (transposed ? " (transposed: GPT-2 stores linear weights [in, out] as its Conv1D, not nn.Linear's [out, in])" : ''),
+    );
+  }
+}
+
+export { SafetensorsError };
