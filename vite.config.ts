@@ -35,6 +35,7 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['tests/**/*.test.ts'],
+          exclude: ['tests/browser/**'],
           pool: 'forks',
           testTimeout: 120_000,
           hookTimeout: 60_000,
@@ -44,7 +45,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'chromium',
-          include: ['tests/kernels/**/*.test.ts', 'tests/gpu/**/*.test.ts'],
+          include: ['tests/kernels/**/*.test.ts', 'tests/gpu/**/*.test.ts', 'tests/browser/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
           browser: {
