@@ -1,9 +1,11 @@
 // `npm run bench -- <name> [options]`: benchmarks that run in headless Chromium on its WebGPU adapter.
 //   kernels   matmul (this library, TF.js WebGPU, ONNX Runtime Web WebGPU) and the arithmetic ceiling
 //             → a table on stdout and bench-results/kernels.json
+//   train     GPT training tokens/s (lab vs TF.js WebGPU), KV-cache vs recompute generation, dispatches and
+//             submits per step, GPU bytes vs the theoretical minimum → a table and bench-results/train.json
 // The CLI serves the repo with Vite (the page needs a secure context for navigator.gpu: http://127.0.0.1),
 // opens the bench page in Debian's chromium through playwright-core, and collects the rows the page leaves in
-// window.__benchResult.
+// window.__benchResult (kernels.html) or window.__trainBenchResult (train.html).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,12 +14,23 @@ import { createServer, type ViteDevServer } from 'vite';
 import { CHROMIUM_ARGS } from '../../vite.config';
 import type { BenchConfig, BenchResult } from '../bench/kernels';
 import { DEFAULT_SHAPES, formatTable, type Impl, parseShapes, type Shape, shapeText, summarize, toJson } from '../bench/results';
+import {
+  defaultTrainConfig,
+  formatTrainTable,
+  summarizeTrain,
+  toTrainJson,
+  TRAIN_PRESETS,
+  type TrainBenchConfig,
+  type TrainBenchResult,
+  type TrainImpl,
+} from '../bench/train';
+import type { PresetName } from '../model/config';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const IMPLS: Record<string, Impl> = { lab: 'lab', tfjs: 'tfjs-webgpu', ort: 'ort-webgpu', ceiling: 'ceiling' };
 
-const USAGE = `usage: npm run bench -- kernels [options]
+const USAGE = `usage: npm run bench -- kernels|train [options]
 
 benchmarks:
   kernels            matmul at 256³, 512³, 1024³ and the GPT shapes (2048×128×512, 2048×512×128, 2048×128×384)
@@ -32,6 +45,25 @@ options (kernels):
   --quick            smoke run: 256³ only, 1 warm-up, 2 timed runs (not a valid measurement)
   --timeout-min N    give up on the page after N minutes (default 30)
   --out FILE         JSON output (default bench-results/kernels.json)
+  --headed           show the browser window (debugging)
+
+  train              training tokens/s of the GPT presets (nano 8×32, tiny 2×128, small 2×128 tokens a step)
+                     in this engine and in the same GPT in TF.js WebGPU; generation tokens/s on tiny at context
+                     128 (4 × (16 + 112) tokens) with the KV cache and by recomputing; dispatches and submits per
+                     step; GPU bytes vs the theoretical minimum; writes bench-results/train.json
+
+options (train):
+  --presets LIST     comma-separated subset of nano,tiny,small (default all)
+  --impls LIST       comma-separated subset of lab,tfjs (default both)
+  --batch P=BxT      batch of preset P, e.g. --batch small=1x256 (repeatable)
+  --runs N           timed training steps, the median is reported (default 5)
+  --warmup N         untimed steps first, the first compiles the pipelines (default 1)
+  --gen-runs N       timed generation runs with the KV cache (default 3)
+  --recompute-runs N timed generation runs recomputing the full context (default 1: ~1 min each on SwiftShader)
+  --no-generate      skip the generation rows
+  --quick            smoke run: 2 timed steps, 1 generation run of 48 new tokens per path (not a valid measurement)
+  --timeout-min N    give up on the page after N minutes (default 30)
+  --out FILE         JSON output (default bench-results/train.json)
   --headed           show the browser window (debugging)`;
 
 interface KernelsOptions {
@@ -127,6 +159,34 @@ async function startServer(): Promise<{ server: ViteDevServer; origin: string }>
   return { server, origin: `http://127.0.0.1:${address.port}` };
 }
 
+/** Serves the repo, opens src/bench/<pageName> with ?config=<json> and returns what the page leaves in window[key]. */
+async function runPage<R>(pageName: string, key: '__benchResult' | '__trainBenchResult', config: unknown, opts: { timeoutMin: number; headed: boolean }): Promise<R> {
+  const { server, origin } = await startServer();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: !opts.headed });
+  try {
+    const tab = await browser.newPage();
+    tab.on('console', (msg) => {
+      const text = msg.text();
+      if (text.startsWith('[bench]')) console.log(`  ${text.slice(8)}`);
+      else if (msg.type() === 'error' && !msg.location().url.endsWith('/favicon.ico')) {
+        console.error(`  [page error] ${text}${msg.location().url ? ` (${msg.location().url})` : ''}`);
+      }
+    });
+    tab.on('pageerror', (e) => console.error(`  [page exception] ${e.message}`));
+    tab.on('crash', () => console.error('  [page crashed]'));
+    const url = `${origin}/src/bench/${pageName}?config=${encodeURIComponent(JSON.stringify(config))}`;
+    await tab.goto(url, { timeout: 120_000 });
+    await tab.waitForFunction((k) => (window as unknown as Record<string, unknown>)[k] !== undefined, key, {
+      timeout: opts.timeoutMin * 60_000,
+      polling: 500,
+    });
+    return (await tab.evaluate((k) => (window as unknown as Record<string, unknown>)[k], key)) as R;
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
 async function runKernels(opts: KernelsOptions): Promise<number> {
   const t0 = performance.now();
   const { config } = opts;
@@ -134,31 +194,7 @@ async function runKernels(opts: KernelsOptions): Promise<number> {
     `kernel benchmark: ${config.shapes.map(shapeText).join(', ')}; ${config.warmup} warm-up + ${config.runs} timed runs; ` +
       `impls ${config.impls.join(', ')}${opts.quick ? ' (quick smoke run: not a valid measurement)' : ''}`,
   );
-  const { server, origin } = await startServer();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: !opts.headed });
-  let result: BenchResult;
-  try {
-    const page = await browser.newPage();
-    page.on('console', (msg) => {
-      const text = msg.text();
-      if (text.startsWith('[bench]')) console.log(`  ${text.slice(8)}`);
-      else if (msg.type() === 'error' && !msg.location().url.endsWith('/favicon.ico')) {
-        console.error(`  [page error] ${text}${msg.location().url ? ` (${msg.location().url})` : ''}`);
-      }
-    });
-    page.on('pageerror', (e) => console.error(`  [page exception] ${e.message}`));
-    page.on('crash', () => console.error('  [page crashed]'));
-    const url = `${origin}/src/bench/kernels.html?config=${encodeURIComponent(JSON.stringify(config))}`;
-    await page.goto(url, { timeout: 120_000 });
-    await page.waitForFunction(() => window.__benchResult !== undefined, undefined, {
-      timeout: opts.timeoutMin * 60_000,
-      polling: 500,
-    });
-    result = (await page.evaluate(() => window.__benchResult))!;
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  const result = await runPage<BenchResult>('kernels.html', '__benchResult', config, opts);
 
   if (result.fatal) {
     console.error(`benchmark failed: ${result.fatal}`);
@@ -192,6 +228,118 @@ async function runKernels(opts: KernelsOptions): Promise<number> {
   return 0;
 }
 
+interface TrainOptions {
+  config: TrainBenchConfig;
+  timeoutMin: number;
+  out: string;
+  headed: boolean;
+  quick: boolean;
+}
+
+const TRAIN_IMPL_NAMES: Record<string, TrainImpl> = { lab: 'lab', tfjs: 'tfjs-webgpu' };
+
+export function parseTrainArgs(args: string[]): TrainOptions {
+  const quick = args.includes('--quick');
+  const config = defaultTrainConfig(quick);
+  let timeoutMin = 30;
+  let out = resolve(ROOT, 'bench-results/train.json');
+  let headed = false;
+  let genRuns: number | undefined;
+  let recomputeRuns: number | undefined;
+  let generate = true;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => inline ?? args[++i];
+    switch (flag) {
+      case '--presets': {
+        const names = (value() ?? '').split(',').filter(Boolean);
+        for (const n of names) if (!(TRAIN_PRESETS as readonly string[]).includes(n)) usageError(`unknown preset "${n}" (expected ${TRAIN_PRESETS.join(', ')})`);
+        if (names.length === 0) usageError('--presets needs at least one of nano,tiny,small');
+        config.presets = TRAIN_PRESETS.filter((p) => names.includes(p));
+        break;
+      }
+      case '--impls':
+        config.impls = (value() ?? '').split(',').filter(Boolean).map((name) => TRAIN_IMPL_NAMES[name] ?? usageError(`unknown impl "${name}" (expected lab, tfjs)`));
+        if (config.impls.length === 0) usageError('--impls needs at least one of lab,tfjs');
+        break;
+      case '--batch': {
+        const spec = value();
+        const m = /^(nano|tiny|small)=(\d+)x(\d+)$/.exec(spec ?? '');
+        if (!m) usageError(`--batch needs PRESET=BxT (e.g. small=1x256), got ${spec ?? 'nothing'}`);
+        const [B, T] = [Number(m[2]), Number(m[3])];
+        if (B < 1 || T < 1) usageError(`--batch ${spec}: B and T must be ≥ 1`);
+        config.shapes[m[1] as PresetName] = { B, T };
+        break;
+      }
+      case '--runs':
+        config.runs = positiveInt(flag, value());
+        break;
+      case '--warmup':
+        config.warmup = positiveInt(flag, value(), 0);
+        break;
+      case '--gen-runs':
+        genRuns = positiveInt(flag, value());
+        break;
+      case '--recompute-runs':
+        recomputeRuns = positiveInt(flag, value());
+        break;
+      case '--no-generate':
+        generate = false;
+        break;
+      case '--quick':
+        break;
+      case '--timeout-min':
+        timeoutMin = positiveInt(flag, value());
+        break;
+      case '--out':
+        out = resolve(value() ?? usageError('--out needs a file'));
+        break;
+      case '--headed':
+        headed = true;
+        break;
+      default:
+        usageError(`unknown option "${arg}"`);
+    }
+  }
+  if (!generate) config.generation = null;
+  else if (config.generation) {
+    if (genRuns !== undefined) config.generation.runs = genRuns;
+    if (recomputeRuns !== undefined) config.generation.recomputeRuns = recomputeRuns;
+  }
+  return { config, timeoutMin, out, headed, quick };
+}
+
+async function runTrain(opts: TrainOptions): Promise<number> {
+  const t0 = performance.now();
+  const { config } = opts;
+  const g = config.generation;
+  console.log(
+    `training benchmark: ${config.presets.map((p) => `${p} ${config.shapes[p].B}×${config.shapes[p].T}`).join(', ')}; ` +
+      `${config.warmup} warm-up + ${config.runs} timed steps; impls ${config.impls.join(', ')}; ` +
+      `generation ${g ? `${g.preset}, ${g.B} × (${g.promptLen} prompt + ${g.newTokens} new) tokens, ${g.runs} KV-cache and ${g.recomputeRuns} recompute run(s)` : 'off'}` +
+      (opts.quick ? ' (quick smoke run: not a valid measurement)' : ''),
+  );
+  const result = await runPage<TrainBenchResult>('train.html', '__trainBenchResult', config, opts);
+  if (result.fatal) {
+    console.error(`benchmark failed: ${result.fatal}`);
+    return 1;
+  }
+  mkdirSync(dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, toTrainJson(result.rows));
+
+  console.log('\n' + formatTrainTable(result.rows));
+  console.log('\ntrain = B·T / median wall-clock of one optimizer step (upload, forward, backward, clip, AdamW, loss readback);');
+  console.log('generate = new tokens / wall-clock of generate(); gpu-bytes-minimum = params + grads + Adam m, v + kept activations');
+  console.log(`(src/bench/memory.ts); memory-ratio = allocated / minimum.${result.matmulVariant ? ` Lab matmul variant: ${result.matmulVariant}.` : ''}`);
+  console.log(`\nadapters: ${[...new Set(result.rows.map((r) => r.adapter))].join(' | ')}`);
+  console.log('\n' + summarizeTrain(result.rows).lines.join('\n'));
+  if (opts.quick) console.log('(quick smoke run: too few steps for the targets to mean anything)');
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(`\nwrote ${opts.out} (${result.rows.length} rows); total ${Math.floor(seconds / 60)} min ${(seconds % 60).toFixed(0)} s`);
+  return 0;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2).filter((a) => a !== '--');
   const [name, ...rest] = args;
@@ -200,8 +348,9 @@ async function main(): Promise<void> {
     return;
   }
   if (name === undefined) usageError('missing benchmark name');
-  if (name !== 'kernels') usageError(`unknown benchmark "${name}"`);
-  process.exitCode = await runKernels(parseKernelsArgs(rest));
+  if (name === 'kernels') process.exitCode = await runKernels(parseKernelsArgs(rest));
+  else if (name === 'train') process.exitCode = await runTrain(parseTrainArgs(rest));
+  else usageError(`unknown benchmark "${name}" (expected kernels or train)`);
 }
 
 main().catch((e) => {
