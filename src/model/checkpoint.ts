@@ -26,6 +26,8 @@ import { decodeSafetensors, encodeSafetensors, SafetensorsError, tensorToFloat32
 
 export const CHECKPOINT_VERSION = '1';
 export const CHECKPOINT_PREFIX = 'transformer.';
+/** Metadata key holding how a checkpoint was trained (JSON written by `npm run pretrain`). */
+export const TRAINING_METADATA_KEY = 'rlhf_lab.training';
 const META = { format: 'format', version: 'rlhf_lab.version', config: 'rlhf_lab.config', tokenizer: 'rlhf_lab.tokenizer' } as const;
 const RESERVED = new Set<string>(Object.values(META));
 const CONFIG_FIELDS = ['vocabSize', 'contextLength', 'nLayer', 'nHead', 'dModel', 'dropout'] as const;
