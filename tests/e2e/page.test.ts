@@ -39,6 +39,22 @@ describe('lab page (built bundle)', () => {
     await page.close();
   });
 
+  test('opens with the bundled base model and samples a continuation from it', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    const panel = page.getByRole('region', { name: 'Base model' });
+    await expect.poll(() => panel.textContent(), { timeout: 60_000 }).toMatch(/0\.2\dM parameters · 4 layers.*Pretrained by this lab for \d+ steps/s);
+    await page.getByLabel('Temperature').fill('0');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const sample = page.getByTestId('sample-text');
+    await expect.poll(() => sample.textContent(), { timeout: 120_000 }).toMatch(/^Once upon a time.{20,}/s);
+    await page.screenshot({ path: 'test-results/lab-base-model.png', fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   test('explains what to do when the browser offers no WebGPU adapter', async () => {
     // Linux Chromium without --enable-unsafe-webgpu has navigator.gpu but gives no adapter: a real user's case.
     const plain = await chromium.launch({
