@@ -1,11 +1,15 @@
 // The built page in headless Chromium on SwiftShader: it must start the engine worker and report the adapter.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import * as ort from 'onnxruntime-web';
+import { loadCheckpoint } from '../../src/model/checkpoint';
+import { gptForward } from '../../src/reference/gpt';
 import { CHROMIUM_ARGS } from '../../vite.config';
+import { expectClose } from '../helpers/tolerance';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -52,6 +56,35 @@ describe('lab page (built bundle)', () => {
     await expect.poll(() => sample.textContent(), { timeout: 120_000 }).toMatch(/^Once upon a time.{20,}/s);
     await page.screenshot({ path: 'test-results/lab-base-model.png', fullPage: true });
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('downloads the model as a safetensors checkpoint and as ONNX that match the bundled weights', async () => {
+    const bundled = loadCheckpoint(readFileSync('public/models/base-tiny.safetensors'));
+    const page = await browser.newPage();
+    await page.goto(url);
+    const download = async (name: string) => {
+      const button = page.getByRole('button', { name });
+      await expect.poll(() => button.isVisible(), { timeout: 60_000 }).toBe(true);
+      const [file] = await Promise.all([page.waitForEvent('download'), button.click()]);
+      return readFileSync((await file.path())!);
+    };
+    const checkpoint = loadCheckpoint(await download('Download checkpoint (safetensors)'));
+    expect(checkpoint.config).toEqual(bundled.config);
+    for (const [name, w] of Object.entries(bundled.weights)) {
+      const got = checkpoint.weights[name];
+      const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      expect(bytes(got).equals(bytes(w)), `${name} is bit-identical`).toBe(true);
+    }
+    expect(checkpoint.tokenizerJson).toEqual(bundled.tokenizerJson);
+
+    ort.env.wasm.numThreads = 1;
+    const session = await ort.InferenceSession.create(await download('Download ONNX'), { executionProviders: ['wasm'] });
+    const tokens = [1, 2, 3, 4, 5, 6, 7];
+    const { logits } = await session.run({ tokens: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [1, 7]) });
+    // f32 ONNX Runtime vs the float64 reference on the real model (the export test explains the budget).
+    expectClose(logits.data as Float32Array, gptForward(bundled.config, bundled.weights, tokens, 1, 7), { atol: 2e-4, rtol: 5e-5 }, 'ONNX logits');
+    await session.release();
     await page.close();
   });
 
