@@ -66,12 +66,8 @@ options (train):
   --out FILE         JSON output (default bench-results/train.json)
   --headed           show the browser window (debugging)`;
 
-interface KernelsOptions {
+interface KernelsOptions extends CommonOptions {
   config: BenchConfig;
-  timeoutMin: number;
-  out: string;
-  headed: boolean;
-  quick: boolean;
 }
 
 function usageError(message: string): never {
@@ -85,26 +81,61 @@ function positiveInt(flag: string, value: string | undefined, min = 1): number {
   return n;
 }
 
-export function parseKernelsArgs(args: string[]): KernelsOptions {
-  let runs: number | undefined;
-  let warmup: number | undefined;
-  let shapes: Shape[] | undefined;
-  let impls: Impl[] = Object.values(IMPLS);
-  let timeoutMin = 30;
-  let out = resolve(ROOT, 'bench-results/kernels.json');
-  let headed = false;
-  let quick = false;
+/** Options every benchmark takes. */
+interface CommonOptions {
+  timeoutMin: number;
+  out: string;
+  headed: boolean;
+  quick: boolean;
+}
+
+/**
+ * Walks `args` (`--flag value` or `--flag=value`), handles the options every benchmark takes, and passes the
+ * rest to `specific`, which returns false for a flag it does not know.
+ */
+function parseOptions(
+  args: string[],
+  defaultOut: string,
+  specific: (flag: string, value: () => string | undefined) => boolean,
+): CommonOptions {
+  const common: CommonOptions = { timeoutMin: 30, out: resolve(ROOT, defaultOut), headed: false, quick: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const value = () => inline ?? args[++i];
     switch (flag) {
+      case '--quick':
+        common.quick = true;
+        break;
+      case '--timeout-min':
+        common.timeoutMin = positiveInt(flag, value());
+        break;
+      case '--out':
+        common.out = resolve(value() ?? usageError('--out needs a file'));
+        break;
+      case '--headed':
+        common.headed = true;
+        break;
+      default:
+        if (!specific(flag, value)) usageError(`unknown option "${arg}"`);
+    }
+  }
+  return common;
+}
+
+export function parseKernelsArgs(args: string[]): KernelsOptions {
+  let runs: number | undefined;
+  let warmup: number | undefined;
+  let shapes: Shape[] | undefined;
+  let impls: Impl[] = Object.values(IMPLS);
+  const { timeoutMin, out, headed, quick } = parseOptions(args, 'bench-results/kernels.json', (flag, value) => {
+    switch (flag) {
       case '--runs':
         runs = positiveInt(flag, value());
-        break;
+        return true;
       case '--warmup':
         warmup = positiveInt(flag, value(), 0);
-        break;
+        return true;
       case '--shapes':
         try {
           shapes = parseShapes(value() ?? '');
@@ -112,27 +143,15 @@ export function parseKernelsArgs(args: string[]): KernelsOptions {
           usageError((e as Error).message);
         }
         if (shapes.length === 0) usageError('--shapes needs at least one shape');
-        break;
+        return true;
       case '--impls':
         impls = (value() ?? '').split(',').filter(Boolean).map((name) => IMPLS[name] ?? usageError(`unknown impl "${name}"`));
         if (impls.length === 0) usageError('--impls needs at least one of lab,tfjs,ort,ceiling');
-        break;
-      case '--quick':
-        quick = true;
-        break;
-      case '--timeout-min':
-        timeoutMin = positiveInt(flag, value());
-        break;
-      case '--out':
-        out = resolve(value() ?? usageError('--out needs a file'));
-        break;
-      case '--headed':
-        headed = true;
-        break;
+        return true;
       default:
-        usageError(`unknown option "${arg}"`);
+        return false;
     }
-  }
+  });
   const config: BenchConfig = {
     shapes: shapes ?? (quick ? [[256, 256, 256]] : DEFAULT_SHAPES),
     runs: runs ?? (quick ? 2 : 5),
@@ -228,41 +247,30 @@ async function runKernels(opts: KernelsOptions): Promise<number> {
   return 0;
 }
 
-interface TrainOptions {
+interface TrainOptions extends CommonOptions {
   config: TrainBenchConfig;
-  timeoutMin: number;
-  out: string;
-  headed: boolean;
-  quick: boolean;
 }
 
 const TRAIN_IMPL_NAMES: Record<string, TrainImpl> = { lab: 'lab', tfjs: 'tfjs-webgpu' };
 
 export function parseTrainArgs(args: string[]): TrainOptions {
-  const quick = args.includes('--quick');
-  const config = defaultTrainConfig(quick);
-  let timeoutMin = 30;
-  let out = resolve(ROOT, 'bench-results/train.json');
-  let headed = false;
+  const config = defaultTrainConfig(args.includes('--quick'));
   let genRuns: number | undefined;
   let recomputeRuns: number | undefined;
   let generate = true;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = () => inline ?? args[++i];
+  const { timeoutMin, out, headed, quick } = parseOptions(args, 'bench-results/train.json', (flag, value) => {
     switch (flag) {
       case '--presets': {
         const names = (value() ?? '').split(',').filter(Boolean);
         for (const n of names) if (!(TRAIN_PRESETS as readonly string[]).includes(n)) usageError(`unknown preset "${n}" (expected ${TRAIN_PRESETS.join(', ')})`);
         if (names.length === 0) usageError('--presets needs at least one of nano,tiny,small');
         config.presets = TRAIN_PRESETS.filter((p) => names.includes(p));
-        break;
+        return true;
       }
       case '--impls':
         config.impls = (value() ?? '').split(',').filter(Boolean).map((name) => TRAIN_IMPL_NAMES[name] ?? usageError(`unknown impl "${name}" (expected lab, tfjs)`));
         if (config.impls.length === 0) usageError('--impls needs at least one of lab,tfjs');
-        break;
+        return true;
       case '--batch': {
         const spec = value();
         const m = /^(nano|tiny|small)=(\d+)x(\d+)$/.exec(spec ?? '');
@@ -270,38 +278,27 @@ export function parseTrainArgs(args: string[]): TrainOptions {
         const [B, T] = [Number(m[2]), Number(m[3])];
         if (B < 1 || T < 1) usageError(`--batch ${spec}: B and T must be ≥ 1`);
         config.shapes[m[1] as PresetName] = { B, T };
-        break;
+        return true;
       }
       case '--runs':
         config.runs = positiveInt(flag, value());
-        break;
+        return true;
       case '--warmup':
         config.warmup = positiveInt(flag, value(), 0);
-        break;
+        return true;
       case '--gen-runs':
         genRuns = positiveInt(flag, value());
-        break;
+        return true;
       case '--recompute-runs':
         recomputeRuns = positiveInt(flag, value());
-        break;
+        return true;
       case '--no-generate':
         generate = false;
-        break;
-      case '--quick':
-        break;
-      case '--timeout-min':
-        timeoutMin = positiveInt(flag, value());
-        break;
-      case '--out':
-        out = resolve(value() ?? usageError('--out needs a file'));
-        break;
-      case '--headed':
-        headed = true;
-        break;
+        return true;
       default:
-        usageError(`unknown option "${arg}"`);
+        return false;
     }
-  }
+  });
   if (!generate) config.generation = null;
   else if (config.generation) {
     if (genRuns !== undefined) config.generation.runs = genRuns;
