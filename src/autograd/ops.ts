@@ -12,6 +12,8 @@ import { geluBackward } from '../kernels/gelu';
 import { layernormBackward, layernormBackwardInput, layernormForward, layernormScratchShape } from '../kernels/layernorm';
 import { logprobBackward, logprobForward } from '../kernels/logprob';
 import { matmul as matmulKernel, matmulBackward } from '../kernels/matmul';
+import { ppoPolicyLossForwardBackward, ppoValueLossForwardBackward } from '../kernels/ppo-loss';
+import { rankingLossForwardBackward } from '../kernels/ranking-loss';
 import { residualBackward, residualForward } from '../kernels/residual';
 import { type Tape, Var } from './tape';
 
@@ -244,3 +246,70 @@ export function logprob(tape: Tape, logits: Var, tokens: Tensor, temperature = 1
 }
 
 export { Var };
+
+// ---- RLHF losses -----------------------------------------------------------------------------------------------
+// Terminal loss ops like crossEntropy: one fused kernel computes the per-token (per-group) loss and its gradient,
+// which the backward hands to the input with tp.adopt (no copy), so the objective they add to the backward is
+// gradScale·Σ losses. Weight-0 tokens get exactly 0 loss and gradient.
+
+/**
+ * PPO's clipped policy loss: logp (N) (from op.logprob), oldLogp (N), advantages (N), weights (N)
+ * → losses (N) = w·max(−A·ρ, −A·clamp(ρ, 1±clip)), ρ = exp(logp − oldLogp), and clipped (N) = w where the clip
+ * was active (policy/clipfrac = Σclipped/Σw). Both are tensors the tape owns (read them in the same step).
+ */
+export function ppoPolicyLoss(
+  tape: Tape,
+  logp: Var,
+  oldLogp: Tensor,
+  advantages: Tensor,
+  weights: Tensor,
+  clip: number,
+  gradScale: number,
+  name = 'ppo_policy_loss',
+): { losses: Tensor; clipped: Tensor } {
+  const N = logp.size;
+  const losses = tape.alloc([N], `${name}/losses`);
+  const clipped = tape.alloc([N], `${name}/clipped`);
+  const dlogp = tape.alloc(logp.shape, `${name}/dlogp`);
+  ppoPolicyLossForwardBackward(tape.step, logp.tensor, oldLogp, advantages, weights, losses, dlogp, clipped, clip, gradScale);
+  if (logp.requiresGrad) tape.record(name, [logp], [], (tp) => tp.adopt(logp, dlogp), { terminal: true });
+  return { losses, clipped };
+}
+
+/**
+ * PPO's clipped value loss: values (N) or (B,T,1) (a value head), oldValues, returns, weights (N)
+ * → losses (N) = w·½·max((v − R)², (vClip − R)²), vClip = oldV + clamp(v − oldV, ±clip), and clipped (N) = w where
+ * the clipped term won (val/clipfrac = Σclipped/Σw).
+ */
+export function ppoValueLoss(
+  tape: Tape,
+  values: Var,
+  oldValues: Tensor,
+  returns: Tensor,
+  weights: Tensor,
+  clip: number,
+  gradScale: number,
+  name = 'ppo_value_loss',
+): { losses: Tensor; clipped: Tensor } {
+  const N = values.size;
+  const losses = tape.alloc([N], `${name}/losses`);
+  const clipped = tape.alloc([N], `${name}/clipped`);
+  const dvalues = tape.alloc(values.shape, `${name}/dvalues`);
+  ppoValueLossForwardBackward(tape.step, values.tensor, oldValues, returns, weights, losses, dvalues, clipped, clip, gradScale);
+  if (values.requiresGrad) tape.record(name, [values], [], (tp) => tp.adopt(values, dvalues), { terminal: true });
+  return { losses, clipped };
+}
+
+/**
+ * The InstructGPT reward-model loss: scores (B,T,1) or (B,T) (a scalar head at every position), last (B) u32
+ * (each sequence's final-token position), offsets (G+1) u32 (group g = rows offsets[g]..offsets[g+1]−1, best →
+ * worst, K ≥ 2) → losses (G) = −1/C(K,2)·Σ_{i<j} log σ(r_i − r_j). Validate offsets and last with
+ * validateRankingGroups (src/kernels/ranking-loss.ts) where they are built; gradScale = 1/G for the mean.
+ */
+export function rankingLoss(tape: Tape, scores: Var, last: Tensor<'u32'>, offsets: Tensor<'u32'>, gradScale: number, name = 'ranking_loss'): Tensor {
+  const losses = tape.alloc([Math.max(offsets.size - 1, 0)], `${name}/losses`);
+  const dscores = tape.alloc(scores.shape, `${name}/dscores`);
+  rankingLossForwardBackward(tape.step, scores.tensor, last, offsets, losses, dscores, gradScale);
+  if (scores.requiresGrad) tape.record(name, [scores], [], (tp) => tp.adopt(scores, dscores), { terminal: true });
+  return losses;
+}

@@ -7,6 +7,11 @@
 // The LM head is tied to transformer.wte.weight, so no lm_head.weight is stored — exactly what transformers'
 // save_pretrained writes for GPT-2 (shared tensors are saved once; the tied head is rebuilt on load).
 //
+// A scalar head (a reward or value model, config.ts HeadName) is stored under the names the ecosystem uses for
+// it, as a [1, C] linear weight (nn.Linear's [out, in]; the same values as our (C,1)) and a [1] bias: the reward
+// model's `score` as transformers' GPT2ForSequenceClassification (`score.weight`; its bias is ours), the value
+// model's as TRL's value head (`v_head.summary.weight`, `v_head.summary.bias`). The file's tensors say which.
+//
 // Header metadata ("__metadata__", strings only):
 //   format               "pt" (what transformers writes and checks for when loading)
 //   rlhf_lab.version     checkpoint format version (CHECKPOINT_VERSION)
@@ -21,7 +26,7 @@
 // saved (ignored: the causal mask is not a parameter), an lm_head.weight identical to wte (tied; an untied head is
 // rejected), and F16/BF16 tensors (widened to float32 exactly). Such files carry no rlhf_lab.config, so the
 // caller must pass the expected config.
-import { parameterShapes, validateConfig, type GPTConfig } from './config';
+import { HEAD_NAMES, parameterShapes, validateConfig, type GPTConfig, type HeadName } from './config';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, tensorToFloat32, type DecodedTensor, type TensorInput } from './safetensors';
 
 export const CHECKPOINT_VERSION = '1';
@@ -45,15 +50,35 @@ export interface Checkpoint {
   config: GPTConfig;
   /** By our parameter name (wte, wpe, h.0.ln_1.weight, …), in parameterShapes order; fresh copies. */
   weights: Record<string, Float32Array<ArrayBuffer>>;
+  /** The scalar head the file holds (a reward or value model), if any. */
+  head: HeadName | undefined;
   /** The parsed rlhf_lab.tokenizer JSON, or undefined if the file has none. */
   tokenizerJson: unknown;
   /** The whole "__metadata__" map. */
   metadata: Record<string, string>;
 }
 
-/** Our parameter name → the checkpoint's tensor name (wte → transformer.wte.weight, h.0.… → transformer.h.0.…). */
+const HEAD_TENSOR_PREFIX: Readonly<Record<HeadName, string>> = { score: 'score', value: 'v_head.summary' };
+
+/**
+ * Our parameter name → the checkpoint's tensor name (wte → transformer.wte.weight, h.0.… → transformer.h.0.…,
+ * score.weight → score.weight, value.bias → v_head.summary.bias).
+ */
 export function checkpointTensorName(name: string): string {
+  const [first, rest] = [name.slice(0, name.indexOf('.')), name.slice(name.indexOf('.') + 1)];
+  if ((HEAD_NAMES as readonly string[]).includes(first)) return `${HEAD_TENSOR_PREFIX[first as HeadName]}.${rest}`;
   return CHECKPOINT_PREFIX + (name === 'wte' || name === 'wpe' ? `${name}.weight` : name);
+}
+
+/** Head weights are stored [1, C] (a linear layer's [out, in]); the same values as our (C,1). */
+const fileShape = (name: string, shape: number[]) => (/^(score|value)\.weight$/.test(name) ? [1, shape[0]] : shape);
+
+/** The head whose weight is among these names, if any. */
+function headOf(names: Iterable<string>, tensorName: (head: HeadName) => string): HeadName | undefined {
+  const all = new Set(names);
+  const found = HEAD_NAMES.filter((h) => all.has(tensorName(h)));
+  if (found.length > 1) throw new CheckpointError(`the model has both a ${found.join(' and a ')} head; a model has at most one scalar head`);
+  return found[0];
 }
 
 const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
@@ -70,7 +95,7 @@ export function saveCheckpoint(
   extra: Record<string, string> = {},
 ): Uint8Array {
   validateConfig(config);
-  const shapes = parameterShapes(config);
+  const shapes = parameterShapes(config, headOf(Object.keys(weights), (h) => `${h}.weight`));
   const expected = new Set(shapes.map((p) => p.name));
   const unknown = Object.keys(weights).filter((name) => !expected.has(name));
   if (unknown.length > 0) throw new CheckpointError(`unknown weights ${unknown.join(', ')} (not parameters of this config)`);
@@ -80,7 +105,7 @@ export function saveCheckpoint(
     if (!(data instanceof Float32Array)) throw new CheckpointError(`weight ${name} must be a Float32Array`);
     const n = shape.reduce((a, b) => a * b, 1);
     if (data.length !== n) throw new CheckpointError(`weight ${name} has ${data.length} values, shape ${shapeText(shape)} needs ${n}`);
-    return { name: checkpointTensorName(name), dtype: 'F32', shape, data };
+    return { name: checkpointTensorName(name), dtype: 'F32', shape: fileShape(name, shape), data };
   });
   for (const [key, value] of Object.entries(extra)) {
     if (RESERVED.has(key)) throw new CheckpointError(`extra metadata cannot replace "${key}"`);
@@ -116,8 +141,9 @@ export function loadCheckpoint(bytes: Uint8Array, expected?: GPTConfig): Checkpo
   const config = readConfig(metadata, expected);
   const tokenizerJson = readJson(metadata, META.tokenizer);
 
-  const weights = readWeights(file.tensors, config);
-  return { config, weights, tokenizerJson, metadata };
+  const head = headOf(file.tensors.map((t) => t.name), (h) => checkpointTensorName(`${h}.weight`));
+  const weights = readWeights(file.tensors, config, head);
+  return { config, weights, head, tokenizerJson, metadata };
 }
 
 function readJson(metadata: Record<string, string>, key: string): unknown {
@@ -163,15 +189,15 @@ function readConfig(metadata: Record<string, string>, expected: GPTConfig | unde
 }
 
 /** Tensors by our parameter names, every one checked against `config` before any is returned. */
-function readWeights(tensors: readonly DecodedTensor[], config: GPTConfig): Record<string, Float32Array<ArrayBuffer>> {
+function readWeights(tensors: readonly DecodedTensor[], config: GPTConfig, head: HeadName | undefined): Record<string, Float32Array<ArrayBuffer>> {
   const byName = new Map(tensors.map((t) => [t.name, t]));
   // GPT2LMHeadModel names carry `transformer.`; GPT2Model and the original GPT-2 files do not.
   const prefixed = tensors.some((t) => t.name.startsWith(CHECKPOINT_PREFIX));
   const fileName = (name: string) => {
     const full = checkpointTensorName(name);
-    return prefixed ? full : full.slice(CHECKPOINT_PREFIX.length);
+    return prefixed || !full.startsWith(CHECKPOINT_PREFIX) ? full : full.slice(CHECKPOINT_PREFIX.length);
   };
-  const shapes = parameterShapes(config);
+  const shapes = parameterShapes(config, head);
   const claimed = new Set<string>();
 
   for (const { name } of shapes) {
@@ -188,7 +214,7 @@ function readWeights(tensors: readonly DecodedTensor[], config: GPTConfig): Reco
   const weights: Record<string, Float32Array<ArrayBuffer>> = {};
   for (const { name, shape } of shapes) {
     const t = byName.get(fileName(name))!;
-    checkTensor(t, shape);
+    checkTensor(t, fileShape(name, shape));
     weights[name] = tensorToFloat32(t);
   }
   if (lmHead) {

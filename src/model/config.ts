@@ -97,8 +97,18 @@ export function validateConfig(config: GPTConfig, limits?: DeviceLimits): void {
   }
 }
 
-/** Every parameter's name and shape in GPT-2's order: wte, wpe, h.0 … h.{nLayer−1}, ln_f (see issue 3's conventions). */
-export function parameterShapes(config: GPTConfig): { name: string; shape: number[] }[] {
+/**
+ * A scalar head on the final hidden states, C → 1 at every position: the reward model's `score` (read at the last
+ * token) and the value model's `value` (one estimate per position). The language-model head stays tied to wte.
+ */
+export type HeadName = 'score' | 'value';
+export const HEAD_NAMES: readonly HeadName[] = ['score', 'value'];
+
+/**
+ * Every parameter's name and shape in GPT-2's order: wte, wpe, h.0 … h.{nLayer−1}, ln_f (see issue 3's
+ * conventions), then the scalar head's `<head>.weight` (C,1) and `<head>.bias` (1) when there is one.
+ */
+export function parameterShapes(config: GPTConfig, head?: HeadName): { name: string; shape: number[] }[] {
   const { vocabSize: V, contextLength: maxT, nLayer: L, dModel: C } = config;
   const out = [
     { name: 'wte', shape: [V, C] },
@@ -122,16 +132,20 @@ export function parameterShapes(config: GPTConfig): { name: string; shape: numbe
     );
   }
   out.push({ name: 'ln_f.weight', shape: [C] }, { name: 'ln_f.bias', shape: [C] });
+  if (head) {
+    if (!HEAD_NAMES.includes(head)) throw new Error(`unknown head "${head}" (expected one of ${HEAD_NAMES.join(', ')})`);
+    out.push({ name: `${head}.weight`, shape: [C, 1] }, { name: `${head}.bias`, shape: [1] });
+  }
   return out;
 }
 
-/** V·C + maxT·C + L·(12C² + 13C) + 2C. */
-export function parameterCount(config: GPTConfig): number {
-  return parameterShapes(config).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+/** V·C + maxT·C + L·(12C² + 13C) + 2C (+ C + 1 with a scalar head). */
+export function parameterCount(config: GPTConfig, head?: HeadName): number {
+  return parameterShapes(config, head).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
 }
 
 /** Bytes of the parameter arena: every parameter padded to the 256-byte view alignment. */
-export function arenaBytes(config: GPTConfig): number {
+export function arenaBytes(config: GPTConfig, head?: HeadName): number {
   const align = (bytes: number) => Math.ceil(bytes / VIEW_ALIGNMENT) * VIEW_ALIGNMENT;
-  return parameterShapes(config).reduce((s, p) => s + align(4 * p.shape.reduce((a, b) => a * b, 1)), 0);
+  return parameterShapes(config, head).reduce((s, p) => s + align(4 * p.shape.reduce((a, b) => a * b, 1)), 0);
 }

@@ -32,6 +32,21 @@ export function mixSeed(...parts: number[]): number {
 // ---- batches ----
 
 /** A (B,T) batch, row-major. */
+/** A shuffled copy of `xs` (Fisher–Yates with `random`). */
+export function shuffled<T>(xs: readonly T[], random: () => number): T[] {
+  const a = xs.slice();
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/** 0 … n−1 in an order seeded by `seed`. */
+export function shuffledIndices(n: number, seed: number): number[] {
+  return shuffled(Array.from({ length: n }, (_, i) => i), seededRandom(seed));
+}
+
 export interface TokenBatch {
   readonly B: number;
   readonly T: number;
@@ -76,38 +91,50 @@ export class SftParseError extends Error {
  */
 export function parseSftJsonl(text: string): SftExample[] {
   const examples: SftExample[] = [];
-  const problems: SftProblem[] = [];
+  const { objects, problems, lineCount } = jsonlObjects(text, '{"prompt": string, "completion": string}');
+  for (const { line, value: o } of objects) {
+    const bad: string[] = [];
+    for (const field of ['prompt', 'completion'] as const) {
+      if (!(field in o)) bad.push(`missing "${field}"`);
+      else if (typeof o[field] !== 'string') bad.push(`"${field}" must be a string, got ${jsonTypeName(o[field])}`);
+    }
+    if (bad.length > 0) problems.push({ line, message: bad.join('; ') });
+    else examples.push({ prompt: o.prompt as string, completion: o.completion as string });
+  }
+  problems.sort((a, b) => a.line - b.line);
+  if (problems.length > 0) throw new SftParseError(problems);
+  if (examples.length === 0) throw new SftParseError([{ line: lineCount, message: 'no examples in the file' }]);
+  return examples;
+}
+
+/** A JSON value's type in words, for error messages: "null", "an array", "string", … */
+export function jsonTypeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}
+
+/**
+ * The non-blank lines of JSONL text as JSON objects with their 1-based line numbers; a line that is not valid JSON,
+ * or not an object (`expected` describes the object wanted), becomes a problem instead. Callers add their own
+ * problems and report them all at once, so nothing is ever half-imported.
+ */
+export function jsonlObjects(text: string, expected: string): { objects: { line: number; value: Record<string, unknown> }[]; problems: { line: number; message: string }[]; lineCount: number } {
+  const objects: { line: number; value: Record<string, unknown> }[] = [];
+  const problems: { line: number; message: string }[] = [];
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, i) => {
-    const line = i + 1;
     const s = raw.trim();
     if (s === '') return;
     let v: unknown;
     try {
       v = JSON.parse(s);
     } catch (e) {
-      problems.push({ line, message: `invalid JSON (${(e as Error).message})` });
+      problems.push({ line: i + 1, message: `invalid JSON (${(e as Error).message})` });
       return;
     }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      problems.push({ line, message: `expected an object {"prompt": string, "completion": string}, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}` });
-      return;
-    }
-    const o = v as Record<string, unknown>;
-    const bad: string[] = [];
-    for (const field of ['prompt', 'completion'] as const) {
-      if (!(field in o)) bad.push(`missing "${field}"`);
-      else if (typeof o[field] !== 'string') bad.push(`"${field}" must be a string, got ${o[field] === null ? 'null' : Array.isArray(o[field]) ? 'an array' : typeof o[field]}`);
-    }
-    if (bad.length > 0) {
-      problems.push({ line, message: bad.join('; ') });
-      return;
-    }
-    examples.push({ prompt: o.prompt as string, completion: o.completion as string });
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) problems.push({ line: i + 1, message: `expected an object ${expected}, got ${jsonTypeName(v)}` });
+    else objects.push({ line: i + 1, value: v as Record<string, unknown> });
   });
-  if (problems.length > 0) throw new SftParseError(problems);
-  if (examples.length === 0) throw new SftParseError([{ line: lines.length, message: 'no examples in the file' }]);
-  return examples;
+  return { objects, problems, lineCount: lines.length };
 }
 
 // ---- pretraining windows ----

@@ -11,7 +11,7 @@ import * as op from '../autograd/ops';
 import type { GpuRuntime, Tensor } from '../gpu';
 import { buildTokenIndex, checkTokenIds, type TokenIndexTensors, uploadTokenIndex } from '../kernels/embedding';
 import { reduceScratchSize, reduceSum } from '../kernels/reduce';
-import { type GPTConfig, validateConfig } from './config';
+import { type GPTConfig, type HeadName, validateConfig } from './config';
 import { GPTParams } from './params';
 
 /** A (B,T) batch on the CPU, row-major; the shape of data.ts's TokenBatch (weights optional, default ones). */
@@ -43,6 +43,8 @@ export interface GPTOptions {
   weights?: Record<string, ArrayLike<number>>;
   /** Seed of the dropout masks. */
   dropoutSeed?: number;
+  /** A scalar head (C → 1) after ln_f: 'score' for a reward model, 'value' for a value model (see scalar()). */
+  head?: HeadName;
 }
 
 /** Dropout sites per forward pass: the embeddings, then two per block. */
@@ -68,8 +70,13 @@ export class GPT {
 
   static create(rt: GpuRuntime, config: GPTConfig, options: GPTOptions = {}): GPT {
     validateConfig(config, rt.device.limits);
-    const params = GPTParams.create(rt, config, { seed: options.seed, weights: options.weights });
+    const params = GPTParams.create(rt, config, { seed: options.seed, weights: options.weights, head: options.head });
     return new GPT(rt, config, params, options.dropoutSeed ?? 0);
+  }
+
+  /** The scalar head, if this is a reward or value model. */
+  get head(): HeadName | undefined {
+    return this.params.head;
   }
 
   train(): this {
@@ -123,6 +130,14 @@ export class GPT {
     return op.matmul(tape, hidden, this.paramVars(tape)('wte'), { transB: true, name: 'lm_head' });
   }
 
+  /** The scalar head, hidden (B,T,C) → (B,T,1) = hidden·w + b: a reward or value estimate at every position. */
+  scalar(tape: Tape, hidden: Var): Var {
+    const head = this.params.head;
+    if (!head) throw new Error('GPT.scalar: this model has no scalar head (create it with { head: "score" } or { head: "value" })');
+    const w = this.paramVars(tape);
+    return op.linear(tape, hidden, w(`${head}.weight`), w(`${head}.bias`), { name: head });
+  }
+
   /**
    * Records forward and loss for an uploaded batch: returns the per-token weighted losses (N) and adds
    * gradScale·Σ losses to the tape's objective (gradScale = 1/Σw for this batch's weighted mean; the trainer
@@ -138,6 +153,11 @@ export class GPT {
   /** tokens (B,T) → logits (B,T,V), in one submit (dropout as the mode says: call eval() for inference). */
   async forward(tokens: ArrayLike<number>, B: number, T: number): Promise<Float32Array> {
     return this.runForward(tokens, B, T, (tape, t) => this.logits(tape, this.hidden(tape, t)));
+  }
+
+  /** tokens (B,T) → the scalar head at every position (B,T), in one submit. */
+  async scalars(tokens: ArrayLike<number>, B: number, T: number): Promise<Float32Array> {
+    return this.runForward(tokens, B, T, (tape, t) => this.scalar(tape, this.hidden(tape, t)));
   }
 
   /** tokens (B,T) → final hidden states ln_f(x) (B,T,C), in one submit. */

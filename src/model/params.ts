@@ -9,7 +9,7 @@
 // kernel), so it adds nothing to the gradient norm and AdamW leaves it at zero.
 import { type GpuRuntime, type Tensor } from '../gpu';
 import { VIEW_ALIGNMENT } from '../gpu/tensor';
-import { type GPTConfig, parameterShapes, validateConfig } from './config';
+import { type GPTConfig, type HeadName, parameterShapes, validateConfig } from './config';
 
 export interface ParamSpec {
   name: string;
@@ -32,8 +32,8 @@ export interface ArenaLayout {
 
 const ALIGN = VIEW_ALIGNMENT / 4; // elements
 
-export function arenaLayout(config: GPTConfig): ArenaLayout {
-  const shapes = parameterShapes(config).map((p) => ({ ...p, size: p.shape.reduce((a, b) => a * b, 1), decay: p.shape.length >= 2 }));
+export function arenaLayout(config: GPTConfig, head?: HeadName): ArenaLayout {
+  const shapes = parameterShapes(config, head).map((p) => ({ ...p, size: p.shape.reduce((a, b) => a * b, 1), decay: p.shape.length >= 2 }));
   const offsets = new Map<string, number>();
   let at = 0;
   for (const group of [true, false]) {
@@ -66,17 +66,18 @@ export function seededRandom(seed: number): () => number {
 /**
  * GPT-2's initialisation on the CPU, from a seed: weights and embeddings N(0, 0.02²), the residual projections
  * (attn.c_proj.weight and mlp.c_proj.weight) N(0, (0.02/√(2·nLayer))²) so the residual stream's variance does not
- * grow with depth, biases 0, LayerNorm weights 1 and biases 0. Each parameter draws from its own stream (seeded by
- * seed and its index), so changing one shape does not reshuffle the others.
+ * grow with depth, biases 0, LayerNorm weights 1 and biases 0. A scalar head's weight is N(0, 1/(C+1)) (the reward
+ * head initialisation of "The N Implementation Details of RLHF with PPO"), its bias 0. Each parameter draws from
+ * its own stream (seeded by seed and its index), so changing one shape does not reshuffle the others.
  */
-export function initWeights(config: GPTConfig, seed = 0): Record<string, Float32Array> {
+export function initWeights(config: GPTConfig, seed = 0, head?: HeadName): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};
-  parameterShapes(config).forEach((p, index) => {
+  parameterShapes(config, head).forEach((p, index) => {
     const n = p.shape.reduce((a, b) => a * b, 1);
     const w = new Float32Array(n);
     if (/\.ln_\d\.weight$|^ln_f\.weight$/.test(p.name)) w.fill(1);
     else if (p.shape.length >= 2) {
-      const std = /c_proj\.weight$/.test(p.name) ? 0.02 / Math.sqrt(2 * config.nLayer) : 0.02;
+      const std = p.name === `${head}.weight` ? 1 / Math.sqrt(config.dModel + 1) : /c_proj\.weight$/.test(p.name) ? 0.02 / Math.sqrt(2 * config.nLayer) : 0.02;
       const r = seededRandom((Math.imul(seed >>> 0, 0x9e3779b1) + index * 0x85ebca6b) >>> 0);
       for (let i = 0; i < n; i++) w[i] = std * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
     }
@@ -98,8 +99,10 @@ export class GPTParams {
     readonly arena: Tensor<'f32'>,
     /** (size) every gradient, same layout. */
     readonly gradArena: Tensor<'f32'>,
+    /** The scalar head whose parameters follow the transformer's, if any. */
+    readonly head: HeadName | undefined,
   ) {
-    this.layout = arenaLayout(config);
+    this.layout = arenaLayout(config, head);
     for (const spec of this.layout.params) {
       this.byName.set(spec.name, {
         spec,
@@ -109,14 +112,33 @@ export class GPTParams {
     }
   }
 
-  /** Allocates both arenas and fills the parameters with GPT-2's initialisation from `seed` (or with `weights`). */
-  static create(rt: GpuRuntime, config: GPTConfig, options: { seed?: number; weights?: Record<string, ArrayLike<number>> } = {}): GPTParams {
+  /**
+   * Allocates both arenas and fills the parameters with GPT-2's initialisation from `seed`, or with `weights`. With
+   * a `head`, `weights` may leave the head's parameters out (a reward model made from an SFT policy): they are then
+   * initialised from `seed`.
+   */
+  static create(
+    rt: GpuRuntime,
+    config: GPTConfig,
+    options: { seed?: number; weights?: Record<string, ArrayLike<number>>; head?: HeadName } = {},
+  ): GPTParams {
     validateConfig(config, rt.device.limits);
-    const layout = arenaLayout(config);
+    const { head } = options;
+    const layout = arenaLayout(config, head);
     const arena = rt.upload(new Float32Array(layout.size), [layout.size], 'params', 'f32');
     const grads = rt.upload(new Float32Array(layout.size), [layout.size], 'grads', 'f32');
-    const p = new GPTParams(rt, config, arena, grads);
-    p.setWeights(options.weights ?? initWeights(config, options.seed ?? 0));
+    const p = new GPTParams(rt, config, arena, grads, head);
+    try {
+      const { weights, seed = 0 } = options;
+      if (!weights) p.setWeights(initWeights(config, seed, head));
+      else if (head && !(`${head}.weight` in weights)) {
+        const init = initWeights(config, seed, head);
+        p.setWeights({ ...weights, [`${head}.weight`]: init[`${head}.weight`], [`${head}.bias`]: init[`${head}.bias`] });
+      } else p.setWeights(weights);
+    } catch (e) {
+      p.dispose();
+      throw e;
+    }
     return p;
   }
 

@@ -52,11 +52,11 @@ export interface TrainerOptions {
   optimizer?: Partial<AdamWOptions>;
 }
 
-/** Floats between views of the metrics tensor: 256 bytes, the view alignment. */
+/** Floats between views of the metrics tensor: 256 bytes, the view alignment (slot 0 is unused). */
 const SLOT = 64;
 
 /**
- * Records, for every micro-batch, forward + weighted loss + backward into the (zeroed) gradient arena, and the
+ * Records, for every micro-batch, forward + weighted loss + backward into the gradient arena (zeroed by the caller), and the
  * loss of micro-batch k into metrics[SLOT·(k+1)] (scaled by 1/Σw over all micro-batches, so the slots sum to the
  * loss). Each micro-batch's activations go back to the pool as soon as its backward is recorded, so the next one
  * reuses them (dispatches run in recording order). The batches must have been uploaded before (their
@@ -64,7 +64,6 @@ const SLOT = 64;
  */
 function recordLossAndGrads(model: GPT, step: Step, batches: readonly BatchTensors[], metrics: Tensor<'f32'>, scratch: Tensor): void {
   const total = batches.reduce((s, b) => s + b.weightSum, 0);
-  fillConstant(step, model.params.gradArena, 0);
   batches.forEach((b, k) => {
     const tape = new Tape(step);
     try {
@@ -127,6 +126,7 @@ export async function lossAndGrads(model: GPT, batch: Batch | readonly Batch[]):
   const p = prepare(model, batch);
   try {
     const step = model.rt.step('loss and grads');
+    fillConstant(step, model.params.gradArena, 0);
     recordLossAndGrads(model, step, p.uploads, p.metrics, p.scratch);
     const read = step.read(p.metrics);
     await step.submit();
@@ -164,22 +164,51 @@ export class Trainer {
    */
   async trainStep(batch: Batch | readonly Batch[]): Promise<StepMetrics> {
     const p = prepare(this.model, batch);
-    const lr = this.lr;
-    const index = this.step;
     try {
-      const step = this.model.rt.step(`train step ${index}`);
-      recordLossAndGrads(this.model, step, p.uploads, p.metrics, p.scratch);
-      this.optimizer.record(step, p.metrics.view([2], 0, 'clip'), lr, index + 1);
-      const read = step.read(p.metrics);
-      await step.submit();
-      const m = await read;
-      const loss = lossFromMetrics(m, p.uploads.length);
-      const gradNorm = m[0];
-      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) throw new TrainingDivergedError(index, loss, gradNorm);
-      this.step++;
-      return { step: index, loss, gradNorm, lr, tokens: p.tokens };
+      const r = await this.objectiveStep(
+        `train step ${this.step}`,
+        (step) => {
+          recordLossAndGrads(this.model, step, p.uploads, p.metrics, p.scratch);
+          return [p.metrics];
+        },
+        ([m]) => lossFromMetrics(m, p.uploads.length),
+      );
+      return { step: r.step, loss: lossFromMetrics(r.reads[0], p.uploads.length), gradNorm: r.gradNorm, lr: r.lr, tokens: p.tokens };
     } finally {
       release(this.model, p);
+    }
+  }
+
+  /**
+   * One optimizer step of any objective (the reward model's ranking loss, PPO's clipped losses, …), in ONE submit:
+   * zero the gradient arena, `record` the objective's forward and backward on the step (a Tape over `step`; it
+   * returns the tensors to read back), then the gradient norm, clipping and AdamW. The reads come back with the
+   * norm. On a non-finite gradient norm the update is skipped on the GPU and TrainingDivergedError is thrown (its
+   * loss from `lossOf(reads)` when given), leaving the weights and the step count as they were.
+   */
+  async objectiveStep(
+    label: string,
+    record: (step: Step) => readonly Tensor[],
+    lossOf?: (reads: Float32Array[]) => number,
+  ): Promise<{ step: number; reads: Float32Array[]; gradNorm: number; lr: number }> {
+    const { rt } = this.model;
+    const lr = this.lr;
+    const index = this.step;
+    const clip = rt.tensor([2], 'clip', 'f32');
+    try {
+      const step = rt.step(label);
+      fillConstant(step, this.model.params.gradArena, 0);
+      const toRead = record(step);
+      this.optimizer.record(step, clip, lr, index + 1);
+      const pending = [clip, ...toRead].map((t) => step.read(t));
+      await step.submit();
+      const [norm, ...reads] = (await Promise.all(pending)) as Float32Array[];
+      const gradNorm = norm[0];
+      if (!Number.isFinite(gradNorm)) throw new TrainingDivergedError(index, lossOf ? lossOf(reads) : NaN, gradNorm);
+      this.step++;
+      return { step: index, reads, gradNorm, lr };
+    } finally {
+      rt.free(clip);
     }
   }
 

@@ -272,3 +272,45 @@ describe('checkpoint validation', () => {
     expect(() => saveCheckpoint(w, CONFIG, () => 1)).toThrow(/tokenizer is not JSON-serialisable/);
   });
 });
+
+describe('scalar heads (reward and value models)', () => {
+  const C = CONFIG.dModel;
+  const withHead = (head: 'score' | 'value') => ({
+    ...randomGptWeights(CONFIG, 3),
+    [`${head}.weight`]: Float32Array.from({ length: C }, (_, i) => i / 7 - 1),
+    [`${head}.bias`]: Float32Array.of(0.25),
+  });
+
+  test('a reward model stores score.weight [1, C] (GPT2ForSequenceClassification) and score.bias, and round-trips bit-exactly', () => {
+    const weights = withHead('score');
+    const bytes = saveCheckpoint(weights, CONFIG, TOKENIZER);
+    const file = decodeSafetensors(bytes);
+    expect(file.tensors.find((t) => t.name === 'score.weight')?.shape).toEqual([1, C]);
+    expect(file.tensors.find((t) => t.name === 'score.bias')?.shape).toEqual([1]);
+    const back = loadCheckpoint(bytes, CONFIG);
+    expect(back.head).toBe('score');
+    expect(Object.keys(back.weights)).toEqual(parameterShapes(CONFIG, 'score').map((p) => p.name));
+    for (const [name, w] of Object.entries(weights)) expectSame(bits(back.weights[name]), bits(w), name);
+  });
+
+  test("a value model's head is stored as TRL's v_head.summary.weight / .bias", () => {
+    expect(checkpointTensorName('value.weight')).toBe('v_head.summary.weight');
+    expect(checkpointTensorName('value.bias')).toBe('v_head.summary.bias');
+    const back = loadCheckpoint(saveCheckpoint(withHead('value'), CONFIG, TOKENIZER));
+    expect(back.head).toBe('value');
+    expect(back.weights['value.bias'][0]).toBe(0.25);
+  });
+
+  test('a plain language model has no head; a half head, a mis-shaped head or two heads are rejected', () => {
+    expect(loadCheckpoint(saveCheckpoint(randomGptWeights(CONFIG, 3), CONFIG, TOKENIZER)).head).toBeUndefined();
+    const full = tensorsOf(saveCheckpoint(withHead('score'), CONFIG, TOKENIZER));
+    const meta = metadataOf(saveCheckpoint(withHead('score'), CONFIG, TOKENIZER));
+    expectCheckpointError(encodeSafetensors(full.filter((t) => t.name !== 'score.bias'), meta), /tensor score\.bias is missing/);
+    expectCheckpointError(
+      encodeSafetensors(full.map((t) => (t.name === 'score.weight' ? f32Tensor('score.weight', [C, 1]) : t)), meta),
+      /score\.weight has shape \[32, 1\], expected \[1, 32\]/,
+    );
+    const both = [...full, f32Tensor('v_head.summary.weight', [1, C]), f32Tensor('v_head.summary.bias', [1])];
+    expectCheckpointError(encodeSafetensors(both, meta), /both a score and a value head/);
+  });
+});

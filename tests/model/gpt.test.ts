@@ -227,3 +227,47 @@ describe('GPTParams', () => {
     }
   });
 });
+
+describe('scalar heads', () => {
+  const config = makeConfig('nano', { vocabSize: 29 });
+  gpuTest('a score head reads hidden·w + b at every position; it is initialised N(0, 1/(C+1)) when the weights lack it', async ({ rt }) => {
+    const weights = initWeights(config, 5);
+    const model = GPT.create(rt, config, { weights, head: 'score', seed: 9 });
+    try {
+      expect(model.head).toBe('score');
+      expect(model.params.names.slice(-2)).toEqual(['score.weight', 'score.bias']);
+      expect(parameterCount(config, 'score')).toBe(parameterCount(config) + config.dModel + 1);
+      const [B, T, C] = [2, 7, config.dModel];
+      const tokens = integers(B * T, config.vocabSize, 4);
+      const all = await model.params.getWeights();
+      const w = all['score.weight'];
+      const std = Math.sqrt(w.reduce((s, x) => s + x * x, 0) / C);
+      expect(std).toBeGreaterThan(0.5 / Math.sqrt(C + 1));
+      expect(std).toBeLessThan(1.6 / Math.sqrt(C + 1));
+      expect(all['score.bias'][0]).toBe(0);
+      model.params.setWeights({ 'score.bias': [0.5] }, { partial: true });
+      model.eval();
+      const hidden = await model.hiddenStates(tokens, B, T);
+      const scores = await model.scalars(tokens, B, T);
+      const expected = Float64Array.from({ length: B * T }, (_, n) => {
+        let s = 0.5;
+        for (let c = 0; c < C; c++) s += hidden[n * C + c] * w[c];
+        return s;
+      });
+      // hidden·w over C = 32 terms in f32 on both sides of the comparison.
+      expectClose(scores, expected, { atol: 1e-5, rtol: 1e-5 }, 'score head');
+    } finally {
+      model.dispose();
+    }
+  });
+
+  gpuTest('a language-model GPT has no scalar head', async ({ rt }) => {
+    const model = GPT.create(rt, config, { seed: 1 });
+    try {
+      expect(model.head).toBeUndefined();
+      await expect(model.scalars([1, 2], 1, 2)).rejects.toThrow(/no scalar head/);
+    } finally {
+      model.dispose();
+    }
+  });
+});

@@ -1,0 +1,161 @@
+// `npm run pipeline -- [options]`: the whole RLHF pipeline headless in Node (Dawn: a real GPU driver or
+// SwiftShader) — the same src/rlhf/pipeline.ts the page's worker runs. Writes into --out:
+//   metrics.jsonl   one object per logged step: {"stage","step","<metric name>": value, …} (src/rlhf/metrics.ts)
+//   samples.jsonl   held-out evaluation samples {"prompt","response","policy":"sft"|"ppo"|"bon-<N>","proxy","gold"}
+//   episodes.jsonl  every PPO rollout episode (prompt, response, score, gold, per-token KL/advantage/log-prob)
+//   summary.json    the headline numbers (see PipelineSummary)
+//   checkpoints/    base (when pretrained), sft, reward-model and ppo (EMA weights) as safetensors
+// and prints a line per stage and per PPO iteration.
+import { mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createNodeRuntime } from '../gpu/node';
+import { PRESETS, type PresetName } from '../model/config';
+import { makePipelineConfig, PipelineConfigError } from '../rlhf/config';
+import { createPipeline, STAGES, type PipelineStage, type PipelineSummary } from '../rlhf/pipeline';
+import { TASK_IDS } from '../rlhf/tasks';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Named flags for the settings changed most often; --set reaches every other one. */
+const ALIASES: Readonly<Record<string, string>> = {
+  '--kl-coef': 'ppo.klCoef',
+  '--ptx-coef': 'ppo.ptxCoef',
+  '--episodes': 'ppo.episodes',
+  '--labels': 'labels.prompts',
+  '--bon-max': 'bon.maxN',
+  '--k': 'labels.k',
+  '--sft-steps': 'sft.steps',
+  '--kl-estimator': 'ppo.klEstimator',
+  '--adaptive-kl-target': 'ppo.adaptiveKL.target',
+};
+
+export const USAGE = `usage: npm run pipeline -- [options]
+
+Runs SFT → labels + reward model → PPO → best-of-N → evaluation (pretraining first when no bundled base model fits
+the preset) and writes metrics.jsonl, samples.jsonl, episodes.jsonl, summary.json and checkpoints/ into --out.
+
+options:
+  --task NAME          ${TASK_IDS.filter((t) => t !== 'custom').join(' | ')} (default sentiment)
+  --preset NAME        ${Object.keys(PRESETS).join(' | ')} (default tiny)
+  --seed N             seed of everything (default 1): the same seed gives the same numbers
+  --out DIR            output folder (default pipeline-out/<task>-<preset>-<seed>)
+  --stages LIST        comma-separated subset of ${STAGES.join(',')} (default all; later stages need earlier ones)
+  --kl-coef X          β of the KL penalty (ppo.klCoef)
+  --ptx-coef X         γ_ptx of PPO-ptx (ppo.ptxCoef; 0 = plain PPO)
+  --episodes N         PPO episodes (ppo.episodes; a multiple of ppo.batchSize)
+  --labels N           prompts ranked by the simulated labelers (labels.prompts)
+  --bon-max N          largest N of best-of-N (bon.maxN)
+  --k N                completions ranked per prompt, 4…9 (labels.k)
+  --sft-steps N        SFT steps (sft.steps)
+  --kl-estimator k1|k3 per-token KL estimator (ppo.klEstimator)
+  --adaptive-kl-target X  adaptive KL controller with this target (ppo.adaptiveKL.target; horizon 10000)
+  --set PATH=VALUE     any other setting by its dotted path, e.g. --set ppo.lr=5e-5 (repeatable)
+  -h, --help           this text`;
+
+export class UsageError extends Error {}
+
+export interface PipelineCliOptions {
+  task: string;
+  preset: PresetName;
+  seed: number;
+  out: string;
+  stages: PipelineStage[];
+  overrides: Record<string, string>;
+}
+
+export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions | 'help' {
+  const overrides: Record<string, string> = {};
+  let task = 'sentiment';
+  let preset = 'tiny';
+  let seed = '1';
+  let out: string | undefined;
+  let stages: string[] = [...STAGES];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') continue;
+    if (arg === '-h' || arg === '--help') return 'help';
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 && !arg.startsWith('--set=') ? arg.slice(0, eq) : arg.startsWith('--set=') ? '--set' : arg;
+    const inline = flag !== arg ? arg.slice(flag.length + 1) : undefined;
+    const value = inline ?? args[++i];
+    if (!flag.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
+    if (value === undefined || value === '') throw new UsageError(`${flag} needs a value`);
+    if (flag === '--task') task = value;
+    else if (flag === '--preset') preset = value;
+    else if (flag === '--seed') seed = value;
+    else if (flag === '--out') out = value;
+    else if (flag === '--stages') stages = value.split(',').map((s) => s.trim());
+    else if (flag === '--set') {
+      const at = value.indexOf('=');
+      if (at < 1) throw new UsageError(`--set needs PATH=VALUE, got "${value}"`);
+      overrides[value.slice(0, at)] = value.slice(at + 1);
+    } else if (Object.hasOwn(ALIASES, flag)) overrides[ALIASES[flag]] = value;
+    else throw new UsageError(`unknown option ${flag}`);
+  }
+  if (!(TASK_IDS as readonly string[]).includes(task) || task === 'custom') throw new UsageError(`--task must be one of ${TASK_IDS.filter((t) => t !== 'custom').join(', ')}, got "${task}"`);
+  if (!Object.hasOwn(PRESETS, preset)) throw new UsageError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got "${preset}"`);
+  if (!/^\d+$/.test(seed)) throw new UsageError(`--seed needs a non-negative integer, got "${seed}"`);
+  const bad = stages.filter((s) => !(STAGES as readonly string[]).includes(s));
+  if (bad.length) throw new UsageError(`--stages: unknown stage ${bad.join(', ')} (stages: ${STAGES.join(', ')})`);
+  return { task, preset: preset as PresetName, seed: Number(seed), out: out ?? `pipeline-out/${task}-${preset}-${seed}`, stages: stages as PipelineStage[], overrides: { ...overrides, task, seed } };
+}
+
+/** Runs the pipeline and writes its files; returns the summary. */
+export async function runPipelineCli(opts: PipelineCliOptions, log: (line: string) => void = console.log): Promise<PipelineSummary> {
+  const config = makePipelineConfig(opts.preset, opts.overrides);
+  const out = resolve(opts.out);
+  mkdirSync(resolve(out, 'checkpoints'), { recursive: true });
+  for (const f of ['metrics.jsonl', 'samples.jsonl', 'episodes.jsonl']) writeFileSync(resolve(out, f), '');
+  const rt = await createNodeRuntime();
+  log(`adapter: ${rt.adapter.description}`);
+  const fmt = (x: number | undefined) => (x === undefined ? 'n/a' : Math.abs(x) >= 100 || (Math.abs(x) < 0.01 && x !== 0) ? x.toExponential(2) : x.toFixed(3));
+  try {
+    const pipeline = createPipeline(
+      rt,
+      config,
+      { baseCheckpoint: readFileSync(resolve(ROOT, 'public/models/base-tiny.safetensors')), corpus: readFileSync(resolve(ROOT, 'public/corpus/tiny-stories.txt'), 'utf8') },
+      {
+        stage: (stage, state, seconds) => log(`== ${stage} ${state}${seconds !== undefined ? ` in ${seconds.toFixed(1)} s` : ''}`),
+        metrics: (r) => {
+          appendFileSync(resolve(out, 'metrics.jsonl'), `${JSON.stringify(r)}\n`);
+          if (r.stage === 'ppo') {
+            log(`ppo ${r.step}: score ${fmt(r['objective/scores'])} gold ${fmt(r['objective/gold'])} kl ${fmt(r['objective/kl'])} ratio ${fmt(r['val/ratio'])} clipfrac ${fmt(r['policy/clipfrac'])} vf ${fmt(r['loss/value'])} len ${fmt(r['val/response_length'])} eos ${r['val/num_eos_tokens']}`);
+          } else if (r.stage !== 'pretrain' && r.stage !== 'sft' && r.stage !== 'rm') log(`${r.stage} ${JSON.stringify(r)}`);
+          else if (r.step % 10 === 0 || !('lr' in r)) log(`${r.stage} ${r.step}: ${Object.entries(r).filter(([k]) => k !== 'stage' && k !== 'step').map(([k, v]) => `${k} ${fmt(v as number)}`).join(' ')}`);
+        },
+        episodes: (iteration, episodes) => appendFileSync(resolve(out, 'episodes.jsonl'), episodes.map((e) => `${JSON.stringify({ iteration, ...e })}\n`).join('')),
+        samples: (samples) => appendFileSync(resolve(out, 'samples.jsonl'), samples.map((s) => `${JSON.stringify(s)}\n`).join('')),
+        checkpoint: (name, bytes) => writeFileSync(resolve(out, 'checkpoints', `${name}.safetensors`), bytes),
+        log,
+      },
+    );
+    const summary = await pipeline.run(opts.stages);
+    writeFileSync(resolve(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    log(`wrote ${out}: summary.json, metrics.jsonl, samples.jsonl, episodes.jsonl, checkpoints/ (${summary.seconds.toFixed(0)} s)`);
+    return summary;
+  } finally {
+    rt.destroy();
+  }
+}
+
+export async function main(args: readonly string[], out = console.log, err = console.error): Promise<number> {
+  try {
+    const opts = parsePipelineArgs(args);
+    if (opts === 'help') {
+      out(USAGE);
+      return 0;
+    }
+    await runPipelineCli(opts, out);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof PipelineConfigError) {
+      err(`${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    err(`pipeline failed: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (!process.env.VITEST) main(process.argv.slice(2)).then((code) => (process.exitCode = code));
