@@ -45,7 +45,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'chromium',
-          include: ['tests/kernels/**/*.test.ts', 'tests/gpu/**/*.test.ts', 'tests/browser/**/*.test.ts'],
+          include: ['tests/kernels/**/*.test.ts', 'tests/gpu/**/*.test.ts', 'tests/browser/**/*.test.{ts,tsx}'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
           browser: {

@@ -6,10 +6,11 @@
 //   summary.json    the headline numbers (see PipelineSummary)
 //   checkpoints/    base (when pretrained), sft, reward-model and ppo (EMA weights) as safetensors
 // and prints a line per stage and per PPO iteration.
-import { mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNodeRuntime } from '../gpu/node';
+import { loadCheckpoint } from '../model/checkpoint';
 import { PRESETS, type PresetName } from '../model/config';
 import { makePipelineConfig, PipelineConfigError } from '../rlhf/config';
 import { createPipeline, STAGES, type PipelineStage, type PipelineSummary } from '../rlhf/pipeline';
@@ -41,6 +42,8 @@ options:
   --seed N             seed of everything (default 1): the same seed gives the same numbers
   --out DIR            output folder (default pipeline-out/<task>-<preset>-<seed>)
   --stages LIST        comma-separated subset of ${STAGES.join(',')} (default all; later stages need earlier ones)
+  --from DIR           start from the checkpoints an earlier run wrote to DIR/checkpoints (base, sft, reward-model,
+                       ppo), e.g. --from out/a --stages ppo,bon,eval --kl-coef 0 reruns RL alone
   --kl-coef X          β of the KL penalty (ppo.klCoef)
   --ptx-coef X         γ_ptx of PPO-ptx (ppo.ptxCoef; 0 = plain PPO)
   --episodes N         PPO episodes (ppo.episodes; a multiple of ppo.batchSize)
@@ -62,6 +65,8 @@ export interface PipelineCliOptions {
   out: string;
   stages: PipelineStage[];
   overrides: Record<string, string>;
+  /** A folder whose checkpoints/ seed the stages' weights. */
+  from?: string;
 }
 
 export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions | 'help' {
@@ -70,6 +75,7 @@ export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions |
   let preset = 'tiny';
   let seed = '1';
   let out: string | undefined;
+  let from: string | undefined;
   let stages: string[] = [...STAGES];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -85,6 +91,7 @@ export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions |
     else if (flag === '--preset') preset = value;
     else if (flag === '--seed') seed = value;
     else if (flag === '--out') out = value;
+    else if (flag === '--from') from = value;
     else if (flag === '--stages') stages = value.split(',').map((s) => s.trim());
     else if (flag === '--set') {
       const at = value.indexOf('=');
@@ -98,7 +105,7 @@ export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions |
   if (!/^\d+$/.test(seed)) throw new UsageError(`--seed needs a non-negative integer, got "${seed}"`);
   const bad = stages.filter((s) => !(STAGES as readonly string[]).includes(s));
   if (bad.length) throw new UsageError(`--stages: unknown stage ${bad.join(', ')} (stages: ${STAGES.join(', ')})`);
-  return { task, preset: preset as PresetName, seed: Number(seed), out: out ?? `pipeline-out/${task}-${preset}-${seed}`, stages: stages as PipelineStage[], overrides: { ...overrides, task, seed } };
+  return { task, preset: preset as PresetName, seed: Number(seed), out: out ?? `pipeline-out/${task}-${preset}-${seed}`, stages: stages as PipelineStage[], overrides: { ...overrides, task, seed }, from };
 }
 
 /** Runs the pipeline and writes its files; returns the summary. */
@@ -130,6 +137,15 @@ export async function runPipelineCli(opts: PipelineCliOptions, log: (line: strin
         log,
       },
     );
+    if (opts.from) {
+      const stored = { base: 'base', sft: 'sft', rm: 'reward-model', ppoEma: 'ppo' } as const;
+      for (const [key, name] of Object.entries(stored)) {
+        const file = resolve(opts.from, 'checkpoints', `${name}.safetensors`);
+        if (!existsSync(file)) continue;
+        pipeline.weights[key as keyof typeof stored] = loadCheckpoint(readFileSync(file), pipeline.modelConfig).weights;
+        log(`loaded ${file}`);
+      }
+    }
     const summary = await pipeline.run(opts.stages);
     writeFileSync(resolve(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     log(`wrote ${out}: summary.json, metrics.jsonl, samples.jsonl, episodes.jsonl, checkpoints/ (${summary.seconds.toFixed(0)} s)`);

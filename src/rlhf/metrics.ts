@@ -391,3 +391,30 @@ export function checkAlarms(record: MetricRecord): Alarm | undefined {
   }
   return undefined;
 }
+
+// ---- export ------------------------------------------------------------------------------------------------------
+
+const csvCell = (v: unknown): string => {
+  const s = v === undefined || v === null ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/**
+ * CSV of metric records, one line per record (each line ends in \n): columns stage, step, then every metric name
+ * that occurs in any record, in METRICS order (names the table does not know follow, in first-seen order). A
+ * metric a record lacks is an empty cell; numbers are written as JavaScript prints them (NaN, Infinity included).
+ */
+export function metricsToCsv(records: readonly MetricRecord[]): string {
+  const present = new Set<string>();
+  for (const r of records) for (const k of Object.keys(r)) if (k !== 'stage' && k !== 'step') present.add(k);
+  const known = METRIC_NAMES.filter((n) => present.has(n));
+  const unknown = [...present].filter((n) => !(n in METRICS));
+  const columns = ['stage', 'step', ...known, ...unknown];
+  const lines = [columns, ...records.map((r) => columns.map((c) => (r as Record<string, unknown>)[c]))];
+  return lines.map((cells) => `${cells.map(csvCell).join(',')}\n`).join('');
+}
+
+/** JSON Lines: one record per line as JSON.stringify writes it (non-finite numbers become null, as in JSON). */
+export function metricsToJsonl(records: readonly MetricRecord[]): string {
+  return records.map((r) => `${JSON.stringify(r)}\n`).join('');
+}

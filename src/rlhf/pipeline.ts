@@ -96,12 +96,18 @@ export class PipelineAlarmError extends Error {
   }
 }
 
-/** Pause, resume, stop and single-step, checked between units of work. */
+/**
+ * Pause, resume, stop and single-step, checked between units of work (gate()). `onWaiting(true)` is called when a
+ * gate actually starts waiting (the run is paused at a unit boundary, not merely asked to pause) and
+ * `onWaiting(false)` when it goes on.
+ */
 export class PipelineControl {
   private paused = false;
   private stopped = false;
   private stepsAllowed = 0;
   private wake: (() => void) | undefined;
+
+  constructor(private readonly onWaiting?: (waiting: boolean) => void) {}
 
   get state(): 'running' | 'paused' | 'stopped' {
     return this.stopped ? 'stopped' : this.paused ? 'paused' : 'running';
@@ -113,6 +119,7 @@ export class PipelineControl {
 
   resume(): void {
     this.paused = false;
+    this.stepsAllowed = 0;
     this.release();
   }
 
@@ -121,23 +128,36 @@ export class PipelineControl {
     this.release();
   }
 
-  /** While paused: let one more unit of work run, then pause again. */
+  /** While paused: let one more unit of work run, then pause again (ignored while running). */
   step(): void {
+    if (!this.paused) return;
     this.stepsAllowed++;
+    this.release();
+  }
+
+  /** Back to running, for a new run. */
+  reset(): void {
+    this.paused = false;
+    this.stopped = false;
+    this.stepsAllowed = 0;
     this.release();
   }
 
   /** Waits while paused; throws PipelineStopped once stopped. */
   async gate(): Promise<void> {
+    let waited = false;
     for (;;) {
       if (this.stopped) throw new PipelineStopped();
-      if (!this.paused) return;
+      if (!this.paused) break;
       if (this.stepsAllowed > 0) {
         this.stepsAllowed--;
-        return;
+        break;
       }
+      if (!waited) this.onWaiting?.(true);
+      waited = true;
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
+    if (waited) this.onWaiting?.(false);
   }
 
   private release(): void {

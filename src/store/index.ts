@@ -2,9 +2,9 @@
 // sampling slice holds the base model's latest continuation.
 import { create } from 'zustand';
 import type { AdapterReport } from '../gpu/runtime';
-import type { Command, EngineEvent, ModelInfo } from '../worker/protocol';
+import type { Command, EngineErrorKind, EngineEvent, ModelInfo } from '../worker/protocol';
 
-type ErrorKind = Extract<EngineEvent, { type: 'error' }>['kind'];
+type ErrorKind = EngineErrorKind;
 
 export type EngineStatus =
   | { state: 'starting' }
@@ -63,6 +63,8 @@ export const useLabStore = create<LabState>()((set, get) => ({
         });
         break;
       case 'error': {
+        // Pipeline errors (config, alarm, pipeline) belong to the pipeline's view, not to the engine's status.
+        if (event.kind === 'config' || event.kind === 'alarm' || event.kind === 'pipeline') break;
         const engine = get().engine;
         const adapter = engine.state === 'ready' ? engine.adapter : undefined;
         set({ generating: false, engine: { state: 'error', kind: event.kind, message: event.message, adapter } });

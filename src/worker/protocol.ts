@@ -1,10 +1,21 @@
 // The typed boundary between the page and the engine worker: the UI sends Commands and receives Events.
-// Only plain, structured-cloneable data crosses it; the GPUDevice stays in the worker.
+// Only plain, structured-cloneable data crosses it; the GPUDevice, the models and the pipeline stay in the worker
+// (src/worker/engine.ts). The pipeline is src/rlhf/pipeline.ts, the same code `npm run pipeline` runs in Node.
 import type { AdapterReport } from '../gpu/runtime';
 import type { GPTConfig } from '../model/config';
+import type { PipelineConfig } from '../rlhf/config';
+import type { MetricRecord } from '../rlhf/metrics';
+import type { PipelineStage, PipelineSummary, SampleRecord } from '../rlhf/pipeline';
+import type { Episode } from '../rlhf/ppo';
+
+export type { Episode, MetricRecord, PipelineConfig, PipelineStage, PipelineSummary, SampleRecord };
 
 /** Where the bundled base model is served from (public/models/). */
 export const BASE_MODEL_PATH = 'models/base-tiny.safetensors';
+/** The pretraining corpus (public/corpus/), for presets the bundled base model does not fit (nano, small). */
+export const CORPUS_PATH = 'corpus/tiny-stories.txt';
+
+// ---- commands ------------------------------------------------------------------------------------------------------
 
 export interface GenerateRequest {
   prompt: string;
@@ -14,9 +25,56 @@ export interface GenerateRequest {
   seed: number;
 }
 
-export type ExportFormat = 'safetensors' | 'onnx';
+/** The checkpoints the pipeline writes (src/rlhf/pipeline.ts); 'base' only when it pretrained one (nano, small). */
+export type PipelineCheckpointName = 'base' | 'sft' | 'reward-model' | 'ppo';
 
-export type Command = { type: 'init' } | ({ type: 'generate' } & GenerateRequest) | { type: 'export'; format: ExportFormat };
+/**
+ * What `export` writes:
+ *   safetensors, onnx   a model: the loaded base model (no `model`), or the pipeline's latest checkpoint of that
+ *                       name (ONNX only for the policies: base, sft, ppo — the reward model has no LM head)
+ *   metrics-jsonl       the latest run's metric records, one {"stage","step",<metric>: value} object per line
+ *   metrics-csv         the same as CSV: columns stage, step, then every metric name that occurs (first-seen order)
+ *   samples-jsonl       held-out evaluation samples {"prompt","response","policy","proxy","gold"} of the latest run
+ *   preferences-jsonl   the rankings the reward model was trained and evaluated on (PreferenceDataset's format)
+ */
+export type ExportFormat = 'safetensors' | 'onnx' | 'metrics-jsonl' | 'metrics-csv' | 'samples-jsonl' | 'preferences-jsonl';
+
+/** The custom task's JSONL files, as text (src/rlhf/tasks/custom.ts describes the formats). */
+export interface CustomTaskTexts {
+  sft?: string;
+  preferences?: string;
+  prompts?: string;
+}
+
+export interface ConfigureRequest {
+  /** 'sentiment' | 'instructions' | 'custom' (src/rlhf/tasks TASK_IDS). */
+  task: string;
+  /** 'nano' | 'tiny' | 'small' (src/rlhf/config.ts PIPELINE_PRESETS). */
+  preset: string;
+  /** Settings by dotted path, e.g. { 'ppo.klCoef': 0.02, seed: 3 } (makePipelineConfig parses strings like the field). */
+  overrides: Record<string, string | number | boolean>;
+  /** Only for task 'custom': the files to import. */
+  custom?: CustomTaskTexts;
+}
+
+export type Command =
+  | { type: 'init' }
+  | ({ type: 'generate' } & GenerateRequest)
+  | { type: 'export'; format: ExportFormat; model?: PipelineCheckpointName }
+  /** Validates and keeps a pipeline configuration (replacing the previous one and its results); refused while running. */
+  | ({ type: 'configure' } & ConfigureRequest)
+  /** Runs the configured pipeline's stages (all by default, in the order given). Again after a run: the same
+   * pipeline, so one stage can be re-run with the earlier stages' outputs. Refused while a run is going. */
+  | { type: 'start'; stages?: PipelineStage[] }
+  /** Pause at the next unit boundary (an optimizer step, a PPO iteration, a stage start). */
+  | { type: 'pause' }
+  | { type: 'resume' }
+  /** While paused: run one more unit, then pause again. */
+  | { type: 'step' }
+  /** Stop at the next unit boundary; the state goes 'stopping' → 'stopped'. */
+  | { type: 'stop' };
+
+// ---- events --------------------------------------------------------------------------------------------------------
 
 export interface ModelInfo {
   config: GPTConfig;
@@ -26,9 +84,73 @@ export interface ModelInfo {
   metadata: Record<string, string>;
 }
 
+/** The configured task, for the UI (the gold reward itself never leaves the worker). */
+export interface TaskInfo {
+  id: string;
+  title: string;
+  description: string;
+  trainPrompts: number;
+  heldoutPrompts: number;
+  demonstrations: number;
+  /** Imported preference rankings (custom task); 0 means simulated labelers will rank samples. */
+  preferences: number;
+  /** Whether a hidden gold reward exists (built-in tasks): win rates and gold curves are only measured then. */
+  hasGold: boolean;
+}
+
+export type PipelineState = 'idle' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'failed';
+
+/**
+ * One problem of a `configure`: `field` is a dotted setting path ('ppo.klCoef'), 'task', or for the custom files
+ * 'custom.sft' | 'custom.preferences' | 'custom.prompts' (with the 1-based `line`) or 'custom' for the task as a whole.
+ */
+export interface ConfigProblem {
+  field: string;
+  message: string;
+  line?: number;
+}
+
+/**
+ * Kinds of errors:
+ *   no-adapter, device-lost   WebGPU is unavailable / the device was lost (the engine cannot work)
+ *   model                     the bundled base model could not be loaded, or a model command came before it
+ *   internal                  a bug or an unexpected failure
+ *   config                    `configure` was refused (see `problems`); nothing changed
+ *   alarm                     a metric alarm stopped the run (src/rlhf/metrics.ts checkAlarms): `metric` and the
+ *                             message say what and the likely cause; the policy kept its last good weights
+ *   pipeline                  anything else a command or a stage threw (start while running, export of a checkpoint
+ *                             not made yet, a stage's error)
+ */
+export type EngineErrorKind = 'no-adapter' | 'device-lost' | 'model' | 'internal';
+export type PipelineErrorKind = 'config' | 'alarm' | 'pipeline';
+
+export type ErrorEvent =
+  | { type: 'error'; kind: EngineErrorKind | 'pipeline'; message: string }
+  | { type: 'error'; kind: 'config'; message: string; problems: ConfigProblem[] }
+  | { type: 'error'; kind: 'alarm'; message: string; metric: string; stage: PipelineStage; step: number };
+
 export type EngineEvent =
   | { type: 'ready'; adapter: AdapterReport }
   | { type: 'model'; info: ModelInfo }
   | { type: 'sample'; prompt: string; text: string; tokens: number; ms: number }
   | { type: 'file'; name: string; mime: string; bytes: Uint8Array<ArrayBuffer> }
-  | { type: 'error'; kind: 'no-adapter' | 'device-lost' | 'model' | 'internal'; message: string };
+  /** The accepted configuration (presets and overrides applied, validated) and its task. */
+  | { type: 'pipeline-config'; config: PipelineConfig; task: TaskInfo }
+  /** The run's state; `stage` is the stage running (or where it ended). 'paused' is posted once the run actually
+   * waits at a unit boundary, not when `pause` arrives. */
+  | { type: 'pipeline-state'; state: PipelineState; stage?: PipelineStage }
+  | { type: 'stage'; stage: PipelineStage; state: 'started' | 'done' | 'skipped'; seconds?: number }
+  /** Metric records in the order they were logged, batched (at most ~10 messages a second). */
+  | { type: 'metrics'; records: MetricRecord[] }
+  /** The latest progress of the running stage (coalesced with the metric batches). */
+  | { type: 'progress'; stage: PipelineStage; done: number; total: number; etaSeconds: number | undefined }
+  /** The rollouts of the latest PPO iteration (prompt, response, score, per-token KL/advantage/log-prob). */
+  | { type: 'episodes'; iteration: number; episodes: Episode[] }
+  /** Held-out evaluation samples (best-of-N, SFT vs PPO). */
+  | { type: 'samples'; samples: SampleRecord[] }
+  /** A checkpoint the pipeline wrote is kept in the worker (latest per name) and can be exported. */
+  | { type: 'checkpoint'; name: PipelineCheckpointName; size: number }
+  /** Posted when a run ends (done, stopped or failed): the headline numbers so far. */
+  | { type: 'summary'; summary: PipelineSummary }
+  | { type: 'log'; line: string }
+  | ErrorEvent;

@@ -1,0 +1,406 @@
+// One pipeline run as the page sees it: run and stage states, progress, the latest value of every metric, the
+// latest PPO rollouts, evaluation samples, the summary and the reward-vs-√KL frontier. Fed by plain functions that
+// match the pipeline's events (src/rlhf/pipeline.ts PipelineEvents; the worker forwards the same payloads).
+//
+// Metric series live OUTSIDE React state, in a MetricSeries (growable Float64Arrays per metric and stage): a run logs
+// thousands of records and copying arrays into state per record would re-render the page per record. What React
+// sees changes in one throttled commit (at most ~10 a second): `version` (charts redraw from the series when it
+// moves), `latest`, the frontier points and the record count. Stage/run state, progress, episodes, samples and the
+// summary are rare events and are set at once.
+import { create } from 'zustand';
+import { METRIC_NAMES, METRICS, type MetricRecord, type Stage } from '../rlhf/metrics';
+import type { PipelineStage, PipelineSummary, Progress, SampleRecord } from '../rlhf/pipeline';
+import type { Episode } from '../rlhf/ppo';
+
+/** The pipeline's stages in run order (src/rlhf/pipeline.ts STAGES; kept here so the page does not import the pipeline). */
+export const RUN_STAGES = ['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval'] as const satisfies readonly PipelineStage[];
+
+/** The stages' names as the page shows them. */
+export const STAGE_NAMES: Readonly<Record<PipelineStage, string>> = {
+  pretrain: 'Pretrain',
+  sft: 'SFT',
+  rm: 'Reward model',
+  ppo: 'PPO',
+  bon: 'Best-of-N',
+  eval: 'Evaluate',
+};
+
+export type RunState = 'idle' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'failed';
+export type StageState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
+
+export interface StageStatus {
+  state: StageState;
+  /** Wall time of the stage once done. */
+  seconds?: number;
+}
+
+export interface LatestValue {
+  value: number;
+  stage: Stage;
+  step: number;
+}
+
+/** One point of the reward-vs-√KL frontier. */
+export interface FrontierPoint {
+  /** PPO iteration, or N for best-of-N. */
+  step: number;
+  sqrtKl: number;
+  proxy: number;
+  /** NaN when the task has no gold reward. */
+  gold: number;
+}
+
+// ---- metric series -------------------------------------------------------------------------------------------------
+
+/** A growable pair of Float64Arrays (x, y); capacity doubles, so pushing n points costs O(n) copies in all. */
+class Growable {
+  x = new Float64Array(64);
+  y = new Float64Array(64);
+  length = 0;
+
+  push(x: number, y: number): void {
+    if (this.length === this.x.length) {
+      const grow = (a: Float64Array) => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.x = grow(this.x);
+      this.y = grow(this.y);
+    }
+    this.x[this.length] = x;
+    this.y[this.length] = y;
+    this.length++;
+  }
+}
+
+export interface SeriesView {
+  /** x = the record's step (per stage; steps restart at 0 in each stage). Views, valid until the next clear. */
+  x: Float64Array;
+  y: Float64Array;
+}
+
+const EMPTY: SeriesView = Object.freeze({ x: new Float64Array(0), y: new Float64Array(0) });
+
+/**
+ * Every metric's values, per metric name and stage, in logging order. Points are appended; `get` returns
+ * subarray views of the current buffers (no copy), which stay valid after later pushes (a reallocation leaves the
+ * old buffer alone).
+ */
+export class MetricSeries {
+  private readonly byName = new Map<string, Map<Stage, Growable>>();
+  /** Bumped by every change; lets a chart skip work when nothing moved. */
+  revision = 0;
+  /** Bumped when points are dropped (a stage run again, a reset): anything derived incrementally must restart. */
+  generation = 0;
+
+  push(name: string, stage: Stage, x: number, y: number): void {
+    let stages = this.byName.get(name);
+    if (!stages) this.byName.set(name, (stages = new Map()));
+    let g = stages.get(stage);
+    if (!g) stages.set(stage, (g = new Growable()));
+    g.push(x, y);
+    this.revision++;
+  }
+
+  /** Appends every metric of a record (x = its step). */
+  pushRecord(record: MetricRecord): void {
+    for (const [name, value] of Object.entries(record)) {
+      if (name === 'stage' || name === 'step' || typeof value !== 'number') continue;
+      this.push(name, record.stage, record.step, value);
+    }
+  }
+
+  get(name: string, stage: Stage): SeriesView {
+    const g = this.byName.get(name)?.get(stage);
+    return g ? { x: g.x.subarray(0, g.length), y: g.y.subarray(0, g.length) } : EMPTY;
+  }
+
+  length(name: string, stage: Stage): number {
+    return this.byName.get(name)?.get(stage)?.length ?? 0;
+  }
+
+  /** Metric names with at least one point (in any stage). */
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  /** Drops one stage's points (it is being run again), or everything. */
+  clear(stage?: Stage): void {
+    if (stage === undefined) this.byName.clear();
+    else for (const stages of this.byName.values()) stages.delete(stage);
+    this.revision++;
+    this.generation++;
+  }
+}
+
+// ---- throttle ------------------------------------------------------------------------------------------------------
+
+/** Runs `callback` after `delayMs`; returns a function that cancels it. */
+export type Scheduler = (callback: () => void, delayMs: number) => () => void;
+
+/** Timers rather than requestAnimationFrame: rAF stops in background tabs, and the data must still be committed then. */
+export const timerScheduler: Scheduler = (callback, delayMs) => {
+  const id = setTimeout(callback, delayMs);
+  return () => clearTimeout(id);
+};
+
+/**
+ * Calls `fn` at most once per `intervalMs`: at once when the last call is older than that (leading edge), otherwise
+ * once at the end of the interval however many requests came in meanwhile (trailing edge).
+ */
+export class Throttle {
+  private last = -Infinity;
+  private cancel: (() => void) | undefined;
+
+  constructor(
+    private readonly fn: () => void,
+    readonly intervalMs = 100,
+    private readonly now: () => number = () => performance.now(),
+    private readonly schedule: Scheduler = timerScheduler,
+  ) {}
+
+  request(): void {
+    if (this.cancel) return;
+    const wait = this.last + this.intervalMs - this.now();
+    if (wait <= 0) this.fire();
+    else this.cancel = this.schedule(() => this.fire(), wait);
+  }
+
+  /** Runs a pending call now (e.g. at the end of a stage, so the final values show without waiting). */
+  flush(): void {
+    if (this.cancel) this.fire();
+  }
+
+  /** Drops a pending call. */
+  stop(): void {
+    this.cancel?.();
+    this.cancel = undefined;
+  }
+
+  private fire(): void {
+    this.stop();
+    this.last = this.now();
+    this.fn();
+  }
+}
+
+// ---- export helpers ------------------------------------------------------------------------------------------------
+
+// ---- the store -----------------------------------------------------------------------------------------------------
+
+export interface EpisodeBatch {
+  iteration: number;
+  episodes: Episode[];
+}
+
+export interface RunData {
+  state: RunState;
+  /** The stage running (or where the run ended). */
+  stage: PipelineStage | undefined;
+  /** Why the run failed (an alarm's or a stage's message). */
+  error: string | undefined;
+  stages: Record<PipelineStage, StageStatus>;
+  progress: Partial<Record<PipelineStage, Omit<Progress, 'stage'>>>;
+  /** The latest value of every metric logged so far (committed with `version`). */
+  latest: Partial<Record<string, LatestValue>>;
+  /** Moves when the series (and `latest`, `frontier`, `recordCount`) change: at most ~10 times a second. */
+  version: number;
+  recordCount: number;
+  /** Reward vs √KL: PPO's trajectory (one point per iteration) and best-of-N (one point per N). */
+  frontier: { ppo: FrontierPoint[]; bon: FrontierPoint[] };
+  /** The rollouts of the latest PPO iteration. */
+  episodes: EpisodeBatch | undefined;
+  /** Held-out evaluation samples (best-of-N, SFT, PPO), the latest batch per policy. */
+  samples: SampleRecord[];
+  summary: PipelineSummary | undefined;
+}
+
+export interface RunActions {
+  onStage(stage: PipelineStage, state: 'started' | 'done' | 'skipped', seconds?: number): void;
+  onMetrics(records: readonly MetricRecord[]): void;
+  onProgress(progress: Progress): void;
+  onEpisodes(iteration: number, episodes: Episode[]): void;
+  onSamples(samples: readonly SampleRecord[]): void;
+  onSummary(summary: PipelineSummary): void;
+  /** The run's state as the worker reports it; `stage` is where it is (or ended). 'failed' marks that stage failed. */
+  setRunState(state: RunState, stage?: PipelineStage, error?: string): void;
+  /** Commits pending metric changes now instead of at the next throttle tick. */
+  flush(): void;
+  /** Back to an empty, idle run. */
+  reset(): void;
+}
+
+export type RunStoreState = RunData &
+  RunActions & {
+    /** The metric series (one object for the store's lifetime: selecting it never re-renders). */
+    readonly series: MetricSeries;
+    /** Every metric record of the run, in logging order (for export; not reactive: read it on demand). */
+    readonly records: readonly MetricRecord[];
+  };
+
+export interface RunStoreOptions {
+  /** Minimum time between commits of metric changes (default 100 ms: ≤ 10 chart redraws a second). */
+  intervalMs?: number;
+  now?: () => number;
+  schedule?: Scheduler;
+}
+
+function initialData(): RunData {
+  return {
+    state: 'idle',
+    stage: undefined,
+    error: undefined,
+    stages: Object.fromEntries(RUN_STAGES.map((s) => [s, { state: 'pending' }])) as Record<PipelineStage, StageStatus>,
+    progress: {},
+    latest: {},
+    version: 0,
+    recordCount: 0,
+    frontier: { ppo: [], bon: [] },
+    episodes: undefined,
+    samples: [],
+    summary: undefined,
+  };
+}
+
+/** The PPO frontier point of a record, if it has a KL and a proxy reward. */
+function ppoPoint(r: MetricRecord): FrontierPoint | undefined {
+  const kl = r['objective/kl'];
+  const sqrtKl = r['policy/sqrt_kl'] ?? (kl === undefined ? undefined : Math.sqrt(Math.max(0, kl)));
+  const proxy = r['objective/scores'];
+  if (sqrtKl === undefined || proxy === undefined) return undefined;
+  return { step: r.step, sqrtKl, proxy, gold: r['objective/gold'] ?? NaN };
+}
+
+/** The best-of-N frontier point of a record (step = N); √ of the KL bound, as for PPO. */
+function bonPoint(r: MetricRecord): FrontierPoint | undefined {
+  const bound = r['bon/kl_bound'];
+  const proxy = r['bon/proxy'];
+  if (bound === undefined || proxy === undefined) return undefined;
+  return { step: r.step, sqrtKl: Math.sqrt(Math.max(0, bound)), proxy, gold: r['bon/gold'] ?? NaN };
+}
+
+/** A run store of its own (tests make theirs with a fake clock); the page uses `useRunStore`. */
+export function createRunStore(options: RunStoreOptions = {}) {
+  return create<RunStoreState>()((set, get) => {
+    const series = new MetricSeries();
+    let records: MetricRecord[] = [];
+    // Changes waiting for the next commit.
+    const latest: Record<string, LatestValue> = {};
+    let frontier: RunData['frontier'] = { ppo: [], bon: [] };
+    let frontierChanged = false;
+
+    const commit = () => {
+      const changes: Partial<RunStoreState> = { version: get().version + 1, latest: { ...latest }, recordCount: records.length, records };
+      if (frontierChanged) changes.frontier = { ppo: [...frontier.ppo], bon: [...frontier.bon] };
+      frontierChanged = false;
+      set(changes);
+    };
+    const throttle = new Throttle(commit, options.intervalMs ?? 100, options.now, options.schedule);
+
+    const setStage = (stage: PipelineStage, status: StageStatus) => set({ stages: { ...get().stages, [stage]: status } });
+
+    return {
+      ...initialData(),
+      series,
+      records,
+
+      onStage(stage, state, seconds) {
+        if (state === 'started') {
+          // A stage run again replaces its earlier results (steps restart at 0, so old points would interleave).
+          series.clear(stage);
+          records = records.filter((r) => r.stage !== stage);
+          for (const [name, v] of Object.entries(latest)) if (v.stage === stage) delete latest[name];
+          if (stage === 'ppo' || stage === 'bon') {
+            frontier = { ...frontier, [stage]: [] };
+            frontierChanged = true;
+          }
+          const progress = { ...get().progress };
+          delete progress[stage];
+          const run = get().state;
+          set({ stage, progress, state: run === 'paused' || run === 'stopping' ? run : 'running', error: undefined });
+          setStage(stage, { state: 'running' });
+          throttle.stop();
+          commit();
+        } else {
+          throttle.flush();
+          setStage(stage, { state: state === 'done' ? 'done' : 'skipped', seconds });
+        }
+      },
+
+      onMetrics(batch) {
+        for (const r of batch) {
+          records.push(r);
+          series.pushRecord(r);
+          for (const [name, value] of Object.entries(r)) {
+            if (name === 'stage' || name === 'step' || typeof value !== 'number') continue;
+            latest[name] = { value, stage: r.stage, step: r.step };
+          }
+          const point = r.stage === 'ppo' ? ppoPoint(r) : r.stage === 'bon' ? bonPoint(r) : undefined;
+          if (point) {
+            frontier[r.stage as 'ppo' | 'bon'].push(point);
+            frontierChanged = true;
+          }
+        }
+        if (batch.length) throttle.request();
+      },
+
+      onProgress({ stage, done, total, etaSeconds }) {
+        set({ progress: { ...get().progress, [stage]: { done, total, etaSeconds } } });
+      },
+
+      onEpisodes(iteration, episodes) {
+        set({ episodes: { iteration, episodes } });
+      },
+
+      onSamples(samples) {
+        // The latest batch per policy: a stage run again replaces its samples.
+        const policies = new Set(samples.map((s) => s.policy));
+        set({ samples: [...get().samples.filter((s) => !policies.has(s.policy)), ...samples] });
+      },
+
+      onSummary(summary) {
+        throttle.flush();
+        set({ summary });
+      },
+
+      setRunState(state, stage, error) {
+        throttle.flush();
+        const at = stage ?? get().stage;
+        const changes: Partial<RunData> = { state, stage: at };
+        if (state === 'failed') changes.error = error;
+        if (at && get().stages[at].state === 'running') {
+          // The stage that was running failed with the run, or (stopped) did not finish.
+          if (state === 'failed') changes.stages = { ...get().stages, [at]: { state: 'failed' } };
+          if (state === 'stopped') changes.stages = { ...get().stages, [at]: { state: 'pending' } };
+        }
+        set(changes);
+      },
+
+      flush() {
+        throttle.flush();
+      },
+
+      reset() {
+        throttle.stop();
+        series.clear();
+        records = [];
+        for (const name of Object.keys(latest)) delete latest[name];
+        frontier = { ppo: [], bon: [] };
+        frontierChanged = false;
+        set({ ...initialData(), version: get().version + 1, records });
+      },
+    };
+  });
+}
+
+export type RunStore = ReturnType<typeof createRunStore>;
+
+/** The page's run. */
+export const useRunStore: RunStore = createRunStore();
+
+/** The metric names that have a latest value, in METRICS order (names the table does not know last). */
+export function latestNames(latest: RunData['latest']): string[] {
+  const names = Object.keys(latest);
+  return [...METRIC_NAMES.filter((n) => latest[n] !== undefined), ...names.filter((n) => !(n in METRICS)).sort()];
+}

@@ -1,0 +1,57 @@
+// The pipeline's stages in run order with their state, a progress bar and the time left (or taken). Each stage's
+// name is a button that runs that stage again alone (with the earlier stages' outputs); the buttons are disabled
+// while a run is going, since the worker refuses a second start.
+import { formatDuration } from './charts/format';
+import { RUN_STAGES, type RunStore, STAGE_NAMES, type StageState, useRunStore } from '../store/run';
+import type { PipelineStage } from '../rlhf/pipeline';
+import './run.css';
+
+const STATE_TEXT: Record<StageState, string> = { pending: 'pending', running: 'running', done: 'done', skipped: 'skipped', failed: 'failed' };
+
+export interface StageStepperProps {
+  /** Runs one stage again, alone. */
+  onRunStage(stage: PipelineStage): void;
+  store?: RunStore;
+}
+
+export function StageStepper({ onRunStage, store = useRunStore }: StageStepperProps) {
+  const stages = store((s) => s.stages);
+  const progress = store((s) => s.progress);
+  const run = store((s) => s.state);
+  const busy = run === 'running' || run === 'paused' || run === 'stopping';
+
+  return (
+    <ol className="stage-stepper" aria-label="Pipeline stages">
+      {RUN_STAGES.map((stage) => {
+        const { state, seconds } = stages[stage];
+        const p = progress[stage];
+        const name = STAGE_NAMES[stage];
+        // A finished stage shows a full bar; one not yet reported an empty one.
+        const [now, max] = state === 'done' || state === 'skipped' ? [1, 1] : p && p.total > 0 ? [p.done, p.total] : [0, 1];
+        const eta = state === 'running' && p?.etaSeconds !== undefined ? `ETA ${formatDuration(p.etaSeconds)}` : undefined;
+        const took = state === 'done' && seconds !== undefined ? `took ${formatDuration(seconds)}` : undefined;
+        const valueText = state === 'done' ? 'done' : state === 'skipped' ? 'skipped' : p ? `${p.done} of ${p.total}` : 'not started';
+        return (
+          <li key={stage} className={`stage stage-${state}`} data-stage={stage} aria-current={state === 'running' ? 'step' : undefined}>
+            <button type="button" onClick={() => onRunStage(stage)} disabled={busy} title={`Run ${name} again, alone`}>
+              {name}
+            </button>
+            <span className="stage-state">{STATE_TEXT[state]}</span>
+            <div
+              className="stage-progress"
+              role="progressbar"
+              aria-label={`${name} progress`}
+              aria-valuemin={0}
+              aria-valuemax={max}
+              aria-valuenow={now}
+              aria-valuetext={valueText}
+            >
+              <div className="stage-progress-fill" style={{ width: `${(100 * now) / max}%` }} />
+            </div>
+            <span className="stage-eta">{eta ?? took ?? ' '}</span>
+          </li>
+        );
+      })}
+    </ol>
+  );
+}

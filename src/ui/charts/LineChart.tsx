@@ -1,0 +1,124 @@
+// A training curve chart: one or more metric series of the run (x = step), drawn by uPlot (see UPlotView.tsx for
+// why uPlot), redrawn when the run store's `version` moves (at most ~10 times a second) — never per record.
+// Optional EMA smoothing: the raw series faint, the smoothed one on top. Hovering shows the values at the cursor
+// (uPlot's live legend); a visually hidden sentence gives screen readers the latest values.
+import { useId, useMemo, useState } from 'react';
+import uPlot from 'uplot';
+import { METRICS, type Stage } from '../../rlhf/metrics';
+import { type RunStore, useRunStore } from '../../store/run';
+import '../run.css';
+import { formatValue } from './format';
+import { emaSmooth } from './smoothing';
+import { UPlotView } from './UPlotView';
+
+export interface ChartLine {
+  /** A metric name (src/rlhf/metrics.ts). */
+  metric: string;
+  /** The stage whose values to draw (steps restart in each stage). */
+  stage: Stage;
+  /** Legend label; METRICS[metric].label by default. */
+  label?: string;
+  color: string;
+  /** Which y axis: left (default) or right, for a second unit on the same chart. */
+  axis?: 'left' | 'right';
+}
+
+export interface LineChartProps {
+  /** Shown above the chart and used as its accessible name. */
+  title: string;
+  /** Read on mount only (uPlot's series are fixed once created). */
+  lines: readonly ChartLine[];
+  store?: RunStore;
+  xLabel?: string;
+  /** Offer the EMA smoothing slider (0…0.99). */
+  smoothing?: boolean;
+  initialSmoothing?: number;
+  height?: number;
+  onCreate?: (plot: uPlot) => void;
+}
+
+export const labelOf = (line: ChartLine) => line.label ?? (METRICS as Record<string, { label: string } | undefined>)[line.metric]?.label ?? line.metric;
+
+/** `color` (#rrggbb) at opacity `alpha`. */
+export function fade(color: string, alpha: number): string {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
+  if (!m) return color;
+  return `rgba(${parseInt(m[1], 16)}, ${parseInt(m[2], 16)}, ${parseInt(m[3], 16)}, ${alpha})`;
+}
+
+const sameValues = (a: Float64Array, b: Float64Array) => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/**
+ * uPlot's aligned data for the lines: the series' own arrays when they share their x values (metrics logged in the
+ * same records: the usual case, no copy), otherwise joined on the union of x values. With smoothing, each line
+ * contributes two y series: raw, then smoothed.
+ */
+export function chartData(views: readonly { x: Float64Array; y: Float64Array }[], smoothing: number | undefined): uPlot.AlignedData {
+  const ys = (y: Float64Array) => (smoothing === undefined ? [y] : [y, emaSmooth(y, smoothing)]);
+  if (views.length === 0) return [new Float64Array(0)];
+  if (views.every((v) => sameValues(v.x, views[0].x))) return [views[0].x, ...views.flatMap((v) => ys(v.y))];
+  return uPlot.join(views.map((v) => [v.x, ...ys(v.y)] as uPlot.AlignedData));
+}
+
+export function LineChart({ title, lines, store = useRunStore, xLabel = 'step', smoothing = false, initialSmoothing = 0.6, height = 200, onCreate }: LineChartProps) {
+  const version = store((s) => s.version);
+  const series = store((s) => s.series);
+  const [alpha, setAlpha] = useState(initialSmoothing);
+  const sliderId = useId();
+
+  const views = useMemo(
+    () => lines.map((l) => series.get(l.metric, l.stage)),
+    // `version` is the signal that the series (outside React state) changed.
+    [series, lines, version],
+  );
+  const data = useMemo(() => chartData(views, smoothing ? alpha : undefined), [views, smoothing, alpha]);
+  const [options] = useState(() => chartOptions(lines, xLabel, smoothing));
+
+  const latest = lines
+    .map((l, i) => {
+      const v = views[i];
+      return v.y.length ? `${labelOf(l)} ${formatValue(v.y[v.y.length - 1])} at ${xLabel} ${formatValue(v.x[v.x.length - 1])}` : undefined;
+    })
+    .filter(Boolean);
+
+  return (
+    <figure className="run-chart">
+      <figcaption className="run-chart-title">{title}</figcaption>
+      <UPlotView options={options} data={data} label={title} height={height} onCreate={onCreate} />
+      <p className="visually-hidden">{latest.length ? `Latest: ${latest.join('; ')}.` : 'No data yet.'}</p>
+      {smoothing && (
+        <div className="run-chart-smoothing">
+          <label htmlFor={sliderId}>Smoothing</label>
+          <input id={sliderId} type="range" min={0} max={0.99} step={0.01} value={alpha} onChange={(e) => setAlpha(Number(e.target.value))} />
+          <output htmlFor={sliderId}>{alpha.toFixed(2)}</output>
+        </div>
+      )}
+    </figure>
+  );
+}
+
+const readout = (_u: uPlot, v: number | null) => (v == null ? '–' : formatValue(v));
+
+function chartOptions(lines: readonly ChartLine[], xLabel: string, smoothing: boolean): Omit<uPlot.Options, 'width' | 'height'> {
+  const right = lines.some((l) => l.axis === 'right');
+  const series: uPlot.Series[] = [{ label: xLabel, value: readout }];
+  for (const l of lines) {
+    const scale = l.axis === 'right' ? 'right' : 'y';
+    const common = { scale, spanGaps: true, value: readout, points: { show: false } };
+    if (smoothing) series.push({ ...common, label: `${labelOf(l)} (raw)`, stroke: fade(l.color, 0.3), width: 1 });
+    series.push({ ...common, label: labelOf(l), stroke: l.color, width: smoothing ? 2 : 1.5 });
+  }
+  const axes: uPlot.Axis[] = [{ label: xLabel, size: 40, labelSize: 18 }, { scale: 'y', size: 55 }];
+  if (right) axes.push({ scale: 'right', side: 1, size: 55, grid: { show: false } });
+  return {
+    series,
+    axes,
+    scales: { x: { time: false } },
+    legend: { live: true },
+    cursor: { drag: { x: true, y: false } },
+  };
+}

@@ -1,0 +1,5 @@
+export { ChartGrid, CHARTS, PALETTE, type ChartGridProps, type ChartSpec } from './ChartGrid';
+export { FrontierChart, FRONTIER_TITLE, type FrontierChartProps } from './FrontierChart';
+export { LineChart, type ChartLine, type LineChartProps } from './LineChart';
+export { formatDuration, formatValue } from './format';
+export { emaSmooth } from './smoothing';

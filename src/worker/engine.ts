@@ -1,0 +1,447 @@
+// The engine behind the worker's protocol (./protocol): owns the GPU runtime, the bundled base model and the RLHF
+// pipeline (src/rlhf/pipeline.ts), answers Commands with Events. It is plain TypeScript with no worker globals, so
+// the same code runs in the page's Web Worker (./engine.worker.ts, a thin wrapper) and in Node tests; what differs
+// between the two — where the GPU and the bundled files come from — is the EngineHost.
+//
+// The pipeline: `configure` validates a configuration (makePipelineConfig) and its task (createTask, or importTask
+// for custom JSONL files) and keeps both; nothing changes when it is refused. `start` runs the configured pipeline's
+// stages (a new Pipeline per configuration, so a later `start` can re-run one stage with the earlier stages'
+// outputs); it resolves when the run ends, and a run's failure is reported as events (an 'error', then state
+// 'failed'), never thrown, so the engine is never left wedged. pause/resume/step/stop act at unit boundaries (an
+// optimizer step, a PPO iteration, a stage start) through PipelineControl.
+//
+// What the page keeps of a run for export: the checkpoints (latest per name), the latest run's metric records and
+// evaluation samples, and the pipeline's preference rankings — the same files `npm run pipeline` writes
+// (src/cli/pipeline.ts).
+import { DeviceLostError, type GpuRuntime, NoAdapterError } from '../gpu';
+import { loadCheckpoint, saveCheckpoint, TRAINING_METADATA_KEY } from '../model/checkpoint';
+import { parameterCount, type PresetName } from '../model/config';
+import { generateText } from '../model/generate';
+import { GPT } from '../model/gpt';
+import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
+import { exportGptOnnx } from '../onnx/gpt-export';
+import { makePipelineConfig, type PipelineConfig, PipelineConfigError } from '../rlhf/config';
+import { type MetricRecord, metricsToCsv } from '../rlhf/metrics';
+import {
+  createPipeline,
+  type Pipeline,
+  PipelineAlarmError,
+  PipelineControl,
+  type PipelineEvents,
+  type PipelineStage,
+  PipelineStopped,
+  type Progress,
+  type SampleRecord,
+  STAGES,
+} from '../rlhf/pipeline';
+import { PreferenceDataset } from '../rlhf/preferences';
+import { createTask, importTask, type Task, TASK_IDS, type TaskId, TaskImportError } from '../rlhf/tasks';
+import {
+  BASE_MODEL_PATH,
+  type Command,
+  type ConfigProblem,
+  type ConfigureRequest,
+  CORPUS_PATH,
+  type EngineEvent,
+  type ErrorEvent,
+  type ExportFormat,
+  type GenerateRequest,
+  type PipelineCheckpointName,
+  type PipelineState,
+  type TaskInfo,
+} from './protocol';
+
+/** What differs between the page's worker and Node. */
+export interface EngineHost {
+  /** The GPU runtime (called once; the engine keeps it). */
+  runtime(): Promise<GpuRuntime>;
+  /** A bundled file by its path under public/ (e.g. BASE_MODEL_PATH); throws when it cannot be read. */
+  asset(path: string): Promise<Uint8Array>;
+}
+
+export interface Engine {
+  /**
+   * Carries out one command, posting its events; failures are posted as 'error' events and the promise does not
+   * reject. `start` resolves when its run has ended (done, stopped or failed); the other pipeline commands act on a
+   * running `start` immediately, so do not wait for it before sending them.
+   */
+  handle(command: Command): Promise<void>;
+}
+
+export type Post = (event: EngineEvent, transfer?: Transferable[]) => void;
+
+/** The bundled base model could not be read or is broken. */
+class ModelLoadError extends Error {}
+
+/** A pipeline command that cannot be carried out now (start while running, export of what does not exist yet). */
+class PipelineCommandError extends Error {}
+
+/** `configure` was refused; `problems` name the fields (or the custom files' lines). */
+class ConfigureError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(`the pipeline configuration was refused: ${problems.map((p) => `${p.field}${p.line ? ` line ${p.line}` : ''}: ${p.message}`).join('; ')}`);
+  }
+}
+
+/** The error event for `e`; `fallback` is the kind of anything not recognised. */
+function errorEvent(e: unknown, fallback: 'internal' | 'pipeline'): ErrorEvent {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof ConfigureError) return { type: 'error', kind: 'config', message, problems: e.problems };
+  if (e instanceof PipelineAlarmError) return { type: 'error', kind: 'alarm', message, metric: e.alarm.metric, stage: e.stage, step: e.step };
+  const kind =
+    e instanceof NoAdapterError
+      ? 'no-adapter'
+      : e instanceof DeviceLostError
+        ? 'device-lost'
+        : e instanceof ModelLoadError
+          ? 'model'
+          : e instanceof PipelineCommandError
+            ? 'pipeline'
+            : fallback;
+  return { type: 'error', kind, message };
+}
+
+/** Metric records and the latest progress, posted together at most every `intervalMs` (and on flush()). */
+class Batcher {
+  private records: MetricRecord[] = [];
+  private latest: Progress | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private last = -Infinity;
+
+  constructor(
+    private readonly post: Post,
+    private readonly intervalMs = 100,
+  ) {}
+
+  metric(record: MetricRecord): void {
+    this.records.push(record);
+    this.schedule();
+  }
+
+  progress(p: Progress): void {
+    this.latest = p;
+    this.schedule();
+  }
+
+  flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.last = performance.now();
+    if (this.records.length > 0) {
+      const records = this.records;
+      this.records = [];
+      this.post({ type: 'metrics', records });
+    }
+    if (this.latest) {
+      const { stage, done, total, etaSeconds } = this.latest;
+      this.latest = undefined;
+      this.post({ type: 'progress', stage, done, total, etaSeconds });
+    }
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => this.flush(), Math.max(0, this.last + this.intervalMs - performance.now()));
+  }
+}
+
+const jsonl = (items: readonly unknown[]) => items.map((x) => `${JSON.stringify(x)}\n`).join('');
+
+function taskInfo(task: Task): TaskInfo {
+  return {
+    id: task.id,
+    title: task.title,
+    description: task.description,
+    trainPrompts: task.prompts.train.length,
+    heldoutPrompts: task.prompts.heldout.length,
+    demonstrations: task.demonstrations.length,
+    preferences: task.preferences?.length ?? 0,
+    hasGold: task.gold !== undefined,
+  };
+}
+
+/** Which stage writes a checkpoint (for "run it first" messages). */
+const CHECKPOINT_STAGE: Readonly<Record<PipelineCheckpointName, PipelineStage>> = { base: 'pretrain', sft: 'sft', 'reward-model': 'rm', ppo: 'ppo' };
+const isCheckpointName = (name: string): name is PipelineCheckpointName => Object.hasOwn(CHECKPOINT_STAGE, name);
+
+export function createEngine(post: Post, host: EngineHost): Engine {
+  let runtime: Promise<GpuRuntime> | undefined;
+  let loaded: { model: GPT; tokenizer: Tokenizer; metadata: Record<string, string> } | undefined;
+  const assets = new Map<string, Promise<Uint8Array>>();
+
+  // The pipeline: its configuration, the Pipeline made from it at the first start, the run going on.
+  let configured: { config: PipelineConfig; task: Task } | undefined;
+  let pipeline: Pipeline | undefined;
+  let running = false;
+  let stopping = false;
+  let state: PipelineState = 'idle';
+  let stage: PipelineStage | undefined;
+  // Kept for export: checkpoints of this configuration (latest per name); metrics and samples of the latest run.
+  const checkpoints = new Map<PipelineCheckpointName, Uint8Array>();
+  let metrics: MetricRecord[] = [];
+  let samples: SampleRecord[] = [];
+
+  const batch = new Batcher(post);
+  /** Posts a pipeline event after the metrics batched before it, so events keep the order they happened in. */
+  const send = (event: EngineEvent) => {
+    batch.flush();
+    post(event);
+  };
+  const setState = (next: PipelineState) => {
+    state = next;
+    send(stage === undefined ? { type: 'pipeline-state', state } : { type: 'pipeline-state', state, stage });
+  };
+  const control = new PipelineControl((waits) => {
+    if (stopping) return;
+    setState(waits ? 'paused' : 'running');
+  });
+
+  const events: PipelineEvents = {
+    stage: (s, st, seconds) => {
+      stage = s;
+      send(seconds === undefined ? { type: 'stage', stage: s, state: st } : { type: 'stage', stage: s, state: st, seconds });
+    },
+    metrics: (record) => {
+      metrics.push(record);
+      batch.metric(record);
+    },
+    progress: (p) => batch.progress(p),
+    episodes: (iteration, episodes) => send({ type: 'episodes', iteration, episodes }),
+    samples: (s) => {
+      samples.push(...s);
+      send({ type: 'samples', samples: s });
+    },
+    checkpoint: (name, bytes) => {
+      if (!isCheckpointName(name)) return;
+      checkpoints.set(name, bytes);
+      send({ type: 'checkpoint', name, size: bytes.byteLength });
+    },
+    log: (line) => send({ type: 'log', line }),
+  };
+
+  function gpu(): Promise<GpuRuntime> {
+    if (!runtime) {
+      runtime = host.runtime().then((rt) => {
+        rt.device.lost.then((info) => {
+          if (info.reason !== 'destroyed') post(errorEvent(new DeviceLostError(info.reason, info.message), 'internal'));
+        });
+        return rt;
+      });
+      runtime.catch(() => (runtime = undefined)); // a later init may find an adapter
+    }
+    return runtime;
+  }
+
+  function asset(path: string): Promise<Uint8Array> {
+    let p = assets.get(path);
+    if (!p) {
+      p = host.asset(path);
+      assets.set(path, p);
+      p.catch(() => assets.delete(path)); // not cached when it failed
+    }
+    return p;
+  }
+
+  async function loadBaseModel(rt: GpuRuntime): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await asset(BASE_MODEL_PATH);
+    } catch (e) {
+      throw new ModelLoadError(`Could not fetch the base model ${BASE_MODEL_PATH}: ${(e as Error).message}`);
+    }
+    try {
+      const checkpoint = loadCheckpoint(bytes);
+      const tokenizer = tokenizerFromJSON(checkpoint.tokenizerJson);
+      const model = GPT.create(rt, checkpoint.config, { weights: checkpoint.weights }).eval();
+      loaded?.model.dispose();
+      loaded = { model, tokenizer, metadata: checkpoint.metadata };
+      post({
+        type: 'model',
+        info: { config: checkpoint.config, parameters: parameterCount(checkpoint.config), tokenizer: tokenizer.kind, metadata: checkpoint.metadata },
+      });
+    } catch (e) {
+      throw new ModelLoadError(`The base model ${BASE_MODEL_PATH} could not be loaded: ${(e as Error).message}`);
+    }
+  }
+
+  async function sample(request: GenerateRequest): Promise<void> {
+    if (!loaded) throw new ModelLoadError('No model is loaded yet.');
+    const start = performance.now();
+    const result = await generateText(loaded.model, loaded.tokenizer, [request.prompt], {
+      maxNewTokens: Math.min(request.maxNewTokens, loaded.model.config.contextLength - loaded.tokenizer.encode(request.prompt).length - 1),
+      temperature: request.temperature,
+      seed: request.seed,
+    });
+    post({ type: 'sample', prompt: request.prompt, text: result.texts[0], tokens: result.ids[0].length, ms: performance.now() - start });
+  }
+
+  /** Posts a file, handing its bytes over (so they must not be used again here). */
+  function file(name: string, mime: string, bytes: Uint8Array<ArrayBuffer>): void {
+    post({ type: 'file', name, mime, bytes }, [bytes.buffer]);
+  }
+
+  const text = (s: string) => new TextEncoder().encode(s) as Uint8Array<ArrayBuffer>;
+
+  async function exportFile(format: ExportFormat, model: PipelineCheckpointName | undefined): Promise<void> {
+    switch (format) {
+      case 'safetensors':
+      case 'onnx': {
+        if (model === undefined) return exportLoadedModel(format);
+        if (!isCheckpointName(model)) throw new PipelineCommandError(`export: unknown checkpoint "${String(model)}" (known: ${Object.keys(CHECKPOINT_STAGE).join(', ')})`);
+        const bytes = checkpoints.get(model);
+        if (!bytes) throw new PipelineCommandError(`export: there is no ${model} checkpoint yet — run the ${CHECKPOINT_STAGE[model]} stage first`);
+        if (format === 'safetensors') return file(`rlhf-lab-${model}.safetensors`, 'application/octet-stream', new Uint8Array(bytes)); // a copy: the kept one stays
+        const checkpoint = loadCheckpoint(bytes);
+        if (checkpoint.head !== undefined) throw new PipelineCommandError(`export: ONNX is for the policies (base, sft, ppo); the ${model} has a ${checkpoint.head} head instead of the LM head`);
+        return file(`rlhf-lab-${model}.onnx`, 'application/octet-stream', new Uint8Array(exportGptOnnx(checkpoint.config, checkpoint.weights)));
+      }
+      case 'metrics-jsonl':
+        return file('rlhf-lab-metrics.jsonl', 'application/jsonl', text(jsonl(metrics)));
+      case 'metrics-csv':
+        return file('rlhf-lab-metrics.csv', 'text/csv', text(metricsToCsv(metrics)));
+      case 'samples-jsonl':
+        return file('rlhf-lab-samples.jsonl', 'application/jsonl', text(jsonl(samples)));
+      case 'preferences-jsonl': {
+        const rankings = pipeline?.rankings;
+        if (!rankings) throw new PipelineCommandError('export: there are no preference rankings yet — run the rm stage first');
+        return file('rlhf-lab-preferences.jsonl', 'application/jsonl', text(new PreferenceDataset([...rankings.train, ...rankings.heldout]).toJsonl()));
+      }
+      default:
+        throw new PipelineCommandError(`export: unknown format "${String(format)}"`);
+    }
+  }
+
+  /** The loaded model as a file: a safetensors checkpoint (GPT-2 names) or its forward pass as ONNX. */
+  async function exportLoadedModel(format: 'safetensors' | 'onnx'): Promise<void> {
+    if (!loaded) throw new ModelLoadError('No model is loaded yet.');
+    const { model, tokenizer, metadata } = loaded;
+    const weights = await model.params.getWeights();
+    const trained = metadata[TRAINING_METADATA_KEY];
+    const training: Record<string, string> = trained === undefined ? {} : { [TRAINING_METADATA_KEY]: trained };
+    const bytes = format === 'onnx' ? exportGptOnnx(model.config, weights) : saveCheckpoint(weights, model.config, tokenizer.toJSON(), training);
+    file(format === 'onnx' ? 'rlhf-lab-model.onnx' : 'rlhf-lab-model.safetensors', 'application/octet-stream', new Uint8Array(bytes));
+  }
+
+  function configure(request: ConfigureRequest): void {
+    if (running) throw new PipelineCommandError('configure: a run is going — stop it first');
+    const problems: ConfigProblem[] = [];
+    const isTask = (TASK_IDS as readonly string[]).includes(request.task);
+    if (!isTask) problems.push({ field: 'task', message: `must be one of ${TASK_IDS.join(', ')}, got "${request.task}"` });
+    if (request.task !== 'custom' && request.custom !== undefined) problems.push({ field: 'custom', message: `files are only imported for the custom task, not "${request.task}"` });
+    let config: PipelineConfig | undefined;
+    try {
+      config = makePipelineConfig(request.preset as PresetName, { ...request.overrides, task: request.task });
+    } catch (e) {
+      if (!(e instanceof PipelineConfigError)) throw e;
+      problems.push(...e.problems);
+    }
+    // The custom files are checked even when the settings are wrong, so every problem is reported at once.
+    let task: Task | undefined;
+    if (isTask && (config || request.task === 'custom')) {
+      const options = { seed: config?.seed ?? 0, maxResponseTokens: config?.ppo.maxResponseTokens };
+      try {
+        task = request.task === 'custom' ? importTask(request.custom ?? {}, options) : createTask(request.task as TaskId, options);
+      } catch (e) {
+        if (!(e instanceof TaskImportError)) throw e;
+        for (const p of e.problems) problems.push(p.file === 'task' ? { field: 'custom', message: p.message } : { field: `custom.${p.file}`, line: p.line, message: p.message });
+      }
+    }
+    if (problems.length > 0 || !config || !task) throw new ConfigureError(problems);
+    configured = { config, task };
+    pipeline = undefined;
+    checkpoints.clear();
+    metrics = [];
+    samples = [];
+    stage = undefined;
+    send({ type: 'pipeline-config', config, task: taskInfo(task) });
+    setState('idle');
+  }
+
+  async function start(stages: readonly PipelineStage[] = STAGES): Promise<void> {
+    if (running) throw new PipelineCommandError(`start: a run is going (${state}) — stop it or wait for it to end`);
+    if (!configured) throw new PipelineCommandError('start: configure the pipeline first');
+    const unknown = stages.filter((s) => !(STAGES as readonly string[]).includes(s));
+    if (unknown.length > 0) throw new PipelineCommandError(`start: unknown stage ${unknown.join(', ')} (stages: ${STAGES.join(', ')})`);
+    if (stages.length === 0) throw new PipelineCommandError('start: no stages given');
+    const { config, task } = configured;
+    running = true;
+    stopping = false;
+    control.reset();
+    metrics = [];
+    samples = [];
+    stage = undefined;
+    setState('running');
+    let final: PipelineState = 'done';
+    try {
+      if (!pipeline) {
+        const rt = await gpu();
+        const [baseCheckpoint, corpus] = await Promise.all([asset(BASE_MODEL_PATH), asset(CORPUS_PATH)]);
+        pipeline = createPipeline(rt, config, { baseCheckpoint, corpus: new TextDecoder().decode(corpus), task }, events, control);
+      }
+      for (const s of stages) {
+        await control.gate();
+        stage = s;
+        await pipeline.runStage(s);
+      }
+    } catch (e) {
+      if (e instanceof PipelineStopped) final = 'stopped';
+      else {
+        final = 'failed';
+        send(errorEvent(e, 'pipeline'));
+      }
+    } finally {
+      if (pipeline) send({ type: 'summary', summary: structuredClone(pipeline.summary) });
+      running = false;
+      stopping = false;
+      setState(final);
+    }
+  }
+
+  /** pause/resume/step/stop: act on the run going on; with none, they answer with the current state. */
+  function steer(command: 'pause' | 'resume' | 'step' | 'stop'): void {
+    if (!running) {
+      send(stage === undefined ? { type: 'pipeline-state', state } : { type: 'pipeline-state', state, stage });
+      return;
+    }
+    if (command === 'stop') {
+      if (stopping) return;
+      stopping = true;
+      setState('stopping');
+    }
+    control[command]();
+  }
+
+  async function handle(command: Command): Promise<void> {
+    switch (command.type) {
+      case 'init': {
+        const rt = await gpu();
+        post({ type: 'ready', adapter: rt.adapter });
+        await loadBaseModel(rt);
+        return;
+      }
+      case 'generate':
+        return sample(command);
+      case 'export':
+        return exportFile(command.format, command.model);
+      case 'configure':
+        return configure(command);
+      case 'start':
+        return start(command.stages);
+      case 'pause':
+      case 'resume':
+      case 'step':
+      case 'stop':
+        return steer(command.type);
+      default:
+        throw new Error(`unknown command ${JSON.stringify((command as { type?: unknown }).type)}`);
+    }
+  }
+
+  /** Unrecognised failures of the base-model commands are the engine's ('internal'); of the rest, the pipeline's. */
+  const fallbackKind = (c: Command): 'internal' | 'pipeline' =>
+    c.type === 'init' || c.type === 'generate' || (c.type === 'export' && c.model === undefined && (c.format === 'safetensors' || c.format === 'onnx')) ? 'internal' : 'pipeline';
+
+  return {
+    handle: (command) => handle(command).catch((e: unknown) => post(errorEvent(e, fallbackKind(command)))),
+  };
+}

@@ -1,0 +1,264 @@
+// The run charts in headless Chromium, fed by a run store with synthetic metric records: uPlot gets the series'
+// points (raw + EMA-smoothed), the smoothing slider, hover read-outs, resizing and unmounting work, the grid offers
+// the charts the page needs, the frontier shows PPO and best-of-N against √KL — and a chart takes 10,000 points per
+// series in batches, at well over 10 updates a second, with no update over 50 ms.
+import { act, type ReactNode } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import type uPlot from 'uplot';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import type { MetricRecord } from '../../src/rlhf/metrics';
+import { createRunStore } from '../../src/store/run';
+import { CHARTS, ChartGrid } from '../../src/ui/charts/ChartGrid';
+import { FRONTIER_TITLE, FrontierChart } from '../../src/ui/charts/FrontierChart';
+import { chartData, LineChart } from '../../src/ui/charts/LineChart';
+import { emaSmooth } from '../../src/ui/charts/smoothing';
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const mounted: { root: Root; div: HTMLDivElement }[] = [];
+
+function mount(node: ReactNode, width = 600): HTMLDivElement {
+  const div = document.createElement('div');
+  div.style.width = `${width}px`;
+  document.body.appendChild(div);
+  const root = createRoot(div);
+  act(() => root.render(node));
+  mounted.push({ root, div });
+  return div;
+}
+
+afterEach(() => {
+  for (const { root, div } of mounted.splice(0)) {
+    act(() => root.unmount());
+    div.remove();
+  }
+});
+
+/** A store whose commits happen only on flush() (its throttle timer never fires). */
+const manualStore = () => createRunStore({ schedule: () => () => {} });
+
+const PPO_LINES = [
+  { metric: 'objective/scores', stage: 'ppo', color: '#2f6fde' },
+  { metric: 'objective/gold', stage: 'ppo', color: '#d4822a' },
+] as const;
+
+function ppoBatch(from: number, count: number): MetricRecord[] {
+  return Array.from({ length: count }, (_, i) => {
+    const step = from + i;
+    return { stage: 'ppo', step, 'objective/scores': Math.sin(step / 50) + (step % 7) / 10, 'objective/gold': Math.cos(step / 80) };
+  });
+}
+
+describe('emaSmooth', () => {
+  test('debiased EMA; alpha 0 is the raw series; non-finite values pass through', () => {
+    expect(Array.from(emaSmooth([1, 2, 3], 0))).toEqual([1, 2, 3]);
+    const s = emaSmooth([2, 4], 0.5);
+    expect(s[0]).toBe(2); // debiased: the first point is itself
+    expect(s[1]).toBeCloseTo((0.5 * 0.5 * 2 + 0.5 * 4) / 0.75, 12);
+    const n = emaSmooth([1, NaN, 1], 0.9);
+    expect(n[0]).toBe(1);
+    expect(n[1]).toBeNaN();
+    expect(n[2]).toBeCloseTo(1, 12);
+    expect(() => emaSmooth([1], 1)).toThrow(/alpha/);
+  });
+
+  test('chartData shares aligned x arrays and joins misaligned ones', () => {
+    const a = { x: Float64Array.of(0, 1, 2), y: Float64Array.of(1, 2, 3) };
+    const b = { x: Float64Array.of(0, 1, 2), y: Float64Array.of(4, 5, 6) };
+    const aligned = chartData([a, b], undefined);
+    expect(aligned[0]).toBe(a.x);
+    expect(aligned.length).toBe(3);
+    const c = { x: Float64Array.of(1, 3), y: Float64Array.of(7, 8) };
+    const joined = chartData([a, c], 0);
+    expect(Array.from(joined[0])).toEqual([0, 1, 2, 3]);
+    expect(Array.from(joined[3])).toEqual([undefined, 7, undefined, 8]);
+    expect(Array.from(joined[4])).toEqual([undefined, 7, undefined, 8]);
+  });
+});
+
+describe('LineChart', () => {
+  test('draws the store series, has an accessible name and a hidden summary of the latest values', () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    const div = mount(<LineChart title="PPO reward" lines={PPO_LINES} store={store} smoothing onCreate={(p) => (plot = p)} />);
+    const img = div.querySelector('[role="img"]')!;
+    expect(img.getAttribute('aria-label')).toBe('PPO reward');
+    expect(div.querySelector('figcaption')!.textContent).toBe('PPO reward');
+    expect(div.querySelector('.visually-hidden')!.textContent).toBe('No data yet.');
+    expect(plot!.series.length).toBe(5); // x, then raw + smoothed per line
+
+    act(() => {
+      store.getState().onMetrics(ppoBatch(0, 30));
+      store.getState().flush();
+    });
+    expect(plot!.data[0].length).toBe(30);
+    expect(plot!.data[1][29]).toBe(ppoBatch(29, 1)[0]['objective/scores']);
+    const summary = div.querySelector('.visually-hidden')!.textContent!;
+    expect(summary).toContain('Latest: RM score');
+    expect(summary).toContain('at step 29');
+    expect(summary).toContain('Gold reward');
+  });
+
+  test('the smoothing slider sets the EMA of the drawn smoothed series', () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    const div = mount(<LineChart title="Reward" lines={PPO_LINES.slice(0, 1)} store={store} smoothing initialSmoothing={0.5} onCreate={(p) => (plot = p)} />);
+    act(() => {
+      store.getState().onMetrics(ppoBatch(0, 50));
+      store.getState().flush();
+    });
+    const raw = Float64Array.from(ppoBatch(0, 50), (r) => r['objective/scores']!);
+    expect(Array.from(plot!.data[2])).toEqual(Array.from(emaSmooth(raw, 0.5)));
+    const slider = div.querySelector<HTMLInputElement>('input[type="range"]')!;
+    expect(slider.labels![0].textContent).toBe('Smoothing');
+    expect([slider.min, slider.max]).toEqual(['0', '0.99']);
+    const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
+    act(() => {
+      setValue.call(slider, '0.9');
+      slider.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    expect(Array.from(plot!.data[2])).toEqual(Array.from(emaSmooth(raw, 0.9)));
+    expect(Array.from(plot!.data[1])).toEqual(Array.from(raw));
+    act(() => {
+      setValue.call(slider, '0');
+      slider.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    expect(Array.from(plot!.data[2])).toEqual(Array.from(raw));
+  });
+
+  test('hover shows the values at the cursor in the legend', () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    const div = mount(<LineChart title="Reward" lines={PPO_LINES} store={store} onCreate={(p) => (plot = p)} />);
+    act(() => {
+      store.getState().onMetrics(ppoBatch(0, 11));
+      store.getState().flush();
+    });
+    const u = plot!;
+    const left = u.valToPos(5, 'x');
+    u.setCursor({ left, top: 10 });
+    expect(u.cursor.idx).toBe(5);
+    const values = [...div.querySelectorAll('.u-legend .u-value')].map((e) => e.textContent);
+    expect(values[0]).toBe('5');
+    expect(values[1]).toBe(String(Number(ppoBatch(5, 1)[0]['objective/scores']!.toPrecision(4))));
+  });
+
+  test('follows its container width and is destroyed on unmount', async () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    const div = mount(<LineChart title="Reward" lines={PPO_LINES} store={store} onCreate={(p) => (plot = p)} />, 500);
+    expect(plot!.width).toBe(500);
+    div.style.width = '320px';
+    // The observer reports after layout; the chart resizes on the frame after that.
+    await vi.waitFor(() => expect(plot!.width).toBe(320), { timeout: 2000, interval: 16 });
+    expect(div.querySelectorAll('.uplot').length).toBe(1);
+    const { root } = mounted.find((m) => m.div === div)!;
+    act(() => root.unmount());
+    expect(div.querySelectorAll('.uplot').length).toBe(0);
+    mounted.splice(mounted.findIndex((m) => m.div === div), 1);
+    div.remove();
+  });
+
+  test('a stage run again clears its curve', () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    mount(<LineChart title="Reward" lines={PPO_LINES} store={store} onCreate={(p) => (plot = p)} />);
+    act(() => {
+      store.getState().onStage('ppo', 'started');
+      store.getState().onMetrics(ppoBatch(0, 20));
+      store.getState().flush();
+    });
+    expect(plot!.data[0].length).toBe(20);
+    act(() => store.getState().onStage('ppo', 'started'));
+    expect(plot!.data[0].length).toBe(0);
+  });
+
+  test('10,000 points per series in batches: every point arrives, > 10 updates/s, no update over 50 ms', () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    mount(<LineChart title="Reward" lines={PPO_LINES} store={store} smoothing onCreate={(p) => (plot = p)} />);
+    const [N, BATCH] = [10_000, 200];
+    const times: number[] = [];
+    const started = performance.now();
+    for (let from = 0; from < N; from += BATCH) {
+      const batch = ppoBatch(from, BATCH);
+      const t0 = performance.now();
+      act(() => {
+        store.getState().onMetrics(batch);
+        store.getState().flush();
+      });
+      times.push(performance.now() - t0);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    expect(times.length).toBe(N / BATCH);
+    for (const series of plot!.data) expect(series.length).toBe(N);
+    expect(plot!.data[0][N - 1]).toBe(N - 1);
+    expect(times.length / seconds).toBeGreaterThanOrEqual(10);
+    expect(Math.max(...times), `slowest of ${times.length} updates (ms); mean ${(times.reduce((a, b) => a + b) / times.length).toFixed(1)}`).toBeLessThan(50);
+  });
+});
+
+describe('ChartGrid and FrontierChart', () => {
+  test('the grid offers every chart the page needs, each named by its title', () => {
+    const store = manualStore();
+    const created = new Map<string, uPlot>();
+    const div = mount(<ChartGrid store={store} onCreate={(title, p) => created.set(title, p)} />);
+    const names = [...div.querySelectorAll('[role="img"]')].map((e) => e.getAttribute('aria-label'));
+    expect(names).toEqual([
+      'SFT loss',
+      'Reward model loss and accuracy',
+      'PPO reward: proxy and gold',
+      FRONTIER_TITLE,
+      'KL to the SFT policy',
+      'Policy entropy',
+      'Clip fraction and approx. KL',
+      'Value loss',
+      'Policy ratio',
+      'Response length',
+    ]);
+    const metrics = CHARTS.flatMap((c) => c.lines.map((l) => l.metric));
+    for (const m of ['loss', 'rm/loss', 'rm/accuracy', 'objective/scores', 'objective/gold', 'objective/kl', 'policy/sqrt_kl', 'objective/entropy', 'policy/clipfrac', 'policy/approxkl', 'loss/value', 'val/ratio', 'val/response_length']) {
+      expect(metrics).toContain(m);
+    }
+    act(() => {
+      store.getState().onMetrics([
+        { stage: 'sft', step: 0, loss: 2 },
+        { stage: 'sft', step: 1, loss: 1.5 },
+        { stage: 'rm', step: 0, 'rm/loss': 0.69, 'rm/accuracy': 0.5 },
+      ]);
+      store.getState().flush();
+    });
+    expect(Array.from(created.get('SFT loss')!.data[1])).toEqual([2, 1.5]);
+    expect(created.get('Reward model loss and accuracy')!.data.length).toBe(5); // x + 2 lines × (raw, smoothed)
+    expect(created.get('Reward model loss and accuracy')!.axes.length).toBe(3); // accuracy on a right axis
+  });
+
+  test('frontier: PPO proxy/gold lines and best-of-N markers against √KL; the summary names over-optimisation', () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    const div = mount(<FrontierChart store={store} onCreate={(p) => (plot = p)} />);
+    expect(div.querySelector('[role="img"]')!.getAttribute('aria-label')).toBe(FRONTIER_TITLE);
+    // Proxy keeps rising with KL; gold rises, peaks at KL 4 (√KL 2) and falls.
+    const kls = [0, 1, 4, 9, 16];
+    const golds = [0, 0.5, 0.8, 0.5, 0.1];
+    act(() => {
+      store.getState().onMetrics(kls.map((kl, i) => ({ stage: 'ppo', step: i, 'objective/kl': kl, 'policy/sqrt_kl': Math.sqrt(kl), 'objective/scores': i, 'objective/gold': golds[i] })));
+      store.getState().onMetrics([
+        { stage: 'bon', step: 1, 'bon/proxy': 0, 'bon/gold': 0, 'bon/kl_bound': 0 },
+        { stage: 'bon', step: 4, 'bon/proxy': 1.2, 'bon/gold': 0.6, 'bon/kl_bound': 2.25 },
+      ]);
+      store.getState().flush();
+    });
+    const d = plot!.data;
+    expect(Array.from(d[0])).toEqual([0, 1, 1.5, 2, 3, 4]); // √KL of PPO and best-of-N, merged
+    expect(Array.from(d[1])).toEqual([0, 1, undefined, 2, 3, 4]); // PPO proxy
+    expect(Array.from(d[2])).toEqual([0, 0.5, undefined, 0.8, 0.5, 0.1]); // PPO gold
+    expect(Array.from(d[3])).toEqual([0, undefined, 1.2, undefined, undefined, undefined]); // best-of-N proxy
+    expect(Array.from(d[4])).toEqual([0, undefined, 0.6, undefined, undefined, undefined]); // best-of-N gold
+    expect(plot!.series.slice(1).map((s) => s.label)).toEqual(['PPO proxy (RM)', 'PPO gold', 'Best-of-N proxy', 'Best-of-N gold']);
+    const summary = div.querySelector('.visually-hidden')!.textContent!;
+    expect(summary).toContain('PPO iteration 4 at √KL 4: proxy 4, gold 0.1');
+    expect(summary).toContain('best-of-4 at √KL 1.5');
+    expect(summary).toContain('over-optimisation');
+  });
+});
