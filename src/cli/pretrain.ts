@@ -7,10 +7,11 @@ import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GpuRuntime } from '../gpu';
 import { createNodeRuntime } from '../gpu/node';
-import { saveCheckpoint, TRAINING_METADATA_KEY } from '../model/checkpoint';
+import { type Checkpoint, loadCheckpoint, saveCheckpoint, TRAINING_METADATA_KEY } from '../model/checkpoint';
 import { makeConfig, parameterCount, PRESETS, type PresetName } from '../model/config';
 import { generateText } from '../model/generate';
 import { GPT } from '../model/gpt';
+import { tokenizerFromJSON } from '../model/tokenizer';
 import { buildTokenizer, encodeCorpus, type PretrainLogEntry, type PretrainResult, pretrain, type TokenizerKind } from '../model/pretrain';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -53,6 +54,8 @@ options:
                        pretraining sees less than an epoch, so there is no overfitting for dropout to prevent)
   --tokenizer KIND     char | bpe (default ${DEFAULTS.tokenizer})
   --vocab N            BPE vocabulary size, ≥ 260 (only with --tokenizer bpe; default ${DEFAULTS.vocab})
+  --init FILE          continue pretraining from this checkpoint: its weights, tokenizer and architecture (--preset,
+                       --tokenizer and --vocab must then be left out); the new schedule starts at step 0
   --corpus FILE        training text (default ${DEFAULTS.corpus})
   --out FILE           checkpoint to write (default ${DEFAULTS.out})
   --log-every N        print a line every N steps (default ${DEFAULTS.logEvery})
@@ -83,6 +86,8 @@ export interface PretrainCliOptions {
   tokenizer: TokenizerKind;
   vocab: number;
   corpus: string;
+  /** A checkpoint to continue from. */
+  init?: string;
   out: string;
   logEvery: number;
   evalEvery: number;
@@ -94,7 +99,7 @@ export interface PretrainCliOptions {
 
 const FLAGS = [
   '--preset', '--steps', '--batch', '--seq', '--lr', '--warmup', '--seed', '--dropout', '--tokenizer', '--vocab',
-  '--corpus', '--out', '--log-every', '--eval-every', '--eval-batches', '--final-eval-batches',
+  '--corpus', '--init', '--out', '--log-every', '--eval-every', '--eval-batches', '--final-eval-batches',
 ] as const;
 type Flag = (typeof FLAGS)[number];
 
@@ -140,6 +145,9 @@ export function parsePretrainArgs(args: readonly string[]): PretrainCliOptions |
   const ctx = PRESETS[preset].contextLength;
   const tokenizer = (given.get('--tokenizer') ?? DEFAULTS.tokenizer) as TokenizerKind;
   if (tokenizer !== 'char' && tokenizer !== 'bpe') throw new UsageError(`--tokenizer must be char or bpe, got "${tokenizer}"`);
+  if (given.has('--init') && (given.has('--tokenizer') || given.has('--vocab') || given.has('--preset'))) {
+    throw new UsageError('--init continues a checkpoint with its own tokenizer and architecture: leave out --preset, --tokenizer and --vocab');
+  }
   if (tokenizer === 'char' && given.has('--vocab')) throw new UsageError('--vocab applies to --tokenizer bpe only (a char vocabulary is the corpus\'s characters)');
   const steps = int('--steps', DEFAULTS.steps, 1);
   const warmup = int('--warmup', Math.min(DEFAULTS.warmup, Math.floor(steps / 10)), 0);
@@ -157,6 +165,7 @@ export function parsePretrainArgs(args: readonly string[]): PretrainCliOptions |
     tokenizer,
     vocab: int('--vocab', DEFAULTS.vocab, 260, 65536),
     corpus: given.get('--corpus') ?? DEFAULTS.corpus,
+    init: given.get('--init'),
     out: given.get('--out') ?? DEFAULTS.out,
     logEvery: int('--log-every', DEFAULTS.logEvery, 1),
     evalEvery: int('--eval-every', DEFAULTS.evalEvery, 0),
@@ -213,8 +222,16 @@ export async function runPretrain(opts: PretrainCliOptions, args: readonly strin
     throw new Error(`cannot read the corpus ${opts.corpus}: ${(e as Error).message}`);
   }
   const t0 = performance.now();
-  const tokenizer = buildTokenizer(opts.tokenizer, text, opts.vocab);
-  const config = makeConfig(opts.preset, { vocabSize: tokenizer.vocabSize, dropout: opts.dropout });
+  let init: Checkpoint | undefined;
+  if (opts.init) {
+    try {
+      init = loadCheckpoint(readFileSync(resolve(cwd, opts.init)));
+    } catch (e) {
+      throw new Error(`cannot load --init ${opts.init}: ${(e as Error).message}`);
+    }
+  }
+  const tokenizer = init ? tokenizerFromJSON(init.tokenizerJson) : buildTokenizer(opts.tokenizer, text, opts.vocab);
+  const config = init ? makeConfig(opts.preset, { ...init.config, dropout: opts.dropout }) : makeConfig(opts.preset, { vocabSize: tokenizer.vocabSize, dropout: opts.dropout });
   const ids = encodeCorpus(text, tokenizer);
   const T = opts.seq ?? config.contextLength;
   const rt = io.runtime ?? (await createNodeRuntime());
@@ -223,7 +240,7 @@ export async function runPretrain(opts: PretrainCliOptions, args: readonly strin
     out(`adapter: ${[rt.adapter.vendor, rt.adapter.architecture, rt.adapter.description].filter(Boolean).join(' ')}${rt.adapter.software ? ' (software)' : ''}`);
     out(
       `model: ${opts.preset}, ${parameterCount(config).toLocaleString('en-US')} params (${nLayer} layers, d ${dModel}, ${nHead} heads, ` +
-        `ctx ${contextLength}, dropout ${dropout}), ${opts.tokenizer} tokenizer with ${vocabSize} ids`,
+        `ctx ${contextLength}, dropout ${dropout}), ${tokenizer.kind} tokenizer with ${vocabSize} ids`,
     );
     out(
       `data: ${relative(cwd, corpusPath) || corpusPath}, ${text.length.toLocaleString('en-US')} chars → ${ids.length.toLocaleString('en-US')} tokens ` +
@@ -241,6 +258,7 @@ export async function runPretrain(opts: PretrainCliOptions, args: readonly strin
       maxLr: opts.lr,
       warmupSteps: opts.warmup,
       seed: opts.seed,
+      weights: init?.weights,
       logEvery: opts.logEvery,
       evalEvery: opts.evalEvery,
       evalBatches: opts.evalBatches,
@@ -284,8 +302,9 @@ export async function runPretrain(opts: PretrainCliOptions, args: readonly strin
       corpus: relative(ROOT, corpusPath) || corpusPath,
       corpusChars: text.length,
       tokens: ids.length,
-      tokenizer: opts.tokenizer,
-      ...(opts.tokenizer === 'bpe' ? { vocab: tokenizer.vocabSize } : {}),
+      tokenizer: tokenizer.kind,
+      ...(tokenizer.kind === 'bpe' ? { vocab: tokenizer.vocabSize } : {}),
+      ...(init && opts.init ? { init: { checkpoint: opts.init, training: JSON.parse(init.metadata[TRAINING_METADATA_KEY] ?? 'null') } } : {}),
       steps: result.steps,
       batch: opts.batch,
       seq: T,

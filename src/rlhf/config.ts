@@ -25,7 +25,7 @@ export interface PipelineConfig {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
 
 const PPO_COMMON: Omit<PPOConfig, 'batchSize' | 'miniBatches' | 'maxResponseTokens' | 'lr' | 'valueLr' | 'ptxBatchSize'> = {
-  epochs: 2,
+  epochs: 1, // InstructGPT's one inner epoch (TRL uses 4)
   warmupIterations: 2,
   clip: 0.2,
   valueClip: 0.2,
@@ -63,9 +63,9 @@ function preset(name: PresetName): PipelineConfig {
         seed: 1,
         pretrain: { steps: 600, batchSize: 4, lr: 3e-3, force: false },
         sft: { steps: 150, batchSize: 8, seq: 64, lr: 5e-4, warmup: 10 },
-        labels: { prompts: 240, k: 4, agreement: 0.73, heldoutFraction: 0.2 },
-        rm: { lr: 3e-4, groupsPerStep: 4, epochs: 1, warmup: 4 },
-        ppo: { ...PPO_COMMON, batchSize: 32, miniBatches: 4, lr: 1e-4, valueLr: 3e-4, ptxBatchSize: 4, maxResponseTokens: 24, episodes: 640 },
+        labels: { prompts: 320, k: 6, agreement: 0.73, heldoutFraction: 0.2 },
+        rm: { lr: 1e-3, groupsPerStep: 4, epochs: 1, warmup: 4 },
+        ppo: { ...PPO_COMMON, batchSize: 32, miniBatches: 4, lr: 1e-4, valueLr: 3e-4, ptxBatchSize: 4, maxResponseTokens: 24, episodes: 480 },
         bon: { maxN: 16, prompts: 32 },
         eval: { prompts: 64 },
       };

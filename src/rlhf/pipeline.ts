@@ -3,7 +3,9 @@
 //   pretrain  only when no base checkpoint fits the preset (nano, small) or when forced: a short LM pretraining
 //   sft       supervised fine-tuning of the base model on the task's demonstrations
 //   rm        simulated labelers rank K samples of the SFT policy per prompt (noise calibrated to the target
-//             agreement with gold); the reward model is trained on them, evaluated on held-out rankings, centred
+//             agreement with gold); the reward model is trained on them, evaluated on held-out rankings, centred.
+//             Rankings people made in the lab (`humanLabels`, source 'human') replace or join the simulated (or
+//             imported) ones, as `humanLabels.mode` says
 //   ppo       PPO (+ptx) against the reward model with a KL penalty to the SFT policy
 //   bon       best-of-N from the SFT policy with the reward model, N = 1, 2, 4, …, maxN
 //   eval      win rate of the PPO policy (EMA weights) over the SFT policy on held-out prompts, by the gold reward
@@ -193,10 +195,25 @@ export function createPipeline(rt: GpuRuntime, config: PipelineConfig, bundle: P
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/**
+ * How the reward-model stage uses human rankings:
+ *   replace   train (and evaluate) on the human rankings alone: the reward model learns YOUR preference
+ *   merge     the simulated labelers' (or the task's imported) rankings plus the human ones, split together
+ */
+export type HumanLabelMode = 'replace' | 'merge';
+
+/** Rankings people made (source 'human'), for the reward-model stage. */
+export interface HumanLabels {
+  rankings: readonly Ranking[];
+  mode: HumanLabelMode;
+}
+
 export class Pipeline {
   /** Weights produced so far (CPU copies). */
   readonly weights: { base?: Weights; sft?: Weights; rm?: Weights; ppo?: Weights; ppoEma?: Weights } = {};
   rankings: { train: Ranking[]; heldout: Ranking[] } | undefined;
+  /** Human rankings for the next reward-model stage (undefined: simulated or imported rankings only). */
+  humanLabels: HumanLabels | undefined;
   readonly summary: PipelineSummary;
   readonly modelConfig: GPTConfig;
   private readonly started = performance.now();
@@ -370,11 +387,18 @@ export class Pipeline {
     const startedAt = performance.now();
     const report = this.progress('rm', startedAt);
     let rankings: Ranking[];
-    if (this.task.preferences?.length) {
+    const human = this.humanLabels;
+    if (human?.mode === 'replace') {
+      // At least 2, so one can be held out and one trained on.
+      if (human.rankings.length < 2) throw new Error(`the reward model needs at least 2 human rankings to train on yours alone, got ${human.rankings.length} — label more`);
+      rankings = [...human.rankings];
+    } else if (this.task.preferences?.length) {
       rankings = [...this.task.preferences];
     } else {
       rankings = await this.simulateLabels(sft);
     }
+    if (human?.mode === 'merge') rankings.push(...human.rankings);
+    if (human && human.rankings.length > 0) this.events.log?.(`reward model: ${human.rankings.length} human rankings (${human.mode === 'replace' ? 'alone' : 'with the others'}) of ${rankings.length} in all`);
     const heldCount = Math.max(1, Math.round(rankings.length * labels.heldoutFraction));
     const order = shuffledIndices(rankings.length, mixSeed(seed, 31));
     const heldout = order.slice(0, heldCount).map((i) => rankings[i]);

@@ -1,8 +1,31 @@
 // The page's state: one zustand store built from slices. The engine slice mirrors what the worker reports; the
-// sampling slice holds the base model's latest continuation.
+// sampling slice holds the base model's latest continuation; the config slice is the config bar's form (task, preset,
+// hyperparameters: src/store/config-form.ts); the pipeline slice is what the page knows of the worker's pipeline
+// (the accepted configuration, checkpoints that can be downloaded, the latest pipeline error, an import's problems).
+// The run itself (metrics, stages, samples) lives in src/store/run.ts; src/store/bridge.ts routes every worker
+// event to the right store.
+//
+// Starting a run is two commands: `configure` (validated by the worker), then `start` once the worker has echoed the
+// accepted configuration — never before, so a refused configuration cannot start the previous one.
 import { create } from 'zustand';
 import type { AdapterReport } from '../gpu/runtime';
-import type { Command, EngineErrorKind, EngineEvent, ModelInfo } from '../worker/protocol';
+import type { PresetName } from '../model/config';
+import type { PipelineStage } from '../rlhf/pipeline';
+import type {
+  Command,
+  ConfigProblem,
+  ConfigureRequest,
+  CustomTaskTexts,
+  EngineErrorKind,
+  EngineEvent,
+  ErrorEvent,
+  ExportFormat,
+  ModelInfo,
+  PipelineCheckpointName,
+  PipelineConfig,
+  TaskInfo,
+} from '../worker/protocol';
+import { checkForm, type ConfigForm, DEFAULT_FORM } from './config-form';
 
 type ErrorKind = EngineErrorKind;
 
@@ -20,6 +43,7 @@ export interface Sample {
 export interface EngineSlice {
   engine: EngineStatus;
   model: ModelInfo | undefined;
+  /** The engine's own events (ready, model, sample, file, engine errors). Pipeline events go through the bridge. */
   applyEngineEvent(event: EngineEvent): void;
 }
 
@@ -31,48 +55,268 @@ export interface SamplingSlice {
   generate(prompt: string, temperature: number, seed: number): void;
 }
 
-export type LabState = EngineSlice & SamplingSlice;
+/** A dataset imported from a JSONL file (task 'custom'), once the worker accepted it. */
+export interface ImportedDataset {
+  name: string;
+  /** Which of the custom task's files it became (detected from its first valid line). */
+  file: keyof CustomTaskTexts;
+  texts: CustomTaskTexts;
+}
 
-export const useLabStore = create<LabState>()((set, get) => ({
-  engine: { state: 'starting' },
-  model: undefined,
-  sample: undefined,
-  generating: false,
-  send: () => {
-    throw new Error('The engine worker has not started');
-  },
-  generate: (prompt, temperature, seed) => {
-    set({ generating: true });
-    get().send({ type: 'generate', prompt, maxNewTokens: 200, temperature, seed });
-  },
-  applyEngineEvent: (event) => {
-    switch (event.type) {
-      case 'ready':
-        set({ engine: { state: 'ready', adapter: event.adapter } });
-        break;
-      case 'model':
-        set({ model: event.info });
-        break;
-      case 'file':
-        saveFile(event.name, event.mime, event.bytes);
-        break;
-      case 'sample':
-        set({
-          generating: false,
-          sample: { prompt: event.prompt, text: event.text, tokensPerSecond: event.tokens / (event.ms / 1000) },
-        });
-        break;
-      case 'error': {
-        // Pipeline errors (config, alarm, pipeline) belong to the pipeline's view, not to the engine's status.
-        if (event.kind === 'config' || event.kind === 'alarm' || event.kind === 'pipeline') break;
-        const engine = get().engine;
-        const adapter = engine.state === 'ready' ? engine.adapter : undefined;
-        set({ generating: false, engine: { state: 'error', kind: event.kind, message: event.message, adapter } });
-        break;
-      }
+export interface ConfigSlice {
+  form: ConfigForm;
+  /** The accepted custom dataset ('custom' is a task choice only once there is one). */
+  dataset: ImportedDataset | undefined;
+  setTask(task: string): void;
+  /** A new preset starts from its own values (the fields set for the old one are dropped). */
+  setPreset(preset: PresetName): void;
+  /** Raw input of one field; undefined goes back to the preset's value. */
+  setField(path: string, raw: string | undefined): void;
+  /** Replaces the whole form (from the URL). */
+  setForm(form: ConfigForm): void;
+}
+
+/** A pipeline error the page shows (role="alert"): a refused configuration, an alarm, a failed command or stage. */
+export type PipelineErrorInfo = { type: 'error'; kind: 'pipeline'; message: string } | Extract<ErrorEvent, { kind: 'config' }> | Extract<ErrorEvent, { kind: 'alarm' }>;
+
+/** The pipeline's error an error event is, or undefined for the engine's own (no-adapter, device-lost, model, internal). */
+export function pipelineError(event: ErrorEvent): PipelineErrorInfo | undefined {
+  if (event.kind === 'config' || event.kind === 'alarm') return event;
+  if (event.kind === 'pipeline') return { type: 'error', kind: 'pipeline', message: event.message };
+  return undefined;
+}
+
+/** A configure on its way to the worker, and what to do once it is accepted. */
+export type PendingConfigure =
+  | { purpose: 'run'; key: string; stages: PipelineStage[] | undefined }
+  | { purpose: 'import'; key: string; dataset: ImportedDataset };
+
+/** An import the worker refused: its problems (line-numbered) and the file's name. */
+export interface ImportRefusal {
+  name: string;
+  file: keyof CustomTaskTexts;
+  message: string;
+  problems: ConfigProblem[];
+}
+
+export interface PipelineSlice {
+  /** The configuration the worker accepted last, its task, and the form key it came from. */
+  configured: { key: string; config: PipelineConfig; task: TaskInfo } | undefined;
+  pending: PendingConfigure | undefined;
+  /** Checkpoints the worker holds for export, with their sizes in bytes. */
+  checkpoints: Partial<Record<PipelineCheckpointName, number>>;
+  pipelineError: PipelineErrorInfo | undefined;
+  importRefusal: ImportRefusal | undefined;
+  /** The worker's log lines (the latest LOG_LINES). */
+  log: string[];
+
+  /** Configures from the form, then runs `stages` (all by default) once the worker accepts. */
+  runPipeline(stages?: PipelineStage[]): void;
+  /** Runs one stage again alone: with the pipeline as it is if the form still matches it, else configured afresh. */
+  runStage(stage: PipelineStage): void;
+  /** Configures the custom task from a JSONL file (preferences, rankings or SFT, detected by its first valid line). */
+  importDataset(name: string, text: string): void;
+  exportFile(format: ExportFormat, model?: PipelineCheckpointName): void;
+  dismissPipelineError(): void;
+
+  // Fed by the bridge.
+  onPipelineConfig(config: PipelineConfig, task: TaskInfo): void;
+  onPipelineError(error: PipelineErrorInfo): void;
+  onCheckpoint(name: PipelineCheckpointName, size: number): void;
+  onLog(line: string): void;
+}
+
+export type LabState = EngineSlice & SamplingSlice & ConfigSlice & PipelineSlice;
+
+export const LOG_LINES = 200;
+
+export interface LabStoreOptions {
+  /** Hands a file from the worker to the user (default: a browser download). */
+  download?: (name: string, mime: string, bytes: Uint8Array<ArrayBuffer>) => void;
+}
+
+/** What identifies a configuration: the same key means the worker's pipeline is the form's. */
+function requestKey(request: ConfigureRequest, datasetName: string | undefined): string {
+  return JSON.stringify([request.task, request.preset, request.overrides, request.task === 'custom' ? datasetName : undefined]);
+}
+
+/**
+ * The custom task's file a JSONL text is, from its first line that parses as a JSON object of a known shape:
+ * preferences {"prompt","chosen","rejected"} (or HH {"chosen","rejected"}), rankings {"prompt","completions"},
+ * SFT {"prompt","completion"} (or {"text"}), prompts {"prompt"}. With none, 'preferences', so the worker reports
+ * every line's problem.
+ */
+export function detectDatasetFile(text: string): keyof CustomTaskTexts {
+  for (const raw of text.split(/\r?\n/)) {
+    let o: unknown;
+    try {
+      o = JSON.parse(raw);
+    } catch {
+      continue;
     }
-  },
-}));
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) continue;
+    if ('chosen' in o || 'rejected' in o || 'completions' in o) return 'preferences';
+    if ('completion' in o || 'text' in o) return 'sft';
+    if ('prompt' in o) return 'prompts';
+  }
+  return 'preferences';
+}
+
+export function createLabStore(options: LabStoreOptions = {}) {
+  const download = options.download ?? saveFile;
+  let importCount = 0;
+
+  return create<LabState>()((set, get) => {
+    /** The configure request of the current form (with the imported dataset for 'custom'). */
+    const formRequest = (): { request: ConfigureRequest; key: string } | undefined => {
+      const { form, dataset } = get();
+      const check = checkForm(form);
+      if (!check.config) return undefined;
+      const request: ConfigureRequest = { task: form.task, preset: form.preset, overrides: check.overrides };
+      if (form.task === 'custom') {
+        if (!dataset) return undefined;
+        request.custom = dataset.texts;
+      }
+      return { request, key: requestKey(request, dataset?.name) };
+    };
+
+    const configure = (pending: PendingConfigure, request: ConfigureRequest) => {
+      set({ pending, pipelineError: undefined, importRefusal: undefined });
+      get().send({ type: 'configure', ...request });
+    };
+
+    return {
+      engine: { state: 'starting' },
+      model: undefined,
+      sample: undefined,
+      generating: false,
+      send: () => {
+        throw new Error('The engine worker has not started');
+      },
+      generate: (prompt, temperature, seed) => {
+        set({ generating: true });
+        get().send({ type: 'generate', prompt, maxNewTokens: 200, temperature, seed });
+      },
+      applyEngineEvent: (event) => {
+        switch (event.type) {
+          case 'ready':
+            set({ engine: { state: 'ready', adapter: event.adapter } });
+            break;
+          case 'model':
+            set({ model: event.info });
+            break;
+          case 'file':
+            download(event.name, event.mime, event.bytes);
+            break;
+          case 'sample':
+            set({
+              generating: false,
+              sample: { prompt: event.prompt, text: event.text, tokensPerSecond: event.tokens / (event.ms / 1000) },
+            });
+            break;
+          case 'error': {
+            // Pipeline errors (config, alarm, pipeline) belong to the pipeline's view, not to the engine's status.
+            if (event.kind === 'config' || event.kind === 'alarm' || event.kind === 'pipeline') break;
+            const engine = get().engine;
+            const adapter = engine.state === 'ready' ? engine.adapter : undefined;
+            set({ generating: false, pending: undefined, engine: { state: 'error', kind: event.kind, message: event.message, adapter } });
+            break;
+          }
+        }
+      },
+
+      // ---- config ----
+      form: DEFAULT_FORM,
+      dataset: undefined,
+      setTask: (task) => set({ form: { ...get().form, task } }),
+      setPreset: (preset) => set({ form: { ...get().form, preset, values: {} } }),
+      setField: (path, raw) => {
+        const values = { ...get().form.values };
+        if (raw === undefined) delete values[path];
+        else values[path] = raw;
+        set({ form: { ...get().form, values } });
+      },
+      setForm: (form) => set({ form }),
+
+      // ---- pipeline ----
+      configured: undefined,
+      pending: undefined,
+      checkpoints: {},
+      pipelineError: undefined,
+      importRefusal: undefined,
+      log: [],
+
+      runPipeline: (stages) => {
+        if (get().pending) return;
+        const made = formRequest();
+        if (!made) {
+          set({ pipelineError: { type: 'error', kind: 'config', message: 'Fix the settings marked in the configuration first.', problems: [] } });
+          return;
+        }
+        configure({ purpose: 'run', key: made.key, stages }, made.request);
+      },
+
+      runStage: (stage) => {
+        if (get().pending) return;
+        const made = formRequest();
+        if (made && get().configured?.key === made.key) {
+          set({ pipelineError: undefined });
+          get().send({ type: 'start', stages: [stage] });
+        } else get().runPipeline([stage]);
+      },
+
+      importDataset: (name, text) => {
+        if (get().pending) return;
+        const file = detectDatasetFile(text);
+        const dataset: ImportedDataset = { name, file, texts: { [file]: text } };
+        const { form } = get();
+        const overrides = checkForm({ ...form, task: 'custom' }).overrides;
+        const request: ConfigureRequest = { task: 'custom', preset: form.preset, overrides, custom: dataset.texts };
+        configure({ purpose: 'import', key: requestKey(request, `${name}#${++importCount}`), dataset: { ...dataset, name: `${name}#${importCount}` } }, request);
+      },
+
+      exportFile: (format, model) => get().send(model === undefined ? { type: 'export', format } : { type: 'export', format, model }),
+
+      dismissPipelineError: () => set({ pipelineError: undefined }),
+
+      onPipelineConfig: (config, task) => {
+        const pending = get().pending;
+        // A configuration accepted: the worker dropped the earlier one's checkpoints and results.
+        const common = { pending: undefined, checkpoints: {}, pipelineError: undefined };
+        if (pending?.purpose === 'import') {
+          set({ ...common, configured: { key: pending.key, config, task }, dataset: pending.dataset, form: { ...get().form, task: 'custom' } });
+        } else if (pending?.purpose === 'run') {
+          set({ ...common, configured: { key: pending.key, config, task } });
+          get().send(pending.stages ? { type: 'start', stages: pending.stages } : { type: 'start' });
+        } else set({ ...common, configured: { key: '', config, task } }); // not ours (a lesson, a restore): never matches the form
+      },
+
+      onPipelineError: (error) => {
+        const pending = get().pending;
+        if (error.kind === 'config' && pending?.purpose === 'import') {
+          // The import was refused: the page keeps its configuration and says which lines are wrong.
+          set({ pending: undefined, importRefusal: { name: displayName(pending.dataset.name), file: pending.dataset.file, message: error.message, problems: error.problems } });
+          return;
+        }
+        // A refused configure ends what was pending: nothing will start. (Other errors, e.g. of an export, leave it.)
+        const refused = error.kind === 'config' || error.message.startsWith('configure:');
+        set({ pipelineError: error, pending: refused ? undefined : pending });
+      },
+
+      onCheckpoint: (name, size) => set({ checkpoints: { ...get().checkpoints, [name]: size } }),
+
+      onLog: (line) => set({ log: [...get().log.slice(-(LOG_LINES - 1)), line] }),
+    };
+  });
+}
+
+/** An imported dataset's file name (the key carries a counter so the same file imported twice is a new dataset). */
+export const displayName = (name: string) => name.replace(/#\d+$/, '');
+
+export type LabStore = ReturnType<typeof createLabStore>;
+
+/** The page's store. */
+export const useLabStore: LabStore = createLabStore();
 
 /** Hands a file from the worker to the browser's download. */
 function saveFile(name: string, mime: string, bytes: Uint8Array<ArrayBuffer>): void {

@@ -13,9 +13,19 @@
 // What the page keeps of a run for export: the checkpoints (latest per name), the latest run's metric records and
 // evaluation samples, and the pipeline's preference rankings — the same files `npm run pipeline` writes
 // (src/cli/pipeline.ts).
+//
+// Human feedback (InstructGPT's labelers, Ouyang et al. 2022 §3.4, played by the person at the page):
+// `label-request` samples completions of a few training prompts from the current policy and keeps them by id;
+// `labels` turns the person's orders of them into source 'human' rankings, and `labels-stats` reports how often
+// their pairs agree with the hidden gold reward (computed here: the gold never leaves the worker). `start` with
+// `humanLabels` hands the rankings to the reward-model stage (pipeline.humanLabels), alone ('replace', the UI's
+// "Train reward model on my labels") or with the simulated ones ('merge'); PPO against that reward model then
+// follows the person's preference. Human rankings are kept across `configure` while the task stays the same.
+// `restore` loads saved checkpoints (src/store/persist.ts) back as the pipeline's weights, to resume after a reload.
 import { DeviceLostError, type GpuRuntime, NoAdapterError } from '../gpu';
 import { loadCheckpoint, saveCheckpoint, TRAINING_METADATA_KEY } from '../model/checkpoint';
 import { parameterCount, type PresetName } from '../model/config';
+import { mixSeed, shuffledIndices } from '../model/data';
 import { generateText } from '../model/generate';
 import { GPT } from '../model/gpt';
 import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
@@ -24,6 +34,7 @@ import { makePipelineConfig, type PipelineConfig, PipelineConfigError } from '..
 import { type MetricRecord, metricsToCsv } from '../rlhf/metrics';
 import {
   createPipeline,
+  type HumanLabelMode,
   type Pipeline,
   PipelineAlarmError,
   PipelineControl,
@@ -34,7 +45,8 @@ import {
   type SampleRecord,
   STAGES,
 } from '../rlhf/pipeline';
-import { PreferenceDataset } from '../rlhf/preferences';
+import { PreferenceDataset, type Ranking, rankingProblem } from '../rlhf/preferences';
+import { sampleResponses } from '../rlhf/reward-model';
 import { createTask, importTask, type Task, TASK_IDS, type TaskId, TaskImportError } from '../rlhf/tasks';
 import {
   BASE_MODEL_PATH,
@@ -46,6 +58,9 @@ import {
   type ErrorEvent,
   type ExportFormat,
   type GenerateRequest,
+  type CheckpointBytes,
+  type Label,
+  type LabelItem,
   type PipelineCheckpointName,
   type PipelineState,
   type TaskInfo,
@@ -160,6 +175,36 @@ function taskInfo(task: Task): TaskInfo {
   };
 }
 
+/**
+ * How a person's rankings agree with a gold reward: over every pair of every ranking (better, worse), the pairs whose
+ * gold scores are ordered the same way (`agree`) among those whose gold scores differ (`counted`; ties say nothing).
+ */
+export function goldAgreementOf(rankings: readonly Ranking[], gold: ((prompt: string, response: string) => number) | undefined): { pairs: number; counted: number; agree: number; agreement: number | null } {
+  let [pairs, counted, agree] = [0, 0, 0];
+  for (const r of rankings) {
+    const g = gold ? r.completions.map((c) => gold(r.prompt, c)) : [];
+    for (let i = 0; i < r.completions.length; i++) {
+      for (let j = i + 1; j < r.completions.length; j++) {
+        pairs++;
+        if (!gold || g[i] === g[j]) continue;
+        counted++;
+        if (g[i] > g[j]) agree++;
+      }
+    }
+  }
+  return { pairs, counted, agree, agreement: counted > 0 ? agree / counted : null };
+}
+
+/** The gold order (indices best → worst) of a ranking's completions, ties in completion order. */
+function goldOrder(r: Ranking, gold: (prompt: string, response: string) => number): number[] {
+  const g = r.completions.map((c) => gold(r.prompt, c));
+  return g.map((_, i) => i).sort((a, b) => g[b] - g[a] || a - b);
+}
+
+/** Items a `label-request` may ask for at once, and completions per item at most (InstructGPT's K ≤ 9). */
+export const MAX_LABEL_ITEMS = 64;
+export const MAX_LABEL_K = 9;
+
 /** Which stage writes a checkpoint (for "run it first" messages). */
 const CHECKPOINT_STAGE: Readonly<Record<PipelineCheckpointName, PipelineStage>> = { base: 'pretrain', sft: 'sft', 'reward-model': 'rm', ppo: 'ppo' };
 const isCheckpointName = (name: string): name is PipelineCheckpointName => Object.hasOwn(CHECKPOINT_STAGE, name);
@@ -180,6 +225,12 @@ export function createEngine(post: Post, host: EngineHost): Engine {
   const checkpoints = new Map<PipelineCheckpointName, Uint8Array>();
   let metrics: MetricRecord[] = [];
   let samples: SampleRecord[] = [];
+  // Human feedback: items sent to label (by id) and the rankings made of them.
+  const pending = new Map<string, LabelItem>();
+  let human: Ranking[] = [];
+  let labelRequests = 0;
+  /** A label-request sampling on the GPU; a start waits for it. */
+  let labelling: Promise<void> | undefined;
 
   const batch = new Batcher(post);
   /** Posts a pipeline event after the metrics batched before it, so events keep the order they happened in. */
@@ -324,6 +375,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
 
   function configure(request: ConfigureRequest): void {
     if (running) throw new PipelineCommandError('configure: a run is going — stop it first');
+    if (labelling) throw new PipelineCommandError('configure: completions to label are being sampled — wait for label-items');
     const problems: ConfigProblem[] = [];
     const isTask = (TASK_IDS as readonly string[]).includes(request.task);
     if (!isTask) problems.push({ field: 'task', message: `must be one of ${TASK_IDS.join(', ')}, got "${request.task}"` });
@@ -347,6 +399,9 @@ export function createEngine(post: Post, host: EngineHost): Engine {
       }
     }
     if (problems.length > 0 || !config || !task) throw new ConfigureError(problems);
+    // Human rankings are about this task's prompts: kept while the task stays, dropped with it.
+    if (configured && (configured.task.id !== task.id || task.id === 'custom')) human = [];
+    pending.clear();
     configured = { config, task };
     pipeline = undefined;
     checkpoints.clear();
@@ -357,14 +412,37 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     setState('idle');
   }
 
-  async function start(stages: readonly PipelineStage[] = STAGES): Promise<void> {
+  /** The configured pipeline, made at first use (it needs the GPU and the bundled files). */
+  async function ensurePipeline(who: string): Promise<Pipeline> {
+    if (!configured) throw new PipelineCommandError(`${who}: configure the pipeline first`);
+    if (pipeline) return pipeline;
+    const target = configured;
+    const rt = await gpu();
+    const [baseCheckpoint, corpus] = await Promise.all([asset(BASE_MODEL_PATH), asset(CORPUS_PATH)]);
+    if (configured !== target) throw new PipelineCommandError(`${who}: the configuration changed meanwhile`);
+    pipeline ??= createPipeline(rt, target.config, { baseCheckpoint, corpus: new TextDecoder().decode(corpus), task: target.task }, events, control);
+    return pipeline;
+  }
+
+  function humanMode(flag: HumanLabelMode | boolean | undefined): HumanLabelMode | undefined {
+    if (flag === undefined || flag === false) return undefined;
+    if (flag === true) return 'replace';
+    if (flag !== 'replace' && flag !== 'merge') throw new PipelineCommandError(`start: humanLabels must be 'replace', 'merge', true or false, got ${JSON.stringify(flag)}`);
+    return flag;
+  }
+
+  async function start(stages: readonly PipelineStage[] = STAGES, humanLabels?: HumanLabelMode | boolean): Promise<void> {
     if (running) throw new PipelineCommandError(`start: a run is going (${state}) — stop it or wait for it to end`);
     if (!configured) throw new PipelineCommandError('start: configure the pipeline first');
     const unknown = stages.filter((s) => !(STAGES as readonly string[]).includes(s));
     if (unknown.length > 0) throw new PipelineCommandError(`start: unknown stage ${unknown.join(', ')} (stages: ${STAGES.join(', ')})`);
     if (stages.length === 0) throw new PipelineCommandError('start: no stages given');
-    const { config, task } = configured;
+    const mode = humanMode(humanLabels);
+    if (mode === 'replace' && stages.includes('rm') && human.length < 2) {
+      throw new PipelineCommandError(`start: the reward model needs at least 2 of your labels to train on them alone, you have ${human.length} — label more`);
+    }
     running = true;
+    if (labelling) await labelling.catch(() => {}); // its sampling finishes first (its failure was reported)
     stopping = false;
     control.reset();
     metrics = [];
@@ -373,11 +451,9 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     setState('running');
     let final: PipelineState = 'done';
     try {
-      if (!pipeline) {
-        const rt = await gpu();
-        const [baseCheckpoint, corpus] = await Promise.all([asset(BASE_MODEL_PATH), asset(CORPUS_PATH)]);
-        pipeline = createPipeline(rt, config, { baseCheckpoint, corpus: new TextDecoder().decode(corpus), task }, events, control);
-      }
+      await ensurePipeline('start');
+      if (!pipeline) throw new PipelineCommandError('start: the configuration changed meanwhile');
+      pipeline.humanLabels = mode ? { rankings: human.slice(), mode } : undefined;
       for (const s of stages) {
         await control.gate();
         stage = s;
@@ -395,6 +471,148 @@ export function createEngine(post: Post, host: EngineHost): Engine {
       stopping = false;
       setState(final);
     }
+  }
+
+  // ---- human feedback ----------------------------------------------------------------------------------------------
+
+  async function labelRequest(count: number, k = 2, split: 'train' | 'heldout' = 'train'): Promise<void> {
+    if (!Number.isInteger(count) || count < 1 || count > MAX_LABEL_ITEMS) throw new PipelineCommandError(`label-request: count must be an integer in [1, ${MAX_LABEL_ITEMS}], got ${count}`);
+    if (!Number.isInteger(k) || k < 2 || k > MAX_LABEL_K) throw new PipelineCommandError(`label-request: k must be an integer in [2, ${MAX_LABEL_K}], got ${k}`);
+    if (split !== 'train' && split !== 'heldout') throw new PipelineCommandError(`label-request: split must be 'train' or 'heldout', got ${JSON.stringify(split)}`);
+    if (running) throw new PipelineCommandError('label-request: a run is going — wait for it to end (the GPU is busy)');
+    if (labelling) throw new PipelineCommandError('label-request: the previous request is still sampling — wait for its label-items');
+    const job = sampleItems(count, k, split);
+    labelling = job;
+    try {
+      await job;
+    } finally {
+      labelling = undefined;
+    }
+  }
+
+  async function sampleItems(count: number, k: number, split: 'train' | 'heldout'): Promise<void> {
+    const p = await ensurePipeline('label-request');
+    const w = p.weights;
+    const [policy, weights] = w.ppoEma ? (['ppo', w.ppoEma] as const) : w.sft ? (['sft', w.sft] as const) : w.base ? (['base', w.base] as const) : [undefined, undefined];
+    if (!policy) throw new PipelineCommandError('label-request: there is no policy to sample yet — run the pretrain stage first (this preset has no bundled base model)');
+    // Prompts not labelled or waiting already, drawn afresh per request; half as many again, since a prompt whose
+    // samples repeat (fewer than k distinct) is dropped.
+    const seen = new Set([...human.map((r) => r.prompt), ...[...pending.values()].map((i) => i.prompt)]);
+    const pool = p.task.prompts[split].filter((x) => !seen.has(x));
+    const seed = mixSeed(p.config.seed, 0x1abe1 + labelRequests++);
+    const prompts = shuffledIndices(pool.length, seed)
+      .slice(0, Math.ceil(count * 1.5) + 1)
+      .map((i) => pool[i]);
+    if (prompts.length === 0) throw new PipelineCommandError(`label-request: every ${split} prompt is labelled or waiting already`);
+    const model = GPT.create(p.rt, p.modelConfig, { weights });
+    let texts: string[][];
+    try {
+      ({ texts } = await sampleResponses(model, p.tokenizer, prompts, k + 2, { maxResponseTokens: p.config.ppo.maxResponseTokens, temperature: 1, seed: mixSeed(seed, 1) }));
+    } finally {
+      model.dispose();
+    }
+    const items: LabelItem[] = [];
+    for (let i = 0; i < prompts.length && items.length < count; i++) {
+      const completions = [...new Set(texts[i])].slice(0, k);
+      if (completions.length < k) continue;
+      const item = { id: `${labelRequests}-${i}`, prompt: prompts[i], completions };
+      pending.set(item.id, item);
+      items.push(item);
+    }
+    if (items.length === 0) throw new PipelineCommandError(`label-request: the ${policy} policy gave fewer than ${k} distinct completions for every prompt tried — it is too repetitive to label`);
+    post({ type: 'label-items', items: structuredClone(items), policy });
+  }
+
+  function postLabelStats(): void {
+    const g = goldAgreementOf(human, configured?.task.gold);
+    post({ type: 'labels-stats', count: human.length, pairs: g.pairs, goldAgreement: g.agreement });
+  }
+
+  /** A human ranking, with the gold order recorded for statistics when the task has a gold reward. */
+  function humanRanking(prompt: string, completions: string[]): Ranking {
+    const r: Ranking = { prompt, completions, source: 'human' };
+    const gold = configured?.task.gold;
+    if (gold) r.goldOrder = goldOrder(r, gold);
+    return r;
+  }
+
+  function addLabels(labels: readonly Label[]): void {
+    if (!Array.isArray(labels)) throw new PipelineCommandError('labels: `labels` must be an array of {id, order}');
+    const problems: string[] = [];
+    const made: Ranking[] = [];
+    const ids = new Set<string>();
+    for (const label of labels) {
+      const item = pending.get(label?.id);
+      if (!item) {
+        problems.push(`${JSON.stringify(label?.id)}: no such item to label (unknown, or labelled already)`);
+        continue;
+      }
+      if (ids.has(item.id)) {
+        problems.push(`${item.id}: labelled twice in this batch`);
+        continue;
+      }
+      ids.add(item.id);
+      const K = item.completions.length;
+      const o = label.order;
+      if (!Array.isArray(o) || o.length !== K || !o.every((i) => Number.isInteger(i) && i >= 0 && i < K) || new Set(o).size !== K) {
+        problems.push(`${item.id}: order must list each of the ${K} completions' indices 0…${K - 1} once, best → worst, got ${JSON.stringify(o)}`);
+        continue;
+      }
+      made.push(humanRanking(item.prompt, o.map((i) => item.completions[i])));
+    }
+    if (problems.length > 0) throw new PipelineCommandError(`labels: nothing added — ${problems.join('; ')}`);
+    for (const id of ids) pending.delete(id);
+    human.push(...made);
+    postLabelStats();
+  }
+
+  async function restore(saved: readonly CheckpointBytes[] = [], rankings: readonly Ranking[] = []): Promise<void> {
+    if (running || labelling) throw new PipelineCommandError('restore: a run or a label request is going — wait for it to end');
+    const problems: string[] = [];
+    const restoredRankings: Ranking[] = [];
+    for (const [i, r] of rankings.entries()) {
+      const problem = rankingProblem(r) ?? (r.source === 'human' ? undefined : `source must be 'human', got ${JSON.stringify(r.source)}`);
+      if (problem) problems.push(`ranking ${i}: ${problem}`);
+      else restoredRankings.push(humanRanking(r.prompt, r.completions.slice()));
+    }
+    if (problems.length > 0) throw new PipelineCommandError(`restore: nothing restored — ${problems.join('; ')}`);
+    const loadedWeights: { name: PipelineCheckpointName; weights: Record<string, Float32Array>; bytes: Uint8Array }[] = [];
+    if (saved.length > 0) {
+      const p = await ensurePipeline('restore');
+      const want = p.modelConfig;
+      for (const { name, bytes } of saved) {
+        if (!isCheckpointName(name)) {
+          problems.push(`unknown checkpoint "${String(name)}" (known: ${Object.keys(CHECKPOINT_STAGE).join(', ')})`);
+          continue;
+        }
+        try {
+          const c = loadCheckpoint(bytes);
+          const wrong = (['vocabSize', 'contextLength', 'nLayer', 'nHead', 'dModel'] as const).filter((key) => c.config[key] !== want[key]);
+          const head = name === 'reward-model' ? 'score' : undefined;
+          if (wrong.length > 0) problems.push(`${name}: ${wrong.map((key) => `${key} ${c.config[key]} ≠ ${want[key]}`).join(', ')} — it was made for another preset`);
+          else if (c.head !== head) problems.push(`${name}: has ${c.head ? `a ${c.head}` : 'no'} head, expected ${head ? `a ${head}` : 'none (the LM head)'}`);
+          else loadedWeights.push({ name, weights: c.weights, bytes });
+        } catch (e) {
+          problems.push(`${name}: ${(e as Error).message}`);
+        }
+      }
+      if (problems.length > 0) throw new PipelineCommandError(`restore: nothing restored — ${problems.join('; ')}`);
+      for (const { name, weights, bytes } of loadedWeights) {
+        if (name === 'base') p.weights.base = weights;
+        else if (name === 'sft') p.weights.sft = weights;
+        else if (name === 'reward-model') p.weights.rm = weights;
+        else p.weights.ppo = p.weights.ppoEma = weights; // the pipeline's ppo checkpoint holds the EMA weights
+        checkpoints.set(name, new Uint8Array(bytes));
+      }
+    }
+    const known = new Set(human.map((r) => JSON.stringify([r.prompt, r.completions])));
+    for (const r of restoredRankings) {
+      const key = JSON.stringify([r.prompt, r.completions]);
+      if (!known.has(key)) human.push(r);
+      known.add(key);
+    }
+    post({ type: 'restored', checkpoints: loadedWeights.map((l) => l.name), rankings: human.length });
+    postLabelStats();
   }
 
   /** pause/resume/step/stop: act on the run going on; with none, they answer with the current state. */
@@ -426,12 +644,30 @@ export function createEngine(post: Post, host: EngineHost): Engine {
       case 'configure':
         return configure(command);
       case 'start':
-        return start(command.stages);
+        return start(command.stages, command.humanLabels);
       case 'pause':
       case 'resume':
       case 'step':
       case 'stop':
         return steer(command.type);
+      case 'label-request':
+        return labelRequest(command.count, command.k, command.split);
+      case 'labels':
+        return addLabels(command.labels);
+      case 'clear-labels':
+        human = [];
+        pending.clear();
+        return postLabelStats();
+      case 'restore':
+        return restore(command.checkpoints, command.rankings);
+      case 'checkpoint-data': {
+        const name = command.name;
+        if (!isCheckpointName(name)) throw new PipelineCommandError(`checkpoint-data: unknown checkpoint "${String(name)}" (known: ${Object.keys(CHECKPOINT_STAGE).join(', ')})`);
+        const bytes = checkpoints.get(name);
+        if (!bytes) throw new PipelineCommandError(`checkpoint-data: there is no ${name} checkpoint yet — run the ${CHECKPOINT_STAGE[name]} stage first`);
+        const copy = new Uint8Array(bytes); // the kept one stays
+        return post({ type: 'checkpoint-data', name, bytes: copy }, [copy.buffer]);
+      }
       default:
         throw new Error(`unknown command ${JSON.stringify((command as { type?: unknown }).type)}`);
     }

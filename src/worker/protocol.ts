@@ -5,10 +5,11 @@ import type { AdapterReport } from '../gpu/runtime';
 import type { GPTConfig } from '../model/config';
 import type { PipelineConfig } from '../rlhf/config';
 import type { MetricRecord } from '../rlhf/metrics';
-import type { PipelineStage, PipelineSummary, SampleRecord } from '../rlhf/pipeline';
+import type { HumanLabelMode, PipelineStage, PipelineSummary, SampleRecord } from '../rlhf/pipeline';
 import type { Episode } from '../rlhf/ppo';
+import type { Ranking } from '../rlhf/preferences';
 
-export type { Episode, MetricRecord, PipelineConfig, PipelineStage, PipelineSummary, SampleRecord };
+export type { Episode, HumanLabelMode, MetricRecord, PipelineConfig, PipelineStage, PipelineSummary, Ranking, SampleRecord };
 
 /** Where the bundled base model is served from (public/models/). */
 export const BASE_MODEL_PATH = 'models/base-tiny.safetensors';
@@ -33,7 +34,7 @@ export type PipelineCheckpointName = 'base' | 'sft' | 'reward-model' | 'ppo';
  *   safetensors, onnx   a model: the loaded base model (no `model`), or the pipeline's latest checkpoint of that
  *                       name (ONNX only for the policies: base, sft, ppo — the reward model has no LM head)
  *   metrics-jsonl       the latest run's metric records, one {"stage","step",<metric>: value} object per line
- *   metrics-csv         the same as CSV: columns stage, step, then every metric name that occurs (first-seen order)
+ *   metrics-csv         the same as CSV: columns stage, step, then every metric name that occurs (metrics.ts table order)
  *   samples-jsonl       held-out evaluation samples {"prompt","response","policy","proxy","gold"} of the latest run
  *   preferences-jsonl   the rankings the reward model was trained and evaluated on (PreferenceDataset's format)
  */
@@ -57,6 +58,25 @@ export interface ConfigureRequest {
   custom?: CustomTaskTexts;
 }
 
+/** Something to label: `completions` of one prompt sampled from the current policy (never their gold scores). */
+export interface LabelItem {
+  id: string;
+  prompt: string;
+  completions: string[];
+}
+
+/** A person's judgement of a LabelItem: `order` lists indices into its completions, best → worst (all of them). */
+export interface Label {
+  id: string;
+  order: number[];
+}
+
+/** A checkpoint file to load back as the pipeline's weights (e.g. one saved in IndexedDB by src/store/persist.ts). */
+export interface CheckpointBytes {
+  name: PipelineCheckpointName;
+  bytes: Uint8Array;
+}
+
 export type Command =
   | { type: 'init' }
   | ({ type: 'generate' } & GenerateRequest)
@@ -65,14 +85,37 @@ export type Command =
   | ({ type: 'configure' } & ConfigureRequest)
   /** Runs the configured pipeline's stages (all by default, in the order given). Again after a run: the same
    * pipeline, so one stage can be re-run with the earlier stages' outputs. Refused while a run is going. */
-  | { type: 'start'; stages?: PipelineStage[] }
+  | {
+      type: 'start';
+      stages?: PipelineStage[];
+      /** Human labels (from `labels`) for the rm stage: 'replace' (or true) trains the reward model on them alone,
+       * 'merge' adds them to the simulated/imported rankings; absent or false ignores them. */
+      humanLabels?: HumanLabelMode | boolean;
+    }
   /** Pause at the next unit boundary (an optimizer step, a PPO iteration, a stage start). */
   | { type: 'pause' }
   | { type: 'resume' }
   /** While paused: run one more unit, then pause again. */
   | { type: 'step' }
   /** Stop at the next unit boundary; the state goes 'stopping' → 'stopped'. */
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** Human feedback: sample `k` (default 2, at most 9) distinct completions for each of `count` (1…64) prompts from
+   * the current policy (PPO's EMA weights if there are any, else SFT, else base) at temperature 1, from the task's
+   * training prompts (default) or held-out ones; answered by `label-items`. Needs a configuration (and, for a
+   * preset without a bundled base model, a run of the pretrain stage). Refused while a run is going. */
+  | { type: 'label-request'; count: number; k?: number; split?: 'train' | 'heldout' }
+  /** Adds judgements of earlier `label-items` as source 'human' rankings (all or nothing: an unknown id or a bad order
+   * refuses the whole batch); answered by `labels-stats`. Skipped items simply get no label. */
+  | { type: 'labels'; labels: Label[] }
+  /** Forgets every human ranking (answered by `labels-stats` with count 0). */
+  | { type: 'clear-labels' }
+  /** Loads saved state back into the configured pipeline: checkpoints become its weights (base, sft, reward-model,
+   * ppo — so later stages can run without re-running earlier ones) and `rankings` (source 'human') join the human
+   * labels. Answered by `restored`; refused while a run is going or when a checkpoint does not fit the preset. */
+  | { type: 'restore'; checkpoints?: CheckpointBytes[]; rankings?: Ranking[] }
+  /** The bytes of the pipeline's latest checkpoint `name`, for saving (answered by `checkpoint-data`; unlike `export`
+   * it is not meant as a download). */
+  | { type: 'checkpoint-data'; name: PipelineCheckpointName };
 
 // ---- events --------------------------------------------------------------------------------------------------------
 
@@ -153,4 +196,13 @@ export type EngineEvent =
   /** Posted when a run ends (done, stopped or failed): the headline numbers so far. */
   | { type: 'summary'; summary: PipelineSummary }
   | { type: 'log'; line: string }
+  /** The answer to `label-request`: the items to label, and which policy sampled them. */
+  | { type: 'label-items'; items: LabelItem[]; policy: 'ppo' | 'sft' | 'base' }
+  /** The human labels so far: `count` rankings (`pairs` comparisons) and the fraction of those pairs ordered as the
+   * hidden gold reward orders them (pairs the gold scores tie are not counted; null without a gold reward or pairs). */
+  | { type: 'labels-stats'; count: number; pairs: number; goldAgreement: number | null }
+  /** The answer to `restore`: the checkpoints now loaded as weights, and the human rankings now held. */
+  | { type: 'restored'; checkpoints: PipelineCheckpointName[]; rankings: number }
+  /** The answer to `checkpoint-data`: a copy of the checkpoint's safetensors bytes (transferred). */
+  | { type: 'checkpoint-data'; name: PipelineCheckpointName; bytes: Uint8Array<ArrayBuffer> }
   | ErrorEvent;

@@ -148,6 +148,18 @@ describe('npm run pretrain', () => {
     expect(lines.filter((l) => /^step +\d\/4 +train \d/.test(l))).toHaveLength(2);
     expect(lines.some((l) => /^done: 4 steps .* val \d+\.\d{4}/.test(l))).toBe(true);
     expect(lines.filter((l) => /^ {2}\[(greedy|T=0\.8, seed 1)\] "(Once upon a time|Review of the|reverse: abc =>)" → "/.test(l))).toHaveLength(6);
+
+    // --init continues that checkpoint: same tokenizer and architecture, its weights as the start (the step-0
+    // loss is the checkpoint's, not an untrained model's), and the lineage in the new facts.
+    const next = join(dir, 'sub', 'nano-continued.safetensors');
+    const more = ['--init', out, '--steps', '2', '--batch', '2', '--seq', '32', '--warmup', '0', '--corpus', corpus, '--out', next, '--eval-every', '0', '--final-eval-batches', '1', '--no-samples'];
+    const continued = await runPretrain(parsePretrainArgs(more) as PretrainCliOptions, more, { runtime: rt, out: () => {} });
+    expect(continued.result.initialLoss).toBeLessThan(run.result.initialLoss - 0.1);
+    const c2 = loadCheckpoint(readFileSync(next));
+    expect(c2.config).toEqual(nano);
+    expect(tokenizerFromJSON(c2.tokenizerJson).toJSON()).toEqual(tokenizer.toJSON());
+    expect(JSON.parse(c2.metadata[TRAINING_METADATA_KEY]).init).toMatchObject({ checkpoint: out, training: { steps: 4, seed: 3 } });
+    expect(() => parsePretrainArgs(['--init', out, '--tokenizer', 'bpe'])).toThrow(/leave out --preset, --tokenizer and --vocab/);
     expect(run.samples).toHaveLength(6);
     expect(lines[lines.length - 1]).toMatch(/^wrote .*nano\.safetensors: [\d,]+ bytes$/);
   });

@@ -1,0 +1,286 @@
+// What the lab keeps across reloads, in IndexedDB (one database, "rlhf-lab", through `idb`): the configuration you
+// sent, the run's metric records and evaluation samples, your human labels (rankings, source 'human') and the
+// pipeline's checkpoints (safetensors bytes). `load()` reads it all back; `clearSavedData()` wipes it.
+//
+// How it fills: createPersistenceRecorder sits between the page and the worker and mirrors what the page's run
+// store keeps — every metric record and sample; a stage run again replaces that stage's records (the run store
+// does the same); a new configuration starts afresh (the worker drops the old checkpoints then). Checkpoint events
+// carry only sizes, so the recorder asks the worker for the bytes (`checkpoint-data`, no download). Labels are
+// rebuilt page-side from the `label-items` the worker sent and the `labels` command you sent.
+// How it resumes: recorder.resume(saved) sends restoreCommands(saved): the `configure` and `restore` commands that put the configuration,
+// the checkpoints (as the pipeline's weights) and your labels back into the worker; savedEvents(saved) the
+// `metrics`/`samples` events that refill the run store's charts and tables.
+//
+// createMemoryStorage is the same storage in memory: for Node tests, and a fallback where IndexedDB is unavailable
+// (some private-browsing modes).
+import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
+import type { MetricRecord } from '../rlhf/metrics';
+import type {
+  CheckpointBytes,
+  Command,
+  ConfigureRequest,
+  EngineEvent,
+  LabelItem,
+  PipelineCheckpointName,
+  PipelineStage,
+  Ranking,
+  SampleRecord,
+} from '../worker/protocol';
+
+export const DB_NAME = 'rlhf-lab';
+export const DB_VERSION = 1;
+
+/** The configuration as the page sent it (so `configure` can be sent again), and the lesson it came from, if any. */
+export type SavedConfig = ConfigureRequest & { lesson?: string };
+
+export interface SavedLab {
+  config: SavedConfig | undefined;
+  metrics: MetricRecord[];
+  samples: SampleRecord[];
+  labels: Ranking[];
+  checkpoints: CheckpointBytes[];
+}
+
+/** Where saved data goes: IndexedDB (openLabStorage) or memory (createMemoryStorage). Writes keep their order. */
+export interface LabStorage {
+  saveConfig(config: SavedConfig): Promise<void>;
+  appendMetrics(records: readonly MetricRecord[]): Promise<void>;
+  appendSamples(samples: readonly SampleRecord[]): Promise<void>;
+  addLabels(rankings: readonly Ranking[]): Promise<void>;
+  clearLabels(): Promise<void>;
+  /** Latest bytes per checkpoint name. */
+  saveCheckpoint(name: PipelineCheckpointName, bytes: Uint8Array): Promise<void>;
+  /** Drops one stage's metric records and the samples it made (the stage is being run again). */
+  clearStage(stage: PipelineStage): Promise<void>;
+  /** Drops metrics, samples and checkpoints (a new configuration); the config and labels stay. */
+  clearRun(): Promise<void>;
+  load(): Promise<SavedLab>;
+  /** Wipes everything. */
+  clear(): Promise<void>;
+  close(): void;
+}
+
+/** Which stage made a sample (its `policy`: 'bon-<N>' from best-of-N, 'sft'/'ppo' from the evaluation). */
+const sampleStage = (s: SampleRecord): PipelineStage => (s.policy.startsWith('bon-') ? 'bon' : 'eval');
+
+interface LabDB extends DBSchema {
+  config: { key: string; value: SavedConfig };
+  metrics: { key: number; value: MetricRecord; indexes: { stage: string } };
+  samples: { key: number; value: SampleRecord & { stage: PipelineStage }; indexes: { stage: string } };
+  labels: { key: number; value: Ranking };
+  checkpoints: { key: string; value: CheckpointBytes };
+}
+
+const STORES = ['config', 'metrics', 'samples', 'labels', 'checkpoints'] as const;
+const CONFIG_KEY = 'current';
+
+/** Opens (creating on first use) the lab's database. */
+export async function openLabStorage(name = DB_NAME): Promise<LabStorage> {
+  const db: IDBPDatabase<LabDB> = await openDB<LabDB>(name, DB_VERSION, {
+    upgrade(d) {
+      d.createObjectStore('config');
+      d.createObjectStore('metrics', { autoIncrement: true }).createIndex('stage', 'stage');
+      d.createObjectStore('samples', { autoIncrement: true }).createIndex('stage', 'stage');
+      d.createObjectStore('labels', { autoIncrement: true });
+      d.createObjectStore('checkpoints', { keyPath: 'name' });
+    },
+  });
+  const deleteWhere = async (store: 'metrics' | 'samples', stage: PipelineStage) => {
+    const tx = db.transaction(store, 'readwrite');
+    for (let cursor = await tx.store.index('stage').openCursor(stage); cursor; cursor = await cursor.continue()) await cursor.delete();
+    await tx.done;
+  };
+  const addAll = async <S extends 'metrics' | 'samples' | 'labels'>(store: S, values: readonly LabDB[S]['value'][]) => {
+    if (values.length === 0) return;
+    const tx = db.transaction(store, 'readwrite');
+    await Promise.all([...values.map((v) => tx.store.add(v)), tx.done]);
+  };
+  const clearStores = async (stores: readonly (typeof STORES)[number][]) => {
+    const tx = db.transaction(stores, 'readwrite');
+    await Promise.all([...stores.map((s) => tx.objectStore(s).clear()), tx.done]);
+  };
+  return {
+    saveConfig: async (config) => void (await db.put('config', structuredClone(config), CONFIG_KEY)),
+    appendMetrics: (records) => addAll('metrics', records),
+    appendSamples: (samples) => addAll('samples', samples.map((s) => ({ ...s, stage: sampleStage(s) }))),
+    addLabels: (rankings) => addAll('labels', rankings),
+    clearLabels: () => clearStores(['labels']),
+    saveCheckpoint: async (name, bytes) => void (await db.put('checkpoints', { name, bytes: new Uint8Array(bytes) })),
+    clearStage: async (stage) => {
+      await deleteWhere('metrics', stage);
+      await deleteWhere('samples', stage);
+    },
+    clearRun: () => clearStores(['metrics', 'samples', 'checkpoints']),
+    load: async () => {
+      const tx = db.transaction(STORES, 'readonly');
+      const [config, metrics, samples, labels, checkpoints] = await Promise.all([
+        tx.objectStore('config').get(CONFIG_KEY),
+        tx.objectStore('metrics').getAll(),
+        tx.objectStore('samples').getAll(),
+        tx.objectStore('labels').getAll(),
+        tx.objectStore('checkpoints').getAll(),
+      ]);
+      await tx.done;
+      return { config, metrics, samples: samples.map(({ stage: _stage, ...s }) => s), labels, checkpoints: sortCheckpoints(checkpoints) };
+    },
+    clear: () => clearStores(STORES),
+    close: () => db.close(),
+  };
+}
+
+const CHECKPOINT_ORDER: readonly PipelineCheckpointName[] = ['base', 'sft', 'reward-model', 'ppo'];
+const sortCheckpoints = (c: CheckpointBytes[]) => c.sort((a, b) => CHECKPOINT_ORDER.indexOf(a.name) - CHECKPOINT_ORDER.indexOf(b.name));
+
+/** Everything saved in the lab's database (empty lists and no config when nothing is). */
+export async function load(name = DB_NAME): Promise<SavedLab> {
+  const storage = await openLabStorage(name);
+  try {
+    return await storage.load();
+  } finally {
+    storage.close();
+  }
+}
+
+/** Wipes the lab's database. */
+export async function clearSavedData(name = DB_NAME): Promise<void> {
+  const storage = await openLabStorage(name);
+  try {
+    await storage.clear();
+  } finally {
+    storage.close();
+  }
+}
+
+/** The same storage in memory (values copied in and out, as IndexedDB's structured clone does). */
+export function createMemoryStorage(): LabStorage {
+  let data: SavedLab = { config: undefined, metrics: [], samples: [], labels: [], checkpoints: [] };
+  const copy = <T>(x: T): T => structuredClone(x);
+  return {
+    saveConfig: async (config) => void (data.config = copy(config)),
+    appendMetrics: async (records) => void data.metrics.push(...copy(records)),
+    appendSamples: async (samples) => void data.samples.push(...copy(samples)),
+    addLabels: async (rankings) => void data.labels.push(...copy(rankings)),
+    clearLabels: async () => void (data.labels = []),
+    saveCheckpoint: async (name, bytes) => {
+      data.checkpoints = sortCheckpoints([...data.checkpoints.filter((c) => c.name !== name), { name, bytes: new Uint8Array(bytes) }]);
+    },
+    clearStage: async (stage) => {
+      data.metrics = data.metrics.filter((r) => r.stage !== stage);
+      data.samples = data.samples.filter((s) => sampleStage(s) !== stage);
+    },
+    clearRun: async () => void Object.assign(data, { metrics: [], samples: [], checkpoints: [] }),
+    load: async () => copy(data),
+    clear: async () => void (data = { config: undefined, metrics: [], samples: [], labels: [], checkpoints: [] }),
+    close: () => {},
+  };
+}
+
+export interface PersistenceRecorder {
+  /** Every command the page sends to the worker (configure, labels, clear-labels are saved). */
+  command(command: Command): void;
+  /** Every event from the worker (metrics, samples, stage starts, checkpoints, label items are saved or acted on). */
+  event(event: EngineEvent): void;
+  /** Resolves when every write so far has finished. */
+  flushed(): Promise<void>;
+  /**
+   * Puts saved state back into a fresh worker (restoreCommands(saved), sent through `send`). The configuration this
+   * sends comes back as a pipeline-config event, which does not wipe the saved run this time: the restored
+   * checkpoints, metrics and samples stay saved.
+   */
+  resume(saved: SavedLab): void;
+}
+
+/**
+ * Saves what passes between the page and the worker into `storage`. `send` reaches the worker (to ask for checkpoint
+ * bytes); `onError` hears failed writes (quota, a closed database) — the writes after it still go on.
+ */
+export function createPersistenceRecorder(storage: LabStorage, send: (command: Command) => void, onError: (e: unknown) => void = console.error): PersistenceRecorder {
+  let chain: Promise<void> = Promise.resolve();
+  const write = (f: () => Promise<void>) => {
+    chain = chain.then(f).catch(onError);
+  };
+  // Items the worker sent to label, until their label passes by (K completions in the worker's order).
+  const items = new Map<string, LabelItem>();
+  // The next pipeline-config answers resume()'s configure: the saved run belongs to it.
+  let resuming = false;
+  return {
+    command(command) {
+      switch (command.type) {
+        case 'configure': {
+          const { type: _type, ...request } = command;
+          write(() => storage.saveConfig(request));
+          break;
+        }
+        case 'labels': {
+          const rankings: Ranking[] = [];
+          for (const { id, order } of command.labels) {
+            const item = items.get(id);
+            if (!item) continue;
+            items.delete(id);
+            rankings.push({ prompt: item.prompt, completions: order.map((i) => item.completions[i]), source: 'human' });
+          }
+          write(() => storage.addLabels(rankings));
+          break;
+        }
+        case 'clear-labels':
+          write(() => storage.clearLabels());
+          break;
+      }
+    },
+    event(event) {
+      switch (event.type) {
+        case 'pipeline-config':
+          items.clear();
+          if (resuming) resuming = false;
+          else write(() => storage.clearRun());
+          break;
+        case 'error':
+          if (event.kind === 'config') resuming = false; // resume()'s configure was refused
+          break;
+        case 'stage':
+          if (event.state === 'started') write(() => storage.clearStage(event.stage));
+          break;
+        case 'metrics':
+          write(() => storage.appendMetrics(event.records));
+          break;
+        case 'samples':
+          write(() => storage.appendSamples(event.samples));
+          break;
+        case 'checkpoint':
+          send({ type: 'checkpoint-data', name: event.name });
+          break;
+        case 'checkpoint-data':
+          write(() => storage.saveCheckpoint(event.name, event.bytes));
+          break;
+        case 'label-items':
+          for (const item of event.items) items.set(item.id, item);
+          break;
+      }
+    },
+    flushed: () => chain,
+    resume(saved) {
+      const commands = restoreCommands(saved);
+      resuming = commands[0]?.type === 'configure';
+      for (const c of commands) send(c);
+    },
+  };
+}
+
+/** The commands that put saved state back into a fresh worker: configure, then restore checkpoints and labels. */
+export function restoreCommands(saved: SavedLab): Command[] {
+  const commands: Command[] = [];
+  if (saved.config) {
+    const { lesson: _lesson, ...request } = saved.config;
+    commands.push({ type: 'configure', ...request });
+  }
+  if (saved.checkpoints.length > 0 || saved.labels.length > 0) commands.push({ type: 'restore', checkpoints: saved.checkpoints, rankings: saved.labels });
+  return commands;
+}
+
+/** Events that refill the page's run store with the saved metrics and samples (feed them to its event handler). */
+export function savedEvents(saved: SavedLab): EngineEvent[] {
+  const events: EngineEvent[] = [];
+  if (saved.metrics.length > 0) events.push({ type: 'metrics', records: saved.metrics });
+  if (saved.samples.length > 0) events.push({ type: 'samples', samples: saved.samples });
+  return events;
+}

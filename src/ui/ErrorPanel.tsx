@@ -1,0 +1,87 @@
+// What went wrong, in words, never a blank page: the engine's errors (no WebGPU — with which browsers work and how to
+// turn it on —, a lost device, a model that would not load, a crashed worker) and the pipeline's (a refused
+// configuration with its fields, a metric alarm that stopped the run, a failed command or stage). Each is an alert
+// (role="alert") naming the cause; pipeline errors can be dismissed, engine errors stay (the engine cannot go on).
+import { type LabStore, useLabStore } from '../store';
+import { STAGE_NAMES } from '../store/run';
+
+const ENGINE_TITLES = {
+  'no-adapter': 'WebGPU is not available',
+  'device-lost': 'The GPU device was lost',
+  model: 'The model could not be loaded',
+  internal: 'The GPU engine stopped',
+} as const;
+
+export function ErrorPanel({ store = useLabStore }: { store?: LabStore }) {
+  const engine = store((s) => s.engine);
+  const error = store((s) => s.pipelineError);
+  const dismiss = store((s) => s.dismissPipelineError);
+  return (
+    <>
+      {engine.state === 'error' && (
+        <section role="alert" className="error" aria-label="Engine error">
+          <h2>{ENGINE_TITLES[engine.kind]}</h2>
+          <p>{engine.message}</p>
+          {engine.kind === 'no-adapter' && <NoWebGpuHelp />}
+          {engine.kind === 'device-lost' && (
+            <p>
+              The browser took the GPU away (a driver reset, the tab in the background too long, or memory ran out). Reload the
+              page to get a new device; a run must then start again.
+            </p>
+          )}
+          {engine.kind === 'internal' && <p>Reload the page to start a new engine. If it happens again, the message above says where.</p>}
+        </section>
+      )}
+      {error && (
+        <section role="alert" className="error" aria-label="Pipeline error">
+          <h2>{pipelineTitle(error)}</h2>
+          <p>{error.message}</p>
+          {error.kind === 'config' && error.problems.length > 0 && (
+            <ul>
+              {error.problems.map((p, i) => (
+                <li key={i}>
+                  <code>{p.field}</code>
+                  {p.line ? ` line ${p.line}` : ''}: {p.message}
+                </li>
+              ))}
+            </ul>
+          )}
+          {error.kind === 'alarm' && <p>The policy kept its last good weights; change the settings (a lower learning rate, a larger KL coefficient) and run again.</p>}
+          <button type="button" onClick={dismiss}>
+            Dismiss
+          </button>
+        </section>
+      )}
+    </>
+  );
+}
+
+function pipelineTitle(error: NonNullable<ReturnType<LabStore['getState']>['pipelineError']>): string {
+  switch (error.kind) {
+    case 'config':
+      return 'The configuration was refused';
+    case 'alarm':
+      return `Alarm: ${error.metric} stopped the run (${STAGE_NAMES[error.stage]}, step ${error.step})`;
+    case 'pipeline':
+      return 'The pipeline reported an error';
+  }
+}
+
+/** Which browsers have WebGPU and how to turn it on where it is off by default. */
+function NoWebGpuHelp() {
+  return (
+    <div className="help">
+      <p>The lab trains on your GPU through WebGPU. It works in:</p>
+      <ul>
+        <li>Chrome or Edge 113+ on Windows, macOS and ChromeOS; Chrome 121+ on Android.</li>
+        <li>
+          Chrome on Linux: enable <code>chrome://flags/#enable-unsafe-webgpu</code> (and, if needed, <code>#enable-vulkan</code>),
+          then restart the browser.
+        </li>
+        <li>Safari 26+ on macOS, iOS and iPadOS.</li>
+        <li>Firefox 141+ on Windows (other systems: <code>dom.webgpu.enabled</code> in about:config, Nightly).</li>
+      </ul>
+      <p>The page must come over https or from localhost. A software adapter works too, only slowly.</p>
+    </div>
+  );
+}

@@ -1,0 +1,126 @@
+// Downloads of the latest run (metrics as CSV/JSONL, evaluation samples, the preference rankings) and of the
+// checkpoints the pipeline wrote (safetensors; the PPO policy also as ONNX), each enabled once the worker has it;
+// and the import of a TRL-format JSONL dataset as the custom task. The worker validates an import: a malformed file
+// is refused with its line-numbered problems and nothing changes.
+import { type ChangeEvent, useId } from 'react';
+import type { ExportFormat, PipelineCheckpointName } from '../worker/protocol';
+import { displayName, type LabStore, useLabStore } from '../store';
+import { type RunStore, useRunStore } from '../store/run';
+
+export interface ExportPanelProps {
+  lab?: LabStore;
+  run?: RunStore;
+}
+
+const BUSY = ['running', 'paused', 'stopping'];
+
+const FILE_TEXT = { preferences: 'preferences', sft: 'SFT demonstrations', prompts: 'prompts' } as const;
+
+function size(bytes: number): string {
+  return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${Math.max(1, Math.round(bytes / 1024))} KiB`;
+}
+
+export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPanelProps) {
+  const records = run((s) => s.recordCount);
+  const samples = run((s) => s.samples.length);
+  const rmDone = run((s) => s.stages.rm.state === 'done');
+  const state = run((s) => s.state);
+  const checkpoints = lab((s) => s.checkpoints);
+  const ready = lab((s) => s.engine.state === 'ready');
+  const pending = lab((s) => s.pending !== undefined);
+  const refusal = lab((s) => s.importRefusal);
+  const configured = lab((s) => s.configured);
+  const dataset = lab((s) => s.dataset);
+  const { exportFile, importDataset } = lab.getState();
+  const id = useId();
+
+  const files: { name: string; format: ExportFormat; enabled: boolean; why: string }[] = [
+    { name: 'Download metrics (CSV)', format: 'metrics-csv', enabled: records > 0, why: 'after a run has logged metrics' },
+    { name: 'Download metrics (JSONL)', format: 'metrics-jsonl', enabled: records > 0, why: 'after a run has logged metrics' },
+    { name: 'Download samples (JSONL)', format: 'samples-jsonl', enabled: samples > 0, why: 'after best-of-N or the evaluation' },
+    { name: 'Download preferences (JSONL)', format: 'preferences-jsonl', enabled: rmDone, why: 'after the reward model stage' },
+  ];
+  const models: { name: string; format: 'safetensors' | 'onnx'; model: PipelineCheckpointName; why: string }[] = [
+    { name: 'Download SFT checkpoint', format: 'safetensors', model: 'sft', why: 'after the SFT stage' },
+    { name: 'Download reward model', format: 'safetensors', model: 'reward-model', why: 'after the reward model stage' },
+    { name: 'Download PPO policy', format: 'safetensors', model: 'ppo', why: 'after the PPO stage' },
+    { name: 'Download PPO policy (ONNX)', format: 'onnx', model: 'ppo', why: 'after the PPO stage' },
+    { name: 'Download pretrained base', format: 'safetensors', model: 'base', why: 'when the preset pretrains its own base (nano, small)' },
+  ];
+
+  const onFile = async (e: ChangeEvent<HTMLInputElement>) => {
+    const input = e.currentTarget;
+    const file = input.files?.[0];
+    if (!file) return;
+    const text = await file.text();
+    input.value = ''; // the same file can be chosen again after fixing it
+    importDataset(file.name, text);
+  };
+
+  const busy = BUSY.includes(state);
+  return (
+    <section className="export-panel" aria-label="Export and import">
+      <h2>Export and import</h2>
+      <div className="export-groups">
+        <div role="group" aria-label="Run data" className="export-group">
+          <h3>Run data</h3>
+          {files.map((f) => (
+            <button key={f.name} type="button" disabled={!ready || !f.enabled} title={f.enabled ? undefined : `Available ${f.why}`} onClick={() => exportFile(f.format)}>
+              {f.name}
+            </button>
+          ))}
+        </div>
+        <div role="group" aria-label="Checkpoints" className="export-group">
+          <h3>Checkpoints (safetensors, ONNX)</h3>
+          {models.map((m) => {
+            const bytes = checkpoints[m.model];
+            return (
+              <span key={m.name} className="export-item">
+                <button type="button" disabled={!ready || bytes === undefined} title={bytes === undefined ? `Available ${m.why}` : undefined} onClick={() => exportFile(m.format, m.model)}>
+                  {m.name}
+                </button>
+                {/* beside the button, so its accessible name stays the same */}
+                {bytes !== undefined && m.format === 'safetensors' && <span className="button-note">{size(bytes)}</span>}
+              </span>
+            );
+          })}
+        </div>
+        <div className="export-group import">
+          <h3>Your own data</h3>
+          <label htmlFor={`${id}-import`}>Import dataset (JSONL)</label>
+          <input
+            id={`${id}-import`}
+            type="file"
+            accept=".jsonl,.json,.txt,application/jsonl,application/x-ndjson"
+            disabled={!ready || busy || pending}
+            aria-describedby={`${id}-import-help`}
+            onChange={onFile}
+          />
+          <p id={`${id}-import-help`} className="muted">
+            Hugging Face TRL formats, one JSON object per line: preferences <code>{'{"prompt","chosen","rejected"}'}</code>, rankings{' '}
+            <code>{'{"prompt","completions"}'}</code> (best first), or SFT <code>{'{"prompt","completion"}'}</code>. It becomes the
+            custom task; a file with problems changes nothing.
+          </p>
+          {dataset && configured?.task.id === 'custom' && (
+            <p role="status">
+              Imported {displayName(dataset.name)} as {FILE_TEXT[dataset.file]}: {configured.task.trainPrompts + configured.task.heldoutPrompts} prompts,{' '}
+              {configured.task.preferences} rankings, {configured.task.demonstrations} demonstrations.
+            </p>
+          )}
+          {refusal && (
+            <div role="alert" className="error import-problems">
+              <p>
+                <strong>{refusal.name}</strong> was not imported (read as {FILE_TEXT[refusal.file]}); nothing changed.
+              </p>
+              <ul>
+                {(refusal.problems.length ? refusal.problems : [{ field: 'custom', message: refusal.message }]).map((p, i) => (
+                  <li key={i}>{p.line ? `Line ${p.line}: ${p.message}` : `${p.field}: ${p.message}`}</li>
+                ))}
+              </ul>
+            </div>
+          )}
+        </div>
+      </div>
+    </section>
+  );
+}

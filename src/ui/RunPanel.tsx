@@ -1,0 +1,55 @@
+// The run bar: RunControls and the StageStepper wired to the worker. "Run pipeline" configures the worker from the
+// config bar and starts every stage once the configuration is accepted; a stage's button runs it again alone.
+// Pause/Resume/Stop/Step go straight to the worker, which acts at the next unit boundary. Run stays disabled while
+// the settings have a problem, while a configuration is on its way, and while the engine is not ready.
+import { useMemo } from 'react';
+import { type LabStore, useLabStore } from '../store';
+import { checkForm } from '../store/config-form';
+import { type RunState, type RunStore, useRunStore } from '../store/run';
+import { RunControls } from './RunControls';
+import { StageStepper } from './StageStepper';
+
+const IDLE: readonly RunState[] = ['idle', 'done', 'stopped', 'failed'];
+
+export interface RunPanelProps {
+  lab?: LabStore;
+  run?: RunStore;
+}
+
+export function RunPanel({ lab = useLabStore, run = useRunStore }: RunPanelProps) {
+  const state = run((s) => s.state);
+  const ready = lab((s) => s.engine.state === 'ready');
+  const form = lab((s) => s.form);
+  const hasDataset = lab((s) => s.dataset !== undefined);
+  const pending = lab((s) => s.pending !== undefined);
+  const invalid = useMemo(() => checkForm(form).config === undefined, [form]) || (form.task === 'custom' && !hasDataset);
+  const idle = IDLE.includes(state);
+  const { runPipeline, runStage, send } = lab.getState();
+
+  return (
+    <section className="run-panel" aria-label="Pipeline run">
+      <RunControls
+        state={state}
+        onRun={() => runPipeline()}
+        onPause={() => send({ type: 'pause' })}
+        onResume={() => send({ type: 'resume' })}
+        onStop={() => send({ type: 'stop' })}
+        onStep={() => send({ type: 'step' })}
+        // Pause/Stop/Step need a run going, which an invalid form cannot affect; only starting a run is held back.
+        disabled={!ready || (idle && (invalid || pending))}
+      />
+      <p className="run-note muted" aria-live="polite">
+        {!ready
+          ? 'The run starts once the GPU engine is ready.'
+          : pending
+            ? 'Configuring the worker…'
+            : idle && invalid
+              ? 'Fix the settings marked in the configuration to run.'
+              : idle
+                ? 'Runs SFT → reward model → PPO → best-of-N → evaluation in the worker (pretraining first when the preset needs its own base model). Click a stage to run it again alone.'
+                : 'Training runs in a worker: the page stays usable. Pause, step or stop at any time.'}
+      </p>
+      <StageStepper store={run} onRunStage={(stage) => ready && runStage(stage)} />
+    </section>
+  );
+}

@@ -1,0 +1,127 @@
+// Built-in lessons: each is a ready configuration (task, preset, overrides, stages) that runs end to end, with text
+// saying what to look at. A lesson with several `runs` (the KL sweep) is run once per entry, each a fresh
+// `configure` with the run's overrides on top of the lesson's. Open one directly with `?lesson=<id>`.
+// Sources: InstructGPT (Ouyang et al. 2022) for the pipeline and β; Ziegler et al. 2019 and Gao, Schulman & Hilton
+// 2022 for the KL penalty and reward over-optimization; Stiennon et al. 2020 / WebGPT (Nakano et al. 2021) for
+// best-of-N as a baseline.
+import type { PipelineStage } from '../rlhf/pipeline';
+import type { Command, ConfigureRequest } from '../worker/protocol';
+
+export type Overrides = ConfigureRequest['overrides'];
+
+export interface LessonRun {
+  /** Shown in the UI and used as the run's name (e.g. "β = 0"). */
+  label: string;
+  /** On top of the lesson's overrides. */
+  overrides: Overrides;
+}
+
+export interface Lesson {
+  /** For `?lesson=<id>`. */
+  id: string;
+  title: string;
+  /** One line for the list. */
+  summary: string;
+  /** What the lesson shows, in paragraphs. */
+  text: string[];
+  /** What to look for in the charts, one point each. */
+  lookFor: string[];
+  task: string;
+  preset: string;
+  overrides: Overrides;
+  stages: PipelineStage[];
+  /** Several runs, one after another (each from a fresh configure); absent: one run. */
+  runs?: LessonRun[];
+}
+
+const ALL: PipelineStage[] = ['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval'];
+
+export const LESSONS: readonly Lesson[] = [
+  {
+    id: 'instructgpt',
+    title: 'InstructGPT pipeline',
+    summary: 'The whole recipe on the sentiment task: SFT, a reward model from ranked samples, PPO with a KL penalty, best-of-N and a win rate.',
+    text: [
+      'This is the default full run. The tiny base model is fine-tuned on demonstrations (SFT); simulated labelers, who agree with a hidden gold preference about as often as InstructGPT’s labelers agreed with each other (≈ 73%), rank four samples per prompt; a reward model learns those rankings; PPO then optimises the SFT policy against the reward model with a per-token KL penalty to the SFT model.',
+      'The gold reward is never shown to the reward model or the policy. It only measures, at the end, whether PPO really got better: the win rate of PPO over SFT on held-out prompts.',
+    ],
+    lookFor: [
+      'SFT: the loss falls and held-out loss stays close to it.',
+      'Reward model: loss starts at 0.693 and falls; held-out accuracy above 0.5, near the labelers’ agreement.',
+      'PPO: RM score and rlhf_reward rise, KL grows slowly, the ratio stays near 1.',
+      'Evaluation: a win rate above 0.5.',
+    ],
+    task: 'sentiment',
+    preset: 'tiny',
+    overrides: {},
+    stages: ALL,
+  },
+  {
+    id: 'kl-sweep',
+    title: 'KL-coefficient sweep',
+    summary: 'The same pipeline with β = 0, 0.05 and 0.2: without the KL penalty the policy hacks the reward model.',
+    text: [
+      'The KL penalty −β·log(π_RL/π_SFT) is what keeps PPO honest: it charges the policy for every token it moves away from the SFT model, so it cannot drift into text the reward model never saw, where its scores mean nothing. The three runs differ only in β (same seed, so SFT and the reward model are identical in all three).',
+      'β = 0: nothing holds the policy back. The reward model’s score (the proxy) climbs fastest, but the hidden gold reward rises at first and then falls — reward hacking, as Gao et al. (2022) measured: the policy finds what the proxy over-rates (repeated words, odd tokens). β = 0.05 (the lab’s default) trades a little proxy reward for a gold reward that keeps up with it. β = 0.2 stays very close to SFT: safe, but it improves little.',
+    ],
+    lookFor: [
+      'objective/kl: largest at β = 0 (tens of nats), small at β = 0.2.',
+      'objective/scores (proxy) against objective/gold: they part ways at β = 0 — proxy up, gold down.',
+      'The reward-vs-√KL chart: each run is a curve; the gold curve of β = 0 bends down at large √KL.',
+      'Samples: β = 0 responses turn repetitive or strange while scoring high.',
+    ],
+    task: 'sentiment',
+    preset: 'tiny',
+    overrides: {},
+    stages: ['pretrain', 'sft', 'rm', 'ppo', 'eval'],
+    runs: [
+      { label: 'β = 0', overrides: { 'ppo.klCoef': 0 } },
+      { label: 'β = 0.05', overrides: { 'ppo.klCoef': 0.05 } },
+      { label: 'β = 0.2', overrides: { 'ppo.klCoef': 0.2 } },
+    ],
+  },
+  {
+    id: 'best-of-n',
+    title: 'Best-of-N vs PPO',
+    summary: 'Rejection sampling with the reward model against PPO, on the reward-vs-√KL frontier.',
+    text: [
+      'Best-of-N needs no training: sample N responses from the SFT policy and keep the one the reward model likes best. Its KL from the SFT policy is at most log N − (N−1)/N, so each N is a point at a known √KL. WebGPT found best-of-64 competitive with RL.',
+      'PPO moves along the same axis as it trains: its KL to the SFT policy grows iteration by iteration. Plotting proxy and gold reward against √KL for both shows which spends its KL budget better — Gao et al. found RL spends far more KL than best-of-N for the same gain.',
+    ],
+    lookFor: [
+      'The frontier chart: best-of-N points (N = 1 … 32) and the PPO curve, proxy and gold.',
+      'At the same √KL, which is higher on the gold reward?',
+      'For large N the proxy keeps rising while the gold flattens: over-optimization without any training.',
+    ],
+    task: 'sentiment',
+    preset: 'tiny',
+    overrides: { 'bon.maxN': 32 },
+    stages: ALL,
+  },
+];
+
+export function findLesson(id: string): Lesson | undefined {
+  return LESSONS.find((l) => l.id === id);
+}
+
+/** The lesson named by a URL query (`?lesson=<id>`), if it names a known one. */
+export function lessonFromSearch(search: string): Lesson | undefined {
+  const id = new URLSearchParams(search).get('lesson');
+  return id === null ? undefined : findLesson(id);
+}
+
+export interface LessonStep {
+  label: string;
+  configure: Extract<Command, { type: 'configure' }>;
+  stages: PipelineStage[];
+}
+
+/** What to send to run a lesson: per run, a `configure` and the stages to `start`. */
+export function lessonSteps(lesson: Lesson): LessonStep[] {
+  const runs = lesson.runs ?? [{ label: lesson.title, overrides: {} }];
+  return runs.map((run) => ({
+    label: run.label,
+    configure: { type: 'configure', task: lesson.task, preset: lesson.preset, overrides: { ...lesson.overrides, ...run.overrides } },
+    stages: lesson.stages.slice(),
+  }));
+}

@@ -1,0 +1,130 @@
+// The error and export panels in headless Chromium, fed through the bridge with synthetic worker events: every
+// failure is an alert naming its cause (no WebGPU with the browsers that work, a lost device, a crashed worker, an
+// alarm, a refused configuration); the export buttons enable as the worker reports results and checkpoints and send
+// the right export commands; a refused import lists its line-numbered problems.
+import { act, type ReactNode } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, describe, expect, test } from 'vitest';
+import { createLabStore } from '../../src/store';
+import { routeEvent } from '../../src/store/bridge';
+import { createRunStore } from '../../src/store/run';
+import { ErrorPanel } from '../../src/ui/ErrorPanel';
+import { ExportPanel } from '../../src/ui/ExportPanel';
+import type { Command, EngineEvent } from '../../src/worker/protocol';
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const mounted: { root: Root; div: HTMLDivElement }[] = [];
+
+function mount(node: ReactNode): HTMLDivElement {
+  const div = document.createElement('div');
+  document.body.appendChild(div);
+  const root = createRoot(div);
+  act(() => root.render(node));
+  mounted.push({ root, div });
+  return div;
+}
+
+afterEach(() => {
+  for (const { root, div } of mounted.splice(0)) {
+    act(() => root.unmount());
+    div.remove();
+  }
+});
+
+function stores() {
+  const lab = createLabStore({ download: () => {} });
+  const sent: Command[] = [];
+  lab.setState({ send: (c) => sent.push(c) });
+  const run = createRunStore({ schedule: () => () => {} });
+  const emit = (...events: EngineEvent[]) => act(() => events.forEach((e) => routeEvent(e, { lab, run })));
+  return { lab, run, sent, emit };
+}
+
+const READY: EngineEvent = { type: 'ready', adapter: { software: true, features: {}, limits: {} } as never };
+const alerts = (div: HTMLElement) => [...div.querySelectorAll('[role="alert"]')].map((a) => a.textContent);
+
+describe('ErrorPanel', () => {
+  test('no WebGPU: says so and which browsers work and how to enable it', () => {
+    const { lab, emit } = stores();
+    const div = mount(<ErrorPanel store={lab} />);
+    expect(alerts(div)).toEqual([]);
+    emit({ type: 'error', kind: 'no-adapter', message: 'No WebGPU adapter in worker. Use a browser with WebGPU (Chrome/Edge 113+, …).' });
+    const [text] = alerts(div);
+    expect(text).toMatch(/^WebGPU is not available/);
+    expect(text).toMatch(/Chrome or Edge 113\+/);
+    expect(text).toMatch(/chrome:\/\/flags\/#enable-unsafe-webgpu/);
+    expect(text).toMatch(/Safari 26\+/);
+    expect(text).toMatch(/https or from localhost/);
+  });
+
+  test('a lost device, a crashed worker, an alarm and a refused configuration each name their cause', () => {
+    const lost = stores();
+    const a = mount(<ErrorPanel store={lost.lab} />);
+    lost.emit(READY, { type: 'error', kind: 'device-lost', message: 'The GPU device was lost (unknown): reset.' });
+    expect(alerts(a)).toEqual([expect.stringMatching(/^The GPU device was lost.*reset\..*Reload the page/)]);
+
+    const crashed = stores();
+    const b = mount(<ErrorPanel store={crashed.lab} />);
+    crashed.emit(READY, { type: 'error', kind: 'internal', message: 'The engine worker crashed: out of memory' });
+    expect(alerts(b)).toEqual([expect.stringMatching(/^The GPU engine stopped.*The engine worker crashed: out of memory/)]);
+
+    const { lab, emit } = stores();
+    const c = mount(<ErrorPanel store={lab} />);
+    emit(READY, { type: 'error', kind: 'alarm', message: 'objective/kl 40 > 20: the policy ran away (lower ppo.lr)', metric: 'objective/kl', stage: 'ppo', step: 7 });
+    expect(alerts(c)).toEqual([expect.stringMatching(/^Alarm: objective\/kl stopped the run \(PPO, step 7\)objective\/kl 40 > 20.*last good weights/)]);
+    act(() => c.querySelector('button')!.click()); // Dismiss
+    expect(alerts(c)).toEqual([]);
+    emit({ type: 'error', kind: 'config', message: 'the pipeline configuration was refused', problems: [{ field: 'custom.sft', line: 4, message: 'missing "completion"' }] });
+    expect(alerts(c)).toEqual([expect.stringMatching(/^The configuration was refused.*custom\.sft line 4: missing "completion"/)]);
+  });
+});
+
+describe('ExportPanel', () => {
+  const button = (div: HTMLElement, name: string) => [...div.querySelectorAll('button')].find((b) => b.textContent === name)!;
+
+  test('downloads enable as the run produces them and send the matching export command', () => {
+    const { lab, run, sent, emit } = stores();
+    const div = mount(<ExportPanel lab={lab} run={run} />);
+    const names = ['Download metrics (CSV)', 'Download metrics (JSONL)', 'Download samples (JSONL)', 'Download preferences (JSONL)', 'Download SFT checkpoint', 'Download reward model', 'Download PPO policy', 'Download PPO policy (ONNX)', 'Download pretrained base'];
+    emit(READY);
+    expect(names.map((n) => button(div, n).disabled)).toEqual(names.map(() => true));
+
+    emit(
+      { type: 'stage', stage: 'sft', state: 'started' },
+      { type: 'metrics', records: [{ stage: 'sft', step: 0, loss: 2 }] },
+      { type: 'stage', stage: 'sft', state: 'done', seconds: 1 },
+      { type: 'checkpoint', name: 'sft', size: 3 << 20 },
+      { type: 'stage', stage: 'rm', state: 'started' },
+      { type: 'stage', stage: 'rm', state: 'done', seconds: 1 },
+      { type: 'checkpoint', name: 'ppo', size: 4096 },
+      { type: 'samples', samples: [{ prompt: 'p', response: 'r', policy: 'sft', proxy: 0, gold: null }] },
+    );
+    expect(names.map((n) => button(div, n).disabled)).toEqual([false, false, false, false, false, true, false, false, true]);
+    expect(button(div, 'Download SFT checkpoint').nextElementSibling!.textContent).toBe('3.0 MiB');
+
+    for (const n of ['Download metrics (CSV)', 'Download preferences (JSONL)', 'Download SFT checkpoint', 'Download PPO policy (ONNX)']) act(() => button(div, n).click());
+    expect(sent).toEqual([
+      { type: 'export', format: 'metrics-csv' },
+      { type: 'export', format: 'preferences-jsonl' },
+      { type: 'export', format: 'safetensors', model: 'sft' },
+      { type: 'export', format: 'onnx', model: 'ppo' },
+    ]);
+  });
+
+  test('a refused import lists its line-numbered problems; the file input is disabled while a run is going', () => {
+    const { lab, run, emit } = stores();
+    const div = mount(<ExportPanel lab={lab} run={run} />);
+    emit(READY);
+    const input = div.querySelector('input[type="file"]') as HTMLInputElement;
+    expect(input.labels![0].textContent).toBe('Import dataset (JSONL)');
+    expect(input.disabled).toBe(false);
+    act(() => lab.getState().importDataset('prefs.jsonl', 'oops\n{"prompt":"a","chosen":"b","rejected":"c"}'));
+    expect(input.disabled).toBe(true); // the worker is checking it
+    emit({ type: 'error', kind: 'config', message: 'refused', problems: [{ field: 'custom.preferences', line: 1, message: 'not valid JSON' }] });
+    expect(alerts(div)).toEqual(['prefs.jsonl was not imported (read as preferences); nothing changed.Line 1: not valid JSON']);
+    expect(input.disabled).toBe(false);
+    emit({ type: 'pipeline-state', state: 'running' });
+    expect(input.disabled).toBe(true);
+  });
+});

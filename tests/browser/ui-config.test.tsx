@@ -1,0 +1,211 @@
+// The config bar in headless Chromium: the form's URL form (parse, write back, round trip), a field for every
+// hyperparameter of the preset, the Task and Preset selects read from and written to the URL, an invalid field's
+// message next to it (aria-describedby) with Run disabled until it is fixed, and keyboard use.
+import { act, type ReactNode } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { userEvent } from 'vitest/browser';
+import { PIPELINE_PRESETS } from '../../src/rlhf/config';
+import { createLabStore, type LabStore } from '../../src/store';
+import { checkForm, configFields, DEFAULT_FORM, formOverrides, formSearch, parseSearch } from '../../src/store/config-form';
+import { createRunStore } from '../../src/store/run';
+import { ConfigPanel } from '../../src/ui/ConfigPanel';
+import { RunPanel } from '../../src/ui/RunPanel';
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const mounted: { root: Root; div: HTMLDivElement }[] = [];
+let originalUrl = '';
+
+/** Renders, then lets the task description (a dynamic import, loaded in beforeAll) arrive inside act. */
+async function mount(node: ReactNode): Promise<HTMLDivElement> {
+  const div = document.createElement('div');
+  document.body.appendChild(div);
+  const root = createRoot(div);
+  await act(async () => {
+    root.render(node);
+    await new Promise((r) => setTimeout(r, 10));
+  });
+  mounted.push({ root, div });
+  return div;
+}
+
+/** Lets async updates (the task description) land inside act until `check` holds (or 5 s pass). */
+async function settle(check: () => boolean): Promise<void> {
+  for (let end = performance.now() + 5000; !check() && performance.now() < end; ) await act(() => new Promise((r) => setTimeout(r, 20)));
+}
+
+beforeAll(async () => {
+  await Promise.all([import('../../src/rlhf/tasks/sentiment'), import('../../src/rlhf/tasks/instructions')]);
+});
+
+beforeEach(() => {
+  originalUrl = window.location.href;
+});
+
+afterEach(() => {
+  for (const { root, div } of mounted.splice(0)) {
+    act(() => root.unmount());
+    div.remove();
+  }
+  window.history.replaceState(window.history.state, '', originalUrl);
+});
+
+/** Every leaf of a preset by dotted path (what the advanced panel must offer), task and preset aside. */
+function leafPaths(node: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(node).flatMap(([k, v]) => {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (path === 'task' || path === 'preset') return [];
+    return v !== null && typeof v === 'object' ? leafPaths(v as Record<string, unknown>, path) : [path];
+  });
+}
+
+function readyLab(): LabStore {
+  const lab = createLabStore({ download: () => {} });
+  lab.setState({ engine: { state: 'ready', adapter: { software: true } as never }, send: () => {} });
+  return lab;
+}
+
+/** Sets a form control's value the way typing/choosing does, so React sees the change. */
+function setValue(el: HTMLInputElement | HTMLSelectElement, value: string) {
+  const proto = el instanceof HTMLSelectElement ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
+  act(() => {
+    Object.getOwnPropertyDescriptor(proto, 'value')!.set!.call(el, value);
+    el.dispatchEvent(new Event(el instanceof HTMLSelectElement ? 'change' : 'input', { bubbles: true }));
+  });
+}
+
+/** The control labelled `name` (its <label> text). */
+function control(div: HTMLElement, name: string): HTMLInputElement & HTMLSelectElement {
+  const label = [...div.querySelectorAll('label')].find((l) => (l.htmlFor ? l.textContent === name : l.firstChild?.textContent === name));
+  if (!label) throw new Error(`no control labelled ${name}`);
+  return (label.control ?? label.querySelector('select, input')) as HTMLInputElement & HTMLSelectElement;
+}
+
+describe('config form (pure)', () => {
+  test('parses the URL, ignoring what is not a task, preset or setting, and writes it back', () => {
+    const form = parseSearch('?task=instructions&preset=nano&ppo.klCoef=0.1&seed=3&lesson=kl-intro&bogus=1&ppo.nothing=2');
+    expect(form).toEqual({ task: 'instructions', preset: 'nano', values: { 'ppo.klCoef': '0.1', seed: '3' }, lesson: 'kl-intro' });
+    expect(formSearch(form)).toBe('?task=instructions&preset=nano&lesson=kl-intro&seed=3&ppo.klCoef=0.1');
+    expect(parseSearch(formSearch(form))).toEqual(form);
+    expect(parseSearch('')).toEqual(DEFAULT_FORM);
+    expect(parseSearch('?task=custom&preset=huge')).toMatchObject({ task: 'sentiment', preset: 'tiny' });
+    // A value equal to the preset's is no override and stays out of the URL.
+    expect(formSearch({ ...DEFAULT_FORM, values: { 'sft.steps': String(PIPELINE_PRESETS.tiny.sft.steps) } })).toBe('?task=sentiment&preset=tiny');
+  });
+
+  test('a field for every hyperparameter of each preset; adaptive KL adds its two numbers when on', () => {
+    for (const preset of ['nano', 'tiny', 'small'] as const) {
+      const paths = configFields(preset).map((f) => f.path);
+      expect(paths).toEqual(leafPaths(PIPELINE_PRESETS[preset] as never));
+      expect(configFields(preset).find((f) => f.path === 'ppo.klEstimator')?.kind).toEqual({ type: 'select', options: ['k1', 'k3'] });
+      expect(configFields(preset).find((f) => f.path === 'pretrain.force')?.kind).toEqual({ type: 'select', options: ['false', 'true'] });
+    }
+    const on = { ...DEFAULT_FORM, values: { 'ppo.adaptiveKL': 'on' } };
+    expect(configFields('tiny', on.values).map((f) => f.path)).toContain('ppo.adaptiveKL.horizon');
+    expect(formOverrides(on)).toEqual({ 'ppo.adaptiveKL.target': '6', 'ppo.adaptiveKL.horizon': '10000' });
+    expect(checkForm(on).config?.ppo.adaptiveKL).toEqual({ target: 6, horizon: 10000 });
+    expect(checkForm({ ...on, values: { ...on.values, 'ppo.adaptiveKL.target': '-1' } }).problems).toEqual({ 'ppo.adaptiveKL.target': 'must be in (0, 1000], got -1' });
+  });
+});
+
+describe('ConfigPanel', () => {
+  test('reads task, preset, settings and the lesson from the URL and writes every change back', async () => {
+    window.history.replaceState(null, '', '?task=instructions&preset=nano&ppo.klCoef=0.1&lesson=kl-intro');
+    const lab = readyLab();
+    const div = await mount(<ConfigPanel store={lab} />);
+    expect(control(div, 'Task').value).toBe('instructions');
+    expect(control(div, 'Preset').value).toBe('nano');
+    expect(control(div, 'ppo.klCoef').value).toBe('0.1');
+    expect(div.querySelector('[data-field="ppo.klCoef"]')!.classList.contains('modified')).toBe(true);
+    expect(control(div, 'sft.steps').value).toBe(String(PIPELINE_PRESETS.nano.sft.steps));
+    expect(lab.getState().form.lesson).toBe('kl-intro');
+    expect(div.querySelector('summary')!.textContent).toBe('Advanced settings (1 changed)');
+
+    setValue(control(div, 'ppo.episodes'), '8');
+    expect(new URLSearchParams(window.location.search).get('ppo.episodes')).toBe('8');
+    setValue(control(div, 'Task'), 'sentiment');
+    expect(window.location.search).toBe('?task=sentiment&preset=nano&lesson=kl-intro&ppo.klCoef=0.1&ppo.episodes=8');
+    // A new preset starts from its own values.
+    setValue(control(div, 'Preset'), 'tiny');
+    expect(window.location.search).toBe('?task=sentiment&preset=tiny&lesson=kl-intro');
+    expect(control(div, 'ppo.episodes').value).toBe(String(PIPELINE_PRESETS.tiny.ppo.episodes));
+  });
+
+  test('shows the selected task description', async () => {
+    window.history.replaceState(null, '', '?task=instructions');
+    const div = await mount(<ConfigPanel store={readyLab()} />);
+    const description = div.querySelector('[data-testid="task-description"]')!;
+    await settle(() => !description.textContent!.startsWith('Loading'));
+    expect(description.textContent).toMatch(/^Follow a small instruction exactly/);
+    setValue(control(div, 'Task'), 'sentiment');
+    await settle(() => !description.textContent!.startsWith('Loading'));
+    expect(description.textContent).toMatch(/^Continue a product review so that it is positive/);
+  });
+
+  test('an invalid field shows its message next to it and disables Run until fixed', async () => {
+    window.history.replaceState(null, '', '?preset=nano');
+    const lab = readyLab();
+    const run = createRunStore({ schedule: () => () => {} });
+    const div = await mount(
+      <>
+        <ConfigPanel store={lab} />
+        <RunPanel lab={lab} run={run} />
+      </>,
+    );
+    const runButton = [...div.querySelectorAll('button')].find((b) => b.textContent === 'Run pipeline')!;
+    expect(runButton.disabled).toBe(false);
+    const details = div.querySelector('details')!;
+    expect(details.open).toBe(false);
+
+    const clip = control(div, 'ppo.clip');
+    setValue(clip, '7');
+    expect(clip.getAttribute('aria-invalid')).toBe('true');
+    const message = document.getElementById(clip.getAttribute('aria-describedby')!)!;
+    expect(message.textContent).toBe('must be in (0, 1], got 7');
+    expect(message.closest('[data-field]')!.getAttribute('data-field')).toBe('ppo.clip');
+    expect(runButton.disabled).toBe(true);
+    expect(details.open).toBe(true); // a problem opens the settings
+    expect(div.textContent).toMatch(/1 setting needs fixing before a run: ppo\.clip/);
+
+    // A cross-field rule: episodes must be a multiple of the batch size; the message sits on ppo.episodes.
+    const batch = PIPELINE_PRESETS.nano.ppo.batchSize;
+    setValue(clip, '0.2');
+    setValue(control(div, 'ppo.episodes'), '9');
+    const episodes = control(div, 'ppo.episodes');
+    expect(document.getElementById(episodes.getAttribute('aria-describedby')!)!.textContent).toBe(`must be a multiple of ppo.batchSize (${batch}), got 9`);
+    expect(clip.hasAttribute('aria-invalid')).toBe(false);
+    expect(runButton.disabled).toBe(true);
+    setValue(episodes, '');
+    expect(document.getElementById(episodes.getAttribute('aria-describedby')!)!.textContent).toBe('needs a number, got ""');
+
+    setValue(episodes, String(3 * batch));
+    expect(episodes.hasAttribute('aria-describedby')).toBe(false);
+    expect(runButton.disabled).toBe(false);
+  });
+
+  test('Run sends the form as a configure; keyboard reaches and changes the selects', async () => {
+    window.history.replaceState(null, '', '?preset=nano&ppo.episodes=8&ppo.batchSize=4');
+    const lab = readyLab();
+    const sent: unknown[] = [];
+    lab.setState({ send: (c) => sent.push(c) });
+    const div = await mount(
+      <>
+        <ConfigPanel store={lab} />
+        <RunPanel lab={lab} run={createRunStore({ schedule: () => () => {} })} />
+      </>,
+    );
+    const runButton = [...div.querySelectorAll('button')].find((b) => b.textContent === 'Run pipeline')!;
+    act(() => runButton.click());
+    expect(sent).toEqual([{ type: 'configure', task: 'sentiment', preset: 'nano', overrides: { 'ppo.batchSize': '4', 'ppo.episodes': '8' } }]);
+    expect(runButton.disabled).toBe(true); // configuring: a second click cannot send again
+
+    const task = control(div, 'Task');
+    task.focus();
+    expect(document.activeElement).toBe(task);
+    await act(() => userEvent.keyboard('{ArrowDown}'));
+    expect(lab.getState().form.task).toBe('instructions');
+    await act(() => userEvent.keyboard('{Tab}'));
+    expect(document.activeElement).toBe(control(div, 'Preset'));
+  });
+});

@@ -1,0 +1,225 @@
+// The human-feedback, teaching, lesson and saved-data components in headless Chromium: FeedbackView's buttons
+// (Prefer A / Prefer B / Skip) and keys (1 / 2 / space while it has focus), counter, gold agreement and the train
+// button's enabled state; FeedbackPanel on a feedback store with a fake worker; every stage's explanation with its
+// formulas; metric explanations from the METRICS table; the lessons (valid configurations, ?lesson=<id>, Start
+// lesson); and SavedData's Clear saved data.
+import { act, type ReactNode } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, describe, expect, test } from 'vitest';
+import { userEvent } from 'vitest/browser';
+import { makePipelineConfig } from '../../src/rlhf/config';
+import { METRICS } from '../../src/rlhf/metrics';
+import { createFeedbackStore } from '../../src/store/feedback';
+import { RUN_STAGES } from '../../src/store/run';
+import { Explain, MetricExplain } from '../../src/ui/Explain';
+import { FeedbackPanel, FeedbackView, type FeedbackViewProps } from '../../src/ui/FeedbackView';
+import { findLesson, type Lesson, lessonFromSearch, LESSONS, lessonSteps } from '../../src/ui/lessons';
+import { Lessons } from '../../src/ui/Lessons';
+import { SavedData } from '../../src/ui/SavedData';
+import { FORMULAS, STAGE_TEACHING } from '../../src/ui/teaching';
+import type { Command, LabelItem } from '../../src/worker/protocol';
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const mounted: { root: Root; div: HTMLDivElement }[] = [];
+function mount(node: ReactNode): { div: HTMLDivElement; render(node: ReactNode): void } {
+  const div = document.createElement('div');
+  document.body.appendChild(div);
+  const root = createRoot(div);
+  act(() => root.render(node));
+  mounted.push({ root, div });
+  return { div, render: (n) => act(() => root.render(n)) };
+}
+afterEach(() => {
+  for (const { root, div } of mounted.splice(0)) {
+    act(() => root.unmount());
+    div.remove();
+  }
+});
+
+const button = (div: HTMLElement, name: string) => {
+  const b = [...div.querySelectorAll('button')].find((x) => x.textContent === name);
+  if (!b) throw new Error(`no button "${name}" in: ${[...div.querySelectorAll('button')].map((x) => x.textContent).join(', ')}`);
+  return b;
+};
+const item = (id: string): LabelItem => ({ id, prompt: `Review ${id}:`, completions: [` great ${id}`, ` awful ${id}`] });
+
+describe('FeedbackView', () => {
+  test('shows the prompt and two completions; buttons and keys 1 / 2 / space call back; counter and agreement', async () => {
+    const calls: string[] = [];
+    const props: FeedbackViewProps = {
+      item: item('x'),
+      labelled: 3,
+      skipped: 1,
+      stats: { count: 5, pairs: 5, goldAgreement: 0.8 },
+      policy: 'sft',
+      onPrefer: (w) => calls.push(`prefer ${w}`),
+      onSkip: () => calls.push('skip'),
+      onRequest: () => calls.push('request'),
+      onTrain: () => calls.push('train'),
+    };
+    const { div, render } = mount(<FeedbackView {...props} />);
+    expect(div.querySelector('[aria-label="Prompt"]')!.textContent).toBe('Review x:');
+    expect([...div.querySelectorAll('.feedback-completion')].map((e) => e.textContent)).toEqual(['Completion A great x', 'Completion B awful x']);
+    expect(div.querySelector('[data-stat="labelled"]')!.textContent).toBe('Labelled: 3 (skipped 1)');
+    expect(div.querySelector('[data-stat="agreement"]')!.textContent).toBe('Agreement with the gold labeler: 80% of 5 pairs');
+
+    act(() => button(div, 'Prefer A').click());
+    act(() => button(div, 'Prefer B').click());
+    act(() => button(div, 'Skip').click());
+    act(() => button(div, 'Train reward model on my labels').click());
+    expect(calls.splice(0)).toEqual(['prefer 0', 'prefer 1', 'skip', 'train']);
+
+    // Keys while the view has focus (and not while it does not).
+    const section = div.querySelector('section')!;
+    await userEvent.keyboard('1');
+    expect(calls).toEqual([]);
+    section.focus();
+    await userEvent.keyboard('1');
+    await userEvent.keyboard('2');
+    await userEvent.keyboard(' ');
+    expect(calls.splice(0)).toEqual(['prefer 0', 'prefer 1', 'skip']);
+    // Space on a focused button presses only that button.
+    button(div, 'Prefer B').focus();
+    await userEvent.keyboard(' ');
+    expect(calls.splice(0)).toEqual(['prefer 1']);
+
+    // No item: a request button instead (disabled while sampling or while a run is going); the train button needs
+    // two labels and no run going; no gold: a dash.
+    render(<FeedbackView {...props} item={undefined} stats={{ count: 1, pairs: 1, goldAgreement: null }} />);
+    expect(div.querySelector('.feedback-completion')).toBeNull();
+    section.focus();
+    await userEvent.keyboard('1');
+    expect(calls).toEqual([]);
+    act(() => button(div, 'Get pairs to label').click());
+    expect(calls.splice(0)).toEqual(['request']);
+    expect(button(div, 'Train reward model on my labels').disabled).toBe(true);
+    expect(div.querySelector('[data-stat="agreement"]')!.textContent).toBe('Agreement with the gold labeler: —');
+    render(<FeedbackView {...props} item={undefined} requesting />);
+    expect(button(div, 'Get pairs to label').disabled).toBe(true);
+    expect(div.querySelector('[role="status"]')!.textContent).toMatch(/Sampling completions/);
+    render(<FeedbackView {...props} busy />);
+    expect(button(div, 'Train reward model on my labels').disabled).toBe(true);
+    render(<FeedbackView {...props} error="labels: nothing added" />);
+    expect(div.querySelector('[role="alert"]')!.textContent).toBe('labels: nothing added');
+  });
+
+  test('FeedbackPanel on a feedback store: items arrive, judgements go to the worker, stats come back, train starts rm', () => {
+    const sent: Command[] = [];
+    const store = createFeedbackStore((c) => sent.push(c), { batchSize: 2 });
+    const { div } = mount(<FeedbackPanel store={store} />);
+    act(() => button(div, 'Get pairs to label').click());
+    expect(sent).toEqual([{ type: 'label-request', count: 2, k: 2 }]);
+    act(() => store.getState().applyEvent({ type: 'label-items', items: [item('a'), item('b')], policy: 'ppo' }));
+    expect(div.querySelector('[aria-label="Prompt"]')!.textContent).toBe('Review a:');
+    expect(div.textContent).toContain('sampled from the PPO policy');
+    act(() => button(div, 'Prefer B').click());
+    expect(div.querySelector('[aria-label="Prompt"]')!.textContent).toBe('Review b:');
+    act(() => button(div, 'Prefer A').click());
+    act(() => store.getState().applyEvent({ type: 'labels-stats', count: 2, pairs: 2, goldAgreement: 0.5 }));
+    expect(div.querySelector('[data-stat="labelled"]')!.textContent).toBe('Labelled: 2');
+    expect(div.querySelector('[data-stat="agreement"]')!.textContent).toBe('Agreement with the gold labeler: 50% of 2 pairs');
+    act(() => button(div, 'Train reward model on my labels').click());
+    expect(sent.slice(1)).toEqual([
+      { type: 'labels', labels: [{ id: 'a', order: [1, 0] }] },
+      { type: 'labels', labels: [{ id: 'b', order: [0, 1] }] },
+      { type: 'label-request', count: 2, k: 2 },
+      { type: 'start', stages: ['rm'], humanLabels: 'replace' },
+    ]);
+  });
+});
+
+describe('teaching', () => {
+  test('every stage explains what, why and healthy, with its formulas; the RM loss and PPO-ptx are written out', () => {
+    for (const stage of RUN_STAGES) {
+      const { div } = mount(<Explain stage={stage} />);
+      const t = STAGE_TEACHING[stage];
+      expect(div.querySelector('h3')!.textContent).toBe(t.title);
+      expect([...div.querySelectorAll('.explain-points dd')].map((d) => d.textContent)).toEqual([t.what, t.why, t.healthy]);
+      for (const text of [t.what, t.why, t.healthy]) expect(text.length).toBeGreaterThan(40);
+      expect([...div.querySelectorAll('[data-formula]')].map((f) => f.getAttribute('data-formula'))).toEqual(t.formulas);
+      expect([...div.querySelectorAll('[data-metric]')].map((m) => m.getAttribute('data-metric'))).toEqual(t.metrics);
+    }
+    expect(FORMULAS.rmLoss.text).toBe('loss(θ) = −1/C(K,2) · E₍x, y_w, y_l₎ [ log σ( r_θ(x, y_w) − r_θ(x, y_l) ) ]');
+    expect(FORMULAS.ppoPtx.text).toContain('− β · log( π_RL(y | x) / π_SFT(y | x) ) ] + γ · E₍x ~ D_pretrain₎ [ log π_RL(x) ]');
+    const { div } = mount(<Explain stage="ppo" />);
+    expect(div.querySelector('[data-formula="ppoPtx"] code')!.textContent).toBe(FORMULAS.ppoPtx.text);
+  });
+
+  test('a metric shows its METRICS label, meaning and healthy text; an unknown name says so', () => {
+    const { div } = mount(
+      <>
+        <MetricExplain metric="objective/kl" />
+        <MetricExplain metric="made/up" />
+      </>,
+    );
+    const [kl, unknown] = [...div.querySelectorAll('.metric-explain')];
+    expect(kl.querySelector('strong')!.textContent).toBe(METRICS['objective/kl'].label);
+    expect(kl.querySelector('.metric-meaning')!.textContent).toBe(METRICS['objective/kl'].meaning);
+    expect(kl.querySelector('.metric-healthy')!.textContent).toBe(`Healthy: ${METRICS['objective/kl'].healthy}`);
+    expect(unknown.textContent).toMatch(/made\/up — not a metric of the lab/);
+  });
+});
+
+describe('lessons', () => {
+  test('the built-in lessons have unique ids, valid configurations and the runs the brief names', () => {
+    expect(LESSONS.map((l) => l.id)).toEqual(['instructgpt', 'kl-sweep', 'best-of-n']);
+    for (const lesson of LESSONS) {
+      expect(lesson.title).toMatch(/\S/);
+      expect(lesson.text.join(' ').length).toBeGreaterThan(200);
+      expect(lesson.lookFor.length).toBeGreaterThan(0);
+      for (const step of lessonSteps(lesson)) {
+        const config = makePipelineConfig(step.configure.preset as 'tiny', { ...step.configure.overrides, task: step.configure.task }); // throws when invalid
+        expect(config.task).toBe(lesson.task);
+        expect(step.stages.length).toBeGreaterThan(0);
+      }
+    }
+    expect(lessonSteps(findLesson('kl-sweep')!).map((s) => [s.label, makePipelineConfig('tiny', s.configure.overrides).ppo.klCoef])).toEqual([
+      ['β = 0', 0],
+      ['β = 0.05', 0.05],
+      ['β = 0.2', 0.2],
+    ]);
+    expect(findLesson('instructgpt')!.stages).toEqual([...RUN_STAGES]);
+    expect(findLesson('best-of-n')!.stages).toEqual(expect.arrayContaining(['bon', 'ppo']));
+    expect(lessonFromSearch('?lesson=kl-sweep')?.id).toBe('kl-sweep');
+    expect(lessonFromSearch('?x=1&lesson=best-of-n')?.id).toBe('best-of-n');
+    expect(lessonFromSearch('?lesson=nope')).toBeUndefined();
+    expect(lessonFromSearch('')).toBeUndefined();
+  });
+
+  test('Lessons lists each with a Start lesson button; the active one is marked and open', () => {
+    const started: Lesson[] = [];
+    const { div, render } = mount(<Lessons onStart={(l) => started.push(l)} activeId="kl-sweep" />);
+    const items = [...div.querySelectorAll('li.lesson')];
+    expect(items.map((li) => li.querySelector('h3')!.textContent)).toEqual(['InstructGPT pipeline', 'KL-coefficient sweep', 'Best-of-N vs PPO']);
+    expect(items.map((li) => li.getAttribute('aria-current'))).toEqual([null, 'true', null]);
+    expect(items.map((li) => li.querySelector('details')!.open)).toEqual([false, true, false]);
+    expect(items[1].querySelector('.lesson-runs')!.textContent).toMatch(/^3 runs: β = 0, β = 0\.05, β = 0\.2/);
+    act(() => (items[2].querySelector('button') as HTMLButtonElement).click());
+    act(() => (items[1].querySelector('button') as HTMLButtonElement).click());
+    expect(started.map((l) => l.id)).toEqual(['best-of-n', 'kl-sweep']);
+    render(<Lessons onStart={(l) => started.push(l)} disabled />);
+    expect([...div.querySelectorAll('button')].every((b) => b.textContent === 'Start lesson' && b.disabled)).toBe(true);
+  });
+});
+
+describe('SavedData', () => {
+  test('shows the counts; Clear saved data calls onClear and reports done or the failure', async () => {
+    let clears = 0;
+    let cleared = 0;
+    let fail = false;
+    const onClear = async () => {
+      clears++;
+      if (fail) throw new Error('blocked');
+    };
+    const { div } = mount(<SavedData summary={{ metrics: 120, samples: 8, labels: 5, checkpoints: 2 }} onClear={onClear} onCleared={() => cleared++} />);
+    expect(div.textContent).toContain('120 metric records, 8 samples, 5 labels, 2 checkpoints');
+    await act(async () => button(div, 'Clear saved data').click());
+    expect([clears, cleared]).toEqual([1, 1]);
+    expect(div.querySelector('[role="status"]')!.textContent).toBe('Saved data cleared.');
+    fail = true;
+    await act(async () => button(div, 'Clear saved data').click());
+    expect([clears, cleared]).toEqual([2, 1]);
+    expect(div.querySelector('[role="alert"]')!.textContent).toBe('Could not clear the saved data: blocked');
+  });
+});

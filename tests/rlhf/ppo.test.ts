@@ -1,0 +1,73 @@
+// PPO on the nano model: the code paths the smoke run does not take (PPO-ptx, the k3 estimator, the adaptive KL
+// controller) and the alarm that stops training while keeping the last good weights.
+import { describe, expect } from 'vitest';
+import { CharTokenizer } from '../../src/model/char-tokenizer';
+import { makeConfig } from '../../src/model/config';
+import { GPT } from '../../src/model/gpt';
+import { initWeights } from '../../src/model/params';
+import { makePipelineConfig } from '../../src/rlhf/config';
+import { Pipeline, PipelineAlarmError } from '../../src/rlhf/pipeline';
+import { PPOTrainer } from '../../src/rlhf/ppo';
+import { createTask } from '../../src/rlhf/tasks';
+import { gpuTest } from '../helpers/gpu';
+
+const task = createTask('sentiment', { seed: 1, maxResponseTokens: 6 });
+const tok = CharTokenizer.fromText([...task.prompts.train.slice(0, 200), ...task.demonstrations.map((d) => d.completion)].join('\n'));
+const config = makeConfig('nano', { vocabSize: tok.vocabSize, dropout: 0 });
+const prompts = task.prompts.train.slice(0, 4).map((p) => p.slice(0, 16));
+
+describe('PPO', () => {
+  gpuTest('one iteration with PPO-ptx, the k3 estimator and the adaptive KL controller', async ({ rt }) => {
+    const sft = initWeights(config, 1);
+    const rmWeights = { ...initWeights(config, 2, 'score') };
+    const valueWeights = Object.fromEntries(Object.entries(rmWeights).map(([k, v]) => [k.replace(/^score\./, 'value.'), v]));
+    const models = {
+      policy: GPT.create(rt, config, { weights: sft }),
+      reference: GPT.create(rt, config, { weights: sft }),
+      reward: GPT.create(rt, config, { weights: rmWeights, head: 'score' }),
+      value: GPT.create(rt, config, { weights: valueWeights, head: 'value' }),
+    };
+    const c = makePipelineConfig('nano', { 'ppo.batchSize': 4, 'ppo.episodes': 8, 'ppo.ptxCoef': 0.5, 'ppo.klEstimator': 'k3', 'ppo.adaptiveKL.target': 1, 'ppo.adaptiveKL.horizon': 100, 'ppo.maxResponseTokens': 6 }).ppo;
+    const trainer = new PPOTrainer(models, tok, c, 5, task.gold, task.pretrainText.slice(0, 20));
+    try {
+      const first = await trainer.step(prompts);
+      const m = first.metrics;
+      expect(m['loss/ptx']).toBeGreaterThan(0);
+      expect(m['objective/kl']).toBeGreaterThanOrEqual(0); // k3 is never negative
+      expect(m['objective/kl']).toBeCloseTo(0, 6); // policy = reference before any update
+      expect(m['val/ratio']).toBeGreaterThan(0.9);
+      expect(m['objective/kl_coef']).toBe(c.klCoef);
+      // Ziegler's controller: KL ≈ 0 is below target 1, so e = max(0/1 − 1, −0.2) = −0.2 and β ← β·(1 − 0.2·4/100).
+      expect(trainer.kl.value).toBeCloseTo(c.klCoef * (1 - (0.2 * 4) / 100), 12);
+      expect(first.episodes).toHaveLength(4);
+      for (const e of first.episodes) {
+        expect(e.tokens.length).toBe(e.kl.length);
+        expect(e.advantages.length).toBe(e.kl.length);
+        expect(Number.isFinite(e.gold)).toBe(true);
+      }
+      const second = await trainer.step(prompts);
+      expect(second.metrics.step).toBe(1);
+      expect(second.metrics.episode).toBe(8);
+      expect(second.metrics['objective/kl']).toBeGreaterThan(0); // the policy moved away from the reference
+      const ema = await trainer.emaWeights();
+      expect(Object.keys(ema)).toEqual(Object.keys(sft));
+    } finally {
+      trainer.dispose();
+      Object.values(models).forEach((m) => m.dispose());
+    }
+  });
+
+  gpuTest('a NaN metric stops PPO with an alarm naming it, and the policy keeps its last good weights', async ({ rt }) => {
+    const c = makePipelineConfig('nano', { 'ppo.batchSize': 4, 'ppo.episodes': 8, 'ppo.maxResponseTokens': 6 });
+    const broken = { ...task, gold: () => NaN };
+    const pipeline = new Pipeline(rt, c, broken, tok, { weights: initWeights(config, 1), config }, undefined);
+    pipeline.weights.sft = initWeights(config, 1);
+    pipeline.weights.rm = initWeights(config, 2, 'score');
+    const error = await pipeline.runStage('ppo').catch((e) => e);
+    expect(error).toBeInstanceOf(PipelineAlarmError);
+    expect((error as PipelineAlarmError).alarm.metric).toBe('objective/gold');
+    expect((error as Error).message).toMatch(/ppo stopped at step 0: .*objective\/gold/);
+    const kept = pipeline.weights.ppo!;
+    for (const [name, w] of Object.entries(pipeline.weights.sft)) expect(Array.from(kept[name]), name).toEqual(Array.from(w));
+  });
+});

@@ -1,0 +1,254 @@
+// The bridge from worker events to the page's stores, in Node with synthetic events: a whole run lands in the run
+// store (states, stages, metrics, progress, episodes, samples, summary) and the lab store (checkpoints, logs); Run
+// configures first and starts only once the worker accepts; a refused configuration starts nothing; a stage re-run
+// reuses the pipeline only while the form still matches it; alarms, stage errors and engine errors become messages
+// (and end a run that was going); an import is detected by its first valid line, and a refused one changes nothing.
+import { describe, expect, test } from 'vitest';
+import type { MetricRecord } from '../../src/rlhf/metrics';
+import { makePipelineConfig } from '../../src/rlhf/config';
+import type { Episode } from '../../src/rlhf/ppo';
+import { createLabStore, detectDatasetFile, LOG_LINES } from '../../src/store';
+import { routeEvent } from '../../src/store/bridge';
+import { createRunStore } from '../../src/store/run';
+import type { Command, EngineEvent, PipelineSummary, SampleRecord, TaskInfo } from '../../src/worker/protocol';
+
+const TASK: TaskInfo = { id: 'sentiment', title: 'Positive product reviews', description: '…', trainPrompts: 600, heldoutPrompts: 160, demonstrations: 512, preferences: 0, hasGold: true };
+
+const SUMMARY: PipelineSummary = {
+  task: 'sentiment',
+  preset: 'nano',
+  seed: 1,
+  labelers: { k: 4, agreement: 0.73, noise: 0.5 },
+  sft: { steps: 2, final_loss: 2.5, mean_token_accuracy: 0.4 },
+  rm: { heldout_accuracy: 0.6, gold_agreement: 0.7, train_accuracy: 0.8 },
+  ppo: { gold_sft: 0.1, gold_ppo: 0.2, win_rate: 0.55, win_rate_ci: [0.4, 0.7], kl: 0.3 },
+  bon: [],
+  seconds: 12,
+  stage_seconds: { sft: 3 },
+};
+
+const EPISODE: Episode = { prompt: 'Review of the kettle:', response: ' great', score: 0.5, gold: 0.3, finished: true, tokens: [' great'], kl: [0.1], advantages: [0.2], logprobs: [-1] };
+
+/** A lab store whose `send` records commands and whose downloads are kept; a run store that commits on flush(). */
+function setup() {
+  const sent: Command[] = [];
+  const downloads: { name: string; mime: string; bytes: Uint8Array }[] = [];
+  const lab = createLabStore({ download: (name, mime, bytes) => downloads.push({ name, mime, bytes }) });
+  lab.setState({ send: (c) => sent.push(c) });
+  const run = createRunStore({ schedule: () => () => {} });
+  const others: EngineEvent[] = [];
+  const emit = (...events: EngineEvent[]) => {
+    for (const e of events) routeEvent(e, { lab, run, others: (x) => others.push(x) });
+  };
+  const ready: EngineEvent = { type: 'ready', adapter: { vendor: 'google', architecture: 'swiftshader', device: '', description: '', software: true, features: {}, limits: {} } as never };
+  emit(ready);
+  return { lab, run, sent, downloads, others, emit };
+}
+
+const accepted = (preset: 'nano' | 'tiny' = 'nano', overrides: Record<string, string> = {}, task = TASK): EngineEvent => ({
+  type: 'pipeline-config',
+  config: makePipelineConfig(preset, overrides),
+  task,
+});
+
+describe('bridge', () => {
+  test('Run configures, starts once the worker accepts, and a whole run lands in the stores', () => {
+    const { lab, run, sent, emit } = setup();
+    lab.getState().setPreset('nano');
+    lab.getState().setField('ppo.episodes', '8');
+    lab.getState().setField('ppo.batchSize', '4');
+    lab.getState().runPipeline();
+    expect(sent).toEqual([{ type: 'configure', task: 'sentiment', preset: 'nano', overrides: { 'ppo.batchSize': '4', 'ppo.episodes': '8' } }]);
+    expect(lab.getState().pending).toMatchObject({ purpose: 'run' });
+    lab.getState().runPipeline(); // a second click while configuring sends nothing
+    expect(sent).toHaveLength(1);
+
+    emit(accepted('nano', { 'ppo.batchSize': '4', 'ppo.episodes': '8' }));
+    expect(sent.slice(1)).toEqual([{ type: 'start' }]);
+    expect(lab.getState().pending).toBeUndefined();
+    expect(lab.getState().configured?.task).toEqual(TASK);
+
+    const records: MetricRecord[] = [
+      { stage: 'sft', step: 0, loss: 3 },
+      { stage: 'sft', step: 1, loss: 2.5 },
+    ];
+    emit(
+      { type: 'pipeline-state', state: 'running' },
+      { type: 'stage', stage: 'pretrain', state: 'skipped' },
+      { type: 'stage', stage: 'sft', state: 'started' },
+      { type: 'pipeline-state', state: 'running', stage: 'sft' },
+      { type: 'metrics', records },
+      { type: 'progress', stage: 'sft', done: 2, total: 8, etaSeconds: 6 },
+    );
+    run.getState().flush();
+    let r = run.getState();
+    expect(r.state).toBe('running');
+    expect(r.stage).toBe('sft');
+    expect(r.stages.pretrain.state).toBe('skipped');
+    expect(r.stages.sft.state).toBe('running');
+    expect(r.progress.sft).toEqual({ done: 2, total: 8, etaSeconds: 6 });
+    expect(r.latest.loss).toEqual({ value: 2.5, stage: 'sft', step: 1 });
+    expect(r.recordCount).toBe(2);
+    expect([...r.series.get('loss', 'sft').y]).toEqual([3, 2.5]);
+
+    const samples: SampleRecord[] = [{ prompt: 'p', response: 'r', policy: 'ppo', proxy: 0.4, gold: 0.2 }];
+    emit(
+      { type: 'stage', stage: 'sft', state: 'done', seconds: 3 },
+      { type: 'checkpoint', name: 'sft', size: 1234 },
+      { type: 'stage', stage: 'ppo', state: 'started' },
+      { type: 'metrics', records: [{ stage: 'ppo', step: 0, 'objective/kl': 0.04, 'objective/scores': 0.5 }] },
+      { type: 'episodes', iteration: 0, episodes: [EPISODE] },
+      { type: 'samples', samples },
+      { type: 'log', line: 'ppo: iteration 0' },
+      { type: 'summary', summary: SUMMARY },
+      { type: 'pipeline-state', state: 'done', stage: 'eval' },
+    );
+    r = run.getState();
+    expect(r.state).toBe('done');
+    expect(r.stages.sft).toEqual({ state: 'done', seconds: 3 });
+    expect(r.frontier.ppo).toEqual([{ step: 0, sqrtKl: 0.2, proxy: 0.5, gold: NaN }]);
+    expect(r.episodes).toEqual({ iteration: 0, episodes: [EPISODE] });
+    expect(r.samples).toEqual(samples);
+    expect(r.summary).toEqual(SUMMARY);
+    expect(lab.getState().checkpoints).toEqual({ sft: 1234 });
+    expect(lab.getState().log).toEqual(['ppo: iteration 0']);
+    expect(lab.getState().pipelineError).toBeUndefined();
+
+    // The next accepted configuration drops the old run's results, in the worker and on the page.
+    lab.getState().runPipeline();
+    emit(accepted('nano', { 'ppo.batchSize': '4', 'ppo.episodes': '8' }));
+    r = run.getState();
+    expect([r.state, r.recordCount, r.samples, r.summary, r.episodes]).toEqual(['idle', 0, [], undefined, undefined]);
+    expect(r.series.names()).toEqual([]);
+    expect(lab.getState().checkpoints).toEqual({});
+    expect(sent.map((c) => c.type)).toEqual(['configure', 'start', 'configure', 'start']);
+  });
+
+  test('a refused configuration starts nothing and names its fields; an invalid form is not even sent', () => {
+    const { lab, run, sent, emit } = setup();
+    lab.getState().runPipeline();
+    emit({ type: 'error', kind: 'config', message: 'the pipeline configuration was refused: ppo.clip: must be in (0, 1], got 7', problems: [{ field: 'ppo.clip', message: 'must be in (0, 1], got 7' }] });
+    expect(lab.getState().pending).toBeUndefined();
+    expect(lab.getState().pipelineError).toMatchObject({ kind: 'config', problems: [{ field: 'ppo.clip' }] });
+    expect(sent.map((c) => c.type)).toEqual(['configure']);
+    expect(run.getState().state).toBe('idle');
+
+    lab.getState().setField('ppo.clip', '7');
+    lab.getState().runPipeline();
+    expect(sent).toHaveLength(1);
+    expect(lab.getState().pipelineError).toMatchObject({ kind: 'config', message: expect.stringMatching(/Fix the settings/) });
+    lab.getState().dismissPipelineError();
+    expect(lab.getState().pipelineError).toBeUndefined();
+  });
+
+  test('a stage runs again on the same pipeline while the form matches it, else on a freshly configured one', () => {
+    const { lab, sent, emit } = setup();
+    lab.getState().runPipeline();
+    emit(accepted('tiny'), { type: 'pipeline-state', state: 'done', stage: 'eval' });
+    sent.length = 0;
+    lab.getState().runStage('ppo');
+    expect(sent).toEqual([{ type: 'start', stages: ['ppo'] }]);
+
+    sent.length = 0;
+    lab.getState().setField('ppo.klCoef', '0.2');
+    lab.getState().runStage('ppo');
+    expect(sent).toEqual([{ type: 'configure', task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': '0.2' } }]);
+    emit(accepted('tiny', { 'ppo.klCoef': '0.2' }));
+    expect(sent[1]).toEqual({ type: 'start', stages: ['ppo'] });
+
+    // A configuration the page did not ask for (a lesson, a restore) never counts as the form's.
+    emit(accepted('tiny', { 'ppo.klCoef': '0.2' }));
+    sent.length = 0;
+    lab.getState().runStage('ppo');
+    expect(sent.map((c) => c.type)).toEqual(['configure']);
+  });
+
+  test('an alarm and a stage error fail the run with a message naming the cause', () => {
+    const { lab, run, emit } = setup();
+    emit({ type: 'pipeline-state', state: 'running' }, { type: 'stage', stage: 'ppo', state: 'started' });
+    const alarm: EngineEvent = { type: 'error', kind: 'alarm', message: 'objective/kl is 31 > 20: the policy ran away from SFT (lower ppo.lr)', metric: 'objective/kl', stage: 'ppo', step: 3 };
+    emit(alarm, { type: 'summary', summary: SUMMARY }, { type: 'pipeline-state', state: 'failed', stage: 'ppo' });
+    expect(lab.getState().pipelineError).toEqual(alarm);
+    expect(run.getState()).toMatchObject({ state: 'failed', error: alarm.message, stages: { ppo: { state: 'failed' } } });
+
+    emit({ type: 'pipeline-state', state: 'running' }, { type: 'stage', stage: 'rm', state: 'started' });
+    emit({ type: 'error', kind: 'pipeline', message: 'rm: no rankings' }, { type: 'pipeline-state', state: 'failed', stage: 'rm' });
+    expect(lab.getState().pipelineError).toEqual({ type: 'error', kind: 'pipeline', message: 'rm: no rankings' });
+    expect(run.getState()).toMatchObject({ state: 'failed', error: 'rm: no rankings', stages: { rm: { state: 'failed' } } });
+    // A pipeline error leaves the engine's own status alone.
+    expect(lab.getState().engine.state).toBe('ready');
+  });
+
+  test('engine errors set the engine status; a lost device or a crash ends a run that was going', () => {
+    const { lab, run, emit } = setup();
+    emit({ type: 'pipeline-state', state: 'running' }, { type: 'stage', stage: 'sft', state: 'started' });
+    emit({ type: 'error', kind: 'model', message: 'No model is loaded yet.' });
+    expect(lab.getState().engine).toMatchObject({ state: 'error', kind: 'model' });
+    expect(run.getState().state).toBe('running');
+    emit({ type: 'error', kind: 'device-lost', message: 'The GPU device was lost (unknown): gone.' });
+    expect(lab.getState().engine).toMatchObject({ state: 'error', kind: 'device-lost', message: expect.stringMatching(/lost/) });
+    expect(run.getState()).toMatchObject({ state: 'failed', error: expect.stringMatching(/lost/), stages: { sft: { state: 'failed' } } });
+
+    const fresh = setup();
+    fresh.emit({ type: 'error', kind: 'internal', message: 'The engine worker crashed: boom' });
+    expect(fresh.lab.getState().engine).toMatchObject({ state: 'error', kind: 'internal', message: 'The engine worker crashed: boom' });
+    expect(fresh.run.getState().state).toBe('idle');
+  });
+
+  test('files are downloaded, logs are capped, sampling is shown, and unmapped events go to `others`', () => {
+    const { lab, downloads, others, emit } = setup();
+    const bytes = new TextEncoder().encode('stage,step\n') as Uint8Array<ArrayBuffer>;
+    emit({ type: 'file', name: 'rlhf-lab-metrics.csv', mime: 'text/csv', bytes });
+    expect(downloads).toEqual([{ name: 'rlhf-lab-metrics.csv', mime: 'text/csv', bytes }]);
+    for (let i = 0; i < LOG_LINES + 5; i++) emit({ type: 'log', line: `line ${i}` });
+    expect(lab.getState().log).toHaveLength(LOG_LINES);
+    expect(lab.getState().log.at(-1)).toBe(`line ${LOG_LINES + 4}`);
+    emit({ type: 'sample', prompt: 'Once', text: ' upon', tokens: 10, ms: 500 });
+    expect(lab.getState().sample).toEqual({ prompt: 'Once', text: ' upon', tokensPerSecond: 20 });
+    const stats: EngineEvent = { type: 'labels-stats', count: 1, pairs: 1, goldAgreement: null };
+    emit(stats);
+    expect(others).toEqual([stats]);
+  });
+
+  test('an import is detected by its first valid line; refused, it changes nothing; accepted, it is the custom task', () => {
+    const { lab, sent, emit } = setup();
+    lab.getState().setPreset('nano');
+    const bad = ['not json', '{"prompt": "Say hi.", "chosen": "hi", "rejected": "go away"}', '{"prompt": "Say bye.", "chosen": 3, "rejected": "no"}'].join('\n');
+    lab.getState().importDataset('prefs.jsonl', bad);
+    expect(sent).toEqual([{ type: 'configure', task: 'custom', preset: 'nano', overrides: {}, custom: { preferences: bad } }]);
+    const formBefore = lab.getState().form;
+    emit({
+      type: 'error',
+      kind: 'config',
+      message: 'the pipeline configuration was refused: …',
+      problems: [
+        { field: 'custom.preferences', line: 1, message: 'not valid JSON' },
+        { field: 'custom.preferences', line: 3, message: '"chosen" must be a string' },
+      ],
+    });
+    const s = lab.getState();
+    expect(s.importRefusal).toMatchObject({ name: 'prefs.jsonl', file: 'preferences', problems: [{ line: 1 }, { line: 3 }] });
+    expect([s.form, s.dataset, s.configured, s.pending, s.pipelineError]).toEqual([formBefore, undefined, undefined, undefined, undefined]);
+
+    const good = '{"prompt": "Say hi.", "completion": "hi"}\n';
+    lab.getState().importDataset('sft.jsonl', good);
+    expect(sent[1]).toMatchObject({ task: 'custom', custom: { sft: good } });
+    emit(accepted('nano', {}, { ...TASK, id: 'custom', hasGold: false, demonstrations: 1 }));
+    expect(lab.getState()).toMatchObject({ form: { task: 'custom', preset: 'nano' }, dataset: { file: 'sft', texts: { sft: good } }, importRefusal: undefined });
+    expect(sent).toHaveLength(2); // an import does not start a run
+
+    // The custom task's next run carries the dataset.
+    lab.getState().runPipeline();
+    expect(sent[2]).toEqual({ type: 'configure', task: 'custom', preset: 'nano', overrides: {}, custom: { sft: good } });
+  });
+
+  test('detectDatasetFile reads the TRL formats from the first line that parses', () => {
+    expect(detectDatasetFile('{"prompt":"a","chosen":"b","rejected":"c"}')).toBe('preferences');
+    expect(detectDatasetFile('{"chosen":"Human: a Assistant: b","rejected":"…"}')).toBe('preferences');
+    expect(detectDatasetFile('\nnot json\n{"prompt":"a","completions":["b","c"]}')).toBe('preferences');
+    expect(detectDatasetFile('[1]\n{"prompt":"a","completion":"b"}\n{"prompt":"x","chosen":"y","rejected":"z"}')).toBe('sft');
+    expect(detectDatasetFile('{"text":"plain"}')).toBe('sft');
+    expect(detectDatasetFile('{"prompt":"a"}')).toBe('prompts');
+    expect(detectDatasetFile('nothing here')).toBe('preferences');
+  });
+});
