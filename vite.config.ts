@@ -24,7 +24,7 @@ export const CHROMIUM_ARGS = [
 export default defineConfig({
   plugins: [react()],
   worker: { format: 'es' },
-  optimizeDeps: { include: ['onnxruntime-web'] },
+  optimizeDeps: { include: ['onnxruntime-web', 'idb'] },
   build: { target: 'es2022' },
   test: {
     reporters: ['default', new SummaryLineReporter()],

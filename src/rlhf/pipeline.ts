@@ -438,7 +438,17 @@ export class Pipeline {
     let samples;
     try {
       // A few extra samples per prompt, so K distinct completions remain after removing duplicates.
-      samples = await sampleResponses(policy, this.tokenizer, prompts, labels.k + 2, { maxResponseTokens: this.rules.maxResponseTokens, temperature: 1, seed: mixSeed(seed, 42) });
+      const report = this.progress('rm', performance.now());
+      samples = await sampleResponses(policy, this.tokenizer, prompts, labels.k + 2, {
+        maxResponseTokens: this.rules.maxResponseTokens,
+        temperature: 1,
+        seed: mixSeed(seed, 42),
+        onBatch: async (done, total) => {
+          report(done, total);
+          this.events.log?.(`labels: sampled ${done}/${total} completions for the labelers`);
+          await this.control.gate();
+        },
+      });
     } finally {
       policy.dispose();
     }

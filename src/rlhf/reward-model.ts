@@ -33,6 +33,8 @@ export interface SampleOptions {
   seed: number;
   /** Sequences generated per submit batch. */
   batchSize?: number;
+  /** Called after each batch (sequences done, total): progress, and a point to pause or stop at. */
+  onBatch?: (done: number, total: number) => void | Promise<void>;
 }
 
 /** Samples `k` responses for every prompt from `policy` (rows grouped per prompt). Texts, EOS-finished flags. */
@@ -60,6 +62,7 @@ export async function sampleResponses(
     });
     ids.push(...r.ids);
     finished.push(...r.finished);
+    await options.onBatch?.(ids.length, queries.length);
   }
   const group = <X>(xs: X[]) => prompts.map((_, p) => xs.slice(p * k, (p + 1) * k));
   return { texts: group(ids.map((r) => tokenizer.decode(r, { specials: 'drop' }))), ids: group(ids), finished: group(finished) };

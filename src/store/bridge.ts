@@ -1,23 +1,37 @@
 // Worker events → the page's stores, in one place. Pipeline events feed the run store (src/store/run.ts: its on*
 // functions and setRunState); the accepted configuration, checkpoints, logs and pipeline errors go to the lab store's
-// pipeline slice; the engine's own events (ready, model, sample, file, engine errors) to its engine slice. Plain
+// pipeline slice (the run state also to its lesson slice, which starts a lesson's next run); the engine's own events
+// (ready, model, sample, file, engine errors) to its engine slice; every event to the feedback store. Plain
 // functions of plain stores, so Node tests drive it with synthetic events.
-import type { EngineEvent } from '../worker/protocol';
+//
+// createLabSession is the page's whole connection to the worker: commands out and events in, both recorded for
+// saved data (src/store/persist.ts), and the saved session restored at start-up — the configuration and checkpoints
+// back into the worker, the metrics and samples back into the run store, the labels back into the worker (whose
+// labels-stats refill the feedback counts). Without IndexedDB it records into memory and says so.
+import type { Command, EngineEvent, PipelineCheckpointName, PipelineState } from '../worker/protocol';
+import type { FeedbackStore } from './feedback';
 import { type LabStore, pipelineError } from './index';
-import type { RunStore } from './run';
+import { createMemoryStorage, createPersistenceRecorder, type LabStorage, openLabStorage, type PersistenceRecorder, type SavedLab, savedEvents } from './persist';
+import { RUN_STAGES, type RunStore } from './run';
 
 export interface BridgeTargets {
   lab: LabStore;
   run: RunStore;
+  /** Sees every event (it picks the feedback ones, and a new configuration drops its items). */
+  feedback?: FeedbackStore;
   /** Events this bridge does not map (human feedback, persistence: label-items, labels-stats, restored,
    * checkpoint-data), for the views that own them. */
   others?: (event: EngineEvent) => void;
 }
 
+/** Errors that answer a feedback or saved-data command: their own views show them, not the pipeline's alert. */
+export const OWN_VIEW_ERROR = /^(label-request|labels|clear-labels|restore|checkpoint-data):|^start: the reward model needs/;
+
 /** Routes one worker event to the stores. */
-export function routeEvent(event: EngineEvent, { lab, run, others }: BridgeTargets): void {
+export function routeEvent(event: EngineEvent, { lab, run, feedback, others }: BridgeTargets): void {
   const r = run.getState();
   const l = lab.getState();
+  feedback?.getState().applyEvent(event);
   switch (event.type) {
     case 'pipeline-config':
       // A new configuration: the worker dropped the earlier run's results, so the page does too.
@@ -28,6 +42,7 @@ export function routeEvent(event: EngineEvent, { lab, run, others }: BridgeTarge
       // A failed run's cause came just before as an error event (an alarm or a stage's error).
       const error = event.state === 'failed' ? l.pipelineError?.message : undefined;
       r.setRunState(event.state, event.stage, error);
+      l.onRunState(event.state);
       return;
     }
     case 'stage':
@@ -56,7 +71,8 @@ export function routeEvent(event: EngineEvent, { lab, run, others }: BridgeTarge
       return;
     case 'error': {
       const pipeline = pipelineError(event);
-      if (pipeline) l.onPipelineError(pipeline);
+      if (pipeline?.kind === 'pipeline' && OWN_VIEW_ERROR.test(pipeline.message)) others?.(event);
+      else if (pipeline) l.onPipelineError(pipeline);
       else {
         l.applyEngineEvent(event);
         // A lost device or a crashed engine cannot go on: a run it had going is over (a model error leaves it be).
@@ -74,4 +90,206 @@ export function routeEvent(event: EngineEvent, { lab, run, others }: BridgeTarge
     default:
       others?.(event);
   }
+}
+
+// ---- the page's session: commands, events, saved data ------------------------------------------------------------
+
+export interface LabSessionOptions {
+  lab: LabStore;
+  run: RunStore;
+  feedback?: FeedbackStore;
+  /** Reaches the worker. */
+  worker: (command: Command) => void;
+  /** Opens the saved-data storage (default: IndexedDB, openLabStorage); if it fails the session keeps memory. */
+  openStorage?: () => Promise<LabStorage>;
+  /** The URL named a configuration: the form keeps it (the saved one is still restored into the worker). */
+  keepForm?: boolean;
+}
+
+export interface LabSession {
+  /** Page → worker, recorded. The lab store's `send`. */
+  send(command: Command): void;
+  /** Worker → page: recorded, then routed to the stores. */
+  onEvent(event: EngineEvent): void;
+  /** Opens the storage, restores the saved session (if any), and records from then on. Never throws. */
+  start(): Promise<void>;
+  /** Wipes the saved data (what the page shows stays). */
+  clear(): Promise<void>;
+  /** Resolves when every write so far has finished. */
+  flushed(): Promise<void>;
+  /** Closes the storage (the page is going). */
+  dispose(): void;
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+const counts = (s: SavedLab) => ({ metrics: s.metrics.length, samples: s.samples.length, labels: s.labels.length, checkpoints: s.checkpoints.length });
+
+const ENDED: readonly PipelineState[] = ['done', 'stopped', 'failed'];
+
+/** A restore on its way to the worker: who sent it and the sizes of its checkpoints (for the download buttons). */
+interface RestoreSent {
+  origin: 'resume' | 'upload';
+  sizes: Partial<Record<PipelineCheckpointName, number>>;
+  saved?: SavedLab;
+}
+
+export function createLabSession({ lab, run, feedback, worker, openStorage = () => openLabStorage(), keepForm = false }: LabSessionOptions): LabSession {
+  let storage: LabStorage | undefined;
+  let recorder: PersistenceRecorder | undefined;
+  let disposed = false;
+  // What passed before the storage opened, for the recorder once it is there (in the order it happened).
+  const early: ({ command: Command } | { event: EngineEvent })[] = [];
+  // The saved run waiting for its configuration's echo (which resets the run store) before it is shown again.
+  let refill: SavedLab | undefined;
+  const restores: RestoreSent[] = [];
+
+  const targets: BridgeTargets = { lab, run, feedback };
+  const route = (event: EngineEvent) => routeEvent(event, targets);
+
+  const toWorker = (origin: RestoreSent['origin'], saved?: SavedLab) => (command: Command) => {
+    if (command.type === 'restore') {
+      const sizes = Object.fromEntries((command.checkpoints ?? []).map((c) => [c.name, c.bytes.byteLength]));
+      restores.push({ origin, sizes, saved });
+    }
+    worker(command);
+  };
+  const fromPage = toWorker('upload');
+
+  /** The saved metrics and samples into the run store (not recorded again: they are saved already). */
+  const showSaved = (saved: SavedLab) => {
+    for (const event of savedEvents(saved)) route(event);
+    const r = run.getState();
+    const stages = RUN_STAGES.filter((s) => saved.metrics.some((m) => m.stage === s));
+    for (const stage of stages) r.onStage(stage, 'done');
+    r.flush();
+  };
+
+  // The saved-data counts, re-read after writes (one read at a time; requests meanwhile make one more).
+  let reading = false;
+  let again = false;
+  const refreshSummary = async () => {
+    if (!storage || !recorder || disposed) return;
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = true;
+    try {
+      do {
+        again = false;
+        await recorder.flushed();
+        if (disposed) return;
+        lab.getState().setSaved({ summary: counts(await storage.load()) });
+      } while (again);
+    } catch (e) {
+      lab.getState().setSaved({ note: `Could not read the saved data: ${message(e)}` });
+    } finally {
+      reading = false;
+    }
+  };
+
+  const afterEvent = (event: EngineEvent) => {
+    const l = lab.getState();
+    switch (event.type) {
+      case 'pipeline-config':
+        if (refill) {
+          const saved = refill;
+          refill = undefined;
+          showSaved(saved);
+          if (saved.checkpoints.length === 0 && saved.labels.length === 0) {
+            l.setSaved({ restore: { state: 'restored', message: `Restored your saved run: ${saved.metrics.length} metric records, ${saved.samples.length} samples (no checkpoints were saved).` } });
+          }
+        }
+        void refreshSummary();
+        break;
+      case 'restored': {
+        const sent = restores.shift();
+        for (const name of event.checkpoints) {
+          const size = sent?.sizes[name];
+          if (size !== undefined) l.onCheckpoint(name, size);
+        }
+        const names = event.checkpoints.length > 0 ? event.checkpoints.join(', ') : 'none';
+        if (sent?.origin === 'upload') {
+          l.setSaved({ upload: { state: 'loaded', message: `Loaded the ${names} checkpoint as the pipeline's weights: later stages run from it.` } });
+        } else {
+          const s = sent?.saved;
+          const what = s ? `${s.metrics.length} metric records, ${s.samples.length} samples, ` : '';
+          l.setSaved({ restore: { state: 'restored', message: `Restored your saved run: ${what}${event.rankings} labels; checkpoints loaded: ${names}.` } });
+        }
+        break;
+      }
+      case 'error':
+        if (event.kind === 'pipeline' && event.message.startsWith('restore:')) {
+          const sent = restores.shift();
+          if (sent?.origin === 'upload') l.setSaved({ upload: { state: 'failed', message: event.message } });
+          else l.setSaved({ restore: { state: 'failed', message: `Your saved run could not be restored: ${event.message}` } });
+        } else if (event.kind === 'config' && refill) refill = undefined; // the saved configuration was refused
+        break;
+      case 'pipeline-state':
+        if (ENDED.includes(event.state)) void refreshSummary();
+        break;
+      case 'labels-stats':
+      case 'checkpoint-data':
+        void refreshSummary();
+        break;
+    }
+  };
+
+  return {
+    send(command) {
+      if (recorder) recorder.command(command);
+      else early.push({ command });
+      fromPage(command);
+    },
+    onEvent(event) {
+      if (recorder) recorder.event(event);
+      else early.push({ event });
+      route(event);
+      afterEvent(event);
+    },
+    async start() {
+      let saved: SavedLab;
+      try {
+        storage = await openStorage();
+        saved = await storage.load();
+        if (disposed) return storage.close();
+        lab.getState().setSaved({ storage: 'indexeddb', summary: counts(saved) });
+      } catch (e) {
+        if (disposed) return;
+        storage = createMemoryStorage();
+        saved = await storage.load();
+        lab.getState().setSaved({
+          storage: 'memory',
+          summary: counts(saved),
+          note: `IndexedDB is unavailable here (${message(e)}), so this session is kept in memory only: a reload starts afresh.`,
+        });
+      }
+      const onError = (e: unknown) => lab.getState().setSaved({ note: `Saving failed: ${message(e)}` });
+      const rec = createPersistenceRecorder(storage, toWorker('resume', saved), onError);
+      recorder = rec;
+      for (const x of early.splice(0)) 'command' in x ? rec.command(x.command) : rec.event(x.event);
+
+      // Restore only into a page that has not started something of its own meanwhile.
+      const l = lab.getState();
+      const anything = saved.config !== undefined || saved.metrics.length + saved.samples.length + saved.labels.length + saved.checkpoints.length > 0;
+      if (!anything || l.configured || l.pending) return;
+      if (saved.config) {
+        l.expectRestore(saved, !keepForm);
+        refill = saved;
+      } else showSaved(saved);
+      rec.resume(saved);
+    },
+    async clear() {
+      if (!storage || !recorder) throw new Error('the saved data is not open yet');
+      await recorder.flushed();
+      await storage.clear();
+      lab.getState().setSaved({ summary: { metrics: 0, samples: 0, labels: 0, checkpoints: 0 }, restore: undefined });
+    },
+    flushed: () => recorder?.flushed() ?? Promise.resolve(),
+    dispose() {
+      disposed = true;
+      storage?.close();
+    },
+  };
 }

@@ -55,8 +55,9 @@ export interface FeedbackState {
   applyEvent(event: EngineEvent): void;
 }
 
-/** Worker error messages that answer a feedback command start with the command's name. */
-const FEEDBACK_ERROR = /^(label-request|labels|restore):|^start: the reward model needs/;
+/** Worker error messages that answer a feedback command start with the command's name (a failed `restore` is the
+ * saved-data view's to show, not this one's). */
+const FEEDBACK_ERROR = /^(label-request|labels|clear-labels):|^start: the reward model needs/;
 
 export function createFeedbackStore(send: (command: Command) => void, options: FeedbackOptions = {}) {
   const { batchSize = 8, k = 2, autoRefill = true, trainStages = ['rm'] } = options;

@@ -3,7 +3,10 @@
 // hyperparameters: src/store/config-form.ts); the pipeline slice is what the page knows of the worker's pipeline
 // (the accepted configuration, checkpoints that can be downloaded, the latest pipeline error, an import's problems).
 // The run itself (metrics, stages, samples) lives in src/store/run.ts; src/store/bridge.ts routes every worker
-// event to the right store.
+// event to the right store. The lesson slice runs a lesson's steps (src/ui/lessons.ts lessonSteps) one after another:
+// each sets the form to the step's configuration and runs it, the next starting when the previous run is done. The
+// saved slice is what the page says about saved data (src/store/persist.ts, wired by bridge.ts createLabSession).
+// Human feedback has its own store (src/store/feedback.ts): useFeedbackStore, which reaches the worker through `send`.
 //
 // Starting a run is two commands: `configure` (validated by the worker), then `start` once the worker has echoed the
 // accepted configuration — never before, so a refused configuration cannot start the previous one.
@@ -23,9 +26,12 @@ import type {
   ModelInfo,
   PipelineCheckpointName,
   PipelineConfig,
+  PipelineState,
   TaskInfo,
 } from '../worker/protocol';
 import { checkForm, type ConfigForm, DEFAULT_FORM } from './config-form';
+import { createFeedbackStore } from './feedback';
+import type { SavedLab } from './persist';
 
 type ErrorKind = EngineErrorKind;
 
@@ -89,7 +95,9 @@ export function pipelineError(event: ErrorEvent): PipelineErrorInfo | undefined 
 /** A configure on its way to the worker, and what to do once it is accepted. */
 export type PendingConfigure =
   | { purpose: 'run'; key: string; stages: PipelineStage[] | undefined }
-  | { purpose: 'import'; key: string; dataset: ImportedDataset };
+  | { purpose: 'import'; key: string; dataset: ImportedDataset }
+  /** The saved configuration sent again after a reload (persist.ts resume): accepted, it is the form's, not run. */
+  | { purpose: 'restore'; key: string };
 
 /** An import the worker refused: its problems (line-numbered) and the file's name. */
 export interface ImportRefusal {
@@ -126,7 +134,60 @@ export interface PipelineSlice {
   onLog(line: string): void;
 }
 
-export type LabState = EngineSlice & SamplingSlice & ConfigSlice & PipelineSlice;
+/** One step of a lesson: a configuration (task, preset, overrides) and the stages to run with it. */
+export interface LessonStepPlan {
+  label: string;
+  task: string;
+  preset: string;
+  overrides: ConfigureRequest['overrides'];
+  stages: PipelineStage[];
+}
+
+/** A lesson going on (or ended): its steps, the one running, and how it stands. */
+export interface LessonProgress {
+  id: string;
+  title: string;
+  steps: LessonStepPlan[];
+  /** The step running (or where the lesson ended). */
+  index: number;
+  state: 'running' | 'done' | 'stopped' | 'failed';
+  /** The current step's run has started in the worker (so its end moves the lesson on). */
+  started: boolean;
+}
+
+export interface LessonSlice {
+  lessonRun: LessonProgress | undefined;
+  /** Runs a lesson's steps one after another (each configures afresh, then runs its stages). */
+  startLesson(id: string, title: string, steps: LessonStepPlan[]): void;
+  /** Fed by the bridge: the worker's run state (a step's end starts the next). */
+  onRunState(state: PipelineState): void;
+}
+
+/** What the page says about saved data: where it goes, what is saved, what came back after a reload. */
+export interface SavedStatus {
+  /** 'loading' until the storage opened; 'memory' when IndexedDB is unavailable (nothing survives a reload). */
+  storage: 'loading' | 'indexeddb' | 'memory';
+  /** Why IndexedDB is not used, or why a save failed. */
+  note: string | undefined;
+  /** Counts of what is saved (refreshed as it saves). */
+  summary: { metrics: number; samples: number; labels: number; checkpoints: number } | undefined;
+  /** The restore after a reload: going, done (what came back) or failed (the worker's message). */
+  restore: { state: 'restoring' | 'restored' | 'failed'; message: string } | undefined;
+  /** An uploaded checkpoint on its way to the worker, or its answer. */
+  upload: { state: 'sending' | 'loaded' | 'failed'; message: string } | undefined;
+}
+
+export interface SavedSlice {
+  saved: SavedStatus;
+  setSaved(changes: Partial<SavedStatus>): void;
+  /** Puts the saved configuration back into the form (when the URL did not name one) and expects its echo. */
+  expectRestore(saved: SavedLab, setForm: boolean): void;
+  /** Sends an uploaded safetensors checkpoint to the worker as pipeline weights (`restore`). */
+  uploadCheckpoint(name: PipelineCheckpointName, bytes: Uint8Array): void;
+}
+
+export type LabState = EngineSlice & SamplingSlice & ConfigSlice & PipelineSlice & LessonSlice & SavedSlice;
+
 
 export const LOG_LINES = 200;
 
@@ -135,10 +196,23 @@ export interface LabStoreOptions {
   download?: (name: string, mime: string, bytes: Uint8Array<ArrayBuffer>) => void;
 }
 
-/** What identifies a configuration: the same key means the worker's pipeline is the form's. */
-function requestKey(request: ConfigureRequest, datasetName: string | undefined): string {
-  return JSON.stringify([request.task, request.preset, request.overrides, request.task === 'custom' ? datasetName : undefined]);
+/** What identifies a configuration: the same key means the worker's pipeline is the form's. Overrides are compared
+ * as strings in path order, so a configuration read back from saved data matches the form it came from. */
+export function requestKey(request: ConfigureRequest, datasetName: string | undefined): string {
+  const overrides = Object.entries(request.overrides)
+    .map(([k, v]) => [k, String(v)])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([request.task, request.preset, overrides, request.task === 'custom' ? datasetName : undefined]);
 }
+
+/** The form of a configure request (values as the inputs hold them). */
+export function requestForm(request: ConfigureRequest, lesson?: string): ConfigForm {
+  const values = Object.fromEntries(Object.entries(request.overrides).map(([k, v]) => [k, String(v)]));
+  return { task: request.task, preset: request.preset as PresetName, values, lesson };
+}
+
+/** Run states in which a run is over (the worker takes new commands). */
+const ENDED: readonly PipelineState[] = ['done', 'stopped', 'failed'];
 
 /**
  * The custom task's file a JSONL text is, from its first line that parses as a JSON object of a known shape:
@@ -183,6 +257,16 @@ export function createLabStore(options: LabStoreOptions = {}) {
     const configure = (pending: PendingConfigure, request: ConfigureRequest) => {
       set({ pending, pipelineError: undefined, importRefusal: undefined });
       get().send({ type: 'configure', ...request });
+    };
+
+    /** A lesson's step: the form becomes its configuration (so the page shows what runs), then it runs. */
+    const runLessonStep = (index: number) => {
+      const lesson = get().lessonRun!;
+      const step = lesson.steps[index];
+      set({ form: requestForm(step, lesson.id) });
+      get().runPipeline(step.stages);
+      // The form did not make a configuration (runPipeline said why): the lesson cannot go on.
+      if (!get().pending) set({ lessonRun: { ...get().lessonRun!, state: 'failed' } });
     };
 
     return {
@@ -288,6 +372,8 @@ export function createLabStore(options: LabStoreOptions = {}) {
         } else if (pending?.purpose === 'run') {
           set({ ...common, configured: { key: pending.key, config, task } });
           get().send(pending.stages ? { type: 'start', stages: pending.stages } : { type: 'start' });
+        } else if (pending?.purpose === 'restore') {
+          set({ ...common, configured: { key: pending.key, config, task } });
         } else set({ ...common, configured: { key: '', config, task } }); // not ours (a lesson, a restore): never matches the form
       },
 
@@ -301,11 +387,70 @@ export function createLabStore(options: LabStoreOptions = {}) {
         // A refused configure ends what was pending: nothing will start. (Other errors, e.g. of an export, leave it.)
         const refused = error.kind === 'config' || error.message.startsWith('configure:');
         set({ pipelineError: error, pending: refused ? undefined : pending });
+        const lesson = get().lessonRun;
+        if (refused && lesson?.state === 'running' && !lesson.started) set({ lessonRun: { ...lesson, state: 'failed' } });
+        if (refused && pending?.purpose === 'restore') get().setSaved({ restore: { state: 'failed', message: `The saved configuration was refused: ${error.message}` } });
       },
 
       onCheckpoint: (name, size) => set({ checkpoints: { ...get().checkpoints, [name]: size } }),
 
       onLog: (line) => set({ log: [...get().log.slice(-(LOG_LINES - 1)), line] }),
+
+      // ---- lessons ----
+      lessonRun: undefined,
+
+      startLesson: (id, title, steps) => {
+        if (get().pending || steps.length === 0) return;
+        set({ lessonRun: { id, title, steps, index: 0, state: 'running', started: false } });
+        runLessonStep(0);
+      },
+
+      onRunState: (state) => {
+        const lesson = get().lessonRun;
+        if (!lesson || lesson.state !== 'running') return;
+        if (state === 'running') {
+          if (!lesson.started) set({ lessonRun: { ...lesson, started: true } });
+          return;
+        }
+        // Only the end of the step's own run moves the lesson (an echo of an older state does not).
+        if (!lesson.started || !ENDED.includes(state)) return;
+        if (state === 'stopped' || state === 'failed') set({ lessonRun: { ...lesson, state } });
+        else if (lesson.index + 1 >= lesson.steps.length) set({ lessonRun: { ...lesson, state: 'done' } });
+        else {
+          set({ lessonRun: { ...lesson, index: lesson.index + 1, started: false } });
+          runLessonStep(lesson.index + 1);
+        }
+      },
+
+      // ---- saved data ----
+      saved: { storage: 'loading', note: undefined, summary: undefined, restore: undefined, upload: undefined },
+
+      setSaved: (changes) => set({ saved: { ...get().saved, ...changes } }),
+
+      expectRestore: (saved, setForm) => {
+        const config = saved.config;
+        if (!config) return;
+        const { lesson, ...request } = config;
+        let dataset: ImportedDataset | undefined;
+        if (request.task === 'custom') {
+          if (!request.custom) return;
+          const file = (Object.keys(request.custom) as (keyof CustomTaskTexts)[])[0] ?? 'preferences';
+          dataset = { name: `saved dataset#${++importCount}`, file, texts: request.custom };
+        }
+        // The lesson named by the URL (?lesson=) stays when the saved run was not a lesson's.
+        const form = setForm ? requestForm(request, lesson ?? get().form.lesson) : get().form;
+        set({
+          form,
+          ...(dataset ? { dataset } : {}),
+          pending: { purpose: 'restore', key: requestKey(request, dataset?.name) },
+          saved: { ...get().saved, restore: { state: 'restoring', message: 'Restoring your saved run…' } },
+        });
+      },
+
+      uploadCheckpoint: (name, bytes) => {
+        set({ saved: { ...get().saved, upload: { state: 'sending', message: `Loading the ${name} checkpoint…` } } });
+        get().send({ type: 'restore', checkpoints: [{ name, bytes }] });
+      },
     };
   });
 }
@@ -317,6 +462,9 @@ export type LabStore = ReturnType<typeof createLabStore>;
 
 /** The page's store. */
 export const useLabStore: LabStore = createLabStore();
+
+/** The page's human feedback, reaching the worker through the lab store's `send` (so it is recorded too). */
+export const useFeedbackStore = createFeedbackStore((command) => useLabStore.getState().send(command));
 
 /** Hands a file from the worker to the browser's download. */
 function saveFile(name: string, mime: string, bytes: Uint8Array<ArrayBuffer>): void {

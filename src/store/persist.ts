@@ -203,12 +203,16 @@ export function createPersistenceRecorder(storage: LabStorage, send: (command: C
   const items = new Map<string, LabelItem>();
   // The next pipeline-config answers resume()'s configure: the saved run belongs to it.
   let resuming = false;
+  // The page's configure commands waiting for the worker's answer (it answers them in order).
+  const configures: SavedConfig[] = [];
   return {
     command(command) {
       switch (command.type) {
         case 'configure': {
+          // Saved once the worker accepts it (its pipeline-config): a refused one (a bad import) must not replace
+          // the configuration of the saved run.
           const { type: _type, ...request } = command;
-          write(() => storage.saveConfig(request));
+          configures.push(request);
           break;
         }
         case 'labels': {
@@ -229,13 +233,21 @@ export function createPersistenceRecorder(storage: LabStorage, send: (command: C
     },
     event(event) {
       switch (event.type) {
-        case 'pipeline-config':
+        case 'pipeline-config': {
           items.clear();
           if (resuming) resuming = false;
-          else write(() => storage.clearRun());
+          else {
+            const request = configures.shift();
+            write(() => storage.clearRun());
+            if (request) write(() => storage.saveConfig(request));
+          }
           break;
+        }
         case 'error':
-          if (event.kind === 'config') resuming = false; // resume()'s configure was refused
+          if (event.kind === 'config' || (event.kind === 'pipeline' && event.message.startsWith('configure:'))) {
+            if (resuming) resuming = false; // resume()'s configure was refused
+            else configures.shift(); // the page's was
+          }
           break;
         case 'stage':
           if (event.state === 'started') write(() => storage.clearStage(event.stage));

@@ -1,48 +1,55 @@
-// The lab page. It starts the engine worker and routes every event it posts into the stores (src/store/bridge.ts);
-// the layout, top to bottom: header (title, adapter badge), alerts, the config bar, the run bar (RunControls and
-// StageStepper), the charts (with the reward-vs-√KL frontier), "Latest metrics", samples, the base model panel,
-// export/import and the adapter report. All training runs in the worker, so the page stays responsive.
-import { useEffect } from 'react';
-import { useLabStore } from '../store';
-import { routeEvent } from '../store/bridge';
+// The lab page. It starts the engine worker and a session (src/store/bridge.ts createLabSession) that routes every
+// event it posts into the stores, records commands and events as saved data (IndexedDB), and restores the saved run
+// after a reload. The layout, top to bottom: header (title, adapter badge), alerts, lessons, the config bar, the run
+// bar (RunControls and StageStepper) beside the running stage's explanation, the charts (with the reward-vs-√KL
+// frontier), "Latest metrics", samples, your feedback, the base model panel, export/import, the saved session and
+// the adapter report. All training runs in the worker, so the page stays responsive.
+import { useEffect, useState } from 'react';
+import { useFeedbackStore, useLabStore } from '../store';
+import { createLabSession, type LabSession } from '../store/bridge';
 import { useRunStore } from '../store/run';
-import { startEngine } from '../worker/client';
+import { type EngineClient, startEngine } from '../worker/client';
 import { AdapterPanel } from './AdapterPanel';
 import { ChartGrid } from './charts';
 import { ConfigPanel } from './ConfigPanel';
 import { ErrorPanel } from './ErrorPanel';
+import { ExplainPanel } from './ExplainPanel';
 import { ExportPanel } from './ExportPanel';
+import { HumanFeedbackPanel } from './HumanFeedbackPanel';
+import { LessonsPanel } from './LessonsPanel';
 import { MetricsTable } from './MetricsTable';
 import { ModelPanel } from './ModelPanel';
 import { RunPanel } from './RunPanel';
 import { SamplesView } from './SamplesView';
+import { SavedDataPanel } from './SavedDataPanel';
 
-/**
- * LESSONS (placeholder for src/ui/lessons*): called with the `?lesson=…` id of the URL (undefined without one). The
- * lessons engineer replaces this hook; the form (task, preset, settings) is in useLabStore, the run in useRunStore.
- */
-function useLesson(lesson: string | undefined): void {
-  void lesson;
-}
+/** Whether the URL the page opened with names a configuration (a shared link): the form keeps it after a restore.
+ * Read before the config bar rewrites the URL. */
+const URL_NAMES_CONFIG = ((q) => q.has('task') || q.has('preset'))(new URLSearchParams(typeof window === 'undefined' ? '' : window.location.search));
 
 export function App() {
   const engine = useLabStore((s) => s.engine);
   const model = useLabStore((s) => s.model);
-  const lesson = useLabStore((s) => s.form.lesson);
+  const [session, setSession] = useState<LabSession>();
   useEffect(() => {
-    const client = startEngine((event) =>
-      routeEvent(event, {
-        lab: useLabStore,
-        run: useRunStore,
-        // FEEDBACK / PERSISTENCE: their events (label-items, labels-stats, restored, checkpoint-data) arrive here.
-        others: () => {},
-      }),
-    );
-    useLabStore.setState({ send: client.send });
-    client.send({ type: 'init' });
-    return () => client.terminate();
+    let client: EngineClient | undefined;
+    const session = createLabSession({
+      lab: useLabStore,
+      run: useRunStore,
+      feedback: useFeedbackStore,
+      worker: (command) => client?.send(command),
+      keepForm: URL_NAMES_CONFIG,
+    });
+    client = startEngine(session.onEvent);
+    useLabStore.setState({ send: session.send });
+    session.send({ type: 'init' });
+    void session.start();
+    setSession(session);
+    return () => {
+      client?.terminate();
+      session.dispose();
+    };
   }, []);
-  useLesson(lesson);
 
   const adapter = engine.state === 'ready' ? engine.adapter : engine.state === 'error' ? engine.adapter : undefined;
   return (
@@ -60,18 +67,21 @@ export function App() {
         <ErrorPanel />
         {engine.state === 'starting' && <p role="status">Looking for a WebGPU adapter…</p>}
         {engine.state === 'ready' && !model && <p role="status">Loading the base model…</p>}
-        {/* LESSONS: the lesson panel (src/ui/lessons*) goes here, above the configuration it drives. */}
+        <LessonsPanel />
         <ConfigPanel />
-        <RunPanel />
+        <div className="run-row">
+          <RunPanel />
+          <ExplainPanel />
+        </div>
         <ChartGrid />
         <section aria-label="Latest metrics" className="metrics-section">
           <MetricsTable />
         </section>
         <SamplesView />
-        {/* FEEDBACK: human feedback (src/ui/FeedbackView.tsx) goes here, after the samples it ranks. */}
+        <HumanFeedbackPanel />
         {model && <ModelPanel model={model} />}
         <ExportPanel />
-        {/* PERSISTENCE: saved runs (src/store/persist.ts) — wire its load/save here or in ExportPanel's neighbourhood. */}
+        {session && <SavedDataPanel onClear={session.clear} />}
         {adapter && <AdapterPanel adapter={adapter} />}
       </main>
     </>

@@ -29,6 +29,8 @@ export interface FeedbackViewProps {
   policy?: string;
   /** The latest refusal of a feedback command. */
   error?: string;
+  /** A hint shown with the actions (e.g. what to run first, or what to do after training). */
+  note?: string;
   onPrefer(winner: 0 | 1): void;
   onSkip(): void;
   /** Asks for items to label. */
@@ -39,7 +41,7 @@ export interface FeedbackViewProps {
 
 const percent = (x: number) => `${(100 * x).toFixed(0)}%`;
 
-export function FeedbackView({ item, labelled, skipped = 0, stats, requesting = false, busy = false, policy, error, onPrefer, onSkip, onRequest, onTrain }: FeedbackViewProps) {
+export function FeedbackView({ item, labelled, skipped = 0, stats, requesting = false, busy = false, policy, error, note, onPrefer, onSkip, onRequest, onTrain }: FeedbackViewProps) {
   const pair = item !== undefined && item.completions.length >= 2;
   const onKeyDown = (e: KeyboardEvent<HTMLElement>) => {
     if (!pair || e.altKey || e.ctrlKey || e.metaKey) return;
@@ -108,6 +110,7 @@ export function FeedbackView({ item, labelled, skipped = 0, stats, requesting = 
       <button type="button" onClick={onTrain} disabled={busy || count < MIN_TRAIN_LABELS} title={count < MIN_TRAIN_LABELS ? `Label at least ${MIN_TRAIN_LABELS} pairs first` : undefined}>
         Train reward model on my labels
       </button>
+      {note && <p className="muted feedback-note">{note}</p>}
       {error && (
         <p role="alert" className="error-text">
           {error}
@@ -121,10 +124,11 @@ export interface FeedbackPanelProps {
   store: FeedbackStore;
   /** A run is going. */
   busy?: boolean;
+  note?: string;
 }
 
 /** FeedbackView on a feedback store. */
-export function FeedbackPanel({ store, busy = false }: FeedbackPanelProps) {
+export function FeedbackPanel({ store, busy = false, note }: FeedbackPanelProps) {
   const s = store();
   return (
     <FeedbackView
@@ -136,6 +140,7 @@ export function FeedbackPanel({ store, busy = false }: FeedbackPanelProps) {
       busy={busy}
       policy={s.policy}
       error={s.error}
+      note={note}
       onPrefer={s.prefer}
       onSkip={s.skip}
       onRequest={() => s.request()}

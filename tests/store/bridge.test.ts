@@ -3,13 +3,20 @@
 // configures first and starts only once the worker accepts; a refused configuration starts nothing; a stage re-run
 // reuses the pipeline only while the form still matches it; alarms, stage errors and engine errors become messages
 // (and end a run that was going); an import is detected by its first valid line, and a refused one changes nothing.
-import { describe, expect, test } from 'vitest';
+// Also: every event reaches the feedback store, and feedback/restore refusals stay out of the pipeline's alert; a
+// lesson runs its steps one after another; the page's session (createLabSession, on in-memory storage) records a run,
+// restores it into fresh stores and a fresh worker after a "reload", reports a refused upload, clears, and falls back
+// to memory when IndexedDB cannot be opened.
+import { describe, expect, test, vi } from 'vitest';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { makePipelineConfig } from '../../src/rlhf/config';
 import type { Episode } from '../../src/rlhf/ppo';
-import { createLabStore, detectDatasetFile, LOG_LINES } from '../../src/store';
-import { routeEvent } from '../../src/store/bridge';
+import { createLabStore, detectDatasetFile, type LessonStepPlan, LOG_LINES } from '../../src/store';
+import { createLabSession, routeEvent } from '../../src/store/bridge';
+import { createFeedbackStore } from '../../src/store/feedback';
+import { createMemoryStorage, type LabStorage } from '../../src/store/persist';
 import { createRunStore } from '../../src/store/run';
+import { findLesson, lessonSteps } from '../../src/ui/lessons';
 import type { Command, EngineEvent, PipelineSummary, SampleRecord, TaskInfo } from '../../src/worker/protocol';
 
 const TASK: TaskInfo = { id: 'sentiment', title: 'Positive product reviews', description: '…', trainPrompts: 600, heldoutPrompts: 160, demonstrations: 512, preferences: 0, hasGold: true };
@@ -250,5 +257,152 @@ describe('bridge', () => {
     expect(detectDatasetFile('{"text":"plain"}')).toBe('sft');
     expect(detectDatasetFile('{"prompt":"a"}')).toBe('prompts');
     expect(detectDatasetFile('nothing here')).toBe('preferences');
+  });
+});
+
+describe('feedback and lessons through the bridge', () => {
+  test('every event reaches the feedback store; feedback and restore refusals stay out of the pipeline alert', () => {
+    const { lab, run, sent } = setup();
+    const feedback = createFeedbackStore((c) => sent.push(c));
+    const others: EngineEvent[] = [];
+    const emit = (e: EngineEvent) => routeEvent(e, { lab, run, feedback, others: (x) => others.push(x) });
+    emit({ type: 'label-items', items: [{ id: '1-0', prompt: 'Review:', completions: ['good', 'bad'] }], policy: 'sft' });
+    expect(feedback.getState()).toMatchObject({ queue: [{ id: '1-0' }], policy: 'sft' });
+    emit(accepted()); // a new configuration: its old items cannot be labelled
+    expect(feedback.getState().queue).toEqual([]);
+
+    const refusal: EngineEvent = { type: 'error', kind: 'pipeline', message: 'label-request: a run is going — wait for it to end (the GPU is busy)' };
+    emit(refusal);
+    expect(feedback.getState().error).toBe(refusal.message);
+    const restore: EngineEvent = { type: 'error', kind: 'pipeline', message: 'restore: nothing restored — sft: not a safetensors file' };
+    emit(restore);
+    expect(feedback.getState().error).toBe(refusal.message); // not the feedback view's
+    expect(lab.getState().pipelineError).toBeUndefined();
+    expect(others.slice(1)).toEqual([refusal, restore]); // after the label-items
+    emit({ type: 'error', kind: 'pipeline', message: 'rm: no rankings' });
+    expect(lab.getState().pipelineError).toMatchObject({ message: 'rm: no rankings' });
+  });
+
+  test('a lesson runs its steps one after another and stops with a run that does not finish', () => {
+    const { lab, sent, emit } = setup();
+    const lesson = findLesson('kl-sweep')!;
+    const plan: LessonStepPlan[] = lessonSteps(lesson).map((s) => ({ label: s.label, ...s.configure, stages: s.stages }));
+    lab.getState().startLesson(lesson.id, lesson.title, plan);
+    expect(sent).toEqual([{ type: 'configure', task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': '0' }, ...{} }]);
+    expect(lab.getState().form).toMatchObject({ task: 'sentiment', preset: 'tiny', values: { 'ppo.klCoef': '0' }, lesson: 'kl-sweep' });
+    emit(accepted('tiny', { 'ppo.klCoef': '0' }));
+    expect(sent[1]).toEqual({ type: 'start', stages: ['pretrain', 'sft', 'rm', 'ppo', 'eval'] });
+    emit({ type: 'pipeline-state', state: 'idle' }, { type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'paused', stage: 'sft' });
+    expect(lab.getState().lessonRun).toMatchObject({ index: 0, state: 'running', started: true });
+    emit({ type: 'pipeline-state', state: 'running', stage: 'sft' }, { type: 'pipeline-state', state: 'done', stage: 'eval' });
+    // Run 2 of 3: configured afresh with β = 0.05.
+    expect(lab.getState().lessonRun).toMatchObject({ index: 1, state: 'running', started: false });
+    expect(sent[2]).toMatchObject({ type: 'configure', preset: 'tiny' });
+    expect(lab.getState().form.values).toEqual({ 'ppo.klCoef': '0.05' });
+    // A stale end (before the step's run started) does not move the lesson on.
+    emit({ type: 'pipeline-state', state: 'done', stage: 'eval' });
+    expect(lab.getState().lessonRun).toMatchObject({ index: 1, state: 'running' });
+    emit(accepted('tiny'), { type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'stopped', stage: 'rm' });
+    expect(lab.getState().lessonRun).toMatchObject({ index: 1, state: 'stopped' });
+    expect(sent.map((c) => c.type)).toEqual(['configure', 'start', 'configure', 'start']);
+  });
+});
+
+describe('the page session (saved data)', () => {
+  /** One page load: fresh stores and worker on the given storage (a reload keeps only the storage). */
+  function page(storage: Promise<LabStorage>, keepForm = false) {
+    const worker: Command[] = [];
+    const lab = createLabStore({ download: () => {} });
+    const run = createRunStore({ schedule: () => () => {} });
+    const feedback = createFeedbackStore((c) => lab.getState().send(c));
+    const session = createLabSession({ lab, run, feedback, worker: (c) => worker.push(c), openStorage: () => storage, keepForm });
+    lab.setState({ send: session.send });
+    const emit = (...events: EngineEvent[]) => events.forEach((e) => session.onEvent(e));
+    return { lab, run, feedback, session, worker, emit };
+  }
+  const sftBytes = new Uint8Array([1, 2, 3, 4, 5]) as Uint8Array<ArrayBuffer>;
+
+  test('records a run and labels, restores them after a reload, reports a refused upload, and clears', async () => {
+    const storage = createMemoryStorage();
+    const first = page(Promise.resolve(storage));
+    await first.session.start();
+    expect(first.lab.getState().saved).toMatchObject({ storage: 'indexeddb', summary: { metrics: 0, labels: 0 } });
+    first.lab.getState().setPreset('nano');
+    first.lab.getState().setField('ppo.episodes', '8');
+    first.lab.getState().runPipeline();
+    first.emit(accepted('nano', { 'ppo.episodes': '8' }), { type: 'pipeline-state', state: 'running' }, { type: 'stage', stage: 'sft', state: 'started' });
+    first.emit({ type: 'metrics', records: [{ stage: 'sft', step: 0, loss: 3 }, { stage: 'sft', step: 1, loss: 2.5 }] }, { type: 'stage', stage: 'sft', state: 'done' });
+    first.emit({ type: 'checkpoint', name: 'sft', size: sftBytes.byteLength });
+    expect(first.worker.at(-1)).toEqual({ type: 'checkpoint-data', name: 'sft' }); // the recorder asks for the bytes
+    first.emit({ type: 'checkpoint-data', name: 'sft', bytes: sftBytes.slice() }, { type: 'pipeline-state', state: 'done', stage: 'sft' });
+    first.emit({ type: 'label-items', items: [{ id: '1-0', prompt: 'Review:', completions: ['great', 'awful'] }], policy: 'sft' });
+    first.feedback.getState().prefer(1);
+    expect(first.worker.slice(-2)).toEqual([{ type: 'labels', labels: [{ id: '1-0', order: [1, 0] }] }, { type: 'label-request', count: 8, k: 2 }]); // then more to label
+    first.emit({ type: 'labels-stats', count: 1, pairs: 1, goldAgreement: 0 });
+    await vi.waitFor(() => expect(first.lab.getState().saved.summary).toEqual({ metrics: 2, samples: 0, labels: 1, checkpoints: 1 }));
+    // A refused import does not replace the saved configuration.
+    first.lab.getState().importDataset('bad.jsonl', 'not json');
+    first.emit({ type: 'error', kind: 'config', message: 'refused', problems: [{ field: 'custom.preferences', line: 1, message: 'not valid JSON' }] });
+    await first.session.flushed();
+    expect((await storage.load()).config).toEqual({ task: 'sentiment', preset: 'nano', overrides: { 'ppo.episodes': '8' } });
+
+    // Reload: the URL names no configuration, so the form becomes the saved one, and the worker gets it back.
+    const second = page(Promise.resolve(storage));
+    await second.session.start();
+    const configure = { type: 'configure', task: 'sentiment', preset: 'nano', overrides: { 'ppo.episodes': '8' } };
+    expect(second.worker).toEqual([configure, { type: 'restore', checkpoints: [{ name: 'sft', bytes: sftBytes }], rankings: [{ prompt: 'Review:', completions: ['awful', 'great'], source: 'human' }] }]);
+    expect(second.lab.getState().form).toMatchObject({ preset: 'nano', values: { 'ppo.episodes': '8' } });
+    expect(second.lab.getState().saved.restore).toMatchObject({ state: 'restoring' });
+    second.emit(accepted('nano', { 'ppo.episodes': '8' }), { type: 'pipeline-state', state: 'idle' });
+    const r = second.run.getState();
+    expect([r.recordCount, r.latest.loss?.value, r.stages.sft.state, r.stages.rm.state]).toEqual([2, 2.5, 'done', 'pending']);
+    second.emit({ type: 'restored', checkpoints: ['sft'], rankings: 1 }, { type: 'labels-stats', count: 1, pairs: 1, goldAgreement: 0 });
+    expect(second.lab.getState().checkpoints).toEqual({ sft: sftBytes.byteLength });
+    expect(second.lab.getState().saved.restore).toEqual({ state: 'restored', message: 'Restored your saved run: 2 metric records, 0 samples, 1 labels; checkpoints loaded: sft.' });
+    expect(second.feedback.getState().stats).toEqual({ count: 1, pairs: 1, goldAgreement: 0 });
+    // The restored configuration is the form's: a stage runs on it (with the restored weights), not on a new one.
+    second.lab.getState().runStage('rm');
+    expect(second.worker.at(-1)).toEqual({ type: 'start', stages: ['rm'] });
+    // The restore's own events were not saved twice.
+    expect((await storage.load()).metrics).toHaveLength(2);
+
+    // An upload the worker refuses: its message, in the saved-data view (not the pipeline's alert).
+    second.emit({ type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'done', stage: 'rm' });
+    second.lab.getState().uploadCheckpoint('ppo', new Uint8Array([9, 9]));
+    expect(second.worker.at(-1)).toEqual({ type: 'restore', checkpoints: [{ name: 'ppo', bytes: new Uint8Array([9, 9]) }] });
+    second.emit({ type: 'error', kind: 'pipeline', message: 'restore: nothing restored — ppo: not a safetensors file' });
+    expect(second.lab.getState().saved.upload).toEqual({ state: 'failed', message: 'restore: nothing restored — ppo: not a safetensors file' });
+    expect(second.lab.getState().pipelineError).toBeUndefined();
+    expect(second.lab.getState().checkpoints).toEqual({ sft: sftBytes.byteLength });
+
+    await second.session.clear();
+    expect(await storage.load()).toEqual({ config: undefined, metrics: [], samples: [], labels: [], checkpoints: [] });
+    expect(second.lab.getState().saved.summary).toEqual({ metrics: 0, samples: 0, labels: 0, checkpoints: 0 });
+    const third = page(Promise.resolve(storage));
+    await third.session.start();
+    expect(third.worker).toEqual([]);
+    expect(third.lab.getState().saved.restore).toBeUndefined();
+  });
+
+  test('a URL configuration keeps the form; without IndexedDB the page records in memory and says so', async () => {
+    const storage = createMemoryStorage();
+    await storage.saveConfig({ task: 'sentiment', preset: 'nano', overrides: {} });
+    const p = page(Promise.resolve(storage), true);
+    p.lab.getState().setPreset('tiny');
+    await p.session.start();
+    expect(p.worker.map((c) => c.type)).toEqual(['configure']);
+    expect(p.lab.getState().form.preset).toBe('tiny');
+    p.emit(accepted('nano'));
+    p.lab.getState().runStage('sft');
+    expect(p.worker.at(-1)).toMatchObject({ type: 'configure', preset: 'tiny' }); // the form is not the restored run
+
+    const offline = page(Promise.reject(new Error('SecurityError: the operation is insecure')));
+    offline.session.send({ type: 'init' }); // before the storage: recorded once it is there
+    await offline.session.start();
+    expect(offline.lab.getState().saved).toMatchObject({ storage: 'memory', note: expect.stringMatching(/IndexedDB is unavailable here \(SecurityError.*kept in memory only/) });
+    offline.lab.getState().runPipeline();
+    offline.emit(accepted('tiny'), { type: 'metrics', records: [{ stage: 'sft', step: 0, loss: 1 }] }, { type: 'pipeline-state', state: 'done' });
+    await vi.waitFor(() => expect(offline.lab.getState().saved.summary).toMatchObject({ metrics: 1 }));
+    expect(offline.run.getState().recordCount).toBe(1);
   });
 });

@@ -1,0 +1,66 @@
+// "Lessons" on the page: the built-in lessons (src/ui/lessons.ts) with "Start lesson", above the configuration they
+// drive. `?lesson=<id>` marks and opens one; starting it sets the form to each of its runs in turn and runs it (the
+// KL sweep is three runs, one after another). While it goes, the panel says which run is going, in which stage, and
+// what to look for.
+import { type LabStore, type LessonStepPlan, useLabStore } from '../store';
+import { type RunStore, STAGE_NAMES, useRunStore } from '../store/run';
+import { findLesson, type Lesson, lessonSteps } from './lessons';
+import { Lessons } from './Lessons';
+
+const BUSY = ['running', 'paused', 'stopping'];
+
+const STATE_TEXT = { running: 'running', done: 'finished', stopped: 'stopped', failed: 'failed' } as const;
+
+/** A lesson's runs as the lab store runs them. */
+export const lessonPlan = (lesson: Lesson): LessonStepPlan[] =>
+  lessonSteps(lesson).map((s) => ({ label: s.label, task: s.configure.task, preset: s.configure.preset, overrides: s.configure.overrides, stages: s.stages }));
+
+export function LessonsPanel({ lab = useLabStore, run = useRunStore }: { lab?: LabStore; run?: RunStore }) {
+  const urlLesson = lab((s) => s.form.lesson);
+  const lessonRun = lab((s) => s.lessonRun);
+  const ready = lab((s) => s.engine.state === 'ready');
+  const pending = lab((s) => s.pending !== undefined);
+  const state = run((s) => s.state);
+  const stage = run((s) => s.stage);
+  const going = lessonRun?.state === 'running';
+  const activeId = going ? lessonRun.id : (findLesson(urlLesson ?? '')?.id ?? lessonRun?.id);
+
+  const lesson = lessonRun ? findLesson(lessonRun.id) : undefined;
+  const step = lessonRun?.steps[lessonRun.index];
+  return (
+    <section className="lessons-panel" aria-label="Lessons">
+      <h2>Lessons</h2>
+      <p className="muted">
+        Ready-made runs that each show one idea of the recipe, with what to look for. A link can open one: <code>?lesson=kl-sweep</code>.
+      </p>
+      {lessonRun && step && (
+        <div className="lesson-status" role="status" aria-live="polite">
+          <p>
+            <strong>{lessonRun.title}</strong> — run {lessonRun.index + 1} of {lessonRun.steps.length}: {step.label} ({step.task}, {step.preset}),{' '}
+            {going && BUSY.includes(state) && stage ? `${STAGE_NAMES[stage]} ${state === 'paused' ? 'paused' : 'running'}` : STATE_TEXT[lessonRun.state]}.
+          </p>
+          {going && lesson && (
+            <>
+              <p className="muted">Look for:</p>
+              <ul>
+                {lesson.lookFor.map((p, i) => (
+                  <li key={i}>{p}</li>
+                ))}
+              </ul>
+            </>
+          )}
+        </div>
+      )}
+      {/* Open while a lesson is chosen; otherwise the reader opens it (not controlled: the nested lessons' own
+          details would toggle it through React's toggle event). */}
+      <details open={activeId !== undefined || undefined}>
+        <summary>Show the lessons</summary>
+        <Lessons
+          activeId={activeId}
+          disabled={!ready || pending || going || BUSY.includes(state)}
+          onStart={(l) => lab.getState().startLesson(l.id, l.title, lessonPlan(l))}
+        />
+      </details>
+    </section>
+  );
+}
