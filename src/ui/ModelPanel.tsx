@@ -66,15 +66,33 @@ export function ModelPanel({ model }: { model: ModelInfo }) {
   );
 }
 
-/** One line on how the checkpoint was trained, from the facts `npm run pretrain` stores in its metadata. */
+interface TrainingFacts {
+  steps?: number;
+  batch?: number;
+  seq?: number;
+  finalValLoss?: number;
+  wallSeconds?: number;
+  /** `npm run pretrain --init`: the facts of the checkpoint this run continued. */
+  init?: { training?: TrainingFacts | null };
+}
+
+/**
+ * One line on how the checkpoint was trained, from the facts `npm run pretrain` stores in its metadata; a run
+ * continued with --init lists the runs before it too.
+ */
 function trainingSummary(json: string | undefined): string | undefined {
   if (!json) return undefined;
   try {
-    const f = JSON.parse(json) as { steps?: number; batch?: number; seq?: number; finalValLoss?: number; wallSeconds?: number };
-    if (typeof f.steps !== 'number') return undefined;
-    const loss = typeof f.finalValLoss === 'number' ? `, validation loss ${f.finalValLoss.toFixed(3)} nats/token` : '';
-    const time = typeof f.wallSeconds === 'number' ? ` in ${Math.round(f.wallSeconds / 60)} min` : '';
-    return `Pretrained by this lab for ${f.steps} steps of ${f.batch}×${f.seq} tokens${time}${loss}.`;
+    const runs: TrainingFacts[] = [];
+    for (let f: TrainingFacts | null | undefined = JSON.parse(json); f; f = f.init?.training) runs.unshift(f);
+    if (!runs.every((r) => typeof r.steps === 'number')) return undefined;
+    const last = runs[runs.length - 1];
+    const steps = runs.reduce((s, r) => s + r.steps!, 0);
+    const parts = runs.map((r) => `${r.steps} steps of ${r.batch}×${r.seq} tokens`).join(', then ');
+    const seconds = runs.reduce((s, r) => s + (r.wallSeconds ?? NaN), 0);
+    const loss = typeof last.finalValLoss === 'number' ? `, validation loss ${last.finalValLoss.toFixed(3)} nats/token` : '';
+    const time = Number.isFinite(seconds) ? ` in ${Math.round(seconds / 60)} min` : '';
+    return runs.length === 1 ? `Pretrained by this lab for ${parts}${time}${loss}.` : `Pretrained by this lab for ${steps} steps (${parts})${time}${loss}.`;
   } catch {
     return undefined; // metadata from another tool: nothing to say
   }

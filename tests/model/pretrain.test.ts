@@ -214,11 +214,16 @@ describe('the bundled base model (public/models/base-tiny.safetensors)', () => {
     expect(ckpt.config).toEqual({ ...PRESETS.tiny, vocabSize: tok.vocabSize, dropout: 0 });
     expect(parameterCount(ckpt.config)).toBeLessThan(300_000);
     for (const w of Object.values(ckpt.weights)) expect(w.every(Number.isFinite)).toBe(true);
+    // Two runs (public/models/README.md): from scratch, then continued with --init.
     const facts = JSON.parse(ckpt.metadata[TRAINING_METADATA_KEY]);
-    expect(facts).toMatchObject({ kind: 'pretrain', preset: 'tiny', corpus: 'public/corpus/tiny-stories.txt', tokenizer: tok.kind, seed: 1337 });
-    expect(facts.command).toMatch(/^npm run pretrain -- --preset tiny /);
-    // Trained: far below the untrained ln V (see public/models/README.md for the run).
-    expect(facts.finalValLoss).toBeLessThan(facts.initialLoss - 3);
+    expect(facts).toMatchObject({ kind: 'pretrain', preset: 'tiny', corpus: 'public/corpus/tiny-stories.txt', tokenizer: tok.kind, seed: 2024, steps: 500 });
+    expect(facts.command).toMatch(/^npm run pretrain -- --init \S+ --steps 500 /);
+    const first = facts.init.training;
+    expect(first).toMatchObject({ kind: 'pretrain', preset: 'tiny', tokenizer: tok.kind, seed: 1337, steps: 600 });
+    expect(first.command).toMatch(/^npm run pretrain -- --preset tiny /);
+    // Trained: far below the untrained ln V, and the continuation improved on the first run.
+    expect(facts.finalValLoss).toBeLessThan(first.initialLoss - 3);
+    expect(facts.finalValLoss).toBeLessThan(first.finalValLoss - 0.5);
     // The tokenizer round-trips the corpus's text.
     const text = full.slice(0, 2000);
     expect(tok.decode(tok.encode(text))).toBe(text);
