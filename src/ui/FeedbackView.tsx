@@ -125,10 +125,12 @@ export interface FeedbackPanelProps {
   /** A run is going. */
   busy?: boolean;
   note?: string;
+  /** Called when "Train reward model on my labels" is pressed, before the store sends the command. */
+  onTrain?: () => void;
 }
 
 /** FeedbackView on a feedback store. */
-export function FeedbackPanel({ store, busy = false, note }: FeedbackPanelProps) {
+export function FeedbackPanel({ store, busy = false, note, onTrain }: FeedbackPanelProps) {
   const s = store();
   return (
     <FeedbackView
@@ -144,7 +146,10 @@ export function FeedbackPanel({ store, busy = false, note }: FeedbackPanelProps)
       onPrefer={s.prefer}
       onSkip={s.skip}
       onRequest={() => s.request()}
-      onTrain={() => s.train()}
+      onTrain={() => {
+        onTrain?.();
+        s.train();
+      }}
     />
   );
 }

@@ -6,7 +6,7 @@ import { useState } from 'react';
 import { type LabStore, useFeedbackStore, useLabStore } from '../store';
 import type { FeedbackStore } from '../store/feedback';
 import { type RunStore, useRunStore } from '../store/run';
-import { FeedbackView } from './FeedbackView';
+import { FeedbackPanel } from './FeedbackView';
 
 const BUSY = ['running', 'paused', 'stopping'];
 
@@ -24,7 +24,6 @@ export function HumanFeedbackPanel({ lab = useLabStore, run = useRunStore, feedb
   const state = run((s) => s.state);
   const rmDone = run((s) => s.stages.rm.state === 'done');
   const ppoState = run((s) => s.stages.ppo.state);
-  const s = feedback();
   // The reward model was last trained on your labels (from this view's button), for the hint.
   const [trained, setTrained] = useState(false);
   const going = BUSY.includes(state);
@@ -36,24 +35,5 @@ export function HumanFeedbackPanel({ lab = useLabStore, run = useRunStore, feedb
       ? 'The reward model now follows your labels. Run PPO again (the PPO button among the stages above) so the policy learns your preference.'
       : undefined;
 
-  return (
-    <FeedbackView
-      item={s.queue[0]}
-      labelled={s.labelled}
-      skipped={s.skipped}
-      stats={s.stats}
-      requesting={s.requesting}
-      busy={busy}
-      policy={s.policy}
-      error={s.error}
-      note={note}
-      onPrefer={s.prefer}
-      onSkip={s.skip}
-      onRequest={() => s.request()}
-      onTrain={() => {
-        setTrained(true);
-        s.train();
-      }}
-    />
-  );
+  return <FeedbackPanel store={feedback} busy={busy} note={note} onTrain={() => setTrained(true)} />;
 }

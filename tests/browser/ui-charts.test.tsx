@@ -2,37 +2,17 @@
 // points (raw + EMA-smoothed), the smoothing slider, hover read-outs, resizing and unmounting work, the grid offers
 // the charts the page needs, the frontier shows PPO and best-of-N against √KL — and a chart takes 10,000 points per
 // series in batches, at well over 10 updates a second, with no update over 50 ms.
-import { act, type ReactNode } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
+import { act } from 'react';
 import type uPlot from 'uplot';
-import { afterEach, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { createRunStore } from '../../src/store/run';
 import { CHARTS, ChartGrid } from '../../src/ui/charts/ChartGrid';
 import { FRONTIER_TITLE, FrontierChart } from '../../src/ui/charts/FrontierChart';
 import { chartData, LineChart } from '../../src/ui/charts/LineChart';
 import { emaSmooth } from '../../src/ui/charts/smoothing';
+import { mount } from '../helpers/mount';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-const mounted: { root: Root; div: HTMLDivElement }[] = [];
-
-function mount(node: ReactNode, width = 600): HTMLDivElement {
-  const div = document.createElement('div');
-  div.style.width = `${width}px`;
-  document.body.appendChild(div);
-  const root = createRoot(div);
-  act(() => root.render(node));
-  mounted.push({ root, div });
-  return div;
-}
-
-afterEach(() => {
-  for (const { root, div } of mounted.splice(0)) {
-    act(() => root.unmount());
-    div.remove();
-  }
-});
 
 /** A store whose commits happen only on flush() (its throttle timer never fires). */
 const manualStore = () => createRunStore({ schedule: () => () => {} });
@@ -80,7 +60,7 @@ describe('LineChart', () => {
   test('draws the store series, has an accessible name and a hidden summary of the latest values', () => {
     const store = manualStore();
     let plot: uPlot | undefined;
-    const div = mount(<LineChart title="PPO reward" lines={PPO_LINES} store={store} smoothing onCreate={(p) => (plot = p)} />);
+    const { div } = mount(<LineChart title="PPO reward" lines={PPO_LINES} store={store} smoothing onCreate={(p) => (plot = p)} />);
     const img = div.querySelector('[role="img"]')!;
     expect(img.getAttribute('aria-label')).toBe('PPO reward');
     expect(div.querySelector('figcaption')!.textContent).toBe('PPO reward');
@@ -102,7 +82,7 @@ describe('LineChart', () => {
   test('the smoothing slider sets the EMA of the drawn smoothed series', () => {
     const store = manualStore();
     let plot: uPlot | undefined;
-    const div = mount(<LineChart title="Reward" lines={PPO_LINES.slice(0, 1)} store={store} smoothing initialSmoothing={0.5} onCreate={(p) => (plot = p)} />);
+    const { div } = mount(<LineChart title="Reward" lines={PPO_LINES.slice(0, 1)} store={store} smoothing initialSmoothing={0.5} onCreate={(p) => (plot = p)} />);
     act(() => {
       store.getState().onMetrics(ppoBatch(0, 50));
       store.getState().flush();
@@ -129,7 +109,7 @@ describe('LineChart', () => {
   test('hover shows the values at the cursor in the legend', () => {
     const store = manualStore();
     let plot: uPlot | undefined;
-    const div = mount(<LineChart title="Reward" lines={PPO_LINES} store={store} onCreate={(p) => (plot = p)} />);
+    const { div } = mount(<LineChart title="Reward" lines={PPO_LINES} store={store} onCreate={(p) => (plot = p)} />);
     act(() => {
       store.getState().onMetrics(ppoBatch(0, 11));
       store.getState().flush();
@@ -146,17 +126,14 @@ describe('LineChart', () => {
   test('follows its container width and is destroyed on unmount', async () => {
     const store = manualStore();
     let plot: uPlot | undefined;
-    const div = mount(<LineChart title="Reward" lines={PPO_LINES} store={store} onCreate={(p) => (plot = p)} />, 500);
+    const { div, unmount } = mount(<LineChart title="Reward" lines={PPO_LINES} store={store} onCreate={(p) => (plot = p)} />, { width: 500 });
     expect(plot!.width).toBe(500);
     div.style.width = '320px';
     // The observer reports after layout; the chart resizes on the frame after that.
     await vi.waitFor(() => expect(plot!.width).toBe(320), { timeout: 2000, interval: 16 });
     expect(div.querySelectorAll('.uplot').length).toBe(1);
-    const { root } = mounted.find((m) => m.div === div)!;
-    act(() => root.unmount());
+    unmount();
     expect(div.querySelectorAll('.uplot').length).toBe(0);
-    mounted.splice(mounted.findIndex((m) => m.div === div), 1);
-    div.remove();
   });
 
   test('a stage run again clears its curve', () => {
@@ -202,7 +179,7 @@ describe('ChartGrid and FrontierChart', () => {
   test('the grid offers every chart the page needs, each named by its title', () => {
     const store = manualStore();
     const created = new Map<string, uPlot>();
-    const div = mount(<ChartGrid store={store} onCreate={(title, p) => created.set(title, p)} />);
+    const { div } = mount(<ChartGrid store={store} onCreate={(title, p) => created.set(title, p)} />);
     const names = [...div.querySelectorAll('[role="img"]')].map((e) => e.getAttribute('aria-label'));
     expect(names).toEqual([
       'SFT loss',
@@ -236,7 +213,7 @@ describe('ChartGrid and FrontierChart', () => {
   test('frontier: PPO proxy/gold lines and best-of-N markers against √KL; the summary names over-optimisation', () => {
     const store = manualStore();
     let plot: uPlot | undefined;
-    const div = mount(<FrontierChart store={store} onCreate={(p) => (plot = p)} />);
+    const { div } = mount(<FrontierChart store={store} onCreate={(p) => (plot = p)} />);
     expect(div.querySelector('[role="img"]')!.getAttribute('aria-label')).toBe(FRONTIER_TITLE);
     // Proxy keeps rising with KL; gold rises, peaks at KL 4 (√KL 2) and falls.
     const kls = [0, 1, 4, 9, 16];

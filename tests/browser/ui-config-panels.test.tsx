@@ -2,35 +2,16 @@
 // failure is an alert naming its cause (no WebGPU with the browsers that work, a lost device, a crashed worker, an
 // alarm, a refused configuration); the export buttons enable as the worker reports results and checkpoints and send
 // the right export commands; a refused import lists its line-numbered problems.
-import { act, type ReactNode } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, describe, expect, test } from 'vitest';
+import { act } from 'react';
+import { describe, expect, test } from 'vitest';
 import { createLabStore } from '../../src/store';
 import { routeEvent } from '../../src/store/bridge';
 import { createRunStore } from '../../src/store/run';
 import { ErrorPanel } from '../../src/ui/ErrorPanel';
 import { ExportPanel } from '../../src/ui/ExportPanel';
 import type { Command, EngineEvent } from '../../src/worker/protocol';
+import { mount } from '../helpers/mount';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-const mounted: { root: Root; div: HTMLDivElement }[] = [];
-
-function mount(node: ReactNode): HTMLDivElement {
-  const div = document.createElement('div');
-  document.body.appendChild(div);
-  const root = createRoot(div);
-  act(() => root.render(node));
-  mounted.push({ root, div });
-  return div;
-}
-
-afterEach(() => {
-  for (const { root, div } of mounted.splice(0)) {
-    act(() => root.unmount());
-    div.remove();
-  }
-});
 
 function stores() {
   const lab = createLabStore({ download: () => {} });
@@ -47,7 +28,7 @@ const alerts = (div: HTMLElement) => [...div.querySelectorAll('[role="alert"]')]
 describe('ErrorPanel', () => {
   test('no WebGPU: says so and which browsers work and how to enable it', () => {
     const { lab, emit } = stores();
-    const div = mount(<ErrorPanel store={lab} />);
+    const { div } = mount(<ErrorPanel store={lab} />);
     expect(alerts(div)).toEqual([]);
     emit({ type: 'error', kind: 'no-adapter', message: 'No WebGPU adapter in worker. Use a browser with WebGPU (Chrome/Edge 113+, …).' });
     const [text] = alerts(div);
@@ -60,17 +41,17 @@ describe('ErrorPanel', () => {
 
   test('a lost device, a crashed worker, an alarm and a refused configuration each name their cause', () => {
     const lost = stores();
-    const a = mount(<ErrorPanel store={lost.lab} />);
+    const { div: a } = mount(<ErrorPanel store={lost.lab} />);
     lost.emit(READY, { type: 'error', kind: 'device-lost', message: 'The GPU device was lost (unknown): reset.' });
     expect(alerts(a)).toEqual([expect.stringMatching(/^The GPU device was lost.*reset\..*Reload the page/)]);
 
     const crashed = stores();
-    const b = mount(<ErrorPanel store={crashed.lab} />);
+    const { div: b } = mount(<ErrorPanel store={crashed.lab} />);
     crashed.emit(READY, { type: 'error', kind: 'internal', message: 'The engine worker crashed: out of memory' });
     expect(alerts(b)).toEqual([expect.stringMatching(/^The GPU engine stopped.*The engine worker crashed: out of memory/)]);
 
     const { lab, emit } = stores();
-    const c = mount(<ErrorPanel store={lab} />);
+    const { div: c } = mount(<ErrorPanel store={lab} />);
     emit(READY, { type: 'error', kind: 'alarm', message: 'objective/kl 40 > 20: the policy ran away (lower ppo.lr)', metric: 'objective/kl', stage: 'ppo', step: 7 });
     expect(alerts(c)).toEqual([expect.stringMatching(/^Alarm: objective\/kl stopped the run \(PPO, step 7\)objective\/kl 40 > 20.*last good weights/)]);
     act(() => c.querySelector('button')!.click()); // Dismiss
@@ -85,7 +66,7 @@ describe('ExportPanel', () => {
 
   test('downloads enable as the run produces them and send the matching export command', () => {
     const { lab, run, sent, emit } = stores();
-    const div = mount(<ExportPanel lab={lab} run={run} />);
+    const { div } = mount(<ExportPanel lab={lab} run={run} />);
     const names = ['Download metrics (CSV)', 'Download metrics (JSONL)', 'Download samples (JSONL)', 'Download preferences (JSONL)', 'Download SFT checkpoint', 'Download reward model', 'Download PPO policy', 'Download PPO policy (ONNX)', 'Download pretrained base'];
     emit(READY);
     expect(names.map((n) => button(div, n).disabled)).toEqual(names.map(() => true));
@@ -114,7 +95,7 @@ describe('ExportPanel', () => {
 
   test('a refused import lists its line-numbered problems; the file input is disabled while a run is going', () => {
     const { lab, run, emit } = stores();
-    const div = mount(<ExportPanel lab={lab} run={run} />);
+    const { div } = mount(<ExportPanel lab={lab} run={run} />);
     emit(READY);
     const input = div.querySelector('input[type="file"]') as HTMLInputElement;
     expect(input.labels![0].textContent).toBe('Import dataset (JSONL)');

@@ -1,34 +1,15 @@
 // The stage stepper and the run controls in headless Chromium: stage names, states, progress bars (ARIA values)
 // and ETAs from a run store fed with synthetic events; the stage buttons call onRunStage and are disabled while a
 // run is going; the run controls' accessible names, their enabled states per run state, and keyboard operation.
-import { act, type ReactNode } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, describe, expect, test } from 'vitest';
+import { act } from 'react';
+import { describe, expect, test } from 'vitest';
 import { userEvent } from 'vitest/browser';
 import type { PipelineStage } from '../../src/rlhf/pipeline';
 import { createRunStore, type RunState } from '../../src/store/run';
 import { RunControls } from '../../src/ui/RunControls';
 import { StageStepper } from '../../src/ui/StageStepper';
+import { mount } from '../helpers/mount';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-const mounted: { root: Root; div: HTMLDivElement }[] = [];
-
-function mount(node: ReactNode): { div: HTMLDivElement; render(node: ReactNode): void } {
-  const div = document.createElement('div');
-  document.body.appendChild(div);
-  const root = createRoot(div);
-  act(() => root.render(node));
-  mounted.push({ root, div });
-  return { div, render: (n) => act(() => root.render(n)) };
-}
-
-afterEach(() => {
-  for (const { root, div } of mounted.splice(0)) {
-    act(() => root.unmount());
-    div.remove();
-  }
-});
 
 describe('StageStepper', () => {
   test('stages by name with state, progress bar and ETA; buttons run a stage alone, not while a run is going', () => {

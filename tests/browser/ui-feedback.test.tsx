@@ -3,9 +3,8 @@
 // button's enabled state; FeedbackPanel on a feedback store with a fake worker; every stage's explanation with its
 // formulas; metric explanations from the METRICS table; the lessons (valid configurations, ?lesson=<id>, Start
 // lesson); and SavedData's Clear saved data.
-import { act, type ReactNode } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, describe, expect, test } from 'vitest';
+import { act } from 'react';
+import { describe, expect, test } from 'vitest';
 import { userEvent } from 'vitest/browser';
 import { makePipelineConfig } from '../../src/rlhf/config';
 import { METRICS } from '../../src/rlhf/metrics';
@@ -18,24 +17,8 @@ import { Lessons } from '../../src/ui/Lessons';
 import { SavedData } from '../../src/ui/SavedData';
 import { FORMULAS, STAGE_TEACHING } from '../../src/ui/teaching';
 import type { Command, LabelItem } from '../../src/worker/protocol';
+import { mount } from '../helpers/mount';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-const mounted: { root: Root; div: HTMLDivElement }[] = [];
-function mount(node: ReactNode): { div: HTMLDivElement; render(node: ReactNode): void } {
-  const div = document.createElement('div');
-  document.body.appendChild(div);
-  const root = createRoot(div);
-  act(() => root.render(node));
-  mounted.push({ root, div });
-  return { div, render: (n) => act(() => root.render(n)) };
-}
-afterEach(() => {
-  for (const { root, div } of mounted.splice(0)) {
-    act(() => root.unmount());
-    div.remove();
-  }
-});
 
 const button = (div: HTMLElement, name: string) => {
   const b = [...div.querySelectorAll('button')].find((x) => x.textContent === name);

@@ -1,41 +1,22 @@
 // "Latest metrics" and the samples view in headless Chromium, rendered from a run store fed with synthetic events:
 // table rows per metric grouped by stage with their meanings as titles and descriptions; rollout tokens coloured
 // by the chosen quantity (the switch changes the colours), the legend, and the SFT answer beside the PPO one.
-import { act, type ReactNode } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, describe, expect, test } from 'vitest';
+import { act } from 'react';
+import { describe, expect, test } from 'vitest';
 import { METRICS } from '../../src/rlhf/metrics';
 import type { Episode } from '../../src/rlhf/ppo';
 import { createRunStore } from '../../src/store/run';
 import { MetricsTable } from '../../src/ui/MetricsTable';
 import { colourScale, SamplesView, tokenColour } from '../../src/ui/SamplesView';
+import { mount } from '../helpers/mount';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-const mounted: { root: Root; div: HTMLDivElement }[] = [];
-
-function mount(node: ReactNode): HTMLDivElement {
-  const div = document.createElement('div');
-  document.body.appendChild(div);
-  const root = createRoot(div);
-  act(() => root.render(node));
-  mounted.push({ root, div });
-  return div;
-}
-
-afterEach(() => {
-  for (const { root, div } of mounted.splice(0)) {
-    act(() => root.unmount());
-    div.remove();
-  }
-});
 
 const manualStore = () => createRunStore({ schedule: () => () => {} });
 
 describe('MetricsTable', () => {
   test('one row per metric with a value, grouped by stage, meanings as titles and descriptions', () => {
     const store = manualStore();
-    const div = mount(<MetricsTable store={store} />);
+    const { div } = mount(<MetricsTable store={store} />);
     const table = div.querySelector('table')!;
     expect(table.caption!.textContent).toBe('Latest metrics');
     expect(table.textContent).toContain('No metrics yet.');
@@ -91,7 +72,7 @@ describe('SamplesView', () => {
 
   test('shows the rollouts with scores; the colouring switch changes token colours', () => {
     const store = manualStore();
-    const div = mount(<SamplesView store={store} />);
+    const { div } = mount(<SamplesView store={store} />);
     expect(div.textContent).toContain('No PPO rollouts yet.');
     act(() => store.getState().onEpisodes(12, episodes));
 
@@ -140,7 +121,7 @@ describe('SamplesView', () => {
 
   test('the SFT answer to the same prompt sits beside the PPO one; evaluation samples side by side', () => {
     const store = manualStore();
-    const div = mount(<SamplesView store={store} />);
+    const { div } = mount(<SamplesView store={store} />);
     act(() => {
       store.getState().onEpisodes(3, episodes);
       store.getState().onSamples([
