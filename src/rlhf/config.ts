@@ -65,7 +65,9 @@ function preset(name: PresetName): PipelineConfig {
         sft: { steps: 150, batchSize: 8, seq: 64, lr: 5e-4, warmup: 10 },
         labels: { prompts: 320, k: 6, agreement: 0.73, heldoutFraction: 0.2 },
         rm: { lr: 1e-3, groupsPerStep: 4, epochs: 1, warmup: 4 },
-        ppo: { ...PPO_COMMON, batchSize: 32, miniBatches: 4, lr: 1e-4, valueLr: 3e-4, ptxBatchSize: 4, maxResponseTokens: 24, episodes: 480 },
+        // Measured on sentiment (see issue notes): lr 3e-4 over 640 episodes moves the 0.27M-parameter policy to a
+        // ~80% win rate over SFT at ~6 nats of KL; 1e-4 over 480 episodes barely left SFT (KL 2.4, 55%).
+        ppo: { ...PPO_COMMON, batchSize: 32, miniBatches: 4, lr: 3e-4, valueLr: 3e-4, ptxBatchSize: 4, maxResponseTokens: 24, episodes: 640 },
         bon: { maxN: 16, prompts: 32 },
         eval: { prompts: 64 },
       };
