@@ -573,10 +573,9 @@ async function tokenAccuracy(model: GPT, tokenizer: Tokenizer, examples: readonl
     for (let start = 0; start < examples.length; start += B) {
       const rows = Math.min(B, examples.length - start);
       const batch = sftBatch(examples, tokenizer, rows, T, Array.from({ length: rows }, (_, i) => start + i));
-      const w = batch.weights.reduce((a, b) => a + b, 0);
-      if (w === 0) continue;
+      if (batch.weights.every((w) => w === 0)) continue;
+      // One forward: accuracy, loss and entropy all come from the logits.
       const logits = await model.forward(batch.tokens, rows, T);
-      loss += (await model.evaluate(batch)) * w;
       for (let n = 0; n < rows * T; n++) {
         if (batch.weights[n] === 0) continue;
         const row = logits.subarray(n * V, (n + 1) * V);
@@ -584,6 +583,7 @@ async function tokenAccuracy(model: GPT, tokenizer: Tokenizer, examples: readonl
         for (let v = 1; v < V; v++) if (row[v] > row[best]) best = v;
         let z = 0;
         for (let v = 0; v < V; v++) z += Math.exp(row[v] - row[best]);
+        loss -= row[batch.targets[n]] - row[best] - Math.log(z);
         let h = 0;
         for (let v = 0; v < V; v++) {
           const lp = row[v] - row[best] - Math.log(z);
