@@ -3,10 +3,16 @@
 //             → a table on stdout and bench-results/kernels.json
 //   train     GPT training tokens/s (lab vs TF.js WebGPU), KV-cache vs recompute generation, dispatches and
 //             submits per step, GPU bytes vs the theoretical minimum → a table and bench-results/train.json
+//   page      the lab page's own pipeline run (its production bundle, vite preview): seconds per stage and the
+//             main thread's responsiveness while it trains → a table and bench-results/page.json (src/bench/page.ts)
+//   charts    the run charts (ChartGrid) taking synthetic metric batches up to 10,000+ points per series: ms per
+//             update, updates/s, long tasks → a table and bench-results/charts.json (src/bench/charts.ts)
 // The CLI serves the repo with Vite (the page needs a secure context for navigator.gpu: http://127.0.0.1),
 // opens the bench page in Debian's chromium through playwright-core, and collects the rows the page leaves in
-// window.__benchResult (kernels.html) or window.__trainBenchResult (train.html).
+// window.__benchResult (kernels.html), window.__trainBenchResult (train.html) or window.__chartsBenchResult
+// (charts.html); the page benchmark drives the lab page itself, like a user.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -24,13 +30,25 @@ import {
   type TrainBenchResult,
   type TrainImpl,
 } from '../bench/train';
-import type { PresetName } from '../model/config';
+import { formatPageReport, type PageBenchConfig, QUICK_OVERRIDES, runPageBench, servePage, toPageJson } from '../bench/page';
+import {
+  type ChartsBenchConfig,
+  type ChartsPageResult,
+  DEFAULT_CHARTS_CONFIG,
+  formatChartsReport,
+  QUICK_CHART_POINTS,
+  summarizeCharts,
+  toChartsJson,
+} from '../bench/charts';
+import { type PresetName, PRESETS } from '../model/config';
+import { TASK_IDS } from '../rlhf/tasks';
+import { MAX_KEPT_RUNS } from '../store/run';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const IMPLS: Record<string, Impl> = { lab: 'lab', tfjs: 'tfjs-webgpu', ort: 'ort-webgpu', ceiling: 'ceiling' };
 
-const USAGE = `usage: npm run bench -- kernels|train [options]
+const USAGE = `usage: npm run bench -- kernels|train|page|charts [options]
 
 benchmarks:
   kernels            matmul at 256³, 512³, 1024³ and the GPT shapes (2048×128×512, 2048×512×128, 2048×128×384)
@@ -64,6 +82,35 @@ options (train):
   --quick            smoke run: 2 timed steps, 1 generation run of 48 new tokens per path (not a valid measurement)
   --timeout-min N    give up on the page after N minutes (default 30)
   --out FILE         JSON output (default bench-results/train.json)
+  --headed           show the browser window (debugging)
+
+  page               the lab page (built, served by vite preview) runs the whole pipeline from its Run pipeline
+                     button; seconds per stage and in all, and the main thread while it trains: CPU time, long
+                     tasks, heartbeat and animation-frame gaps, chart updates/s, GPU calls; writes
+                     bench-results/page.json
+
+options (page):
+  --preset NAME      nano, tiny or small (default tiny: about an hour on SwiftShader)
+  --task NAME        sentiment or instructions (default sentiment)
+  --set PATH=VALUE   a pipeline setting as the page's URL takes it, e.g. --set ppo.episodes=64 (repeatable)
+  --quick            smoke run: every stage cut to a step or two (not a valid measurement)
+  --timeout-min N    give up on the run after N minutes (default 180)
+  --out FILE         JSON output (default bench-results/page.json)
+  --headed           show the browser window (debugging)
+
+  charts             the run charts (the lab's ChartGrid, fed by a run store) take synthetic SFT, reward-model and
+                     PPO metric records in batches until every series holds N points, optionally drawn over a KL
+                     sweep's kept runs; per update, onMetrics + flush → every chart redrawn (mean, p50, p99, max ms),
+                     updates/s and long tasks, against the targets (≥ 10 updates/s with 10,000 points per series, no
+                     update over 50 ms: reported, never an exit status); writes bench-results/charts.json
+
+options (charts):
+  --points N         points per series at the end (default ${DEFAULT_CHARTS_CONFIG.points})
+  --batch B          records per stage in one update (default ${DEFAULT_CHARTS_CONFIG.batch}, the engine worker's batch)
+  --runs-kept R      finished runs of a KL sweep the charts draw under the current one, 0…${MAX_KEPT_RUNS} (default ${DEFAULT_CHARTS_CONFIG.keptRuns})
+  --quick            smoke run: ${QUICK_CHART_POINTS} points per series (not a valid measurement)
+  --timeout-min N    give up on the page after N minutes (default 30)
+  --out FILE         JSON output (default bench-results/charts.json)
   --headed           show the browser window (debugging)`;
 
 interface KernelsOptions extends CommonOptions {
@@ -97,8 +144,9 @@ function parseOptions(
   args: string[],
   defaultOut: string,
   specific: (flag: string, value: () => string | undefined) => boolean,
+  defaultTimeoutMin = 30,
 ): CommonOptions {
-  const common: CommonOptions = { timeoutMin: 30, out: resolve(ROOT, defaultOut), headed: false, quick: false };
+  const common: CommonOptions = { timeoutMin: defaultTimeoutMin, out: resolve(ROOT, defaultOut), headed: false, quick: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -179,7 +227,7 @@ async function startServer(): Promise<{ server: ViteDevServer; origin: string }>
 }
 
 /** Serves the repo, opens src/bench/<pageName> with ?config=<json> and returns what the page leaves in window[key]. */
-async function runPage<R>(pageName: string, key: '__benchResult' | '__trainBenchResult', config: unknown, opts: { timeoutMin: number; headed: boolean }): Promise<R> {
+async function runPage<R>(pageName: string, key: '__benchResult' | '__trainBenchResult' | '__chartsBenchResult', config: unknown, opts: { timeoutMin: number; headed: boolean }): Promise<R> {
   const { server, origin } = await startServer();
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: !opts.headed });
   try {
@@ -337,6 +385,124 @@ async function runTrain(opts: TrainOptions): Promise<number> {
   return 0;
 }
 
+interface PageOptions extends CommonOptions {
+  config: PageBenchConfig;
+}
+
+/** Tasks the page runs without files of your own (the custom task needs an imported dataset). */
+const PAGE_TASKS: readonly string[] = TASK_IDS.filter((t) => t !== 'custom');
+
+export function parsePageArgs(args: string[]): PageOptions {
+  const config: PageBenchConfig = { task: 'sentiment', preset: 'tiny', overrides: {} };
+  const settings: Record<string, string> = {};
+  const common = parseOptions(
+    args,
+    'bench-results/page.json',
+    (flag, value) => {
+      switch (flag) {
+        case '--preset':
+          config.preset = value() ?? usageError('--preset needs a name');
+          if (!Object.hasOwn(PRESETS, config.preset)) usageError(`unknown preset "${config.preset}" (expected ${Object.keys(PRESETS).join(', ')})`);
+          return true;
+        case '--task':
+          config.task = value() ?? usageError('--task needs a name');
+          if (!PAGE_TASKS.includes(config.task)) usageError(`unknown task "${config.task}" (expected ${PAGE_TASKS.join(', ')})`);
+          return true;
+        case '--set': {
+          const spec = value() ?? '';
+          const m = /^([\w.]+)=(.+)$/.exec(spec);
+          if (!m) usageError(`--set needs PATH=VALUE (e.g. ppo.episodes=64), got ${spec || 'nothing'}`);
+          settings[m[1]] = m[2];
+          return true;
+        }
+        default:
+          return false;
+      }
+    },
+    180,
+  );
+  // --set wins over --quick's cuts; the page itself validates each setting and names a bad one.
+  config.overrides = { ...(common.quick ? QUICK_OVERRIDES : {}), ...settings };
+  return { config, ...common };
+}
+
+async function runPageBenchmark(opts: PageOptions): Promise<number> {
+  const { config } = opts;
+  const settings = Object.entries(config.overrides).map(([k, v]) => `${k}=${v}`);
+  console.log(
+    `page benchmark: ${config.task}, preset ${config.preset}${settings.length ? `, ${settings.join(' ')}` : ''}; building the page…` +
+      (opts.quick ? ' (quick smoke run: not a valid measurement)' : ''),
+  );
+  const served = await servePage();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: !opts.headed });
+  try {
+    const result = await runPageBench(browser, served.url, config, {
+      timeoutMin: opts.timeoutMin,
+      onChange: (seconds, key, text) => console.log(`  ${seconds.toFixed(1).padStart(7)} s  ${key === 'run' ? 'run' : `${key} stage`}: ${text}`),
+    });
+    mkdirSync(dirname(opts.out), { recursive: true });
+    writeFileSync(opts.out, toPageJson(result));
+    console.log(`\n${formatPageReport(result)}`);
+    console.log(`adapter: ${result.adapter}; ${result.browser}`);
+    if (opts.quick) console.log('(quick smoke run: too little work for the timings to mean anything)');
+    if (result.error) console.error(`\nthe run did not finish: ${result.error}`);
+    console.log(`\nwrote ${opts.out}`);
+    return result.end === 'Done' ? 0 : 1;
+  } finally {
+    await browser.close();
+    await served.close();
+  }
+}
+
+interface ChartsOptions extends CommonOptions {
+  config: ChartsBenchConfig;
+}
+
+export function parseChartsArgs(args: string[]): ChartsOptions {
+  const config: ChartsBenchConfig = { ...DEFAULT_CHARTS_CONFIG };
+  let points: number | undefined;
+  const common = parseOptions(args, 'bench-results/charts.json', (flag, value) => {
+    switch (flag) {
+      case '--points':
+        points = positiveInt(flag, value());
+        return true;
+      case '--batch':
+        config.batch = positiveInt(flag, value());
+        return true;
+      case '--runs-kept':
+        config.keptRuns = positiveInt(flag, value(), 0);
+        if (config.keptRuns > MAX_KEPT_RUNS) usageError(`--runs-kept: the run store keeps at most ${MAX_KEPT_RUNS} runs, got ${config.keptRuns}`);
+        return true;
+      default:
+        return false;
+    }
+  });
+  config.points = points ?? (common.quick ? QUICK_CHART_POINTS : DEFAULT_CHARTS_CONFIG.points);
+  return { config, ...common };
+}
+
+async function runCharts(opts: ChartsOptions): Promise<number> {
+  const { config } = opts;
+  console.log(
+    `charts benchmark: ${config.points} points per series in updates of ${config.batch} records per stage; ` +
+      `${config.keptRuns} kept run(s)${opts.quick ? ' (quick smoke run: not a valid measurement)' : ''}`,
+  );
+  const loadStart = loadavg()[0];
+  const page = await runPage<ChartsPageResult>('charts.html', '__chartsBenchResult', config, opts);
+  if (page.fatal) {
+    console.error(`benchmark failed: ${page.fatal}`);
+    return 1;
+  }
+  const result = summarizeCharts(config, page, { cpus: availableParallelism(), loadStart, loadEnd: loadavg()[0] });
+  mkdirSync(dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, toChartsJson(result));
+  console.log(`\n${formatChartsReport(result)}`);
+  if (opts.quick) console.log('(quick smoke run: too few points for the targets to mean anything)');
+  console.log(`\nwrote ${opts.out}`);
+  // A missed target is reported, not an error; a run that lost points or redrew outside the timing measured nothing.
+  return result.problems.length ? 1 : 0;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2).filter((a) => a !== '--');
   const [name, ...rest] = args;
@@ -347,7 +513,9 @@ async function main(): Promise<void> {
   if (name === undefined) usageError('missing benchmark name');
   if (name === 'kernels') process.exitCode = await runKernels(parseKernelsArgs(rest));
   else if (name === 'train') process.exitCode = await runTrain(parseTrainArgs(rest));
-  else usageError(`unknown benchmark "${name}" (expected kernels or train)`);
+  else if (name === 'page') process.exitCode = await runPageBenchmark(parsePageArgs(rest));
+  else if (name === 'charts') process.exitCode = await runCharts(parseChartsArgs(rest));
+  else usageError(`unknown benchmark "${name}" (expected kernels, train, page or charts)`);
 }
 
 main().catch((e) => {

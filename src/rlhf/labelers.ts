@@ -3,7 +3,8 @@
 // reports that its labelers agreed with each other on 72.6 ± 1.5% of comparisons; calibrateNoise picks the noise
 // temperature τ at which a labeler agrees with the gold order on a target fraction of pairs (0.73 by default).
 // (Agreement with gold, not with another labeler: two independent labelers each at 73% with gold agree with each
-// other less often. We calibrate against gold because gold is what the lab can measure.)
+// other less often — interLabelerAgreement measures that, the number InstructGPT's 72.6% actually is. We calibrate
+// against gold because gold is what the lab can measure.)
 // Plackett–Luce with temperature τ: the best completion is drawn with probability ∝ exp(gold/τ), then the next from
 // the rest, and so on. Sampled exactly with the Gumbel-max trick: order by gold_i + τ·G_i, G_i ~ Gumbel(0, 1) i.i.d.
 // (Yellott 1977). That uses exactly K uniforms per ranking whatever τ is, and with the same uniforms the agreement
@@ -144,4 +145,28 @@ export class SimulatedLabeler {
       goldOrder: goldOrderOf(golds).map((item) => position[item]),
     };
   }
+}
+
+/**
+ * How often a second, independent labeler with the same noise agrees with `rankings` (fraction of pairs ordered
+ * alike, weighted by pairs): InstructGPT's inter-labeler agreement, the ceiling a reward model's held-out accuracy
+ * on these labels should be compared with (a perfect copy of the gold reward scores only about as well as another
+ * labeler on noisy labels). Each ranking is re-ranked by a fresh SimulatedLabeler seeded by `seed`.
+ */
+export function interLabelerAgreement(task: Pick<Task, 'id' | 'gold'>, rankings: readonly Ranking[], noise: number, seed: number): number {
+  if (rankings.length === 0) throw new RangeError('interLabelerAgreement: no rankings');
+  const second = new SimulatedLabeler(task, { noise, seed });
+  let same = 0;
+  let pairs = 0;
+  for (const r of rankings) {
+    const again = second.rank(r.prompt, r.completions);
+    const position = new Map(r.completions.map((c, i) => [c, i]));
+    const P = (r.completions.length * (r.completions.length - 1)) / 2;
+    same += pairwiseAgreement(
+      again.completions.map((c) => position.get(c)!),
+      r.completions.map((_, i) => i),
+    ) * P;
+    pairs += P;
+  }
+  return same / pairs;
 }

@@ -87,6 +87,18 @@ const table = {
     meaning: "Fraction of response pairs the RM orders the same way as the hidden gold reward.",
     healthy: 'Well above 0.5; can exceed held-out accuracy because gold labels have no labeler noise.',
   },
+  'rm/labeler_gold_agreement': {
+    stages: ['rm'],
+    label: 'Labelers–gold agreement',
+    meaning: 'Fraction of held-out pairs the (simulated) labelers themselves ordered as the gold reward does: the yardstick for RM–gold agreement.',
+    healthy: 'Near the target agreement (0.73 by default); the RM can match it but rarely beat it.',
+  },
+  'rm/inter_labeler_agreement': {
+    stages: ['rm'],
+    label: 'Inter-labeler agreement',
+    meaning: 'How often a second, independent simulated labeler agrees with the held-out labels: the yardstick for RM held-out accuracy (InstructGPT: 72.6%).',
+    healthy: 'Below the labelers–gold agreement (both labelers are noisy); an RM near or above it has learned what the labels can teach.',
+  },
   'rm/margin': {
     stages: ['rm'],
     label: 'RM margin',

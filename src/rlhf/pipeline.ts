@@ -28,7 +28,7 @@ import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
 import { type BestOfNPoint, bestOfN } from './best-of-n';
 import type { PipelineConfig } from './config';
 import { compareByGold, type PolicySamples, samplePolicy } from './evaluate';
-import { calibrateNoise, SimulatedLabeler } from './labelers';
+import { calibrateNoise, interLabelerAgreement, SimulatedLabeler } from './labelers';
 import { checkAlarms, type Alarm, type MetricRecord } from './metrics';
 import { type Episode, PPOTrainer } from './ppo';
 import type { Ranking } from './preferences';
@@ -71,7 +71,15 @@ export interface PipelineSummary {
   seed: number;
   labelers: { k: number; agreement: number | null; noise: number | null };
   sft: { steps: number; final_loss: number | null; mean_token_accuracy: number | null };
-  rm: { heldout_accuracy: number | null; gold_agreement: number | null; train_accuracy: number | null };
+  rm: {
+    heldout_accuracy: number | null;
+    gold_agreement: number | null;
+    train_accuracy: number | null;
+    /** The held-out labels' own agreement with gold (what gold_agreement compares with). */
+    labeler_gold_agreement: number | null;
+    /** A second simulated labeler's agreement with the held-out labels (what heldout_accuracy compares with). */
+    inter_labeler_agreement: number | null;
+  };
   ppo: { gold_sft: number | null; gold_ppo: number | null; win_rate: number | null; win_rate_ci: [number, number] | null; kl: number | null };
   bon: BestOfNPoint[];
   seconds: number;
@@ -238,7 +246,7 @@ export class Pipeline {
       seed: config.seed,
       labelers: { k: config.labels.k, agreement: null, noise: null },
       sft: { steps: config.sft.steps, final_loss: null, mean_token_accuracy: null },
-      rm: { heldout_accuracy: null, gold_agreement: null, train_accuracy: null },
+      rm: { heldout_accuracy: null, gold_agreement: null, train_accuracy: null, labeler_gold_agreement: null, inter_labeler_agreement: null },
       ppo: { gold_sft: null, gold_ppo: null, win_rate: null, win_rate_ci: null, kl: null },
       bon: [],
       seconds: 0,
@@ -419,15 +427,32 @@ export class Pipeline {
       const shift = await centerOnDemonstrations(rm, this.tokenizer, this.task.demonstrations.slice(0, 64), this.rules.maxResponseTokens);
       this.summary.rm.heldout_accuracy = ev.accuracy;
       this.summary.rm.gold_agreement = ev.goldAgreement ?? null;
+      this.summary.rm.labeler_gold_agreement = ev.labelerGoldAgreement ?? null;
+      const inter = this.interLabelerAgreement(heldout);
+      this.summary.rm.inter_labeler_agreement = inter;
       const record: MetricRecord = { stage: 'rm', step: log.length, 'rm/heldout_accuracy': ev.accuracy };
       if (ev.goldAgreement !== undefined) record['rm/gold_agreement'] = ev.goldAgreement;
+      if (ev.labelerGoldAgreement !== undefined) record['rm/labeler_gold_agreement'] = ev.labelerGoldAgreement;
+      if (inter !== null) record['rm/inter_labeler_agreement'] = inter;
       this.emit(record);
-      this.events.log?.(`reward model: held-out accuracy ${ev.accuracy.toFixed(3)}, gold agreement ${ev.goldAgreement?.toFixed(3) ?? 'n/a'} (labelers vs gold on the same rankings: ${ev.labelerGoldAgreement?.toFixed(3) ?? 'n/a'}); bias shifted by ${shift.toFixed(3)} so demonstrations average 0`);
+      const f = (x: number | null | undefined) => x?.toFixed(3) ?? 'n/a';
+      this.events.log?.(
+        `reward model: held-out accuracy ${f(ev.accuracy)} (a second labeler on the same labels: ${f(inter)}), ` +
+          `gold agreement ${f(ev.goldAgreement)} (the labels themselves: ${f(ev.labelerGoldAgreement)}); bias shifted by ${shift.toFixed(3)} so demonstrations average 0`,
+      );
       this.weights.rm = await rm.params.getWeights();
     } finally {
       rm.dispose();
     }
     this.checkpoint('reward-model', this.weights.rm);
+  }
+
+  /** A second simulated labeler on the held-out simulated rankings (null when there are none, e.g. human labels). */
+  private interLabelerAgreement(heldout: readonly Ranking[]): number | null {
+    const noise = this.summary.labelers.noise;
+    const simulated = heldout.filter((r) => r.source === 'simulated');
+    if (noise === null || simulated.length === 0 || !this.task.gold) return null;
+    return interLabelerAgreement(this.task, simulated, noise, mixSeed(this.config.seed, 45));
   }
 
   private async simulateLabels(sft: Weights): Promise<Ranking[]> {

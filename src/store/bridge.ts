@@ -2,7 +2,9 @@
 // functions and setRunState); the accepted configuration, checkpoints, logs and pipeline errors go to the lab store's
 // pipeline slice (the run state also to its lesson slice, which starts a lesson's next run); the engine's own events
 // (ready, model, sample, file, engine errors) to its engine slice; every event to the feedback store. Plain
-// functions of plain stores, so Node tests drive it with synthetic events.
+// functions of plain stores, so Node tests drive it with synthetic events. A new configuration resets the run store;
+// when it is the next run of a sweep (a lesson with several runs) the run store keeps the run before it, so the
+// charts overlay the sweep's runs.
 //
 // createLabSession is the page's whole connection to the worker: commands out and events in, both recorded for
 // saved data (src/store/persist.ts), and the saved session restored at start-up — the configuration and checkpoints
@@ -10,9 +12,9 @@
 // labels-stats refill the feedback counts). Without IndexedDB it records into memory and says so.
 import type { Command, EngineEvent, PipelineCheckpointName, PipelineState } from '../worker/protocol';
 import type { FeedbackStore } from './feedback';
-import { type LabStore, pipelineError } from './index';
+import { type LabState, type LabStore, pipelineError } from './index';
 import { createMemoryStorage, createPersistenceRecorder, type LabStorage, openLabStorage, type PersistenceRecorder, type SavedLab, savedEvents } from './persist';
-import { RUN_STAGES, type RunStore } from './run';
+import { RUN_STAGES, type RunStore, type SweepRun } from './run';
 
 export interface BridgeTargets {
   lab: LabStore;
@@ -27,6 +29,12 @@ export interface BridgeTargets {
 /** Errors that answer a feedback or saved-data command: their own views show them, not the pipeline's alert. */
 export const OWN_VIEW_ERROR = /^(label-request|labels|clear-labels|restore|checkpoint-data):|^start: the reward model needs/;
 
+/** The sweep run a configuration's echo starts: a lesson of several runs is waiting for its step's configuration. */
+function sweepRun({ lessonRun, pending }: LabState): SweepRun | undefined {
+  if (lessonRun?.state !== 'running' || lessonRun.started || lessonRun.steps.length < 2 || pending?.purpose !== 'run') return undefined;
+  return { label: lessonRun.steps[lessonRun.index].label, first: lessonRun.index === 0 };
+}
+
 /** Routes one worker event to the stores. */
 export function routeEvent(event: EngineEvent, { lab, run, feedback, others }: BridgeTargets): void {
   const r = run.getState();
@@ -34,8 +42,9 @@ export function routeEvent(event: EngineEvent, { lab, run, feedback, others }: B
   feedback?.getState().applyEvent(event);
   switch (event.type) {
     case 'pipeline-config':
-      // A new configuration: the worker dropped the earlier run's results, so the page does too.
-      r.reset();
+      // A new configuration: the worker dropped the earlier run's results, so the page does too (a sweep's next run
+      // keeps them for its charts).
+      r.reset(sweepRun(l));
       l.onPipelineConfig(event.config, event.task);
       return;
     case 'pipeline-state': {
@@ -85,6 +94,7 @@ export function routeEvent(event: EngineEvent, { lab, run, feedback, others }: B
     case 'model':
     case 'sample':
     case 'file':
+    case 'recovered':
       l.applyEngineEvent(event);
       return;
     default:

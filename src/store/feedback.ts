@@ -3,10 +3,11 @@
 // which only the worker can compute). Actions turn a click into the worker's commands: prefer/rank send one `labels`
 // command per judgement at once (a label is never lost to a reload mid-batch), skip just drops the item, and when
 // the queue runs dry more items are requested. `train` starts the reward-model stage on your labels alone
-// (humanLabels 'replace'), so PPO run afterwards follows your preference.
+// (humanLabels 'replace'), so PPO run afterwards follows your preference. K, the completions per item (2 for a pair,
+// up to 9 to rank), can be changed as you go: items of another K waiting in the queue are dropped.
 // The worker is reached only through the `send` given to createFeedbackStore, so tests drive it with a fake.
 import { create } from 'zustand';
-import type { Command, EngineEvent, HumanLabelMode, LabelItem, PipelineStage } from '../worker/protocol';
+import { type Command, type EngineEvent, type HumanLabelMode, type LabelItem, MAX_LABEL_K, MIN_LABEL_K, type PipelineStage } from '../worker/protocol';
 
 export interface FeedbackStats {
   /** Rankings you made (one per labelled item). */
@@ -17,10 +18,12 @@ export interface FeedbackStats {
   goldAgreement: number | null;
 }
 
+export { MAX_LABEL_K, MIN_LABEL_K };
+
 export interface FeedbackOptions {
   /** Items asked for per request (default 8). */
   batchSize?: number;
-  /** Completions per item (default 2: a pair, Prefer A / Prefer B). */
+  /** Completions per item at first (default 2: a pair, Prefer A / Prefer B). */
   k?: number;
   /** Ask for more items when the last one is labelled or skipped (default true). */
   autoRefill?: boolean;
@@ -42,10 +45,15 @@ export interface FeedbackState {
   stats: FeedbackStats | undefined;
   /** The latest refusal of a feedback command (cleared by the next success). */
   error: string | undefined;
+  /** Completions per item asked for (MIN_LABEL_K…MAX_LABEL_K). */
+  k: number;
+  /** Asks for `k` completions per item from now on; waiting items of another K are dropped (and more asked for, as
+   * when the queue runs dry). Throws a RangeError for a K the worker would refuse. */
+  setK(k: number): void;
   request(count?: number): void;
   /** The current item's completion `winner` is better than the other (K = 2: 0 is A, 1 is B). */
   prefer(winner: number): void;
-  /** The current item's completions ranked: indices best → worst, all of them (any K). */
+  /** The current item's completions ranked: indices best → worst, each once (any K; throws a RangeError otherwise). */
   rank(order: number[]): void;
   skip(): void;
   train(mode?: HumanLabelMode): void;
@@ -59,13 +67,24 @@ export interface FeedbackState {
  * saved-data view's to show, not this one's). */
 const FEEDBACK_ERROR = /^(label-request|labels|clear-labels):|^start: the reward model needs/;
 
+function checkK(k: number): number {
+  if (!Number.isInteger(k) || k < MIN_LABEL_K || k > MAX_LABEL_K) throw new RangeError(`K (completions per item) must be an integer in [${MIN_LABEL_K}, ${MAX_LABEL_K}], got ${k}`);
+  return k;
+}
+
+/** Whether `order` lists each of 0…k-1 once. */
+const isPermutation = (order: readonly number[], k: number) => order.length === k && new Set(order).size === k && order.every((i) => Number.isInteger(i) && i >= 0 && i < k);
+
 export function createFeedbackStore(send: (command: Command) => void, options: FeedbackOptions = {}) {
-  const { batchSize = 8, k = 2, autoRefill = true, trainStages = ['rm'] } = options;
+  const { batchSize = 8, autoRefill = true, trainStages = ['rm'] } = options;
+  const initialK = checkK(options.k ?? MIN_LABEL_K);
   return create<FeedbackState>()((set, get) => {
+    const refillIfEmpty = () => {
+      if (get().queue.length === 0 && autoRefill) get().request();
+    };
     const next = (labelled: boolean) => {
-      const [, ...rest] = get().queue;
-      set((s) => ({ queue: rest, labelled: s.labelled + (labelled ? 1 : 0), skipped: s.skipped + (labelled ? 0 : 1) }));
-      if (rest.length === 0 && autoRefill) get().request();
+      set((s) => ({ queue: s.queue.slice(1), labelled: s.labelled + (labelled ? 1 : 0), skipped: s.skipped + (labelled ? 0 : 1) }));
+      refillIfEmpty();
     };
     return {
       queue: [],
@@ -75,22 +94,31 @@ export function createFeedbackStore(send: (command: Command) => void, options: F
       skipped: 0,
       stats: undefined,
       error: undefined,
+      k: initialK,
+      setK: (k) => {
+        checkK(k);
+        const { queue } = get();
+        const kept = queue.filter((item) => item.completions.length === k);
+        set({ k, queue: kept });
+        if (kept.length < queue.length) refillIfEmpty();
+      },
       request: (count = batchSize) => {
         if (get().requesting) return;
         set({ requesting: true, error: undefined });
-        send({ type: 'label-request', count, k });
+        send({ type: 'label-request', count, k: get().k });
       },
       prefer: (winner) => {
         const item = get().queue[0];
         if (!item) return;
         if (item.completions.length !== 2) throw new RangeError(`prefer: the item has ${item.completions.length} completions; rank them instead`);
         if (winner !== 0 && winner !== 1) throw new RangeError(`prefer: winner must be 0 (A) or 1 (B), got ${winner}`);
-        send({ type: 'labels', labels: [{ id: item.id, order: [winner, 1 - winner] }] });
-        next(true);
+        get().rank([winner, 1 - winner]);
       },
       rank: (order) => {
         const item = get().queue[0];
         if (!item) return;
+        const k = item.completions.length;
+        if (!isPermutation(order, k)) throw new RangeError(`rank: order must list each of the ${k} completions' indices 0…${k - 1} once, best → worst, got ${JSON.stringify(order)}`);
         send({ type: 'labels', labels: [{ id: item.id, order: order.slice() }] });
         next(true);
       },

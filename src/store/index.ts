@@ -1,4 +1,5 @@
-// The page's state: one zustand store built from slices. The engine slice mirrors what the worker reports; the
+// The page's state: one zustand store built from slices. The engine slice mirrors what the worker reports (and
+// resumes after a lost device: `recover`, which has the worker load its checkpoints back onto a new device); the
 // sampling slice holds the base model's latest continuation; the config slice is the config bar's form (task, preset,
 // hyperparameters: src/store/config-form.ts); the pipeline slice is what the page knows of the worker's pipeline
 // (the accepted configuration, checkpoints that can be downloaded, the latest pipeline error, an import's problems).
@@ -46,10 +47,21 @@ export interface Sample {
   tokensPerSecond: number;
 }
 
+/** Resuming after a lost device: going, done (what came back) or failed (then reloading the page is what is left). */
+export interface Recovery {
+  state: 'recovering' | 'recovered' | 'failed';
+  message: string;
+}
+
 export interface EngineSlice {
   engine: EngineStatus;
   model: ModelInfo | undefined;
-  /** The engine's own events (ready, model, sample, file, engine errors). Pipeline events go through the bridge. */
+  recovery: Recovery | undefined;
+  /** After a lost device: asks the worker for a new one with the pipeline's checkpoints loaded back (`recover`). */
+  recoverDevice(): void;
+  dismissRecovery(): void;
+  /** The engine's own events (ready, model, sample, file, recovered, engine errors). Pipeline events go through the
+   * bridge. */
   applyEngineEvent(event: EngineEvent): void;
 }
 
@@ -272,6 +284,13 @@ export function createLabStore(options: LabStoreOptions = {}) {
     return {
       engine: { state: 'starting' },
       model: undefined,
+      recovery: undefined,
+      recoverDevice: () => {
+        if (get().recovery?.state === 'recovering') return;
+        set({ recovery: { state: 'recovering', message: 'Getting a new GPU device and loading the checkpoints back…' } });
+        get().send({ type: 'recover' });
+      },
+      dismissRecovery: () => set({ recovery: undefined }),
       sample: undefined,
       generating: false,
       send: () => {
@@ -298,12 +317,23 @@ export function createLabStore(options: LabStoreOptions = {}) {
               sample: { prompt: event.prompt, text: event.text, tokensPerSecond: event.tokens / (event.ms / 1000) },
             });
             break;
+          case 'recovered':
+            set({ engine: { state: 'ready', adapter: event.adapter }, recovery: { state: 'recovered', message: recoveredMessage(event.checkpoints) } });
+            break;
           case 'error': {
             // Pipeline errors (config, alarm, pipeline) belong to the pipeline's view, not to the engine's status.
             if (event.kind === 'config' || event.kind === 'alarm' || event.kind === 'pipeline') break;
-            const engine = get().engine;
-            const adapter = engine.state === 'ready' ? engine.adapter : undefined;
-            set({ generating: false, pending: undefined, engine: { state: 'error', kind: event.kind, message: event.message, adapter } });
+            const { engine, recovery } = get();
+            const adapter = engine.state === 'starting' ? undefined : engine.adapter; // kept through a second error
+            // `recover` failing answers with a "recover:" device-lost error; others leave a recovery going (a command
+            // refused meanwhile) and end the note of an earlier one (a new loss).
+            const failed = event.kind === 'device-lost' && event.message.startsWith('recover:');
+            set({
+              generating: false,
+              pending: undefined,
+              engine: { state: 'error', kind: event.kind, message: event.message, adapter },
+              recovery: failed ? { state: 'failed', message: RECOVERY_FAILED } : recovery?.state === 'recovering' ? recovery : undefined,
+            });
             break;
           }
         }
@@ -453,6 +483,14 @@ export function createLabStore(options: LabStoreOptions = {}) {
       },
     };
   });
+}
+
+const RECOVERY_FAILED = 'Resuming did not work. Reload the page to start a new engine: your autosaved session (the configuration, checkpoints and labels) is restored then.';
+
+/** What a successful `recover` brought back. */
+function recoveredMessage(checkpoints: readonly PipelineCheckpointName[]): string {
+  const what = checkpoints.length > 0 ? `the checkpoints ${checkpoints.join(', ')} are loaded back, so later stages run from them` : 'there were no checkpoints to load back';
+  return `Resumed on a new GPU device: ${what} (a stage the loss cut short must run again).`;
 }
 
 /** An imported dataset's file name (the key carries a counter so the same file imported twice is a new dataset). */

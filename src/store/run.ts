@@ -7,6 +7,11 @@
 // sees changes in one throttled commit (at most ~10 a second): `version` (charts redraw from the series when it
 // moves), `latest`, the frontier points and the record count. Stage/run state, progress, episodes, samples and the
 // summary are rare events and are set at once.
+//
+// A sweep (a lesson with several runs, e.g. β = 0, 0.05, 0.2) is compared on the same charts: each run is labelled,
+// and when the next one starts (reset with `sweep`) the run so far is kept — a trimmed copy of its series and its
+// frontier — for the charts to draw under the current one. At most MAX_KEPT_RUNS are kept; anything that is not a
+// sweep's next run drops them, and so does clearKeptRuns.
 import { create } from 'zustand';
 import { METRIC_NAMES, METRICS, type MetricRecord, type Stage } from '../rlhf/metrics';
 import type { PipelineStage, PipelineSummary, Progress, SampleRecord } from '../rlhf/pipeline';
@@ -54,9 +59,11 @@ export interface FrontierPoint {
 
 /** A growable pair of Float64Arrays (x, y); capacity doubles, so pushing n points costs O(n) copies in all. */
 class Growable {
-  x = new Float64Array(64);
-  y = new Float64Array(64);
-  length = 0;
+  constructor(
+    public x = new Float64Array(64),
+    public y = new Float64Array(64),
+    public length = 0,
+  ) {}
 
   push(x: number, y: number): void {
     if (this.length === this.x.length) {
@@ -71,6 +78,11 @@ class Growable {
     this.x[this.length] = x;
     this.y[this.length] = y;
     this.length++;
+  }
+
+  /** A copy without the spare capacity. */
+  trimmed(): Growable {
+    return new Growable(this.x.slice(0, this.length), this.y.slice(0, this.length), this.length);
   }
 }
 
@@ -123,6 +135,13 @@ export class MetricSeries {
   /** Metric names with at least one point (in any stage). */
   names(): string[] {
     return [...this.byName.keys()];
+  }
+
+  /** A copy holding exactly the points so far (no spare capacity): a finished run kept for the charts. */
+  trimmedCopy(): MetricSeries {
+    const copy = new MetricSeries();
+    for (const [name, stages] of this.byName) copy.byName.set(name, new Map([...stages].map(([stage, g]) => [stage, g.trimmed()])));
+    return copy;
   }
 
   /** Drops one stage's points (it is being run again), or everything. */
@@ -185,14 +204,36 @@ export class Throttle {
   }
 }
 
-// ---- export helpers ------------------------------------------------------------------------------------------------
-
 // ---- the store -----------------------------------------------------------------------------------------------------
 
 export interface EpisodeBatch {
   iteration: number;
   episodes: Episode[];
 }
+
+/** A finished run of a sweep, kept for the charts to draw under the current run. */
+export interface KeptRun {
+  /** The run's label in the sweep (e.g. "β = 0"). */
+  label: string;
+  /** Its metric series (a trimmed copy: nothing is pushed to it again). */
+  series: MetricSeries;
+  frontier: RunData['frontier'];
+}
+
+/**
+ * The most finished runs a sweep keeps (the oldest goes first). Each is a trimmed copy of its series: 16 bytes per
+ * point, so a run of 10,000 records × 40 metrics is 6.4 MB and the kept runs stay under ~26 MB.
+ */
+export const MAX_KEPT_RUNS = 4;
+
+/** The run a reset starts when it is one of a sweep's runs. */
+export interface SweepRun {
+  label: string;
+  /** The sweep's first run: earlier kept runs (another sweep's) are dropped, nothing is kept. */
+  first: boolean;
+}
+
+const NO_KEPT_RUNS: readonly KeptRun[] = Object.freeze([]);
 
 export interface RunData {
   state: RunState;
@@ -214,6 +255,10 @@ export interface RunData {
   /** Held-out evaluation samples (best-of-N, SFT, PPO), the latest batch per policy. */
   samples: SampleRecord[];
   summary: PipelineSummary | undefined;
+  /** The current run's label when it is one of a sweep's runs; undefined for a normal run. */
+  runLabel: string | undefined;
+  /** The sweep's finished runs before the current one, oldest first (changes only when a run is kept or cleared). */
+  keptRuns: readonly KeptRun[];
 }
 
 export interface RunActions {
@@ -227,8 +272,13 @@ export interface RunActions {
   setRunState(state: RunState, stage?: PipelineStage, error?: string): void;
   /** Commits pending metric changes now instead of at the next throttle tick. */
   flush(): void;
-  /** Back to an empty, idle run. */
-  reset(): void;
+  /**
+   * Back to an empty, idle run. `sweep` labels the new run as one of a sweep's: unless it is the sweep's first, the
+   * run so far is kept (under its own label) for the charts. Without `sweep` the kept runs are dropped.
+   */
+  reset(sweep?: SweepRun): void;
+  /** Drops the kept runs (the current run stays). */
+  clearKeptRuns(): void;
 }
 
 export type RunStoreState = RunData &
@@ -260,6 +310,8 @@ function initialData(): RunData {
     episodes: undefined,
     samples: [],
     summary: undefined,
+    runLabel: undefined,
+    keptRuns: NO_KEPT_RUNS,
   };
 }
 
@@ -381,14 +433,21 @@ export function createRunStore(options: RunStoreOptions = {}) {
         throttle.flush();
       },
 
-      reset() {
+      reset(sweep) {
+        const { runLabel, keptRuns } = get();
+        const keep = sweep !== undefined && !sweep.first && runLabel !== undefined;
+        const kept = keep ? [...keptRuns, { label: runLabel, series: series.trimmedCopy(), frontier }].slice(-MAX_KEPT_RUNS) : NO_KEPT_RUNS;
         throttle.stop();
         series.clear();
         records = [];
         for (const name of Object.keys(latest)) delete latest[name];
         frontier = { ppo: [], bon: [] };
         frontierChanged = false;
-        set({ ...initialData(), version: get().version + 1, records });
+        set({ ...initialData(), version: get().version + 1, records, runLabel: sweep?.label, keptRuns: kept });
+      },
+
+      clearKeptRuns() {
+        set({ keptRuns: NO_KEPT_RUNS });
       },
     };
   });

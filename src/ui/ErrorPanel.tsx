@@ -1,7 +1,9 @@
 // What went wrong, in words, never a blank page: the engine's errors (no WebGPU — with which browsers work and how to
 // turn it on —, a lost device, a model that would not load, a crashed worker) and the pipeline's (a refused
 // configuration with its fields, a metric alarm that stopped the run, a failed command or stage). Each is an alert
-// (role="alert") naming the cause; pipeline errors can be dismissed, engine errors stay (the engine cannot go on).
+// (role="alert") naming the cause; pipeline errors can be dismissed, engine errors stay while the engine cannot go on.
+// A lost device offers "Resume from autosave": the worker gets a new device and loads the checkpoints back (the same
+// ones the page autosaves), and a status then says which; if that fails, reloading the page restores the autosave.
 import { type LabStore, useLabStore } from '../store';
 import { STAGE_NAMES } from '../store/run';
 
@@ -16,6 +18,8 @@ export function ErrorPanel({ store = useLabStore }: { store?: LabStore }) {
   const engine = store((s) => s.engine);
   const error = store((s) => s.pipelineError);
   const dismiss = store((s) => s.dismissPipelineError);
+  const recovery = store((s) => s.recovery);
+  const dismissRecovery = store((s) => s.dismissRecovery);
   return (
     <>
       {engine.state === 'error' && (
@@ -23,13 +27,16 @@ export function ErrorPanel({ store = useLabStore }: { store?: LabStore }) {
           <h2>{ENGINE_TITLES[engine.kind]}</h2>
           <p>{engine.message}</p>
           {engine.kind === 'no-adapter' && <NoWebGpuHelp />}
-          {engine.kind === 'device-lost' && (
-            <p>
-              The browser took the GPU away (a driver reset, the tab in the background too long, or memory ran out). Reload the
-              page to get a new device; a run must then start again.
-            </p>
-          )}
+          {engine.kind === 'device-lost' && <DeviceLostHelp store={store} />}
           {engine.kind === 'internal' && <p>Reload the page to start a new engine. If it happens again, the message above says where.</p>}
+        </section>
+      )}
+      {recovery?.state === 'recovered' && (
+        <section role="status" aria-label="GPU device recovered">
+          <p>{recovery.message}</p>
+          <button type="button" onClick={dismissRecovery}>
+            Dismiss
+          </button>
         </section>
       )}
       {error && (
@@ -65,6 +72,27 @@ function pipelineTitle(error: NonNullable<ReturnType<LabStore['getState']>['pipe
     case 'pipeline':
       return 'The pipeline reported an error';
   }
+}
+
+/** Why a device goes, and the way back: a new device with the checkpoints loaded back, or failing that a reload. */
+function DeviceLostHelp({ store }: { store: LabStore }) {
+  const recovery = store((s) => s.recovery);
+  const recoverDevice = store((s) => s.recoverDevice);
+  return (
+    <>
+      <p>
+        The browser took the GPU away (a driver reset, the tab in the background too long, or memory ran out). Resume on a new
+        device: the checkpoints of the stages that finished are loaded back, so later stages run without running them again; a
+        stage the loss cut short must run again.
+      </p>
+      <button type="button" onClick={recoverDevice} disabled={recovery?.state === 'recovering'}>
+        Resume from autosave
+      </button>
+      {recovery?.state === 'recovering' && <p role="status">{recovery.message}</p>}
+      {recovery?.state === 'failed' && <p>{recovery.message}</p>}
+      {recovery === undefined && <p className="muted">Reload the page if resuming does not work: your autosaved session is restored then.</p>}
+    </>
+  );
 }
 
 /** Which browsers have WebGPU and how to turn it on where it is off by default. */

@@ -30,7 +30,7 @@ export function HumanFeedbackPanel({ lab = useLabStore, run = useRunStore, feedb
   const busy = !ready || !configured || pending || lessonGoing || going;
 
   const note = !configured
-    ? 'Run the pipeline (or a stage) first: the pairs are sampled from its latest policy.'
+    ? 'Run the pipeline (or a stage) first: the completions to label are sampled from its latest policy.'
     : trained && rmDone && !going && ppoState !== 'running'
       ? 'The reward model now follows your labels. Run PPO again (the PPO button among the stages above) so the policy learns your preference.'
       : undefined;

@@ -42,12 +42,12 @@ export const LESSONS: readonly Lesson[] = [
     title: 'InstructGPT pipeline',
     summary: 'The whole recipe on the sentiment task: SFT, a reward model from ranked samples, PPO with a KL penalty, best-of-N and a win rate.',
     text: [
-      'This is the default full run. The tiny base model is fine-tuned on demonstrations (SFT); simulated labelers, who agree with a hidden gold preference about as often as InstructGPT’s labelers agreed with each other (≈ 73%), rank four samples per prompt; a reward model learns those rankings; PPO then optimises the SFT policy against the reward model with a per-token KL penalty to the SFT model.',
+      'This is the default full run. The tiny base model is fine-tuned on demonstrations (SFT); simulated labelers, who agree with a hidden gold preference on about 73% of pairs (InstructGPT’s labelers agreed with each other on 72.6%), rank six samples per prompt; a reward model learns those rankings; PPO then optimises the SFT policy against the reward model with a per-token KL penalty to the SFT model.',
       'The gold reward is never shown to the reward model or the policy. It only measures, at the end, whether PPO really got better: the win rate of PPO over SFT on held-out prompts.',
     ],
     lookFor: [
       'SFT: the loss falls and held-out loss stays close to it.',
-      'Reward model: loss starts at 0.693 and falls; held-out accuracy above 0.5, near the labelers’ agreement.',
+      'Reward model: loss starts at 0.693 and falls; held-out accuracy above 0.5, near the inter-labeler agreement (a second labeler on the same labels).',
       'PPO: RM score and rlhf_reward rise, KL grows slowly, the ratio stays near 1.',
       'Evaluation: a win rate above 0.5.',
     ],
@@ -65,7 +65,7 @@ export const LESSONS: readonly Lesson[] = [
       'β = 0: nothing holds the policy back. The reward model’s score (the proxy) climbs fastest, but the hidden gold reward rises at first and then falls — reward hacking, as Gao et al. (2022) measured: the policy finds what the proxy over-rates (repeated words, odd tokens). β = 0.05 (the lab’s default) trades a little proxy reward for a gold reward that keeps up with it. β = 0.2 stays very close to SFT: safe, but it improves little.',
     ],
     lookFor: [
-      'objective/kl: largest at β = 0 (tens of nats), small at β = 0.2.',
+      'objective/kl: largest at β = 0, smallest at β = 0.2.',
       'objective/scores (proxy) against objective/gold: they part ways at β = 0 — proxy up, gold down.',
       'The reward-vs-√KL chart: each run is a curve; the gold curve of β = 0 bends down at large √KL.',
       'Samples: β = 0 responses turn repetitive or strange while scoring high.',

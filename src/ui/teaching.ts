@@ -120,7 +120,7 @@ export const STAGE_TEACHING: Readonly<Record<PipelineStage, StageTeaching>> = {
     why: 'People cannot score every PPO sample, so a learned reward stands in for them. It is only a proxy: it inherits the labelers’ noise (InstructGPT’s agreed 72.6% of the time) and can be exploited.',
     healthy: 'The loss starts at log 2 ≈ 0.693 and falls; training and held-out accuracy rise above 0.5 and stay close, capped near the labelers’ own agreement. Agreement with the hidden gold reward can be higher than with the noisy labels.',
     formulas: ['rmLoss'],
-    metrics: ['rm/loss', 'rm/accuracy', 'rm/heldout_accuracy', 'rm/gold_agreement', 'rm/margin'],
+    metrics: ['rm/loss', 'rm/accuracy', 'rm/heldout_accuracy', 'rm/inter_labeler_agreement', 'rm/gold_agreement', 'rm/labeler_gold_agreement', 'rm/margin'],
   },
   ppo: {
     title: 'PPO against the reward model',

@@ -22,6 +22,12 @@
 // "Train reward model on my labels") or with the simulated ones ('merge'); PPO against that reward model then
 // follows the person's preference. Human rankings are kept across `configure` while the task stays the same.
 // `restore` loads saved checkpoints (src/store/persist.ts) back as the pipeline's weights, to resume after a reload.
+//
+// A lost device (driver reset, the tab in the background too long, memory ran out) is reported as a 'device-lost'
+// error the moment it happens, and ends a run going (as failed, even one paused at a gate); commands that need the
+// GPU are then refused with the same error. `recover` asks the host for a new device and rebuilds the base model and
+// the pipeline on it, loading the checkpoints the engine keeps (CPU-side bytes, the same the page autosaves) back as
+// the pipeline's weights: what a loss takes is only the progress of the stage that was running.
 import { DeviceLostError, type GpuRuntime, NoAdapterError } from '../gpu';
 import { loadCheckpoint, saveCheckpoint, TRAINING_METADATA_KEY } from '../model/checkpoint';
 import { parameterCount, type PresetName } from '../model/config';
@@ -61,6 +67,8 @@ import {
   type CheckpointBytes,
   type Label,
   type LabelItem,
+  MAX_LABEL_K,
+  MIN_LABEL_K,
   type PipelineCheckpointName,
   type PipelineState,
   type TaskInfo,
@@ -68,7 +76,7 @@ import {
 
 /** What differs between the page's worker and Node. */
 export interface EngineHost {
-  /** The GPU runtime (called once; the engine keeps it). */
+  /** A GPU runtime (called at first use, and again by `recover` after the device was lost; the engine keeps it). */
   runtime(): Promise<GpuRuntime>;
   /** A bundled file by its path under public/ (e.g. BASE_MODEL_PATH); throws when it cannot be read. */
   asset(path: string): Promise<Uint8Array>;
@@ -91,6 +99,9 @@ class ModelLoadError extends Error {}
 /** A pipeline command that cannot be carried out now (start while running, export of what does not exist yet). */
 class PipelineCommandError extends Error {}
 
+/** `recover` could not get a new device (reported as 'device-lost': the engine is still without one). */
+class RecoverError extends Error {}
+
 /** `configure` was refused; `problems` name the fields (or the custom files' lines). */
 class ConfigureError extends Error {
   constructor(readonly problems: ConfigProblem[]) {
@@ -106,7 +117,7 @@ function errorEvent(e: unknown, fallback: 'internal' | 'pipeline'): ErrorEvent {
   const kind =
     e instanceof NoAdapterError
       ? 'no-adapter'
-      : e instanceof DeviceLostError
+      : e instanceof DeviceLostError || e instanceof RecoverError
         ? 'device-lost'
         : e instanceof ModelLoadError
           ? 'model'
@@ -201,16 +212,30 @@ function goldOrder(r: Ranking, gold: (prompt: string, response: string) => numbe
   return g.map((_, i) => i).sort((a, b) => g[b] - g[a] || a - b);
 }
 
-/** Items a `label-request` may ask for at once, and completions per item at most (InstructGPT's K ≤ 9). */
+/** Items a `label-request` may ask for at once. */
 export const MAX_LABEL_ITEMS = 64;
-export const MAX_LABEL_K = 9;
 
 /** Which stage writes a checkpoint (for "run it first" messages). */
 const CHECKPOINT_STAGE: Readonly<Record<PipelineCheckpointName, PipelineStage>> = { base: 'pretrain', sft: 'sft', 'reward-model': 'rm', ppo: 'ppo' };
 const isCheckpointName = (name: string): name is PipelineCheckpointName => Object.hasOwn(CHECKPOINT_STAGE, name);
 
+/** Makes a checkpoint's weights the pipeline's weights of that name. */
+function useWeights(p: Pipeline, name: PipelineCheckpointName, weights: Record<string, Float32Array>): void {
+  if (name === 'base') p.weights.base = weights;
+  else if (name === 'sft') p.weights.sft = weights;
+  else if (name === 'reward-model') p.weights.rm = weights;
+  else p.weights.ppo = p.weights.ppoEma = weights; // the pipeline's ppo checkpoint holds the EMA weights
+}
+
+/** Commands that run on the GPU: after a loss they are refused with it until `recover` has a new device. */
+const GPU_COMMANDS: ReadonlySet<Command['type']> = new Set(['init', 'generate', 'start', 'label-request']);
+
 export function createEngine(post: Post, host: EngineHost): Engine {
   let runtime: Promise<GpuRuntime> | undefined;
+  /** Set when the runtime's device was lost, until `recover` replaced it. */
+  let lost: DeviceLostError | undefined;
+  /** A `recover` replacing the device; a second one waits for it. */
+  let recovering: Promise<void> | undefined;
   let loaded: { model: GPT; tokenizer: Tokenizer; metadata: Record<string, string> } | undefined;
   const assets = new Map<string, Promise<Uint8Array>>();
 
@@ -218,6 +243,8 @@ export function createEngine(post: Post, host: EngineHost): Engine {
   let configured: { config: PipelineConfig; task: Task } | undefined;
   let pipeline: Pipeline | undefined;
   let running = false;
+  /** Resolves when the latest run has ended (done, stopped or failed). */
+  let runEnded: Promise<void> = Promise.resolve();
   let stopping = false;
   let state: PipelineState = 'idle';
   let stage: PipelineStage | undefined;
@@ -273,14 +300,19 @@ export function createEngine(post: Post, host: EngineHost): Engine {
   function gpu(): Promise<GpuRuntime> {
     if (!runtime) {
       runtime = host.runtime().then((rt) => {
-        rt.device.lost.then((info) => {
-          if (info.reason !== 'destroyed') post(errorEvent(new DeviceLostError(info.reason, info.message), 'internal'));
-        });
+        rt.device.lost.then((info) => onLost(new DeviceLostError(info.reason, info.message)));
         return rt;
       });
       runtime.catch(() => (runtime = undefined)); // a later init may find an adapter
     }
     return runtime;
+  }
+
+  /** Every loss is reported, 'destroyed' too: the engine never destroys its device, so that came from outside. */
+  function onLost(error: DeviceLostError): void {
+    lost = error;
+    send(errorEvent(error, 'internal'));
+    if (running) control.stop(); // a paused run would wait at its gate for good; stopped, it ends as failed
   }
 
   function asset(path: string): Promise<Uint8Array> {
@@ -442,6 +474,12 @@ export function createEngine(post: Post, host: EngineHost): Engine {
       throw new PipelineCommandError(`start: the reward model needs at least 2 of your labels to train on them alone, you have ${human.length} — label more`);
     }
     running = true;
+    runEnded = runStages(stages, mode);
+    return runEnded;
+  }
+
+  /** The run `start` accepted: its state and stage events, then how it ended (never throws). */
+  async function runStages(stages: readonly PipelineStage[], mode: HumanLabelMode | undefined): Promise<void> {
     if (labelling) await labelling.catch(() => {}); // its sampling finishes first (its failure was reported)
     stopping = false;
     control.reset();
@@ -460,7 +498,9 @@ export function createEngine(post: Post, host: EngineHost): Engine {
         await pipeline.runStage(s);
       }
     } catch (e) {
-      if (e instanceof PipelineStopped) final = 'stopped';
+      // A lost device was reported as it happened; what the loss broke (a stopped gate, a failed read) adds nothing.
+      if (lost) final = 'failed';
+      else if (e instanceof PipelineStopped) final = 'stopped';
       else {
         final = 'failed';
         send(errorEvent(e, 'pipeline'));
@@ -477,7 +517,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
 
   async function labelRequest(count: number, k = 2, split: 'train' | 'heldout' = 'train'): Promise<void> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_LABEL_ITEMS) throw new PipelineCommandError(`label-request: count must be an integer in [1, ${MAX_LABEL_ITEMS}], got ${count}`);
-    if (!Number.isInteger(k) || k < 2 || k > MAX_LABEL_K) throw new PipelineCommandError(`label-request: k must be an integer in [2, ${MAX_LABEL_K}], got ${k}`);
+    if (!Number.isInteger(k) || k < MIN_LABEL_K || k > MAX_LABEL_K) throw new PipelineCommandError(`label-request: k must be an integer in [${MIN_LABEL_K}, ${MAX_LABEL_K}], got ${k}`);
     if (split !== 'train' && split !== 'heldout') throw new PipelineCommandError(`label-request: split must be 'train' or 'heldout', got ${JSON.stringify(split)}`);
     if (running) throw new PipelineCommandError('label-request: a run is going — wait for it to end (the GPU is busy)');
     if (labelling) throw new PipelineCommandError('label-request: the previous request is still sampling — wait for its label-items');
@@ -598,10 +638,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
       }
       if (problems.length > 0) throw new PipelineCommandError(`restore: nothing restored — ${problems.join('; ')}`);
       for (const { name, weights, bytes } of loadedWeights) {
-        if (name === 'base') p.weights.base = weights;
-        else if (name === 'sft') p.weights.sft = weights;
-        else if (name === 'reward-model') p.weights.rm = weights;
-        else p.weights.ppo = p.weights.ppoEma = weights; // the pipeline's ppo checkpoint holds the EMA weights
+        useWeights(p, name, weights);
         checkpoints.set(name, new Uint8Array(bytes));
       }
     }
@@ -613,6 +650,40 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     }
     post({ type: 'restored', checkpoints: loadedWeights.map((l) => l.name), rankings: human.length });
     postLabelStats();
+  }
+
+  /** After a loss, a new device (see replaceDevice); the answer names the checkpoints the pipeline holds as weights. */
+  async function recover(): Promise<void> {
+    if (lost) {
+      recovering ??= replaceDevice().finally(() => (recovering = undefined));
+      await recovering;
+    }
+    const rt = await gpu();
+    post({ type: 'recovered', adapter: rt.adapter, checkpoints: [...checkpoints.keys()] });
+  }
+
+  /**
+   * A new device for the lost one: the base model and the pipeline rebuilt on it, the kept checkpoints loaded back.
+   * The engine counts as lost until all of it worked, so a failure leaves `recover` to be tried again.
+   */
+  async function replaceDevice(): Promise<void> {
+    await runEnded; // the loss stopped it; it ends (failed) before anything is rebuilt
+    if (labelling) await labelling.catch(() => {});
+    try {
+      runtime = undefined;
+      const rt = await gpu();
+      pipeline = undefined;
+      if (loaded) await loadBaseModel(rt);
+      if (configured) {
+        const p = await ensurePipeline('recover');
+        for (const [name, bytes] of checkpoints) useWeights(p, name, loadCheckpoint(bytes).weights);
+      }
+      if (rt.isLost) throw new Error('the new device was lost as well');
+    } catch (e) {
+      throw new RecoverError(`recover: the engine could not be rebuilt on a new GPU device — ${(e as Error).message}`);
+    }
+    lost = undefined;
+    setState('idle');
   }
 
   /** pause/resume/step/stop: act on the run going on; with none, they answer with the current state. */
@@ -630,6 +701,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
   }
 
   async function handle(command: Command): Promise<void> {
+    if (lost && GPU_COMMANDS.has(command.type)) throw lost;
     switch (command.type) {
       case 'init': {
         const rt = await gpu();
@@ -660,6 +732,8 @@ export function createEngine(post: Post, host: EngineHost): Engine {
         return postLabelStats();
       case 'restore':
         return restore(command.checkpoints, command.rankings);
+      case 'recover':
+        return recover();
       case 'checkpoint-data': {
         const name = command.name;
         if (!isCheckpointName(name)) throw new PipelineCommandError(`checkpoint-data: unknown checkpoint "${String(name)}" (known: ${Object.keys(CHECKPOINT_STAGE).join(', ')})`);
@@ -678,6 +752,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     c.type === 'init' || c.type === 'generate' || (c.type === 'export' && c.model === undefined && (c.format === 'safetensors' || c.format === 'onnx')) ? 'internal' : 'pipeline';
 
   return {
-    handle: (command) => handle(command).catch((e: unknown) => post(errorEvent(e, fallbackKind(command)))),
+    // A GPU command failing while the device is lost failed because of it (the dead device's own errors say little).
+    handle: (command) => handle(command).catch((e: unknown) => post(errorEvent(lost && GPU_COMMANDS.has(command.type) ? lost : e, fallbackKind(command)))),
   };
 }

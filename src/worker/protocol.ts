@@ -59,6 +59,10 @@ export interface ConfigureRequest {
 }
 
 /** Something to label: `completions` of one prompt sampled from the current policy (never their gold scores). */
+/** Completions per `label-request` item: at least a pair, at most InstructGPT's K = 9. */
+export const MIN_LABEL_K = 2;
+export const MAX_LABEL_K = 9;
+
 export interface LabelItem {
   id: string;
   prompt: string;
@@ -113,6 +117,13 @@ export type Command =
    * ppo — so later stages can run without re-running earlier ones) and `rankings` (source 'human') join the human
    * labels. Answered by `restored`; refused while a run is going or when a checkpoint does not fit the preset. */
   | { type: 'restore'; checkpoints?: CheckpointBytes[]; rankings?: Ranking[] }
+  /** After a 'device-lost' error: gets a new adapter and device from the host (waiting for a run the loss ended),
+   * rebuilds the base model and the configured pipeline on it, and loads the checkpoints the engine kept (those the
+   * stages wrote, or `restore` loaded — what the page autosaves) back as the pipeline's weights, so later stages run
+   * without the earlier ones. The configuration, human labels, metrics and samples stay; the run state goes 'idle'.
+   * Answered by `recovered` (at once when the device works); when the engine cannot be rebuilt on a new device, by a
+   * 'device-lost' error starting "recover:" — the engine stays lost and `recover` can be sent again. */
+  | { type: 'recover' }
   /** The bytes of the pipeline's latest checkpoint `name`, for saving (answered by `checkpoint-data`; unlike `export`
    * it is not meant as a download). */
   | { type: 'checkpoint-data'; name: PipelineCheckpointName };
@@ -155,7 +166,7 @@ export interface ConfigProblem {
 
 /**
  * Kinds of errors:
- *   no-adapter, device-lost   WebGPU is unavailable / the device was lost (the engine cannot work)
+ *   no-adapter, device-lost   WebGPU is unavailable / the device was lost (the engine cannot work until `recover`)
  *   model                     the bundled base model could not be loaded, or a model command came before it
  *   internal                  a bug or an unexpected failure
  *   config                    `configure` was refused (see `problems`); nothing changed
@@ -203,6 +214,8 @@ export type EngineEvent =
   | { type: 'labels-stats'; count: number; pairs: number; goldAgreement: number | null }
   /** The answer to `restore`: the checkpoints now loaded as weights, and the human rankings now held. */
   | { type: 'restored'; checkpoints: PipelineCheckpointName[]; rankings: number }
+  /** The answer to `recover`: the new device's adapter, and the checkpoints the pipeline now holds as weights. */
+  | { type: 'recovered'; adapter: AdapterReport; checkpoints: PipelineCheckpointName[] }
   /** The answer to `checkpoint-data`: a copy of the checkpoint's safetensors bytes (transferred). */
   | { type: 'checkpoint-data'; name: PipelineCheckpointName; bytes: Uint8Array<ArrayBuffer> }
   | ErrorEvent;

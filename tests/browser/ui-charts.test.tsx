@@ -1,7 +1,8 @@
 // The run charts in headless Chromium, fed by a run store with synthetic metric records: uPlot gets the series'
 // points (raw + EMA-smoothed), the smoothing slider, hover read-outs, resizing and unmounting work, the grid offers
 // the charts the page needs, the frontier shows PPO and best-of-N against √KL — and a chart takes 10,000 points per
-// series in batches, at well over 10 updates a second, with no update over 50 ms.
+// series in batches, every point arriving, with one commit and one redraw per batch. How fast it does that is
+// measured by `npm run bench -- charts` (src/bench/charts.ts), not here: speed targets live in benchmarks.
 import { act } from 'react';
 import type uPlot from 'uplot';
 import { describe, expect, test, vi } from 'vitest';
@@ -150,28 +151,27 @@ describe('LineChart', () => {
     expect(plot!.data[0].length).toBe(0);
   });
 
-  test('10,000 points per series in batches: every point arrives, > 10 updates/s, no update over 50 ms', () => {
+  test('10,000 points per series in batches: every point arrives, batch by batch, one commit and one redraw per batch', () => {
     const store = manualStore();
     let plot: uPlot | undefined;
     mount(<LineChart title="Reward" lines={PPO_LINES} store={store} smoothing onCreate={(p) => (plot = p)} />);
     const [N, BATCH] = [10_000, 200];
-    const times: number[] = [];
-    const started = performance.now();
+    let redraws = 0;
+    plot!.hooks.draw = [...(plot!.hooks.draw ?? []), () => redraws++];
+    const firstVersion = store.getState().version;
     for (let from = 0; from < N; from += BATCH) {
-      const batch = ppoBatch(from, BATCH);
-      const t0 = performance.now();
       act(() => {
-        store.getState().onMetrics(batch);
+        store.getState().onMetrics(ppoBatch(from, BATCH));
         store.getState().flush();
       });
-      times.push(performance.now() - t0);
+      // x, then raw + smoothed per line: all drawn up to this batch's last point.
+      for (const series of plot!.data) expect(series.length).toBe(from + BATCH);
+      expect(plot!.data[0][from + BATCH - 1]).toBe(from + BATCH - 1);
     }
-    const seconds = (performance.now() - started) / 1000;
-    expect(times.length).toBe(N / BATCH);
-    for (const series of plot!.data) expect(series.length).toBe(N);
+    expect(store.getState().version - firstVersion).toBe(N / BATCH);
+    expect(redraws).toBe(N / BATCH);
     expect(plot!.data[0][N - 1]).toBe(N - 1);
-    expect(times.length / seconds).toBeGreaterThanOrEqual(10);
-    expect(Math.max(...times), `slowest of ${times.length} updates (ms); mean ${(times.reduce((a, b) => a + b) / times.length).toFixed(1)}`).toBeLessThan(50);
+    expect(plot!.data[1][N - 1]).toBe(ppoBatch(N - 1, 1)[0]['objective/scores']);
   });
 });
 

@@ -4,22 +4,15 @@
 // the right export commands; a refused import lists its line-numbered problems.
 import { act } from 'react';
 import { describe, expect, test } from 'vitest';
-import { createLabStore } from '../../src/store';
-import { routeEvent } from '../../src/store/bridge';
-import { createRunStore } from '../../src/store/run';
 import { ErrorPanel } from '../../src/ui/ErrorPanel';
 import { ExportPanel } from '../../src/ui/ExportPanel';
-import type { Command, EngineEvent } from '../../src/worker/protocol';
+import type { EngineEvent } from '../../src/worker/protocol';
+import { labStores } from '../helpers/lab-stores';
 import { mount } from '../helpers/mount';
 
 
 function stores() {
-  const lab = createLabStore({ download: () => {} });
-  const sent: Command[] = [];
-  lab.setState({ send: (c) => sent.push(c) });
-  const run = createRunStore({ schedule: () => () => {} });
-  const emit = (...events: EngineEvent[]) => act(() => events.forEach((e) => routeEvent(e, { lab, run })));
-  return { lab, run, sent, emit };
+  return labStores({ wrap: (apply) => act(apply) });
 }
 
 const READY: EngineEvent = { type: 'ready', adapter: { software: true, features: {}, limits: {} } as never };

@@ -32,12 +32,15 @@ describe('FeedbackView', () => {
     const calls: string[] = [];
     const props: FeedbackViewProps = {
       item: item('x'),
+      k: 2,
       labelled: 3,
       skipped: 1,
       stats: { count: 5, pairs: 5, goldAgreement: 0.8 },
       policy: 'sft',
       onPrefer: (w) => calls.push(`prefer ${w}`),
+      onRank: (order) => calls.push(`rank ${order}`),
       onSkip: () => calls.push('skip'),
+      onK: (k) => calls.push(`k ${k}`),
       onRequest: () => calls.push('request'),
       onTrain: () => calls.push('train'),
     };

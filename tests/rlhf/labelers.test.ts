@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { mixSeed, seededRandom } from '../../src/model/data';
-import { calibrateNoise, expectedAgreement, goldOrderOf, pairwiseAgreement, rankByLabeler, SimulatedLabeler } from '../../src/rlhf/labelers';
+import { calibrateNoise, expectedAgreement, goldOrderOf, interLabelerAgreement, pairwiseAgreement, rankByLabeler, SimulatedLabeler } from '../../src/rlhf/labelers';
 import { createTask } from '../../src/rlhf/tasks/index';
 
 /** Per-prompt gold scores for K = 4…9 samples, like a policy's samples: a prompt-level offset plus sample spread. */
@@ -126,5 +126,48 @@ describe('SimulatedLabeler', () => {
     expect(l.rank('p', Array.from({ length: 9 }, (_, i) => `text ${i}`)).completions).toHaveLength(9);
     expect(() => new SimulatedLabeler({ id: 'custom' }, { noise: 0.1, seed: 1 })).toThrow(/no gold/);
     expect(() => new SimulatedLabeler(task, { noise: -1, seed: 1 })).toThrow(/noise/);
+  });
+});
+
+describe('interLabelerAgreement', () => {
+  // A toy task whose gold reward is a table: prompt p, completion "c<i>" → the i-th score of goldSamples' p-th row.
+  const table = goldSamples(400, 7);
+  const task = { id: 'toy', gold: (prompt: string, c: string) => table[Number(prompt)][Number(c.slice(1))] };
+  const rankingsAt = (noise: number) => {
+    const first = new SimulatedLabeler(task, { noise, seed: 11 });
+    return table.map((row, p) => first.rank(String(p), row.map((_, i) => `c${i}`)));
+  };
+
+  test('noise 0: two labelers always agree; huge noise: half the pairs', () => {
+    expect(interLabelerAgreement(task, rankingsAt(0), 0, 12)).toBe(1);
+    expect(Math.abs(interLabelerAgreement(task, rankingsAt(1e6), 1e6, 12) - 0.5)).toBeLessThan(0.03);
+  });
+
+  test('matches p² + (1 − p)² per pair, p = σ(Δgold / τ) (the Gumbel-max pair marginal), at 73% gold agreement', () => {
+    const tau = calibrateNoise(table, 0.73, 2);
+    let expected = 0;
+    let pairs = 0;
+    for (const row of table) {
+      for (let i = 0; i < row.length; i++) {
+        for (let j = i + 1; j < row.length; j++) {
+          const p = 1 / (1 + Math.exp(-(row[i] - row[j]) / tau));
+          expected += p * p + (1 - p) * (1 - p);
+          pairs++;
+        }
+      }
+    }
+    expected /= pairs;
+    const measured = interLabelerAgreement(task, rankingsAt(tau), tau, 12);
+    // ~6,000 pairs: the sampling standard deviation is under 0.01.
+    expect(Math.abs(measured - expected)).toBeLessThan(0.02);
+    // Two labelers at 73% with gold agree with each other less often than either does with gold.
+    expect(measured).toBeLessThan(0.73);
+    expect(measured).toBeGreaterThan(0.55);
+    expect(interLabelerAgreement(task, rankingsAt(tau), tau, 12)).toBe(measured);
+  });
+
+  test('needs rankings and a task with gold', () => {
+    expect(() => interLabelerAgreement(task, [], 0.1, 1)).toThrow(/no rankings/);
+    expect(() => interLabelerAgreement({ id: 'custom' }, rankingsAt(0).slice(0, 1), 0.1, 1)).toThrow(/no gold/);
   });
 });

@@ -18,7 +18,7 @@ import {
 const EXPECTED: Record<Stage, string[]> = {
   pretrain: ['loss', 'lr', 'grad_norm'],
   sft: ['loss', 'sft/heldout_loss', 'mean_token_accuracy', 'entropy', 'lr', 'grad_norm'],
-  rm: ['rm/loss', 'rm/accuracy', 'rm/heldout_accuracy', 'rm/gold_agreement', 'rm/margin', 'rm/reward_mean', 'rm/reward_min', 'rm/reward_max'],
+  rm: ['rm/loss', 'rm/accuracy', 'rm/heldout_accuracy', 'rm/gold_agreement', 'rm/labeler_gold_agreement', 'rm/inter_labeler_agreement', 'rm/margin', 'rm/reward_mean', 'rm/reward_min', 'rm/reward_max'],
   ppo: [
     'objective/scores', 'objective/gold', 'objective/kl', 'objective/entropy', 'objective/non_score_reward',
     'objective/rlhf_reward', 'objective/kl_coef', 'policy/approxkl', 'policy/clipfrac', 'policy/sqrt_kl', 'loss/policy',

@@ -31,7 +31,7 @@ describe('npm run pipeline (nano smoke run)', () => {
     const written = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(written).toEqual(JSON.parse(JSON.stringify(summary)));
     expect(written).toMatchObject({ task: 'sentiment', preset: 'nano', seed: 3, labelers: { k: 4, agreement: 0.73 } });
-    for (const v of [written.rm.heldout_accuracy, written.rm.gold_agreement, written.ppo.gold_sft, written.ppo.gold_ppo, written.ppo.win_rate, written.ppo.kl, written.seconds]) {
+    for (const v of [written.rm.heldout_accuracy, written.rm.gold_agreement, written.rm.labeler_gold_agreement, written.rm.inter_labeler_agreement, written.ppo.gold_sft, written.ppo.gold_ppo, written.ppo.win_rate, written.ppo.kl, written.seconds]) {
       expect(Number.isFinite(v)).toBe(true);
     }
     expect(written.rm.heldout_accuracy).toBeGreaterThanOrEqual(0);

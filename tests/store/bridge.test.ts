@@ -4,7 +4,8 @@
 // reuses the pipeline only while the form still matches it; alarms, stage errors and engine errors become messages
 // (and end a run that was going); an import is detected by its first valid line, and a refused one changes nothing.
 // Also: every event reaches the feedback store, and feedback/restore refusals stay out of the pipeline's alert; a
-// lesson runs its steps one after another; the page's session (createLabSession, on in-memory storage) records a run,
+// lesson runs its steps one after another, and a sweep's runs are kept for the charts through each configure (any
+// other configure drops them); the page's session (createLabSession, on in-memory storage) records a run,
 // restores it into fresh stores and a fresh worker after a "reload", reports a refused upload, clears, and falls back
 // to memory when IndexedDB cannot be opened.
 import { describe, expect, test, vi } from 'vitest';
@@ -18,6 +19,7 @@ import { createMemoryStorage, type LabStorage } from '../../src/store/persist';
 import { createRunStore } from '../../src/store/run';
 import { findLesson, lessonSteps } from '../../src/ui/lessons';
 import type { Command, EngineEvent, PipelineSummary, SampleRecord, TaskInfo } from '../../src/worker/protocol';
+import { labStores, softwareAdapter } from '../helpers/lab-stores';
 
 const TASK: TaskInfo = { id: 'sentiment', title: 'Positive product reviews', description: '…', trainPrompts: 600, heldoutPrompts: 160, demonstrations: 512, preferences: 0, hasGold: true };
 
@@ -27,7 +29,7 @@ const SUMMARY: PipelineSummary = {
   seed: 1,
   labelers: { k: 4, agreement: 0.73, noise: 0.5 },
   sft: { steps: 2, final_loss: 2.5, mean_token_accuracy: 0.4 },
-  rm: { heldout_accuracy: 0.6, gold_agreement: 0.7, train_accuracy: 0.8 },
+  rm: { heldout_accuracy: 0.6, gold_agreement: 0.7, train_accuracy: 0.8, labeler_gold_agreement: 0.72, inter_labeler_agreement: 0.61 },
   ppo: { gold_sft: 0.1, gold_ppo: 0.2, win_rate: 0.55, win_rate_ci: [0.4, 0.7], kl: 0.3 },
   bon: [],
   seconds: 12,
@@ -38,18 +40,9 @@ const EPISODE: Episode = { prompt: 'Review of the kettle:', response: ' great', 
 
 /** A lab store whose `send` records commands and whose downloads are kept; a run store that commits on flush(). */
 function setup() {
-  const sent: Command[] = [];
-  const downloads: { name: string; mime: string; bytes: Uint8Array }[] = [];
-  const lab = createLabStore({ download: (name, mime, bytes) => downloads.push({ name, mime, bytes }) });
-  lab.setState({ send: (c) => sent.push(c) });
-  const run = createRunStore({ schedule: () => () => {} });
-  const others: EngineEvent[] = [];
-  const emit = (...events: EngineEvent[]) => {
-    for (const e of events) routeEvent(e, { lab, run, others: (x) => others.push(x) });
-  };
-  const ready: EngineEvent = { type: 'ready', adapter: { vendor: 'google', architecture: 'swiftshader', device: '', description: '', software: true, features: {}, limits: {} } as never };
-  emit(ready);
-  return { lab, run, sent, downloads, others, emit };
+  const stores = labStores();
+  stores.emit({ type: 'ready', adapter: softwareAdapter() });
+  return stores;
 }
 
 const accepted = (preset: 'nano' | 'tiny' = 'nano', overrides: Record<string, string> = {}, task = TASK): EngineEvent => ({
@@ -305,6 +298,60 @@ describe('feedback and lessons through the bridge', () => {
     emit(accepted('tiny'), { type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'stopped', stage: 'rm' });
     expect(lab.getState().lessonRun).toMatchObject({ index: 1, state: 'stopped' });
     expect(sent.map((c) => c.type)).toEqual(['configure', 'start', 'configure', 'start']);
+  });
+
+  test("a sweep's finished runs are kept (labelled) through each configure; a normal run or a new lesson drops them", () => {
+    const { lab, run, emit } = setup();
+    const plan = (id: string): LessonStepPlan[] => lessonSteps(findLesson(id)!).map((s) => ({ label: s.label, ...s.configure, stages: s.stages }));
+    /** The step's configuration is accepted and its run logs PPO scores `scores`, then ends. */
+    const runStep = (overrides: Record<string, string>, scores: number[]) => {
+      emit(accepted('tiny', overrides), { type: 'pipeline-state', state: 'running' }, { type: 'stage', stage: 'ppo', state: 'started' });
+      emit({ type: 'metrics', records: scores.map((s, step) => ({ stage: 'ppo', step, 'objective/kl': step, 'objective/scores': s, 'objective/gold': -s })) });
+      emit({ type: 'stage', stage: 'ppo', state: 'done' }, { type: 'pipeline-state', state: 'done', stage: 'eval' });
+    };
+    const keptScores = () => run.getState().keptRuns.map((k) => [k.label, Array.from(k.series.get('objective/scores', 'ppo').y)]);
+
+    lab.getState().startLesson('kl-sweep', 'KL-coefficient sweep', plan('kl-sweep'));
+    runStep({ 'ppo.klCoef': '0' }, [1, 2, 3]);
+    expect(run.getState().runLabel).toBe('β = 0');
+    expect(run.getState().keptRuns).toEqual([]);
+    runStep({ 'ppo.klCoef': '0.05' }, [4, 5]);
+    expect(run.getState().runLabel).toBe('β = 0.05');
+    expect(keptScores()).toEqual([['β = 0', [1, 2, 3]]]);
+    expect(run.getState().keptRuns[0].frontier.ppo.map((p) => p.gold)).toEqual([-1, -2, -3]);
+    expect(Array.from(run.getState().series.get('objective/scores', 'ppo').y)).toEqual([4, 5]);
+    runStep({ 'ppo.klCoef': '0.2' }, [6]);
+    expect(lab.getState().lessonRun).toMatchObject({ index: 2, state: 'done' });
+    expect(run.getState().runLabel).toBe('β = 0.2');
+    expect(keptScores()).toEqual([
+      ['β = 0', [1, 2, 3]],
+      ['β = 0.05', [4, 5]],
+    ]);
+
+    // A new sweep starts without the last one's runs.
+    lab.getState().startLesson('kl-sweep', 'KL-coefficient sweep', plan('kl-sweep'));
+    runStep({ 'ppo.klCoef': '0' }, [7]);
+    expect(keptScores()).toEqual([]);
+    runStep({ 'ppo.klCoef': '0.05' }, [8]);
+    expect(keptScores()).toEqual([['β = 0', [7]]]);
+    // Stopped in its third run, the sweep's runs stay on the charts until something else is configured.
+    emit(accepted('tiny', { 'ppo.klCoef': '0.2' }), { type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'stopped', stage: 'sft' });
+    expect(lab.getState().lessonRun).toMatchObject({ index: 2, state: 'stopped' });
+    expect(keptScores()).toEqual([
+      ['β = 0', [7]],
+      ['β = 0.05', [8]],
+    ]);
+    // A normal run is drawn alone again.
+    lab.getState().runPipeline();
+    emit(accepted('tiny', { 'ppo.klCoef': '0.2' }));
+    expect(run.getState().keptRuns).toEqual([]);
+    expect(run.getState().runLabel).toBeUndefined();
+    // So is a lesson of one run.
+    lab.getState().startLesson('instructgpt', 'InstructGPT pipeline', plan('instructgpt'));
+    expect(lab.getState().lessonRun).toMatchObject({ id: 'instructgpt', state: 'running' });
+    runStep({}, [10]);
+    expect(run.getState().keptRuns).toEqual([]);
+    expect(run.getState().runLabel).toBeUndefined();
   });
 });
 

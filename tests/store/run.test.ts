@@ -1,12 +1,14 @@
 // The run store fed with synthetic pipeline events: series grow past their initial capacity and keep every point,
 // the commit throttle holds React-visible changes to one per interval (on a fake clock), `latest` and the
-// frontier follow the records, a stage run again replaces its results, and the CSV/JSONL exports are exact.
+// frontier follow the records, a stage run again replaces its results, and the CSV/JSONL exports are exact. A sweep
+// keeps each finished run (label, trimmed series, frontier) when the next starts, at most MAX_KEPT_RUNS of them; any
+// other reset, or clearKeptRuns, drops them.
 import { describe, expect, test } from 'vitest';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { STAGES, type SampleRecord } from '../../src/rlhf/pipeline';
 import type { Episode } from '../../src/rlhf/ppo';
 import { metricsToCsv, metricsToJsonl } from '../../src/rlhf/metrics';
-import { createRunStore, MetricSeries, RUN_STAGES, type Scheduler, Throttle } from '../../src/store/run';
+import { createRunStore, MAX_KEPT_RUNS, MetricSeries, RUN_STAGES, type Scheduler, Throttle } from '../../src/store/run';
 
 /** A manual clock: `schedule` queues callbacks, `advance` moves time and runs those due. */
 function fakeClock() {
@@ -67,6 +69,21 @@ describe('MetricSeries', () => {
     expect(s.length('loss', 'sft')).toBe(0);
     expect(s.length('loss', 'pretrain')).toBe(1);
     expect(s.generation).toBe(gen + 1);
+  });
+
+  test('trimmedCopy holds exactly the points so far, unaffected by later pushes and clears of the original', () => {
+    const s = new MetricSeries();
+    for (let i = 0; i < 100; i++) s.push('loss', 'sft', i, i / 2);
+    s.push('objective/kl', 'ppo', 0, 3);
+    const copy = s.trimmedCopy();
+    s.push('loss', 'sft', 100, 50);
+    s.clear();
+    expect(s.length('loss', 'sft')).toBe(0);
+    const loss = copy.get('loss', 'sft');
+    expect(loss.y.length).toBe(100);
+    expect(loss.y.buffer.byteLength).toBe(100 * 8); // no spare capacity (the original had room for 128)
+    expect([loss.x[99], loss.y[99]]).toEqual([99, 49.5]);
+    expect(Array.from(copy.get('objective/kl', 'ppo').y)).toEqual([3]);
   });
 });
 
@@ -251,6 +268,78 @@ describe('run store', () => {
     st().onMetrics([ppoRecord(0, 3, 0.7)]);
     st().flush();
     expect(Array.from(st().series.get('objective/scores', 'ppo').y)).toEqual([0.7]);
+  });
+});
+
+describe('sweep runs (kept for the charts)', () => {
+  /** One PPO run of a sweep: `n` iterations whose proxy score is `scale`·step and gold 100 − step. */
+  const ppoRun = (n: number, scale: number) => Array.from({ length: n }, (_, i) => ppoRecord(i, i, scale * i, 100 - i));
+
+  test('each finished run is kept with its label, series and frontier when the next starts; the current is fresh', () => {
+    const store = createRunStore({ schedule: () => () => {} });
+    const st = () => store.getState();
+    st().reset({ label: 'β = 0', first: true });
+    expect(st().runLabel).toBe('β = 0');
+    expect(st().keptRuns).toEqual([]);
+    st().onStage('ppo', 'started');
+    st().onMetrics(ppoRun(5, 1)); // not flushed: the kept run still gets every point
+
+    st().reset({ label: 'β = 0.05', first: false });
+    expect(st().runLabel).toBe('β = 0.05');
+    expect(st().keptRuns.map((k) => k.label)).toEqual(['β = 0']);
+    const [first] = st().keptRuns;
+    expect(Array.from(first.series.get('objective/scores', 'ppo').y)).toEqual([0, 1, 2, 3, 4]);
+    expect(first.frontier.ppo.map((p) => p.gold)).toEqual([100, 99, 98, 97, 96]);
+    expect(st().series.length('objective/scores', 'ppo')).toBe(0);
+    expect(st().frontier.ppo).toEqual([]);
+
+    st().onStage('ppo', 'started');
+    st().onMetrics(ppoRun(3, 10));
+    st().reset({ label: 'β = 0.2', first: false });
+    expect(st().keptRuns.map((k) => k.label)).toEqual(['β = 0', 'β = 0.05']);
+    expect(st().keptRuns[0]).toBe(first); // earlier kept runs are not copied again
+    expect(Array.from(st().keptRuns[1].series.get('objective/scores', 'ppo').y)).toEqual([0, 10, 20]);
+    expect(st().keptRuns[1].frontier.ppo.length).toBe(3);
+  });
+
+  test('a normal reset or a new sweep drops the kept runs; clearKeptRuns leaves the current run alone', () => {
+    const store = createRunStore({ schedule: () => () => {} });
+    const st = () => store.getState();
+    const sweep = () => {
+      st().reset({ label: 'a', first: true });
+      st().onMetrics(ppoRun(2, 1));
+      st().reset({ label: 'b', first: false });
+      st().onMetrics(ppoRun(4, 1));
+      st().flush();
+      expect(st().keptRuns.length).toBe(1);
+    };
+    sweep();
+    st().reset();
+    expect(st().keptRuns).toEqual([]);
+    expect(st().runLabel).toBeUndefined();
+    sweep();
+    st().reset({ label: 'c', first: true }); // another sweep starts afresh
+    expect(st().keptRuns).toEqual([]);
+    expect(st().runLabel).toBe('c');
+    sweep();
+    st().clearKeptRuns();
+    expect(st().keptRuns).toEqual([]);
+    expect(st().runLabel).toBe('b');
+    expect(st().series.length('objective/scores', 'ppo')).toBe(4);
+    expect(st().frontier.ppo.length).toBe(4);
+  });
+
+  test(`at most MAX_KEPT_RUNS (${MAX_KEPT_RUNS}) runs are kept, the oldest dropped first`, () => {
+    const store = createRunStore({ schedule: () => () => {} });
+    const st = () => store.getState();
+    const labels = Array.from({ length: MAX_KEPT_RUNS + 3 }, (_, i) => `run ${i}`);
+    labels.forEach((label, i) => {
+      st().reset({ label, first: i === 0 });
+      st().onMetrics(ppoRun(2, i));
+    });
+    expect(st().keptRuns.map((k) => k.label)).toEqual(labels.slice(-1 - MAX_KEPT_RUNS, -1));
+    // Run i logged proxy i at step 1: the kept ones are runs 2 … MAX_KEPT_RUNS + 1.
+    expect(st().keptRuns.map((k) => k.series.get('objective/scores', 'ppo').y[1])).toEqual(Array.from({ length: MAX_KEPT_RUNS }, (_, j) => j + 2));
   });
 });
 

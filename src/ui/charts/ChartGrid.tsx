@@ -1,13 +1,13 @@
 // The run's charts: one LineChart per question a user asks of a run (is SFT learning, is the reward model better
 // than chance, is PPO's reward rising without running away from the SFT policy, is the update healthy), plus the
-// reward-vs-√KL frontier. Colours: a fixed palette so a metric looks the same wherever it appears.
+// reward-vs-√KL frontier. Colours: a fixed palette so a metric looks the same wherever it appears. During a sweep
+// the charts draw its kept runs too (./runs.ts); a note above them names the runs and clears the kept ones.
 import type uPlot from 'uplot';
-import type { RunStore } from '../../store/run';
+import { type RunStore, useRunStore } from '../../store/run';
 import '../run.css';
 import { FrontierChart } from './FrontierChart';
 import { type ChartLine, LineChart } from './LineChart';
-
-export const PALETTE = { blue: '#2f6fde', orange: '#d4822a', green: '#2e9e5b', purple: '#8a4fd1', red: '#d64545', teal: '#1f9aa8' } as const;
+import { PALETTE } from './runs';
 
 export interface ChartSpec {
   title: string;
@@ -60,16 +60,36 @@ export interface ChartGridProps {
   onCreate?: (title: string, plot: uPlot) => void;
 }
 
-export function ChartGrid({ store, smoothing = true, height, onCreate }: ChartGridProps) {
+export function ChartGrid({ store = useRunStore, smoothing = true, height, onCreate }: ChartGridProps) {
   const line = (c: ChartSpec) => (
     <LineChart key={c.title} title={c.title} lines={c.lines} store={store} smoothing={smoothing} height={height} onCreate={onCreate && ((p) => onCreate(c.title, p))} />
   );
   const [before, after] = [CHARTS.slice(0, 3), CHARTS.slice(3)];
   return (
-    <section className="run-charts" aria-label="Training charts">
-      {before.map(line)}
-      <FrontierChart store={store} height={height} onCreate={onCreate && ((p) => onCreate('frontier', p))} />
-      {after.map(line)}
-    </section>
+    <>
+      <KeptRunsNote store={store} />
+      <section className="run-charts" aria-label="Training charts">
+        {before.map(line)}
+        <FrontierChart store={store} height={height} onCreate={onCreate && ((p) => onCreate('frontier', p))} />
+        {after.map(line)}
+      </section>
+    </>
+  );
+}
+
+/** Which runs of a sweep the charts draw together, and the button that clears the earlier ones; nothing otherwise. */
+function KeptRunsNote({ store }: { store: RunStore }) {
+  const kept = store((s) => s.keptRuns);
+  const current = store((s) => s.runLabel);
+  if (kept.length === 0) return null;
+  return (
+    <div className="lesson-status" role="group" aria-label="Runs drawn together">
+      <p>
+        The charts draw the lesson’s runs together: {kept.map((k) => k.label).join(', ')}, and on top the current run, {current}.
+      </p>
+      <button type="button" onClick={() => store.getState().clearKeptRuns()}>
+        Clear earlier runs
+      </button>
+    </div>
   );
 }

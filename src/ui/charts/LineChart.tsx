@@ -1,13 +1,15 @@
 // A training curve chart: one or more metric series of the run (x = step), drawn by uPlot (see UPlotView.tsx for
 // why uPlot), redrawn when the run store's `version` moves (at most ~10 times a second) — never per record.
 // Optional EMA smoothing: the raw series faint, the smoothed one on top. Hovering shows the values at the cursor
-// (uPlot's live legend); a visually hidden sentence gives screen readers the latest values.
+// (uPlot's live legend); a visually hidden sentence gives screen readers the latest values. During a sweep every
+// run the store keeps is drawn too, in its own colour and under its label (./runs.ts), the current run on top.
 import { useId, useMemo, useState } from 'react';
 import uPlot from 'uplot';
 import { METRICS, type Stage } from '../../rlhf/metrics';
-import { type RunStore, useRunStore } from '../../store/run';
+import { type MetricSeries, type RunStore, useRunStore } from '../../store/run';
 import '../run.css';
 import { formatValue } from './format';
+import { type ChartRun, chartRuns, LEGEND_MARKERS, LINE_DASHES, runName } from './runs';
 import { emaSmooth } from './smoothing';
 import { UPlotView } from './UPlotView';
 
@@ -26,7 +28,7 @@ export interface ChartLine {
 export interface LineChartProps {
   /** Shown above the chart and used as its accessible name. */
   title: string;
-  /** Read on mount only (uPlot's series are fixed once created). */
+  /** Keep the array stable: uPlot's series are fixed once created, so a new array makes a new chart. */
   lines: readonly ChartLine[];
   store?: RunStore;
   xLabel?: string;
@@ -46,43 +48,64 @@ export function fade(color: string, alpha: number): string {
   return `rgba(${parseInt(m[1], 16)}, ${parseInt(m[2], 16)}, ${parseInt(m[3], 16)}, ${alpha})`;
 }
 
-const sameValues = (a: Float64Array, b: Float64Array) => {
-  if (a.length !== b.length) return false;
+/** Whether `a` is `b`'s first a.length values (a run's steps so far against a longer run's). */
+const isPrefix = (a: Float64Array, b: Float64Array) => {
+  if (a.length > b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 };
 
+/** `y` at `length`, the missing end as gaps (null). */
+const padTo = (y: Float64Array, length: number): Float64Array | (number | null)[] => {
+  if (y.length === length) return y;
+  const out: (number | null)[] = new Array(length).fill(null);
+  for (let i = 0; i < y.length; i++) out[i] = y[i];
+  return out;
+};
+
 /**
- * uPlot's aligned data for the lines: the series' own arrays when they share their x values (metrics logged in the
- * same records: the usual case, no copy), otherwise joined on the union of x values. With smoothing, each line
- * contributes two y series: raw, then smoothed.
+ * uPlot's aligned data for the views (one per drawn line): when every view's x values begin the longest one's
+ * (metrics logged in the same records, or a sweep's current run behind its kept runs: the usual cases), that x with
+ * the series' own arrays, shorter ones padded with gaps; otherwise joined on the union of x values. With smoothing,
+ * each view contributes two y series: raw, then smoothed.
  */
 export function chartData(views: readonly { x: Float64Array; y: Float64Array }[], smoothing: number | undefined): uPlot.AlignedData {
   const ys = (y: Float64Array) => (smoothing === undefined ? [y] : [y, emaSmooth(y, smoothing)]);
   if (views.length === 0) return [new Float64Array(0)];
-  if (views.every((v) => sameValues(v.x, views[0].x))) return [views[0].x, ...views.flatMap((v) => ys(v.y))];
+  const x = views.reduce((longest, v) => (v.x.length > longest.length ? v.x : longest), views[0].x);
+  if (views.every((v) => isPrefix(v.x, x))) {
+    const aligned: uPlot.AlignedData = [x, ...views.flatMap((v) => ys(v.y).map((y) => padTo(y, x.length)))];
+    return aligned;
+  }
   return uPlot.join(views.map((v) => [v.x, ...ys(v.y)] as uPlot.AlignedData));
 }
 
 export function LineChart({ title, lines, store = useRunStore, xLabel = 'step', smoothing = false, initialSmoothing = 0.6, height = 200, onCreate }: LineChartProps) {
   const version = store((s) => s.version);
   const series = store((s) => s.series);
+  const kept = store((s) => s.keptRuns);
+  const runLabel = store((s) => s.runLabel);
   const [alpha, setAlpha] = useState(initialSmoothing);
   const sliderId = useId();
 
+  const runs = useMemo(() => chartRuns(kept, runLabel, series, (k) => k.series), [kept, runLabel, series]);
+  // One view per run and line, runs first (the order of chartOptions' series).
   const views = useMemo(
-    () => lines.map((l) => series.get(l.metric, l.stage)),
+    () => runs.flatMap((run) => lines.map((l) => run.data.get(l.metric, l.stage))),
     // `version` is the signal that the series (outside React state) changed.
-    [series, lines, version],
+    [runs, lines, version],
   );
   const data = useMemo(() => chartData(views, smoothing ? alpha : undefined), [views, smoothing, alpha]);
-  const [options] = useState(() => chartOptions(lines, xLabel, smoothing));
+  // A new set of runs (one kept, or cleared) makes a new chart.
+  const options = useMemo(() => chartOptions(lines, runs, xLabel, smoothing), [lines, runs, xLabel, smoothing]);
 
-  const latest = lines
-    .map((l, i) => {
-      const v = views[i];
-      return v.y.length ? `${labelOf(l)} ${formatValue(v.y[v.y.length - 1])} at ${xLabel} ${formatValue(v.x[v.x.length - 1])}` : undefined;
-    })
+  const latest = runs
+    .flatMap((run, r) =>
+      lines.map((l, i) => {
+        const v = views[r * lines.length + i];
+        return v.y.length ? `${runName(run.label, labelOf(l))} ${formatValue(v.y[v.y.length - 1])} at ${xLabel} ${formatValue(v.x[v.x.length - 1])}` : undefined;
+      }),
+    )
     .filter(Boolean);
 
   return (
@@ -103,14 +126,20 @@ export function LineChart({ title, lines, store = useRunStore, xLabel = 'step', 
 
 const readout = (_u: uPlot, v: number | null) => (v == null ? '–' : formatValue(v));
 
-function chartOptions(lines: readonly ChartLine[], xLabel: string, smoothing: boolean): Omit<uPlot.Options, 'width' | 'height'> {
+/** Per run, per line: the raw series (with smoothing), then the drawn one; a sweep's runs in their own colours. */
+function chartOptions(lines: readonly ChartLine[], runs: readonly ChartRun<MetricSeries>[], xLabel: string, smoothing: boolean): Omit<uPlot.Options, 'width' | 'height'> {
   const right = lines.some((l) => l.axis === 'right');
   const series: uPlot.Series[] = [{ label: xLabel, value: readout }];
-  for (const l of lines) {
-    const scale = l.axis === 'right' ? 'right' : 'y';
-    const common = { scale, spanGaps: true, value: readout, points: { show: false } };
-    if (smoothing) series.push({ ...common, label: `${labelOf(l)} (raw)`, stroke: fade(l.color, 0.3), width: 1 });
-    series.push({ ...common, label: labelOf(l), stroke: l.color, width: smoothing ? 2 : 1.5 });
+  for (const run of runs) {
+    lines.forEach((l, i) => {
+      const scale = l.axis === 'right' ? 'right' : 'y';
+      const color = run.color ?? l.color;
+      const dash = run.color === undefined ? undefined : LINE_DASHES[i % LINE_DASHES.length];
+      const label = runName(run.label, labelOf(l));
+      const common = { scale, spanGaps: true, value: readout, points: { show: false }, dash };
+      if (smoothing) series.push({ ...common, label: `${label} (raw)`, stroke: fade(color, 0.3), width: 1 });
+      series.push({ ...common, label, stroke: color, width: smoothing ? 2 : 1.5 });
+    });
   }
   const axes: uPlot.Axis[] = [{ label: xLabel, size: 40, labelSize: 18 }, { scale: 'y', size: 55 }];
   if (right) axes.push({ scale: 'right', side: 1, size: 55, grid: { show: false } });
@@ -118,7 +147,7 @@ function chartOptions(lines: readonly ChartLine[], xLabel: string, smoothing: bo
     series,
     axes,
     scales: { x: { time: false } },
-    legend: { live: true },
+    legend: { live: true, markers: LEGEND_MARKERS },
     cursor: { drag: { x: true, y: false } },
   };
 }

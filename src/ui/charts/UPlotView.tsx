@@ -1,5 +1,5 @@
-// The one place that owns a uPlot instance: created once on mount, fed new data with setData, resized with its
-// container (ResizeObserver), destroyed on unmount.
+// The one place that owns a uPlot instance: created on mount (and again for new options: uPlot's series are fixed
+// once created), fed new data with setData, resized with its container (ResizeObserver), destroyed on unmount.
 //
 // Why uPlot: it draws on a canvas, is ~45 KB, and redraws 10k+ points per series in a few milliseconds (it
 // decimates a line to the pixel columns it covers), so a chart can take a new batch of points 10 times a second
@@ -10,7 +10,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
 export interface UPlotViewProps {
-  /** uPlot's options without the size; read once, on mount (later changes are ignored). */
+  /** uPlot's options without the size; a new object makes a new chart (keep it stable between data updates). */
   options: Omit<uPlot.Options, 'width' | 'height'>;
   data: uPlot.AlignedData;
   /** The accessible name of the chart image. */
@@ -48,8 +48,8 @@ export function UPlotView({ options, data, label, height, onCreate }: UPlotViewP
       u.destroy();
       plot.current = undefined;
     };
-    // Created once: data goes through setData below, size through the observer.
-  }, []);
+    // Made again only for new options: data goes through setData below, size through the observer.
+  }, [options]);
 
   useLayoutEffect(() => {
     const u = plot.current;
