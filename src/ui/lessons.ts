@@ -62,11 +62,11 @@ export const LESSONS: readonly Lesson[] = [
     summary: 'The same pipeline with β = 0, 0.05 and 0.2: without the KL penalty the policy hacks the reward model.',
     text: [
       'The KL penalty −β·log(π_RL/π_SFT) is what keeps PPO honest: it charges the policy for every token it moves away from the SFT model, so it cannot drift into text the reward model never saw, where its scores mean nothing. The three runs differ only in β (same seed, so SFT and the reward model are identical in all three).',
-      'β = 0: nothing holds the policy back. The reward model’s score (the proxy) climbs fastest, but the hidden gold reward rises at first and then falls — reward hacking, as Gao et al. (2022) measured: the policy finds what the proxy over-rates (repeated words, odd tokens). β = 0.05 (the lab’s default) trades a little proxy reward for a gold reward that keeps up with it. β = 0.2 stays very close to SFT: safe, but it improves little.',
+      'β = 0: nothing holds the policy back. It moves furthest from SFT (about twice the KL of β = 0.05) and collapses onto one phrase the reward model likes. Run longer, the hidden gold reward rises at first and then falls while the proxy keeps rising — reward hacking, as Gao et al. (2022) measured: the policy finds what the proxy over-rates. Measured on the tiny preset with β = 0, PPO learning rate 6e-4 and 1280 episodes: gold peaked at 0.82 after 22 iterations, fell to 0.49 by iteration 30 and to −0.06 at 31, where samples read “It is worth every every every every …” (proxy 2.3, gold −0.15) and the KL alarm (50 nats) stopped the run. At the preset’s 640 episodes only the start of it shows. β = 0.05 (the lab’s default) trades a little proxy reward for staying near SFT. β = 0.2 stays very close to SFT: safe, but it improves little.',
     ],
     lookFor: [
       'objective/kl: largest at β = 0, smallest at β = 0.2.',
-      'objective/scores (proxy) against objective/gold: they part ways at β = 0 — proxy up, gold down.',
+      'objective/scores (proxy) against objective/gold: at β = 0 the proxy keeps climbing after gold has levelled off (and, in a longer run, falls).',
       'The reward-vs-√KL chart: each run is a curve; the gold curve of β = 0 bends down at large √KL.',
       'Samples: β = 0 responses turn repetitive or strange while scoring high.',
     ],
