@@ -2,7 +2,9 @@
 // `vite preview`) runs one task and preset from its **Run pipeline** button in headless Chromium, while a probe
 // installed before the page loads watches the main thread. Recorded: seconds per stage and in all (from the stage
 // stepper's states as the page shows them), and the main thread's responsiveness while the pipeline runs:
-//  - long tasks: PerformanceObserver 'longtask' entries (tasks of the main thread over 50 ms), count and longest;
+//  - long tasks: PerformanceObserver 'longtask' entries (tasks of the main thread over 50 ms), count and longest,
+//    each with its cause: the 'long-animation-frame' entry around it (the scripts that ran, and how much of the
+//    frame was rendering) and the engine worker's messages handled in it (by event type, each over SLOW_MESSAGE_MS);
 //  - heartbeat: the gaps between ticks of a HEARTBEAT_MS setInterval (a blocked main thread delays the next tick);
 //  - frames: the gaps between requestAnimationFrame callbacks;
 //  - chart updates: redraws of the charts' canvases (a full-canvas clearRect starts each uPlot redraw), merged
@@ -26,6 +28,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const HEARTBEAT_MS = 20;
 /** Chart redraws closer than this belong to one update (one store commit redraws every chart that changed). */
 export const UPDATE_MERGE_MS = 10;
+/** Worker messages whose handling (the store's dispatch and the renders it sets off) takes this long are recorded. */
+export const SLOW_MESSAGE_MS = 10;
 /** The longest task the browser still counts as responsive (the 'longtask' threshold). */
 export const LONG_TASK_MS = 50;
 
@@ -37,6 +41,10 @@ export interface PageProbe {
   gpuCalls: { requestAdapter: number; requestDevice: number };
   /** [startTime, duration] of every 'longtask' entry. */
   longTasks: [number, number][];
+  /** Every 'long-animation-frame' entry (frames over 50 ms), with the scripts that ran in it. */
+  longFrames: LongFrame[];
+  /** [start, ms, the event's type] of every worker message whose onmessage handler took SLOW_MESSAGE_MS or more. */
+  slowMessages: [number, number, string][];
   /** The time of every heartbeat tick. */
   beats: number[];
   /** The timestamp of every requestAnimationFrame callback. */
@@ -49,12 +57,30 @@ export interface PageProbe {
   clicks: [number, string][];
 }
 
+export interface ProbeOptions {
+  heartbeatMs: number;
+  slowMessageMs: number;
+}
+
+export const PROBE_OPTIONS: Readonly<ProbeOptions> = Object.freeze({ heartbeatMs: HEARTBEAT_MS, slowMessageMs: SLOW_MESSAGE_MS });
+
+/** A long animation frame (the Long Animation Frames API): when, how long, and what ran in it. */
+export interface LongFrame {
+  start: number;
+  duration: number;
+  /** Of `duration`, the time rendering took (style, layout, paint), from renderStart to the frame's end. */
+  renderMs: number;
+  /** The scripts that ran, longest first: [what invoked it (e.g. 'Worker.onmessage', 'FrameRequestCallback'), its
+   * function and source, ms]. */
+  scripts: [string, string, number][];
+}
+
 /**
  * Installs the probe; pass it to page.addInitScript so it runs before the page's own scripts. Playwright sends the
  * function's source, so it must not refer to anything outside itself.
  */
-export function installPageProbe(heartbeatMs: number): void {
-  const probe: PageProbe = { gpuCalls: { requestAdapter: 0, requestDevice: 0 }, longTasks: [], beats: [], frames: [], redraws: [], changes: [], clicks: [] };
+export function installPageProbe({ heartbeatMs, slowMessageMs }: ProbeOptions): void {
+  const probe: PageProbe = { gpuCalls: { requestAdapter: 0, requestDevice: 0 }, longTasks: [], longFrames: [], slowMessages: [], beats: [], frames: [], redraws: [], changes: [], clicks: [] };
   (window as unknown as { __pageProbe: PageProbe }).__pageProbe = probe;
 
   // Only present where the browser has WebGPU; wrapping the prototype catches every instance of this realm.
@@ -76,6 +102,40 @@ export function installPageProbe(heartbeatMs: number): void {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) probe.longTasks.push([e.startTime, e.duration]);
   }).observe({ type: 'longtask', buffered: true });
+  interface ScriptTiming {
+    invoker: string;
+    sourceFunctionName: string;
+    sourceURL: string;
+    sourceCharPosition: number;
+    duration: number;
+  }
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries() as (PerformanceEntry & { renderStart: number; scripts: ScriptTiming[] })[]) {
+      const scripts = [...e.scripts]
+        .sort((a, b) => b.duration - a.duration)
+        .slice(0, 5)
+        .map((s): [string, string, number] => [s.invoker, `${s.sourceFunctionName || '(anonymous)'} ${s.sourceURL.split('/').pop()}:${s.sourceCharPosition}`, s.duration]);
+      probe.longFrames.push({ start: e.startTime, duration: e.duration, renderMs: e.renderStart > 0 ? e.startTime + e.duration - e.renderStart : 0, scripts });
+    }
+  }).observe({ type: 'long-animation-frame', buffered: true });
+  // The page's worker handler is set as `worker.onmessage`: wrap the setter to time each message's handling.
+  const onmessage = Object.getOwnPropertyDescriptor(Worker.prototype, 'onmessage')!;
+  Object.defineProperty(Worker.prototype, 'onmessage', {
+    configurable: true,
+    get: onmessage.get,
+    set(this: Worker, handler: ((e: MessageEvent) => void) | null) {
+      onmessage.set!.call(
+        this,
+        handler &&
+          ((e: MessageEvent) => {
+            const t0 = performance.now();
+            handler.call(this, e);
+            const ms = performance.now() - t0;
+            if (ms >= slowMessageMs) probe.slowMessages.push([t0, ms, String((e.data as { type?: unknown } | null)?.type)]);
+          }),
+      );
+    },
+  });
   setInterval(() => probe.beats.push(performance.now()), heartbeatMs);
   const frame = (t: number) => {
     probe.frames.push(t);
@@ -143,8 +203,8 @@ export interface StageTiming {
 export interface MainThreadSummary {
   /** Calls by the main thread over the whole page's life (the worker's are not seen). */
   gpuCalls: number;
-  /** Long tasks that started while the pipeline ran. */
-  longTasks: { count: number; longestMs: number | null; totalMs: number; shareOfRun: number };
+  /** Long tasks that started while the pipeline ran, and each one's cause. */
+  longTasks: { count: number; longestMs: number | null; totalMs: number; shareOfRun: number; causes: LongTaskCause[] };
   /** Gaps between heartbeat ticks that ended while the pipeline ran (ms). */
   heartbeatGapsMs: Spread;
   /** Gaps between animation frames that ended while the pipeline ran (ms). */
@@ -152,6 +212,21 @@ export interface MainThreadSummary {
   /** Chart updates (redraws merged by UPDATE_MERGE_MS) per second of the run, and the redraws in all. */
   chartUpdatesPerSecond: number;
   chartRedraws: number;
+}
+
+/** A long task of the run and what the browser says ran in it (the long animation frames it overlaps). */
+export interface LongTaskCause {
+  /** Seconds after the click on Run pipeline. */
+  atSeconds: number;
+  ms: number;
+  /** The stage running at the time (null before the first). */
+  stage: string | null;
+  /** Rendering (style, layout, paint) in the overlapping long frames, ms. */
+  renderMs: number;
+  /** The overlapping long frames' scripts, longest first (see LongFrame). */
+  scripts: LongFrame['scripts'];
+  /** The worker messages handled within it, slower than SLOW_MESSAGE_MS: [event type, ms]. */
+  messages: [string, number][];
 }
 
 export interface PageRunSummary {
@@ -213,7 +288,20 @@ export function summarizeRun(probe: PageProbe): PageRunSummary {
   });
 
   const runMs = end - start;
-  const longTasks = probe.longTasks.filter(([t]) => t >= start && t <= end).map(([, d]) => d);
+  const runLongTasks = probe.longTasks.filter(([t]) => t >= start && t <= end);
+  const longTasks = runLongTasks.map(([, d]) => d);
+  const stageAt = (t: number) => during.filter(([when, key, state]) => when <= t && key !== 'run' && state === 'running').at(-1)?.[1] ?? null;
+  const causes = runLongTasks.map(([t, d]): LongTaskCause => {
+    const frames = probe.longFrames.filter((f) => f.start < t + d && f.start + f.duration > t);
+    return {
+      atSeconds: (t - start) / 1000,
+      ms: d,
+      stage: stageAt(t),
+      renderMs: frames.reduce((sum, f) => sum + f.renderMs, 0),
+      scripts: frames.flatMap((f) => f.scripts).sort((a, b) => b[2] - a[2]),
+      messages: probe.slowMessages.filter(([m]) => m >= t && m < t + d).map(([, ms, type]): [string, number] => [type, ms]),
+    };
+  });
   const redraws = probe.redraws.filter((t) => t >= start && t <= end);
   const totalMs = longTasks.reduce((a, b) => a + b, 0);
   return {
@@ -222,7 +310,7 @@ export function summarizeRun(probe: PageProbe): PageRunSummary {
     stages,
     mainThread: {
       gpuCalls: probe.gpuCalls.requestAdapter + probe.gpuCalls.requestDevice,
-      longTasks: { count: longTasks.length, longestMs: longTasks.length ? Math.max(...longTasks) : null, totalMs, shareOfRun: runMs > 0 ? totalMs / runMs : 0 },
+      longTasks: { count: longTasks.length, longestMs: longTasks.length ? Math.max(...longTasks) : null, totalMs, shareOfRun: runMs > 0 ? totalMs / runMs : 0, causes },
       heartbeatGapsMs: spread(gapsWithin(probe.beats, start, end)),
       frameGapsMs: spread(gapsWithin(probe.frames, start, end)),
       chartUpdatesPerSecond: runMs > 0 ? countBursts(redraws, UPDATE_MERGE_MS) / (runMs / 1000) : 0,
@@ -303,6 +391,12 @@ export function formatPageReport(result: PageBenchResult): string {
     '',
     `main thread while the pipeline ran (${result.totalSeconds.toFixed(1)} s):`,
     ...figures.map(([label, value]) => `  ${label.padEnd(labelWidth)}  ${value}`),
+    ...lt.causes.map(
+      (c) =>
+        `    long task at ${c.atSeconds.toFixed(1)} s (${c.stage ?? 'no stage'}): ${c.ms.toFixed(0)} ms, rendering ${c.renderMs.toFixed(0)} ms; ` +
+        (c.scripts.length ? c.scripts.slice(0, 3).map(([invoker, source, d]) => `${invoker} ${source} ${d.toFixed(0)} ms`).join('; ') : 'no script attributed') +
+        (c.messages.length ? `; worker messages ${c.messages.map(([type, d]) => `${type} ${d.toFixed(0)} ms`).join(', ')}` : ''),
+    ),
     `target (issue 5), no long tasks and no GPU calls on the main thread while training: ${responsiveVerdict(result)}`,
     '',
     `machine: ${cpus} CPUs, load average ${loadStart.toFixed(1)} at the start, ${loadEnd.toFixed(1)} at the end` +
@@ -318,10 +412,11 @@ export interface ServedPage {
 }
 
 /**
- * Builds the page into a temporary folder as `npm run build` does and serves it with `vite preview` on a free port
- * of 127.0.0.1.
+ * Builds a page of the repo (an HTML entry, relative to its root: the lab page by default, or a benchmark page such
+ * as src/bench/charts.html) into a temporary folder as `npm run build` does, and serves it with `vite preview` on a
+ * free port of 127.0.0.1; `url` is the page's address.
  */
-export async function servePage(): Promise<ServedPage> {
+export async function servePage(entry = 'index.html'): Promise<ServedPage> {
   const outDir = mkdtempSync(join(tmpdir(), 'rlhf-lab-dist-'));
   const configFile = resolve(ROOT, 'vite.config.ts');
   // Vite builds for whatever NODE_ENV is set, and vite-node ('development') and Vitest ('test') set it: the bundle
@@ -329,14 +424,15 @@ export async function servePage(): Promise<ServedPage> {
   const nodeEnv = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
   try {
-    await build({ configFile, root: ROOT, logLevel: 'error', build: { outDir, emptyOutDir: true } });
+    await build({ configFile, root: ROOT, logLevel: 'error', build: { outDir, emptyOutDir: true, rollupOptions: { input: resolve(ROOT, entry) } } });
   } finally {
     if (nodeEnv === undefined) delete process.env.NODE_ENV;
     else process.env.NODE_ENV = nodeEnv;
   }
   const server = await preview({ configFile, root: ROOT, logLevel: 'error', build: { outDir }, preview: { host: '127.0.0.1', port: 0 } });
   return {
-    url: server.resolvedUrls!.local[0],
+    // The build keeps the entry's path under the root; the lab page is served at the root itself.
+    url: new URL(entry === 'index.html' ? '' : entry, server.resolvedUrls!.local[0]).href,
     async close() {
       await server.close();
       rmSync(outDir, { recursive: true, force: true });
@@ -386,7 +482,7 @@ export interface PageBenchOptions {
 export async function runPageBench(browser: Browser, url: string, config: PageBenchConfig, opts: PageBenchOptions): Promise<PageBenchResult> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   try {
-    await page.addInitScript(installPageProbe, HEARTBEAT_MS);
+    await page.addInitScript(installPageProbe, PROBE_OPTIONS);
     await page.goto(`${url}?${new URLSearchParams({ task: config.task, preset: config.preset, ...config.overrides })}`);
     for (const [label, want] of [['Task', config.task], ['Preset', config.preset]]) {
       const got = await page.getByLabel(label, { exact: true }).inputValue();

@@ -1,7 +1,9 @@
 // The pipeline's configuration: every hyperparameter of every stage in one typed, frozen record, with named presets
 // per model size (nano: the CI smoke run; tiny: the default lab run on a laptop; small: for a real GPU), overrides by
-// dotted path (`ppo.klCoef`), and validation that names the field.
+// dotted path (`ppo.klCoef`), validation that names the field, and which stages' outputs a change of settings leaves
+// valid (stagesStillValid: a KL sweep reuses one SFT model and reward model).
 import { type PresetName, PRESETS } from '../model/config';
+import type { PipelineStage } from './pipeline';
 import type { PPOConfig } from './ppo';
 
 export interface PipelineConfig {
@@ -216,4 +218,53 @@ export function makePipelineConfig(presetName: PresetName, overrides: Record<str
   problems.push(...configProblems(config));
   if (problems.length) throw new PipelineConfigError(problems);
   return deepFreeze(config);
+}
+
+/**
+ * The stages whose outputs later stages read (weights: base, SFT, reward model, PPO policy), in run order, and what
+ * each output depends on: the settings its stage reads (a section such as 'sft' covers all its fields) and the
+ * outputs it starts from. best-of-N and evaluation only measure, so nothing depends on them.
+ */
+const OUTPUT_INPUTS: readonly { stage: PipelineStage; settings: readonly string[]; from: readonly PipelineStage[] }[] = [
+  // The task is built from task, seed and ppo.maxResponseTokens (createTask): listed here, so every output depends on it.
+  { stage: 'pretrain', settings: ['task', 'preset', 'seed', 'pretrain', 'ppo.maxResponseTokens'], from: [] },
+  { stage: 'sft', settings: ['sft'], from: ['pretrain'] },
+  // Simulated labelers rank SFT samples; the reward model trains on them (responses cut at ppo.maxResponseTokens).
+  { stage: 'rm', settings: ['labels', 'rm'], from: ['sft'] },
+  { stage: 'ppo', settings: ['ppo'], from: ['sft', 'rm'] },
+];
+
+/** Settings that only the measuring stages read. */
+const MEASUREMENT_SETTINGS = ['bon', 'eval'];
+
+const covers = (setting: string, path: string) => path === setting || path.startsWith(`${setting}.`);
+
+/** The dotted paths of the single settings that differ between two configurations (e.g. ['ppo.klCoef']). */
+export function changedSettings(a: PipelineConfig, b: PipelineConfig): string[] {
+  const changed: string[] = [];
+  const walk = (x: unknown, y: unknown, path: string) => {
+    const isGroup = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+    if (isGroup(x) && isGroup(y)) {
+      for (const key of new Set([...Object.keys(x), ...Object.keys(y)])) walk(x[key], y[key], path ? `${path}.${key}` : key);
+    } else if (!Object.is(x, y)) changed.push(path);
+  };
+  walk(a, b, '');
+  return changed;
+}
+
+/**
+ * The stages whose outputs, made under `before`, are still what `after` would make: those none of whose settings
+ * changed and whose inputs are still valid. A changed setting this rule does not know invalidates everything.
+ * E.g. only ppo.klCoef changed → pretrain, sft, rm; sft.lr → pretrain; bon.maxN → all four.
+ */
+export function stagesStillValid(before: PipelineConfig, after: PipelineConfig): PipelineStage[] {
+  const changed = changedSettings(before, after);
+  const known = [...OUTPUT_INPUTS.flatMap((o) => o.settings), ...MEASUREMENT_SETTINGS];
+  if (!changed.every((path) => known.some((setting) => covers(setting, path)))) return [];
+  const valid: PipelineStage[] = [];
+  for (const { stage, settings, from } of OUTPUT_INPUTS) {
+    const untouched = !changed.some((path) => settings.some((setting) => covers(setting, path)));
+    if (untouched && from.every((s) => valid.includes(s))) valid.push(stage);
+  }
+  return valid;
 }

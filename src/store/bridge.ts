@@ -45,7 +45,7 @@ export function routeEvent(event: EngineEvent, { lab, run, feedback, others }: B
       // A new configuration: the worker dropped the earlier run's results, so the page does too (a sweep's next run
       // keeps them for its charts).
       r.reset(sweepRun(l));
-      l.onPipelineConfig(event.config, event.task);
+      l.onPipelineConfig(event.config, event.task, event.kept);
       return;
     case 'pipeline-state': {
       // A failed run's cause came just before as an error event (an alarm or a stage's error).

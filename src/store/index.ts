@@ -5,7 +5,10 @@
 // (the accepted configuration, checkpoints that can be downloaded, the latest pipeline error, an import's problems).
 // The run itself (metrics, stages, samples) lives in src/store/run.ts; src/store/bridge.ts routes every worker
 // event to the right store. The lesson slice runs a lesson's steps (src/ui/lessons.ts lessonSteps) one after another:
-// each sets the form to the step's configuration and runs it, the next starting when the previous run is done. The
+// each sets the form to the step's configuration and runs it, the next starting when the previous run is done. A
+// step after the first skips the stages whose checkpoints the worker kept from the step before (a KL sweep's later
+// runs reuse the first run's SFT model and reward model), and a step a metric alarm stopped counts as finished: the
+// alarm is that run's outcome, shown by the lesson rather than as the page's error. The
 // saved slice is what the page says about saved data (src/store/persist.ts, wired by bridge.ts createLabSession).
 // Human feedback has its own store (src/store/feedback.ts): useFeedbackStore, which reaches the worker through `send`.
 //
@@ -15,20 +18,21 @@ import { create } from 'zustand';
 import type { AdapterReport } from '../gpu/runtime';
 import type { PresetName } from '../model/config';
 import type { PipelineStage } from '../rlhf/pipeline';
-import type {
-  Command,
-  ConfigProblem,
-  ConfigureRequest,
-  CustomTaskTexts,
-  EngineErrorKind,
-  EngineEvent,
-  ErrorEvent,
-  ExportFormat,
-  ModelInfo,
-  PipelineCheckpointName,
-  PipelineConfig,
-  PipelineState,
-  TaskInfo,
+import {
+  CHECKPOINT_STAGE,
+  type Command,
+  type ConfigProblem,
+  type ConfigureRequest,
+  type CustomTaskTexts,
+  type EngineErrorKind,
+  type EngineEvent,
+  type ErrorEvent,
+  type ExportFormat,
+  type ModelInfo,
+  type PipelineCheckpointName,
+  type PipelineConfig,
+  type PipelineState,
+  type TaskInfo,
 } from '../worker/protocol';
 import { checkForm, type ConfigForm, DEFAULT_FORM } from './config-form';
 import { createFeedbackStore } from './feedback';
@@ -106,7 +110,8 @@ export function pipelineError(event: ErrorEvent): PipelineErrorInfo | undefined 
 
 /** A configure on its way to the worker, and what to do once it is accepted. */
 export type PendingConfigure =
-  | { purpose: 'run'; key: string; stages: PipelineStage[] | undefined }
+  /** `reuseKept` (a lesson's later step): the stages whose checkpoints the worker kept are not run again. */
+  | { purpose: 'run'; key: string; stages: PipelineStage[] | undefined; reuseKept: boolean }
   | { purpose: 'import'; key: string; dataset: ImportedDataset }
   /** The saved configuration sent again after a reload (persist.ts resume): accepted, it is the form's, not run. */
   | { purpose: 'restore'; key: string };
@@ -120,8 +125,9 @@ export interface ImportRefusal {
 }
 
 export interface PipelineSlice {
-  /** The configuration the worker accepted last, its task, and the form key it came from. */
-  configured: { key: string; config: PipelineConfig; task: TaskInfo } | undefined;
+  /** The configuration the worker accepted last, its task, the form key it came from, and the checkpoints the worker
+   * kept from the configuration before (their stages need not run again). */
+  configured: { key: string; config: PipelineConfig; task: TaskInfo; kept: PipelineCheckpointName[] } | undefined;
   pending: PendingConfigure | undefined;
   /** Checkpoints the worker holds for export, with their sizes in bytes. */
   checkpoints: Partial<Record<PipelineCheckpointName, number>>;
@@ -132,7 +138,8 @@ export interface PipelineSlice {
 
   /** Configures from the form, then runs `stages` (all by default) once the worker accepts. */
   runPipeline(stages?: PipelineStage[]): void;
-  /** Runs one stage again alone: with the pipeline as it is if the form still matches it, else configured afresh. */
+  /** Runs one stage again alone: with the pipeline as it is if the form still matches it, else configured afresh
+   * (then on the checkpoints the worker kept: e.g. PPO again after a change of β, on the same SFT and reward model). */
   runStage(stage: PipelineStage): void;
   /** Configures the custom task from a JSONL file (preferences, rankings or SFT, detected by its first valid line). */
   importDataset(name: string, text: string): void;
@@ -140,7 +147,7 @@ export interface PipelineSlice {
   dismissPipelineError(): void;
 
   // Fed by the bridge.
-  onPipelineConfig(config: PipelineConfig, task: TaskInfo): void;
+  onPipelineConfig(config: PipelineConfig, task: TaskInfo, kept: PipelineCheckpointName[]): void;
   onPipelineError(error: PipelineErrorInfo): void;
   onCheckpoint(name: PipelineCheckpointName, size: number): void;
   onLog(line: string): void;
@@ -155,6 +162,17 @@ export interface LessonStepPlan {
   stages: PipelineStage[];
 }
 
+/** A metric alarm that stopped a run (src/rlhf/metrics.ts checkAlarms); the policy kept its last good weights. */
+export type AlarmInfo = Extract<ErrorEvent, { kind: 'alarm' }>;
+
+/** What became of a lesson's step so far. */
+export interface LessonStepResult {
+  /** Stages not run again: the worker kept their checkpoints from the step before (same settings upstream). */
+  reused: PipelineStage[];
+  /** The alarm that ended the step's run: the step counts as finished, with this as its outcome. */
+  alarm?: AlarmInfo;
+}
+
 /** A lesson going on (or ended): its steps, the one running, and how it stands. */
 export interface LessonProgress {
   id: string;
@@ -165,6 +183,8 @@ export interface LessonProgress {
   state: 'running' | 'done' | 'stopped' | 'failed';
   /** The current step's run has started in the worker (so its end moves the lesson on). */
   started: boolean;
+  /** One per step configured so far (the current one last). */
+  results: LessonStepResult[];
 }
 
 export interface LessonSlice {
@@ -271,14 +291,37 @@ export function createLabStore(options: LabStoreOptions = {}) {
       get().send({ type: 'configure', ...request });
     };
 
+    /** Configures from the form, then runs `stages` (see PendingConfigure for `reuseKept`). */
+    const runForm = (stages: PipelineStage[] | undefined, reuseKept: boolean) => {
+      if (get().pending) return;
+      const made = formRequest();
+      if (!made) {
+        set({ pipelineError: { type: 'error', kind: 'config', message: 'Fix the settings marked in the configuration first.', problems: [] } });
+        return;
+      }
+      configure({ purpose: 'run', key: made.key, stages, reuseKept }, made.request);
+    };
+
     /** A lesson's step: the form becomes its configuration (so the page shows what runs), then it runs. */
     const runLessonStep = (index: number) => {
       const lesson = get().lessonRun!;
       const step = lesson.steps[index];
-      set({ form: requestForm(step, lesson.id) });
-      get().runPipeline(step.stages);
-      // The form did not make a configuration (runPipeline said why): the lesson cannot go on.
+      set({ form: requestForm(step, lesson.id), lessonRun: { ...lesson, index, started: false, results: [...lesson.results.slice(0, index), { reused: [] }] } });
+      // The first step runs all its stages (the lesson shows them); later ones reuse what the worker kept.
+      runForm(step.stages, index > 0);
+      // The form did not make a configuration (runForm said why): the lesson cannot go on.
       if (!get().pending) set({ lessonRun: { ...get().lessonRun!, state: 'failed' } });
+    };
+
+    /** The current step is finished (`alarm`: a metric alarm ended it): the next one runs, or the lesson is done. */
+    const finishLessonStep = (alarm?: AlarmInfo) => {
+      const lesson = get().lessonRun!;
+      const results = alarm ? lesson.results.map((r, i) => (i === lesson.index ? { ...r, alarm } : r)) : lesson.results;
+      if (lesson.index + 1 >= lesson.steps.length) set({ lessonRun: { ...lesson, results, state: 'done' } });
+      else {
+        set({ lessonRun: { ...lesson, results } });
+        runLessonStep(lesson.index + 1);
+      }
     };
 
     return {
@@ -360,15 +403,7 @@ export function createLabStore(options: LabStoreOptions = {}) {
       importRefusal: undefined,
       log: [],
 
-      runPipeline: (stages) => {
-        if (get().pending) return;
-        const made = formRequest();
-        if (!made) {
-          set({ pipelineError: { type: 'error', kind: 'config', message: 'Fix the settings marked in the configuration first.', problems: [] } });
-          return;
-        }
-        configure({ purpose: 'run', key: made.key, stages }, made.request);
-      },
+      runPipeline: (stages) => runForm(stages, false),
 
       runStage: (stage) => {
         if (get().pending) return;
@@ -393,18 +428,29 @@ export function createLabStore(options: LabStoreOptions = {}) {
 
       dismissPipelineError: () => set({ pipelineError: undefined }),
 
-      onPipelineConfig: (config, task) => {
+      onPipelineConfig: (config, task, kept) => {
         const pending = get().pending;
-        // A configuration accepted: the worker dropped the earlier one's checkpoints and results.
-        const common = { pending: undefined, checkpoints: {}, pipelineError: undefined };
+        // A configuration accepted: the worker dropped the earlier one's results and the checkpoints it did not keep.
+        const held = get().checkpoints;
+        const checkpoints = Object.fromEntries(kept.flatMap((name) => (held[name] === undefined ? [] : [[name, held[name]]])));
+        const common = { pending: undefined, checkpoints, pipelineError: undefined };
+        const configured = (key: string) => ({ key, config, task, kept });
         if (pending?.purpose === 'import') {
-          set({ ...common, configured: { key: pending.key, config, task }, dataset: pending.dataset, form: { ...get().form, task: 'custom' } });
+          set({ ...common, configured: configured(pending.key), dataset: pending.dataset, form: { ...get().form, task: 'custom' } });
         } else if (pending?.purpose === 'run') {
-          set({ ...common, configured: { key: pending.key, config, task } });
-          get().send(pending.stages ? { type: 'start', stages: pending.stages } : { type: 'start' });
+          set({ ...common, configured: configured(pending.key) });
+          const reused = pending.reuseKept ? kept.map((name) => CHECKPOINT_STAGE[name]) : [];
+          const stages = pending.stages?.filter((s) => !reused.includes(s));
+          const lesson = get().lessonRun;
+          if (lesson?.state === 'running' && pending.reuseKept) {
+            const results = lesson.results.map((r, i) => (i === lesson.index ? { ...r, reused: (pending.stages ?? []).filter((s) => reused.includes(s)) } : r));
+            set({ lessonRun: { ...lesson, results } });
+            if (stages?.length === 0) return finishLessonStep(); // everything it would run is kept
+          }
+          get().send(stages ? { type: 'start', stages } : { type: 'start' });
         } else if (pending?.purpose === 'restore') {
-          set({ ...common, configured: { key: pending.key, config, task } });
-        } else set({ ...common, configured: { key: '', config, task } }); // not ours (a lesson, a restore): never matches the form
+          set({ ...common, configured: configured(pending.key) });
+        } else set({ ...common, configured: configured('') }); // not ours (a lesson, a restore): never matches the form
       },
 
       onPipelineError: (error) => {
@@ -431,7 +477,7 @@ export function createLabStore(options: LabStoreOptions = {}) {
 
       startLesson: (id, title, steps) => {
         if (get().pending || steps.length === 0) return;
-        set({ lessonRun: { id, title, steps, index: 0, state: 'running', started: false } });
+        set({ lessonRun: { id, title, steps, index: 0, state: 'running', started: false, results: [] } });
         runLessonStep(0);
       },
 
@@ -444,12 +490,14 @@ export function createLabStore(options: LabStoreOptions = {}) {
         }
         // Only the end of the step's own run moves the lesson (an echo of an older state does not).
         if (!lesson.started || !ENDED.includes(state)) return;
-        if (state === 'stopped' || state === 'failed') set({ lessonRun: { ...lesson, state } });
-        else if (lesson.index + 1 >= lesson.steps.length) set({ lessonRun: { ...lesson, state: 'done' } });
-        else {
-          set({ lessonRun: { ...lesson, index: lesson.index + 1, started: false } });
-          runLessonStep(lesson.index + 1);
-        }
+        // A metric alarm ends the run as failed, its error just before: for a lesson that is the run's outcome (the
+        // policy kept its last good weights), not the page's error.
+        const error = get().pipelineError;
+        if (state === 'failed' && error?.kind === 'alarm') {
+          set({ pipelineError: undefined });
+          finishLessonStep(error);
+        } else if (state === 'stopped' || state === 'failed') set({ lessonRun: { ...lesson, state } });
+        else finishLessonStep();
       },
 
       // ---- saved data ----

@@ -1,8 +1,9 @@
 // "Lessons" on the page: the built-in lessons (src/ui/lessons.ts) with "Start lesson", above the configuration they
 // drive. `?lesson=<id>` marks and opens one; starting it sets the form to each of its runs in turn and runs it (the
 // KL sweep is three runs, one after another). While it goes, the panel says which run is going, in which stage, and
-// what to look for.
-import { type LabStore, type LessonStepPlan, useLabStore } from '../store';
+// what to look for; a lesson of several runs lists them with how each ended — a metric alarm that stopped one is
+// that run's outcome — and which stages a run reused from the run before.
+import { type LabStore, type LessonProgress, type LessonStepPlan, useLabStore } from '../store';
 import { type RunStore, STAGE_NAMES, useRunStore } from '../store/run';
 import { findLesson, type Lesson, lessonSteps } from './lessons';
 import { Lessons } from './Lessons';
@@ -10,6 +11,15 @@ import { Lessons } from './Lessons';
 const BUSY = ['running', 'paused', 'stopping'];
 
 const STATE_TEXT = { running: 'running', done: 'finished', stopped: 'stopped', failed: 'failed' } as const;
+
+/** How step `i` of a lesson ended (or that it is still to come), in words. */
+function stepOutcome(lesson: LessonProgress, i: number, running: string): string {
+  const alarm = lesson.results[i]?.alarm;
+  if (alarm) return `stopped by the ${alarm.metric} alarm (${STAGE_NAMES[alarm.stage]}, step ${alarm.step}): the policy kept its last good weights`;
+  if (i < lesson.index) return 'finished';
+  if (i > lesson.index) return 'to come';
+  return lesson.state === 'running' ? running : STATE_TEXT[lesson.state];
+}
 
 /** A lesson's runs as the lab store runs them. */
 export const lessonPlan = (lesson: Lesson): LessonStepPlan[] =>
@@ -27,6 +37,8 @@ export function LessonsPanel({ lab = useLabStore, run = useRunStore }: { lab?: L
 
   const lesson = lessonRun ? findLesson(lessonRun.id) : undefined;
   const step = lessonRun?.steps[lessonRun.index];
+  const running = BUSY.includes(state) && stage ? `${STAGE_NAMES[stage]} ${state === 'paused' ? 'paused' : 'running'}` : 'running';
+  const alarm = lessonRun?.results[lessonRun.index]?.alarm;
   return (
     <section className="lessons-panel" aria-label="Lessons">
       <h2>Lessons</h2>
@@ -37,8 +49,22 @@ export function LessonsPanel({ lab = useLabStore, run = useRunStore }: { lab?: L
         <div className="lesson-status" role="status" aria-live="polite">
           <p>
             <strong>{lessonRun.title}</strong> — run {lessonRun.index + 1} of {lessonRun.steps.length}: {step.label} ({step.task}, {step.preset}),{' '}
-            {going && BUSY.includes(state) && stage ? `${STAGE_NAMES[stage]} ${state === 'paused' ? 'paused' : 'running'}` : STATE_TEXT[lessonRun.state]}.
+            {stepOutcome(lessonRun, lessonRun.index, running)}.
           </p>
+          {lessonRun.steps.length > 1 && (
+            <ol className="lesson-outcomes" aria-label="Runs of the lesson">
+              {lessonRun.steps.map((s, i) => {
+                const reused = lessonRun.results[i]?.reused ?? [];
+                return (
+                  <li key={i} aria-current={going && i === lessonRun.index ? 'step' : undefined}>
+                    {s.label}: {stepOutcome(lessonRun, i, running)}
+                    {reused.length > 0 && ` — reused ${reused.map((r) => STAGE_NAMES[r]).join(', ')} from the run before`}.
+                  </li>
+                );
+              })}
+            </ol>
+          )}
+          {alarm && <p className="muted">{alarm.message}</p>}
           {going && lesson && (
             <>
               <p className="muted">Look for:</p>

@@ -49,7 +49,7 @@ export function RunPanel({ lab = useLabStore, run = useRunStore }: RunPanelProps
                 ? 'Runs SFT → reward model → PPO → best-of-N → evaluation in the worker (pretraining first when the preset needs its own base model). Click a stage to run it again alone.'
                 : 'Training runs in a worker: the page stays usable. Pause, step or stop at any time.'}
       </p>
-      <StageStepper store={run} onRunStage={(stage) => ready && runStage(stage)} />
+      <StageStepper store={run} lab={lab} onRunStage={(stage) => ready && runStage(stage)} />
     </section>
   );
 }

@@ -1,36 +1,47 @@
 // The pipeline's stages in run order with their state, a progress bar and the time left (or taken). Each stage's
 // name is a button that runs that stage again alone (with the earlier stages' outputs); the buttons are disabled
-// while a run is going, since the worker refuses a second start.
+// while a run is going, since the worker refuses a second start. A stage that has not run in this configuration but
+// whose checkpoint the worker kept from the one before (e.g. SFT and the reward model after a change of β) reads
+// "kept": later stages run on its output.
 import { formatDuration } from './charts/format';
+import { type LabState, type LabStore, useLabStore } from '../store';
 import { RUN_STAGES, type RunStore, STAGE_NAMES, type StageState, useRunStore } from '../store/run';
 import type { PipelineStage } from '../rlhf/pipeline';
+import { CHECKPOINT_STAGE } from '../worker/protocol';
 import './run.css';
 
-const STATE_TEXT: Record<StageState, string> = { pending: 'pending', running: 'running', done: 'done', skipped: 'skipped', failed: 'failed' };
+const STATE_TEXT: Record<StageState | 'kept', string> = { pending: 'pending', running: 'running', done: 'done', skipped: 'skipped', failed: 'failed', kept: 'kept' };
+
+/** The checkpoints the worker kept from the previous configuration. */
+const keptCheckpoints = (s: LabState) => s.configured?.kept;
 
 export interface StageStepperProps {
   /** Runs one stage again, alone. */
   onRunStage(stage: PipelineStage): void;
   store?: RunStore;
+  /** Where the kept checkpoints are known (the accepted configuration). */
+  lab?: LabStore;
 }
 
-export function StageStepper({ onRunStage, store = useRunStore }: StageStepperProps) {
+export function StageStepper({ onRunStage, store = useRunStore, lab = useLabStore }: StageStepperProps) {
   const stages = store((s) => s.stages);
   const progress = store((s) => s.progress);
   const run = store((s) => s.state);
+  const kept = lab(keptCheckpoints)?.map((name) => CHECKPOINT_STAGE[name]) ?? [];
   const busy = run === 'running' || run === 'paused' || run === 'stopping';
 
   return (
     <ol className="stage-stepper" aria-label="Pipeline stages">
       {RUN_STAGES.map((stage) => {
-        const { state, seconds } = stages[stage];
+        const { seconds } = stages[stage];
+        const state = stages[stage].state === 'pending' && kept.includes(stage) ? 'kept' : stages[stage].state;
         const p = progress[stage];
         const name = STAGE_NAMES[stage];
         // A finished stage shows a full bar; one not yet reported an empty one.
-        const [now, max] = state === 'done' || state === 'skipped' ? [1, 1] : p && p.total > 0 ? [p.done, p.total] : [0, 1];
+        const [now, max] = state === 'done' || state === 'skipped' || state === 'kept' ? [1, 1] : p && p.total > 0 ? [p.done, p.total] : [0, 1];
         const eta = state === 'running' && p?.etaSeconds !== undefined ? `ETA ${formatDuration(p.etaSeconds)}` : undefined;
         const took = state === 'done' && seconds !== undefined ? `took ${formatDuration(seconds)}` : undefined;
-        const valueText = state === 'done' ? 'done' : state === 'skipped' ? 'skipped' : p ? `${p.done} of ${p.total}` : 'not started';
+        const valueText = state === 'done' || state === 'skipped' ? state : state === 'kept' ? 'kept from the previous configuration' : p ? `${p.done} of ${p.total}` : 'not started';
         return (
           <li key={stage} className={`stage stage-${state}`} data-stage={stage} aria-current={state === 'running' ? 'step' : undefined}>
             <button type="button" onClick={() => onRunStage(stage)} disabled={busy} title={`Run ${name} again, alone`}>

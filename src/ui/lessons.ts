@@ -1,6 +1,7 @@
 // Built-in lessons: each is a ready configuration (task, preset, overrides, stages) that runs end to end, with text
 // saying what to look at. A lesson with several `runs` (the KL sweep) is run once per entry, each a fresh
-// `configure` with the run's overrides on top of the lesson's. Open one directly with `?lesson=<id>`.
+// `configure` with the run's overrides on top of the lesson's; runs after the first skip the stages whose checkpoints
+// the worker kept (src/store/index.ts lesson slice). Open one directly with `?lesson=<id>`.
 // Sources: InstructGPT (Ouyang et al. 2022) for the pipeline and β; Ziegler et al. 2019 and Gao, Schulman & Hilton
 // 2022 for the KL penalty and reward over-optimization; Stiennon et al. 2020 / WebGPT (Nakano et al. 2021) for
 // best-of-N as a baseline.
@@ -59,25 +60,28 @@ export const LESSONS: readonly Lesson[] = [
   {
     id: 'kl-sweep',
     title: 'KL-coefficient sweep',
-    summary: 'The same pipeline with β = 0, 0.05 and 0.2: without the KL penalty the policy hacks the reward model.',
+    summary: 'The same pipeline with β = 0.2, 0.05 and 0: without the KL penalty the policy hacks the reward model.',
     text: [
-      'The KL penalty −β·log(π_RL/π_SFT) is what keeps PPO honest: it charges the policy for every token it moves away from the SFT model, so it cannot drift into text the reward model never saw, where its scores mean nothing. The three runs differ only in β (same seed, so SFT and the reward model are identical in all three).',
-      'β = 0: nothing holds the policy back. It moves furthest from SFT (about twice the KL of β = 0.05) and collapses onto one phrase the reward model likes. Run longer, the hidden gold reward rises at first and then falls while the proxy keeps rising — reward hacking, as Gao et al. (2022) measured: the policy finds what the proxy over-rates. Measured on the tiny preset with β = 0, PPO learning rate 6e-4 and 1280 episodes: gold peaked at 0.82 after 22 iterations, fell to 0.49 by iteration 30 and to −0.06 at 31, where samples read “It is worth every every every every …” (proxy 2.3, gold −0.15) and the KL alarm (50 nats) stopped the run. At the preset’s 640 episodes only the start of it shows. β = 0.05 (the lab’s default) trades a little proxy reward for staying near SFT. β = 0.2 stays very close to SFT: safe, but it improves little.',
+      'The KL penalty −β·log(π_RL/π_SFT) is what keeps PPO honest: it charges the policy for every token it moves away from the SFT model, so it cannot drift into text the reward model never saw, where its scores mean nothing. The three runs share one SFT model and one reward model (same seed, same settings): the first run trains them, the other two reuse them and run only PPO and the evaluation.',
+      'The runs go from the most cautious β to none, so the collapse comes last, on top of the charts. β = 0.2 stays very close to SFT: safe, but it improves little. β = 0.05 (the lab’s default) trades a little proxy reward for staying near SFT. β = 0 is a longer, faster-learning run — 1280 episodes instead of 640, at PPO learning rate 6e-4 instead of 3e-4 — because at the preset’s settings only the start of the hacking shows; its curves run on past the others’. Nothing holds the policy back: it moves furthest from SFT and collapses onto one phrase the reward model likes; the hidden gold reward rises at first and then falls while the proxy keeps rising — reward hacking, as Gao et al. (2022) measured: the policy finds what the proxy over-rates. Measured on the tiny preset (seed 1): gold peaked at 0.82 after 22 iterations, fell to 0.49 by iteration 30 and to −0.06 at 31, where samples read “It is worth every every every every …” (proxy 2.3, gold −0.15), and the KL alarm (objective/kl above 50 nats) stopped the run.',
+      'That alarm is the lesson’s ending, not a failure: the policy keeps its last good weights, and the lesson shows the alarm as the outcome of the β = 0 run. A run the alarm stops ends before its evaluation, so β = 0 then has no win rate; its hacked samples are the rollouts of its last PPO iterations.',
     ],
     lookFor: [
-      'objective/kl: largest at β = 0, smallest at β = 0.2.',
-      'objective/scores (proxy) against objective/gold: at β = 0 the proxy keeps climbing after gold has levelled off (and, in a longer run, falls).',
+      'objective/kl: smallest at β = 0.2, largest at β = 0.',
+      'objective/scores (proxy) against objective/gold: at β = 0 the proxy keeps climbing while gold peaks and then falls.',
       'The reward-vs-√KL chart: each run is a curve; the gold curve of β = 0 bends down at large √KL.',
-      'Samples: β = 0 responses turn repetitive or strange while scoring high.',
+      'Rollouts: β = 0 responses turn repetitive or strange while scoring high.',
+      'Runs 2 and 3 draw no SFT or reward-model curves of their own: they reuse run 1’s.',
     ],
     task: 'sentiment',
     preset: 'tiny',
     overrides: {},
     stages: ['pretrain', 'sft', 'rm', 'ppo', 'eval'],
     runs: [
-      { label: 'β = 0', overrides: { 'ppo.klCoef': 0 } },
-      { label: 'β = 0.05', overrides: { 'ppo.klCoef': 0.05 } },
       { label: 'β = 0.2', overrides: { 'ppo.klCoef': 0.2 } },
+      { label: 'β = 0.05', overrides: { 'ppo.klCoef': 0.05 } },
+      // Longer and faster-learning, so the hacking goes all the way (measured: see the text).
+      { label: 'β = 0', overrides: { 'ppo.klCoef': 0, 'ppo.episodes': 1280, 'ppo.lr': 6e-4 } },
     ],
   },
   {

@@ -4,11 +4,14 @@
 // between the two — where the GPU and the bundled files come from — is the EngineHost.
 //
 // The pipeline: `configure` validates a configuration (makePipelineConfig) and its task (createTask, or importTask
-// for custom JSONL files) and keeps both; nothing changes when it is refused. `start` runs the configured pipeline's
-// stages (a new Pipeline per configuration, so a later `start` can re-run one stage with the earlier stages'
-// outputs); it resolves when the run ends, and a run's failure is reported as events (an 'error', then state
-// 'failed'), never thrown, so the engine is never left wedged. pause/resume/step/stop act at unit boundaries (an
-// optimizer step, a PPO iteration, a stage start) through PipelineControl.
+// for custom JSONL files) and keeps both; nothing changes when it is refused. Of the previous configuration's
+// checkpoints it keeps those the new settings would make the same (src/rlhf/config.ts stagesStillValid), so a KL
+// sweep's runs, which differ only in ppo.*, share one SFT model and reward model. `start` runs the configured
+// pipeline's stages (a new Pipeline per configuration, starting from the kept checkpoints as its weights; a later
+// `start` can re-run one stage with the earlier stages' outputs); it resolves when the run ends, and a run's failure
+// is reported as events (an 'error', then state 'failed'), never thrown, so the engine is never left wedged.
+// pause/resume/step/stop act at unit boundaries (an optimizer step, a PPO iteration, a stage start) through
+// PipelineControl.
 //
 // What the page keeps of a run for export: the checkpoints (latest per name), the latest run's metric records and
 // evaluation samples, and the pipeline's preference rankings — the same files `npm run pipeline` writes
@@ -36,7 +39,7 @@ import { generateText } from '../model/generate';
 import { GPT } from '../model/gpt';
 import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
 import { exportGptOnnx } from '../onnx/gpt-export';
-import { makePipelineConfig, type PipelineConfig, PipelineConfigError } from '../rlhf/config';
+import { makePipelineConfig, type PipelineConfig, PipelineConfigError, stagesStillValid } from '../rlhf/config';
 import { type MetricRecord, metricsToCsv } from '../rlhf/metrics';
 import {
   createPipeline,
@@ -65,6 +68,7 @@ import {
   type ExportFormat,
   type GenerateRequest,
   type CheckpointBytes,
+  CHECKPOINT_STAGE,
   type Label,
   type LabelItem,
   MAX_LABEL_K,
@@ -215,8 +219,6 @@ function goldOrder(r: Ranking, gold: (prompt: string, response: string) => numbe
 /** Items a `label-request` may ask for at once. */
 export const MAX_LABEL_ITEMS = 64;
 
-/** Which stage writes a checkpoint (for "run it first" messages). */
-const CHECKPOINT_STAGE: Readonly<Record<PipelineCheckpointName, PipelineStage>> = { base: 'pretrain', sft: 'sft', 'reward-model': 'rm', ppo: 'ppo' };
 const isCheckpointName = (name: string): name is PipelineCheckpointName => Object.hasOwn(CHECKPOINT_STAGE, name);
 
 /** Makes a checkpoint's weights the pipeline's weights of that name. */
@@ -248,8 +250,11 @@ export function createEngine(post: Post, host: EngineHost): Engine {
   let stopping = false;
   let state: PipelineState = 'idle';
   let stage: PipelineStage | undefined;
-  // Kept for export: checkpoints of this configuration (latest per name); metrics and samples of the latest run.
+  // Kept for export: checkpoints of this configuration (latest per name, and those kept from the previous one; a new
+  // Pipeline starts from them); metrics and samples of the latest run.
   const checkpoints = new Map<PipelineCheckpointName, Uint8Array>();
+  /** The rankings the reward-model checkpoint was trained on (for a new Pipeline that starts from it). */
+  let rmRankings: Pipeline['rankings'];
   let metrics: MetricRecord[] = [];
   let samples: SampleRecord[] = [];
   // Human feedback: items sent to label (by id) and the rankings made of them.
@@ -292,6 +297,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     checkpoint: (name, bytes) => {
       if (!isCheckpointName(name)) return;
       checkpoints.set(name, bytes);
+      if (name === 'reward-model') rmRankings = pipeline?.rankings;
       send({ type: 'checkpoint', name, size: bytes.byteLength });
     },
     log: (line) => send({ type: 'log', line }),
@@ -433,18 +439,25 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     if (problems.length > 0 || !config || !task) throw new ConfigureError(problems);
     // Human rankings are about this task's prompts: kept while the task stays, dropped with it.
     if (configured && (configured.task.id !== task.id || task.id === 'custom')) human = [];
+    // Checkpoints the new settings would make the same stay; an imported task may differ under the same settings.
+    const valid = configured && task.id !== 'custom' ? stagesStillValid(configured.config, config) : [];
+    for (const name of [...checkpoints.keys()]) if (!valid.includes(CHECKPOINT_STAGE[name])) checkpoints.delete(name);
+    if (!checkpoints.has('reward-model')) rmRankings = undefined;
     pending.clear();
     configured = { config, task };
     pipeline = undefined;
-    checkpoints.clear();
     metrics = [];
     samples = [];
     stage = undefined;
-    send({ type: 'pipeline-config', config, task: taskInfo(task) });
+    const kept = (Object.keys(CHECKPOINT_STAGE) as PipelineCheckpointName[]).filter((name) => checkpoints.has(name));
+    send({ type: 'pipeline-config', config, task: taskInfo(task), kept });
     setState('idle');
   }
 
-  /** The configured pipeline, made at first use (it needs the GPU and the bundled files). */
+  /**
+   * The configured pipeline, made at first use (it needs the GPU and the bundled files), starting from the checkpoints
+   * the engine holds (kept across configure, restored, or written before a lost device) as its weights.
+   */
   async function ensurePipeline(who: string): Promise<Pipeline> {
     if (!configured) throw new PipelineCommandError(`${who}: configure the pipeline first`);
     if (pipeline) return pipeline;
@@ -452,8 +465,12 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     const rt = await gpu();
     const [baseCheckpoint, corpus] = await Promise.all([asset(BASE_MODEL_PATH), asset(CORPUS_PATH)]);
     if (configured !== target) throw new PipelineCommandError(`${who}: the configuration changed meanwhile`);
-    pipeline ??= createPipeline(rt, target.config, { baseCheckpoint, corpus: new TextDecoder().decode(corpus), task: target.task }, events, control);
-    return pipeline;
+    if (pipeline) return pipeline;
+    const made = createPipeline(rt, target.config, { baseCheckpoint, corpus: new TextDecoder().decode(corpus), task: target.task }, events, control);
+    for (const [name, bytes] of checkpoints) useWeights(made, name, loadCheckpoint(bytes).weights);
+    if (checkpoints.has('reward-model')) made.rankings = rmRankings;
+    pipeline = made;
+    return made;
   }
 
   function humanMode(flag: HumanLabelMode | boolean | undefined): HumanLabelMode | undefined {
@@ -674,10 +691,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
       const rt = await gpu();
       pipeline = undefined;
       if (loaded) await loadBaseModel(rt);
-      if (configured) {
-        const p = await ensurePipeline('recover');
-        for (const [name, bytes] of checkpoints) useWeights(p, name, loadCheckpoint(bytes).weights);
-      }
+      if (configured) await ensurePipeline('recover'); // the kept checkpoints become its weights
       if (rt.isLost) throw new Error('the new device was lost as well');
     } catch (e) {
       throw new RecoverError(`recover: the engine could not be rebuilt on a new GPU device — ${(e as Error).message}`);

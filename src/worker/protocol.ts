@@ -29,6 +29,9 @@ export interface GenerateRequest {
 /** The checkpoints the pipeline writes (src/rlhf/pipeline.ts); 'base' only when it pretrained one (nano, small). */
 export type PipelineCheckpointName = 'base' | 'sft' | 'reward-model' | 'ppo';
 
+/** The stage that writes each checkpoint, in run order. */
+export const CHECKPOINT_STAGE: Readonly<Record<PipelineCheckpointName, PipelineStage>> = { base: 'pretrain', sft: 'sft', 'reward-model': 'rm', ppo: 'ppo' };
+
 /**
  * What `export` writes:
  *   safetensors, onnx   a model: the loaded base model (no `model`), or the pipeline's latest checkpoint of that
@@ -85,7 +88,10 @@ export type Command =
   | { type: 'init' }
   | ({ type: 'generate' } & GenerateRequest)
   | { type: 'export'; format: ExportFormat; model?: PipelineCheckpointName }
-  /** Validates and keeps a pipeline configuration (replacing the previous one and its results); refused while running. */
+  /** Validates and keeps a pipeline configuration (replacing the previous one and its results); refused while running.
+   * The previous configuration's checkpoints that the new one would make the same stay (src/rlhf/config.ts
+   * stagesStillValid: e.g. only ppo.* changed keeps base, sft and reward-model), so later stages can run alone on
+   * them; the rest are dropped. Nothing is kept across a custom task (its files may differ under the same settings). */
   | ({ type: 'configure' } & ConfigureRequest)
   /** Runs the configured pipeline's stages (all by default, in the order given). Again after a run: the same
    * pipeline, so one stage can be re-run with the earlier stages' outputs. Refused while a run is going. */
@@ -188,8 +194,10 @@ export type EngineEvent =
   | { type: 'model'; info: ModelInfo }
   | { type: 'sample'; prompt: string; text: string; tokens: number; ms: number }
   | { type: 'file'; name: string; mime: string; bytes: Uint8Array<ArrayBuffer> }
-  /** The accepted configuration (presets and overrides applied, validated) and its task. */
-  | { type: 'pipeline-config'; config: PipelineConfig; task: TaskInfo }
+  /** The accepted configuration (presets and overrides applied, validated) and its task. `kept`: the checkpoints of the
+   * previous configuration that stay valid for this one (in run order; the next run starts from them as weights, so
+   * their stages need not run again); every other checkpoint was dropped. */
+  | { type: 'pipeline-config'; config: PipelineConfig; task: TaskInfo; kept: PipelineCheckpointName[] }
   /** The run's state; `stage` is the stage running (or where it ended). 'paused' is posted once the run actually
    * waits at a unit boundary, not when `pause` arrives. */
   | { type: 'pipeline-state'; state: PipelineState; stage?: PipelineStage }

@@ -20,6 +20,15 @@ function probe(overrides: Partial<PageProbe> = {}): PageProbe {
     gpuCalls: { requestAdapter: 0, requestDevice: 0 },
     // One before the run (page load), two during it, one after it.
     longTasks: [[500, 300], [1500, 60], [3200, 120], [4000, 80]],
+    // The long frames around the two long tasks of the run (the second overlaps two frames), and one at page load.
+    longFrames: [
+      { start: 490, duration: 320, renderMs: 20, scripts: [['classic-script', '(anonymous) index.js:0', 290]] },
+      { start: 1490, duration: 70, renderMs: 5, scripts: [['Worker.onmessage', 'onMessage index.js:120', 55]] },
+      { start: 3190, duration: 60, renderMs: 40, scripts: [['FrameRequestCallback', 'redraw index.js:900', 12]] },
+      { start: 3250, duration: 90, renderMs: 30, scripts: [['Worker.onmessage', 'onMessage index.js:120', 50], ['TimerHandler:setTimeout', 'flush index.js:400', 8]] },
+    ],
+    // Worker messages slow to handle: one within the second long task of the run.
+    slowMessages: [[3260, 45, 'metrics']],
     beats: [900, 980, 1020, 1040, 1200, 1220, 3400, 3600],
     frames: [990, 1010, 1030],
     // Two commits redraw three charts each within a few ms; one more redraw after the run.
@@ -76,7 +85,24 @@ describe('page benchmark summary', () => {
     ]);
     const m = s.mainThread;
     expect(m.gpuCalls).toBe(0);
-    expect(m.longTasks).toEqual({ count: 2, longestMs: 120, totalMs: 180, shareOfRun: 180 / 2550 });
+    const { causes, ...longTasks } = m.longTasks;
+    expect(longTasks).toEqual({ count: 2, longestMs: 120, totalMs: 180, shareOfRun: 180 / 2550 });
+    // Each long task with the stage running then and the long frames it overlaps: their rendering, their scripts longest first.
+    expect(causes).toEqual([
+      { atSeconds: 0.5, ms: 60, stage: 'sft', renderMs: 5, scripts: [['Worker.onmessage', 'onMessage index.js:120', 55]], messages: [] },
+      {
+        atSeconds: 2.2,
+        ms: 120,
+        stage: 'rm',
+        renderMs: 70,
+        scripts: [
+          ['Worker.onmessage', 'onMessage index.js:120', 50],
+          ['FrameRequestCallback', 'redraw index.js:900', 12],
+          ['TimerHandler:setTimeout', 'flush index.js:400', 8],
+        ],
+        messages: [['metrics', 45]],
+      },
+    ]);
     // Beats ending in [1000, 3550]: 1020, 1040, 1200, 1220, 3400; gaps 40, 20, 160, 20, 2180 (nearest-rank p50: 40).
     expect(m.heartbeatGapsMs).toEqual({ count: 5, p50: 40, p99: 2180, max: 2180 });
     expect(m.frameGapsMs).toEqual({ count: 2, p50: 20, p99: 20, max: 20 });

@@ -160,10 +160,15 @@ describe('lessons', () => {
         expect(step.stages.length).toBeGreaterThan(0);
       }
     }
-    expect(lessonSteps(findLesson('kl-sweep')!).map((s) => [s.label, makePipelineConfig('tiny', s.configure.overrides).ppo.klCoef])).toEqual([
-      ['β = 0', 0],
-      ['β = 0.05', 0.05],
-      ['β = 0.2', 0.2],
+    // The sweep ends with its climax: β = 0, longer and faster-learning so the reward hacking goes all the way.
+    const sweep = lessonSteps(findLesson('kl-sweep')!).map((s) => {
+      const { klCoef, episodes, lr } = makePipelineConfig('tiny', s.configure.overrides).ppo;
+      return [s.label, klCoef, episodes, lr];
+    });
+    expect(sweep).toEqual([
+      ['β = 0.2', 0.2, 640, 3e-4],
+      ['β = 0.05', 0.05, 640, 3e-4],
+      ['β = 0', 0, 1280, 6e-4],
     ]);
     expect(findLesson('instructgpt')!.stages).toEqual([...RUN_STAGES]);
     expect(findLesson('best-of-n')!.stages).toEqual(expect.arrayContaining(['bon', 'ppo']));
@@ -180,7 +185,7 @@ describe('lessons', () => {
     expect(items.map((li) => li.querySelector('h3')!.textContent)).toEqual(['InstructGPT pipeline', 'KL-coefficient sweep', 'Best-of-N vs PPO']);
     expect(items.map((li) => li.getAttribute('aria-current'))).toEqual([null, 'true', null]);
     expect(items.map((li) => li.querySelector('details')!.open)).toEqual([false, true, false]);
-    expect(items[1].querySelector('.lesson-runs')!.textContent).toMatch(/^3 runs: β = 0, β = 0\.05, β = 0\.2/);
+    expect(items[1].querySelector('.lesson-runs')!.textContent).toMatch(/^3 runs: β = 0\.2, β = 0\.05, β = 0 ·/);
     act(() => (items[2].querySelector('button') as HTMLButtonElement).click());
     act(() => (items[1].querySelector('button') as HTMLButtonElement).click());
     expect(started.map((l) => l.id)).toEqual(['best-of-n', 'kl-sweep']);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { configProblems, makePipelineConfig, PIPELINE_PRESETS, PipelineConfigError } from '../../src/rlhf/config';
+import { changedSettings, configProblems, makePipelineConfig, type PipelineConfig, PIPELINE_PRESETS, PipelineConfigError, stagesStillValid } from '../../src/rlhf/config';
 
 describe('pipeline configuration', () => {
   test('every preset is valid, frozen, and follows the recipe where it is not about size', () => {
@@ -35,5 +35,41 @@ describe('pipeline configuration', () => {
     expect(fields).toEqual(expect.arrayContaining(['ppo.clip', 'ppo.miniBatches', 'labels.k', 'ppo.nope', 'sft.lr', 'ppo.episodes']));
     expect((error as Error).message).toMatch(/labels\.k: must be an integer in \[4, 9\], got 12/);
     expect(() => makePipelineConfig('huge' as 'nano')).toThrow(/preset: must be one of nano, tiny, small/);
+  });
+});
+
+describe('which stage outputs a change of settings leaves valid', () => {
+  const before = makePipelineConfig('tiny');
+  const valid = (overrides: Record<string, unknown>) => stagesStillValid(before, makePipelineConfig('tiny', overrides));
+
+  test.each([
+    ['nothing', {}, ['pretrain', 'sft', 'rm', 'ppo']],
+    ['best-of-N and evaluation only measure', { 'bon.maxN': 32, 'eval.prompts': 16 }, ['pretrain', 'sft', 'rm', 'ppo']],
+    ['β (the KL sweep)', { 'ppo.klCoef': 0 }, ['pretrain', 'sft', 'rm']],
+    ["the sweep's β = 0 run", { 'ppo.klCoef': 0, 'ppo.episodes': 1280, 'ppo.lr': 6e-4 }, ['pretrain', 'sft', 'rm']],
+    ['the adaptive KL controller switched on', { 'ppo.adaptiveKL.target': 4 }, ['pretrain', 'sft', 'rm']],
+    ['a reward-model setting', { 'rm.lr': 3e-4 }, ['pretrain', 'sft']],
+    ["the labelers' settings", { 'labels.k': 4 }, ['pretrain', 'sft']],
+    ['an SFT setting', { 'sft.lr': 1e-3 }, ['pretrain']],
+    ['an SFT setting and β', { 'sft.steps': 10, 'ppo.klCoef': 0.2 }, ['pretrain']],
+    ['the response length (the task, the labels and the reward model read it)', { 'ppo.maxResponseTokens': 16 }, []],
+    ['pretraining', { 'pretrain.force': true }, []],
+    ['the seed', { seed: 2 }, []],
+    ['the task', { task: 'instructions' }, []],
+  ])('%s', (_, overrides, expected) => {
+    expect(valid(overrides)).toEqual(expected);
+  });
+
+  test('another preset keeps nothing; a setting the rule does not know invalidates everything', () => {
+    expect(stagesStillValid(before, makePipelineConfig('nano'))).toEqual([]);
+    const unknown = { ...before, ppo: { ...before.ppo }, future: { knob: 1 } } as unknown as PipelineConfig;
+    expect(stagesStillValid(before, unknown)).toEqual([]);
+  });
+
+  test('changedSettings names the single settings that differ', () => {
+    expect(changedSettings(before, before)).toEqual([]);
+    const after = makePipelineConfig('tiny', { 'ppo.klCoef': 0, 'bon.maxN': 4, seed: 3 });
+    expect(changedSettings(before, after).sort()).toEqual(['bon.maxN', 'ppo.klCoef', 'seed']);
+    expect(changedSettings(before, makePipelineConfig('tiny', { 'ppo.adaptiveKL.target': 4 }))).toEqual(['ppo.adaptiveKL']);
   });
 });

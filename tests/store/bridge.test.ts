@@ -4,8 +4,10 @@
 // reuses the pipeline only while the form still matches it; alarms, stage errors and engine errors become messages
 // (and end a run that was going); an import is detected by its first valid line, and a refused one changes nothing.
 // Also: every event reaches the feedback store, and feedback/restore refusals stay out of the pipeline's alert; a
-// lesson runs its steps one after another, and a sweep's runs are kept for the charts through each configure (any
-// other configure drops them); the page's session (createLabSession, on in-memory storage) records a run,
+// lesson runs its steps one after another (a later step skips the stages whose checkpoints the worker kept; a step a
+// metric alarm ended counts as finished, the alarm its outcome), and a sweep's runs are kept for the charts through
+// each configure (any other configure drops them); a stage run alone after a change of settings keeps the kept
+// checkpoints' download sizes; the page's session (createLabSession, on in-memory storage) records a run,
 // restores it into fresh stores and a fresh worker after a "reload", reports a refused upload, clears, and falls back
 // to memory when IndexedDB cannot be opened.
 import { describe, expect, test, vi } from 'vitest';
@@ -18,7 +20,7 @@ import { createFeedbackStore } from '../../src/store/feedback';
 import { createMemoryStorage, type LabStorage } from '../../src/store/persist';
 import { createRunStore } from '../../src/store/run';
 import { findLesson, lessonSteps } from '../../src/ui/lessons';
-import type { Command, EngineEvent, PipelineSummary, SampleRecord, TaskInfo } from '../../src/worker/protocol';
+import type { Command, EngineEvent, PipelineCheckpointName, PipelineSummary, SampleRecord, TaskInfo } from '../../src/worker/protocol';
 import { labStores, softwareAdapter } from '../helpers/lab-stores';
 
 const TASK: TaskInfo = { id: 'sentiment', title: 'Positive product reviews', description: '…', trainPrompts: 600, heldoutPrompts: 160, demonstrations: 512, preferences: 0, hasGold: true };
@@ -45,10 +47,11 @@ function setup() {
   return stores;
 }
 
-const accepted = (preset: 'nano' | 'tiny' = 'nano', overrides: Record<string, string> = {}, task = TASK): EngineEvent => ({
+const accepted = (preset: 'nano' | 'tiny' = 'nano', overrides: Record<string, string> = {}, task = TASK, kept: PipelineCheckpointName[] = []): EngineEvent => ({
   type: 'pipeline-config',
   config: makePipelineConfig(preset, overrides),
   task,
+  kept,
 });
 
 describe('bridge', () => {
@@ -149,12 +152,16 @@ describe('bridge', () => {
     lab.getState().runStage('ppo');
     expect(sent).toEqual([{ type: 'start', stages: ['ppo'] }]);
 
+    emit({ type: 'checkpoint', name: 'sft', size: 10 }, { type: 'checkpoint', name: 'reward-model', size: 20 }, { type: 'checkpoint', name: 'ppo', size: 30 });
     sent.length = 0;
     lab.getState().setField('ppo.klCoef', '0.2');
     lab.getState().runStage('ppo');
     expect(sent).toEqual([{ type: 'configure', task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': '0.2' } }]);
-    emit(accepted('tiny', { 'ppo.klCoef': '0.2' }));
+    // β changed: the worker kept SFT and the reward model, so PPO runs again alone on them.
+    emit(accepted('tiny', { 'ppo.klCoef': '0.2' }, TASK, ['sft', 'reward-model']));
     expect(sent[1]).toEqual({ type: 'start', stages: ['ppo'] });
+    expect(lab.getState().configured?.kept).toEqual(['sft', 'reward-model']);
+    expect(lab.getState().checkpoints).toEqual({ sft: 10, 'reward-model': 20 }); // still downloadable; ppo was dropped
 
     // A configuration the page did not ask for (a lesson, a restore) never counts as the form's.
     emit(accepted('tiny', { 'ppo.klCoef': '0.2' }));
@@ -281,23 +288,74 @@ describe('feedback and lessons through the bridge', () => {
     const lesson = findLesson('kl-sweep')!;
     const plan: LessonStepPlan[] = lessonSteps(lesson).map((s) => ({ label: s.label, ...s.configure, stages: s.stages }));
     lab.getState().startLesson(lesson.id, lesson.title, plan);
-    expect(sent).toEqual([{ type: 'configure', task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': '0' }, ...{} }]);
-    expect(lab.getState().form).toMatchObject({ task: 'sentiment', preset: 'tiny', values: { 'ppo.klCoef': '0' }, lesson: 'kl-sweep' });
-    emit(accepted('tiny', { 'ppo.klCoef': '0' }));
+    expect(sent).toEqual([{ type: 'configure', task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': '0.2' } }]);
+    expect(lab.getState().form).toMatchObject({ task: 'sentiment', preset: 'tiny', values: { 'ppo.klCoef': '0.2' }, lesson: 'kl-sweep' });
+    // The first run runs every stage of the lesson, even ones the worker kept from an earlier run (the lesson shows them).
+    emit(accepted('tiny', { 'ppo.klCoef': '0.2' }, TASK, ['sft', 'reward-model']));
     expect(sent[1]).toEqual({ type: 'start', stages: ['pretrain', 'sft', 'rm', 'ppo', 'eval'] });
     emit({ type: 'pipeline-state', state: 'idle' }, { type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'paused', stage: 'sft' });
     expect(lab.getState().lessonRun).toMatchObject({ index: 0, state: 'running', started: true });
     emit({ type: 'pipeline-state', state: 'running', stage: 'sft' }, { type: 'pipeline-state', state: 'done', stage: 'eval' });
     // Run 2 of 3: configured afresh with β = 0.05.
-    expect(lab.getState().lessonRun).toMatchObject({ index: 1, state: 'running', started: false });
+    expect(lab.getState().lessonRun).toMatchObject({ index: 1, state: 'running', started: false, results: [{ reused: [] }, { reused: [] }] });
     expect(sent[2]).toMatchObject({ type: 'configure', preset: 'tiny' });
     expect(lab.getState().form.values).toEqual({ 'ppo.klCoef': '0.05' });
     // A stale end (before the step's run started) does not move the lesson on.
     emit({ type: 'pipeline-state', state: 'done', stage: 'eval' });
     expect(lab.getState().lessonRun).toMatchObject({ index: 1, state: 'running' });
     emit(accepted('tiny'), { type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'stopped', stage: 'rm' });
+    expect(sent[3]).toEqual({ type: 'start', stages: ['pretrain', 'sft', 'rm', 'ppo', 'eval'] }); // nothing was kept
     expect(lab.getState().lessonRun).toMatchObject({ index: 1, state: 'stopped' });
     expect(sent.map((c) => c.type)).toEqual(['configure', 'start', 'configure', 'start']);
+  });
+
+  test('a later step skips the stages the worker kept; a step a metric alarm ended counts as finished', () => {
+    const { lab, run, sent, emit } = setup();
+    const plan = lessonSteps(findLesson('kl-sweep')!).map((s) => ({ label: s.label, ...s.configure, stages: s.stages }));
+    lab.getState().startLesson('kl-sweep', 'KL-coefficient sweep', plan);
+    emit(accepted('tiny', { 'ppo.klCoef': '0.2' }), { type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'done', stage: 'eval' });
+
+    // Run 2: only β changed, so the worker kept SFT and the reward model; the step runs PPO and the evaluation
+    // (pretrain stays: the pipeline itself skips it when the base model is there).
+    emit(accepted('tiny', { 'ppo.klCoef': '0.05' }, TASK, ['sft', 'reward-model']));
+    expect(sent[3]).toEqual({ type: 'start', stages: ['pretrain', 'ppo', 'eval'] });
+    expect(lab.getState().lessonRun!.results[1]).toEqual({ reused: ['sft', 'rm'] });
+    // A metric alarm stops PPO: the run fails in the worker, but for the lesson it is this run's outcome.
+    const alarm: EngineEvent = { type: 'error', kind: 'alarm', message: 'ppo stopped at step 3: objective/kl is 63 > 50', metric: 'objective/kl', stage: 'ppo', step: 3 };
+    emit({ type: 'pipeline-state', state: 'running' }, { type: 'stage', stage: 'ppo', state: 'started' });
+    emit(alarm, { type: 'summary', summary: SUMMARY }, { type: 'pipeline-state', state: 'failed', stage: 'ppo' });
+    expect(run.getState()).toMatchObject({ state: 'failed', error: alarm.message }); // the run store still says why it stopped
+    expect(lab.getState().pipelineError).toBeUndefined(); // not shown as the page's error
+    expect(lab.getState().lessonRun).toMatchObject({ index: 2, state: 'running', started: false, results: [{ reused: [] }, { reused: ['sft', 'rm'], alarm }, { reused: [] }] });
+    expect(sent[4]).toMatchObject({ type: 'configure', overrides: { 'ppo.klCoef': '0', 'ppo.episodes': '1280', 'ppo.lr': '0.0006' } });
+
+    // Run 3 ends by an alarm too: the lesson is done, with the alarm as the last run's outcome.
+    emit(accepted('tiny', { 'ppo.klCoef': '0' }, TASK, ['sft', 'reward-model']));
+    expect(sent[5]).toEqual({ type: 'start', stages: ['pretrain', 'ppo', 'eval'] });
+    emit({ type: 'pipeline-state', state: 'running' }, alarm, { type: 'pipeline-state', state: 'failed', stage: 'ppo' });
+    expect(lab.getState().lessonRun).toMatchObject({ index: 2, state: 'done', results: [{}, { alarm }, { reused: ['sft', 'rm'], alarm }] });
+    expect(lab.getState().pipelineError).toBeUndefined();
+    expect(sent).toHaveLength(6);
+
+    // Any other failure still ends the lesson as failed, its error shown.
+    lab.getState().startLesson('kl-sweep', 'KL-coefficient sweep', plan);
+    emit(accepted('tiny', { 'ppo.klCoef': '0.2' }), { type: 'pipeline-state', state: 'running' });
+    emit({ type: 'error', kind: 'pipeline', message: 'rm: no rankings' }, { type: 'pipeline-state', state: 'failed', stage: 'rm' });
+    expect(lab.getState().lessonRun).toMatchObject({ index: 0, state: 'failed' });
+    expect(lab.getState().pipelineError).toMatchObject({ message: 'rm: no rankings' });
+  });
+
+  test('a later step whose stages were all kept is finished at once', () => {
+    const { lab, sent, emit } = setup();
+    const steps: LessonStepPlan[] = [
+      { label: 'N = 4', task: 'sentiment', preset: 'tiny', overrides: { 'bon.maxN': 4 }, stages: ['sft', 'rm'] },
+      { label: 'N = 8', task: 'sentiment', preset: 'tiny', overrides: { 'bon.maxN': 8 }, stages: ['sft', 'rm'] },
+    ];
+    lab.getState().startLesson('made-up', 'Made up', steps);
+    emit(accepted('tiny', { 'bon.maxN': '4' }), { type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'done', stage: 'rm' });
+    emit(accepted('tiny', { 'bon.maxN': '8' }, TASK, ['sft', 'reward-model', 'ppo']));
+    expect(sent.map((c) => c.type)).toEqual(['configure', 'start', 'configure']);
+    expect(lab.getState().lessonRun).toMatchObject({ index: 1, state: 'done', results: [{ reused: [] }, { reused: ['sft', 'rm'] }] });
   });
 
   test("a sweep's finished runs are kept (labelled) through each configure; a normal run or a new lesson drops them", () => {
@@ -312,38 +370,38 @@ describe('feedback and lessons through the bridge', () => {
     const keptScores = () => run.getState().keptRuns.map((k) => [k.label, Array.from(k.series.get('objective/scores', 'ppo').y)]);
 
     lab.getState().startLesson('kl-sweep', 'KL-coefficient sweep', plan('kl-sweep'));
-    runStep({ 'ppo.klCoef': '0' }, [1, 2, 3]);
-    expect(run.getState().runLabel).toBe('β = 0');
+    runStep({ 'ppo.klCoef': '0.2' }, [1, 2, 3]);
+    expect(run.getState().runLabel).toBe('β = 0.2');
     expect(run.getState().keptRuns).toEqual([]);
     runStep({ 'ppo.klCoef': '0.05' }, [4, 5]);
     expect(run.getState().runLabel).toBe('β = 0.05');
-    expect(keptScores()).toEqual([['β = 0', [1, 2, 3]]]);
+    expect(keptScores()).toEqual([['β = 0.2', [1, 2, 3]]]);
     expect(run.getState().keptRuns[0].frontier.ppo.map((p) => p.gold)).toEqual([-1, -2, -3]);
     expect(Array.from(run.getState().series.get('objective/scores', 'ppo').y)).toEqual([4, 5]);
-    runStep({ 'ppo.klCoef': '0.2' }, [6]);
+    runStep({ 'ppo.klCoef': '0', 'ppo.episodes': '1280', 'ppo.lr': '6e-4' }, [6]);
     expect(lab.getState().lessonRun).toMatchObject({ index: 2, state: 'done' });
-    expect(run.getState().runLabel).toBe('β = 0.2');
+    expect(run.getState().runLabel).toBe('β = 0');
     expect(keptScores()).toEqual([
-      ['β = 0', [1, 2, 3]],
+      ['β = 0.2', [1, 2, 3]],
       ['β = 0.05', [4, 5]],
     ]);
 
     // A new sweep starts without the last one's runs.
     lab.getState().startLesson('kl-sweep', 'KL-coefficient sweep', plan('kl-sweep'));
-    runStep({ 'ppo.klCoef': '0' }, [7]);
+    runStep({ 'ppo.klCoef': '0.2' }, [7]);
     expect(keptScores()).toEqual([]);
     runStep({ 'ppo.klCoef': '0.05' }, [8]);
-    expect(keptScores()).toEqual([['β = 0', [7]]]);
+    expect(keptScores()).toEqual([['β = 0.2', [7]]]);
     // Stopped in its third run, the sweep's runs stay on the charts until something else is configured.
-    emit(accepted('tiny', { 'ppo.klCoef': '0.2' }), { type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'stopped', stage: 'sft' });
+    emit(accepted('tiny', { 'ppo.klCoef': '0', 'ppo.episodes': '1280', 'ppo.lr': '6e-4' }), { type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'stopped', stage: 'sft' });
     expect(lab.getState().lessonRun).toMatchObject({ index: 2, state: 'stopped' });
     expect(keptScores()).toEqual([
-      ['β = 0', [7]],
+      ['β = 0.2', [7]],
       ['β = 0.05', [8]],
     ]);
     // A normal run is drawn alone again.
     lab.getState().runPipeline();
-    emit(accepted('tiny', { 'ppo.klCoef': '0.2' }));
+    emit(accepted('tiny', { 'ppo.klCoef': '0', 'ppo.episodes': '1280', 'ppo.lr': '6e-4' }));
     expect(run.getState().keptRuns).toEqual([]);
     expect(run.getState().runLabel).toBeUndefined();
     // So is a lesson of one run.

@@ -18,7 +18,7 @@ describe('persistence recorder', () => {
     const rec = createPersistenceRecorder(storage, (c) => sent.push(c));
     const configure: Command = { type: 'configure', task: 'sentiment', preset: 'nano', overrides: { 'ppo.klCoef': 0 } };
     rec.command(configure);
-    rec.event({ type: 'pipeline-config', config: {} as never, task: {} as never });
+    rec.event({ type: 'pipeline-config', config: {} as never, task: {} as never, kept: [] });
     rec.event({ type: 'stage', stage: 'sft', state: 'started' });
     rec.event({ type: 'metrics', records: [metric('sft', 0, 2), metric('sft', 1, 1.5)] });
     rec.event({ type: 'stage', stage: 'rm', state: 'started' });
@@ -61,13 +61,13 @@ describe('persistence recorder', () => {
     const again = createPersistenceRecorder(storage, (c) => resent.push(c));
     again.resume(saved);
     expect(resent).toEqual(restoreCommands(saved));
-    again.event({ type: 'pipeline-config', config: {} as never, task: {} as never });
+    again.event({ type: 'pipeline-config', config: {} as never, task: {} as never, kept: [] });
     await again.flushed();
     expect(await storage.load()).toEqual(saved);
     // A refused resume does not spare the next configuration's run.
     again.resume(saved);
     again.event({ type: 'error', kind: 'config', message: 'refused', problems: [] });
-    again.event({ type: 'pipeline-config', config: {} as never, task: {} as never });
+    again.event({ type: 'pipeline-config', config: {} as never, task: {} as never, kept: [] });
     await again.flushed();
     expect((await storage.load()).metrics).toEqual([]);
     await storage.appendMetrics(saved.metrics);
@@ -76,7 +76,7 @@ describe('persistence recorder', () => {
     expect(await storage.load()).toEqual(saved);
 
     // A new configuration drops the run (metrics, samples, checkpoints) but keeps the labels; clear-labels drops them.
-    rec.event({ type: 'pipeline-config', config: {} as never, task: {} as never });
+    rec.event({ type: 'pipeline-config', config: {} as never, task: {} as never, kept: [] });
     await rec.flushed();
     expect(await storage.load()).toMatchObject({ metrics: [], samples: [], checkpoints: [], labels: saved.labels });
     rec.command({ type: 'clear-labels' });

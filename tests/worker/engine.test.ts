@@ -1,7 +1,8 @@
 // The engine behind the worker's protocol, driven directly in Node (Dawn on SwiftShader) with the bundled files read
 // from public/: init and sampling, configure (accepted, refused with field and line problems, nothing changed),
-// a whole tiny nano pipeline run with its events and exports, a second start while running, pause/step/resume/stop,
-// and a failed run that leaves the engine usable. The pipeline is cut down (a few steps per stage) to stay quick.
+// a whole tiny nano pipeline run with its events and exports, a new configuration keeping the checkpoints its
+// changes do not reach (PPO alone on the kept SFT and reward model after a change of β), a second start while
+// running, pause/step/resume/stop, and a failed run that leaves the engine usable. The pipeline is cut down (a few steps per stage) to stay quick.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
@@ -259,6 +260,54 @@ describe('engine (the worker protocol in Node)', () => {
     from = rec.mark;
     await send({ type: 'export', format: 'safetensors', model: 'base' });
     expect(rec.of('file', from)).toHaveLength(1); // nano pretrained its own base
+  });
+
+  test('configure keeps the checkpoints the changed settings do not reach; PPO then runs alone on them', { timeout: 180_000 }, async () => {
+    const firstSft = rec.of('samples').flatMap((e) => e.samples).filter((x) => x.policy === 'sft');
+    const sizes = Object.fromEntries(rec.of('checkpoint').map((e) => [e.name, e.size]));
+
+    // Only β changed: base, SFT and the reward model stay; the PPO policy was made with the old β and goes.
+    let from = rec.mark;
+    await send({ type: 'configure', task: 'sentiment', preset: 'nano', overrides: { ...TINY_RUN, 'ppo.klCoef': 0 } });
+    expect(rec.of('pipeline-config', from).map((e) => e.kept)).toEqual([['base', 'sft', 'reward-model']]);
+    await send({ type: 'export', format: 'safetensors', model: 'ppo' });
+    expect(rec.of('error', from)).toMatchObject([{ kind: 'pipeline', message: expect.stringMatching(/no ppo checkpoint yet/) }]);
+
+    from = rec.mark;
+    await send({ type: 'start', stages: ['ppo', 'eval'] });
+    expect(rec.of('error', from)).toEqual([]);
+    expect(rec.states(from).at(-1)).toBe('done');
+    expect(rec.of('stage', from).map((e) => `${e.stage} ${e.state}`)).toEqual(['ppo started', 'ppo done', 'eval started', 'eval done']);
+    expect(new Set(rec.metricRecords(from).map((r) => r.stage))).toEqual(new Set(['ppo', 'eval'])); // SFT did not run
+    expect(rec.of('checkpoint', from).map((e) => e.name)).toEqual(['ppo']);
+    // The evaluation's SFT samples are the first run's: the same SFT weights, the same seed.
+    expect(rec.of('samples', from).flatMap((e) => e.samples).filter((x) => x.policy === 'sft')).toEqual(firstSft);
+    // The kept reward model still has its rankings to export, and its bytes are the first run's.
+    await send({ type: 'export', format: 'preferences-jsonl' });
+    await send({ type: 'checkpoint-data', name: 'reward-model' });
+    expect(rec.of('error', from)).toEqual([]);
+    expect(rec.of('checkpoint-data', from)[0].bytes.byteLength).toBe(sizes['reward-model']);
+
+    // Only the evaluation's settings changed: the new PPO policy stays too, and the evaluation runs on it alone.
+    from = rec.mark;
+    await send({ type: 'configure', task: 'sentiment', preset: 'nano', overrides: { ...TINY_RUN, 'ppo.klCoef': 0, 'eval.prompts': 3 } });
+    expect(rec.of('pipeline-config', from).map((e) => e.kept)).toEqual([['base', 'sft', 'reward-model', 'ppo']]);
+    await send({ type: 'start', stages: ['eval'] });
+    expect(rec.of('error', from)).toEqual([]);
+    expect(rec.of('samples', from).flatMap((e) => e.samples).filter((x) => x.policy === 'ppo')).toHaveLength(3);
+
+    // An SFT setting changed: only the base model stays; PPO has no SFT model to start from.
+    from = rec.mark;
+    await send({ type: 'configure', task: 'sentiment', preset: 'nano', overrides: { ...TINY_RUN, 'sft.lr': 5e-4 } });
+    expect(rec.of('pipeline-config', from).map((e) => e.kept)).toEqual([['base']]);
+    await send({ type: 'start', stages: ['pretrain', 'ppo'] });
+    expect(rec.of('stage', from).map((e) => `${e.stage} ${e.state}`)).toEqual(['pretrain skipped', 'ppo started']); // the kept base
+    expect(rec.of('error', from)).toMatchObject([{ kind: 'pipeline', message: expect.stringMatching(/PPO needs the sft weights/) }]);
+
+    // Back to the first run's settings: nothing of it is left to keep but the base model.
+    from = rec.mark;
+    await send({ type: 'configure', task: 'sentiment', preset: 'nano', overrides: TINY_RUN });
+    expect(rec.of('pipeline-config', from).map((e) => e.kept)).toEqual([['base']]);
   });
 
   test('a failing stage ends the run as failed with a pipeline error; the engine stays usable', { timeout: 120_000 }, async () => {
