@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as ort from 'onnxruntime-web';
-import { installPageProbe, PROBE_OPTIONS, meterMainThreadCpu, readProbe, servePage, type ServedPage, summarizeRun } from '../../src/bench/page';
+import { HEARTBEAT_MS, installPageProbe, meterMainThreadCpu, readProbe, servePage, type ServedPage, summarizeRun } from '../../src/bench/page';
 import { loadCheckpoint } from '../../src/model/checkpoint';
 import { gptForward } from '../../src/reference/gpt';
 import { CHROMIUM_ARGS } from '../../vite.config';
@@ -97,7 +97,7 @@ describe('lab page (built bundle)', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     // Watches the main thread from before the page's own scripts (src/bench/page.ts: GPU calls, long tasks, heartbeat).
-    await page.addInitScript(installPageProbe, PROBE_OPTIONS);
+    await page.addInitScript(installPageProbe, HEARTBEAT_MS);
     // nano, cut down like the engine test's run (every stage, a step or two each): most overrides by URL…
     const settings = { seed: '5', 'pretrain.steps': '4', 'labels.prompts': '4', 'ppo.batchSize': '4', 'bon.maxN': '2', 'bon.prompts': '2', 'eval.prompts': '2' };
     await page.goto(`${url}?${new URLSearchParams({ task: 'sentiment', preset: 'nano', ...settings })}`);
