@@ -37,6 +37,7 @@ import {
 import { checkForm, type ConfigForm, DEFAULT_FORM } from './config-form';
 import { createFeedbackStore } from './feedback';
 import type { SavedLab } from './persist';
+import { STAGE_NAMES } from './run';
 
 type ErrorKind = EngineErrorKind;
 
@@ -537,7 +538,8 @@ const RECOVERY_FAILED = 'Resuming did not work. Reload the page to start a new e
 
 /** What a successful `recover` brought back. */
 function recoveredMessage(checkpoints: readonly PipelineCheckpointName[]): string {
-  const what = checkpoints.length > 0 ? `the checkpoints ${checkpoints.join(', ')} are loaded back, so later stages run from them` : 'there were no checkpoints to load back';
+  const stages = checkpoints.map((name) => STAGE_NAMES[CHECKPOINT_STAGE[name]]);
+  const what = stages.length > 0 ? `the checkpoints of ${stages.join(', ')} are loaded back, so later stages run from them` : 'there were no checkpoints to load back';
   return `Resumed on a new GPU device: ${what} (a stage the loss cut short must run again).`;
 }
 

@@ -47,7 +47,7 @@ describe('ErrorPanel: a lost device', () => {
     emit({ type: 'pipeline-state', state: 'idle' }, { type: 'recovered', adapter: ADAPTER, checkpoints: ['base', 'sft'] });
     expect(byRole(panel, 'alert', 'Engine error')).toBeUndefined();
     const status = byRole(panel, 'status', 'GPU device recovered')!;
-    expect(status.textContent).toMatch(/Resumed on a new GPU device: the checkpoints base, sft are loaded back, so later stages run from them/);
+    expect(status.textContent).toMatch(/Resumed on a new GPU device: the checkpoints of Pretrain, SFT are loaded back, so later stages run from them/);
     act(() => button(status, 'Dismiss')!.click());
     expect(byRole(panel, 'status', 'GPU device recovered')).toBeUndefined();
   });

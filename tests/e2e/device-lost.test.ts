@@ -52,7 +52,7 @@ test('the GPU process crashes mid-PPO: the page says so, resumes on a new device
 
   await page.getByRole('button', { name: 'Resume from autosave' }).click();
   const recovered = page.getByRole('status', { name: 'GPU device recovered' });
-  await expect.poll(() => recovered.textContent(), { timeout: 120_000 }).toMatch(/Resumed on a new GPU device: the checkpoints base, sft, reward-model are loaded back/);
+  await expect.poll(() => recovered.textContent(), { timeout: 120_000 }).toMatch(/Resumed on a new GPU device: the checkpoints of Pretrain, SFT, Reward model are loaded back/);
   expect(await engineAlert.count()).toBe(0);
   expect(await page.getByTestId('adapter-name').textContent()).toMatch(/\S/);
 

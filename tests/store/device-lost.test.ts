@@ -40,7 +40,7 @@ describe('resuming after a lost device', () => {
 
     emit({ type: 'pipeline-state', state: 'idle', stage: 'sft' }, { type: 'recovered', adapter: NEW, checkpoints: ['base', 'sft'] });
     expect(lab.getState().engine).toEqual({ state: 'ready', adapter: NEW });
-    expect(lab.getState().recovery).toEqual({ state: 'recovered', message: expect.stringMatching(/^Resumed on a new GPU device: the checkpoints base, sft are loaded back/) });
+    expect(lab.getState().recovery).toEqual({ state: 'recovered', message: expect.stringMatching(/^Resumed on a new GPU device: the checkpoints of Pretrain, SFT are loaded back/) });
     expect(run.getState().state).toBe('idle');
     expect(run.getState().stages.sft.state).toBe('failed'); // the stage the loss cut short still says so
 
