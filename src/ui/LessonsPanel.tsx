@@ -3,9 +3,9 @@
 // KL sweep is three runs, one after another). While it goes, the panel says which run is going, in which stage, and
 // what to look for; a lesson of several runs lists them with how each ended — a metric alarm that stopped one is
 // that run's outcome — and which stages a run reused from the run before.
-import { type LabStore, type LessonProgress, type LessonStepPlan, useLabStore } from '../store';
+import { type LabStore, type LessonProgress, useLabStore } from '../store';
 import { type RunStore, STAGE_NAMES, useRunStore } from '../store/run';
-import { findLesson, type Lesson, lessonSteps } from './lessons';
+import { findLesson, lessonSteps } from './lessons';
 import { Lessons } from './Lessons';
 
 const BUSY = ['running', 'paused', 'stopping'];
@@ -20,10 +20,6 @@ function stepOutcome(lesson: LessonProgress, i: number, running: string): string
   if (i > lesson.index) return 'to come';
   return lesson.state === 'running' ? running : STATE_TEXT[lesson.state];
 }
-
-/** A lesson's runs as the lab store runs them. */
-export const lessonPlan = (lesson: Lesson): LessonStepPlan[] =>
-  lessonSteps(lesson).map((s) => ({ label: s.label, task: s.configure.task, preset: s.configure.preset, overrides: s.configure.overrides, stages: s.stages }));
 
 export function LessonsPanel({ lab = useLabStore, run = useRunStore }: { lab?: LabStore; run?: RunStore }) {
   const urlLesson = lab((s) => s.form.lesson);
@@ -84,7 +80,7 @@ export function LessonsPanel({ lab = useLabStore, run = useRunStore }: { lab?: L
         <Lessons
           activeId={activeId}
           disabled={!ready || pending || going || BUSY.includes(state)}
-          onStart={(l) => lab.getState().startLesson(l.id, l.title, lessonPlan(l))}
+          onStart={(l) => lab.getState().startLesson(l.id, l.title, lessonSteps(l))}
         />
       </details>
     </section>

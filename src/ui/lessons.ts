@@ -6,7 +6,8 @@
 // 2022 for the KL penalty and reward over-optimization; Stiennon et al. 2020 / WebGPT (Nakano et al. 2021) for
 // best-of-N as a baseline.
 import type { PipelineStage } from '../rlhf/pipeline';
-import type { Command, ConfigureRequest } from '../worker/protocol';
+import type { LessonStepPlan } from '../store';
+import type { ConfigureRequest } from '../worker/protocol';
 
 export type Overrides = ConfigureRequest['overrides'];
 
@@ -114,18 +115,14 @@ export function lessonFromSearch(search: string): Lesson | undefined {
   return id === null ? undefined : findLesson(id);
 }
 
-export interface LessonStep {
-  label: string;
-  configure: Extract<Command, { type: 'configure' }>;
-  stages: PipelineStage[];
-}
-
-/** What to send to run a lesson: per run, a `configure` and the stages to `start`. */
-export function lessonSteps(lesson: Lesson): LessonStep[] {
+/** What to run for a lesson: per run, a configuration (the lesson's overrides, then the run's) and the stages. */
+export function lessonSteps(lesson: Lesson): LessonStepPlan[] {
   const runs = lesson.runs ?? [{ label: lesson.title, overrides: {} }];
   return runs.map((run) => ({
     label: run.label,
-    configure: { type: 'configure', task: lesson.task, preset: lesson.preset, overrides: { ...lesson.overrides, ...run.overrides } },
+    task: lesson.task,
+    preset: lesson.preset,
+    overrides: { ...lesson.overrides, ...run.overrides },
     stages: lesson.stages.slice(),
   }));
 }

@@ -155,14 +155,14 @@ describe('lessons', () => {
       expect(lesson.text.join(' ').length).toBeGreaterThan(200);
       expect(lesson.lookFor.length).toBeGreaterThan(0);
       for (const step of lessonSteps(lesson)) {
-        const config = makePipelineConfig(step.configure.preset as 'tiny', { ...step.configure.overrides, task: step.configure.task }); // throws when invalid
+        const config = makePipelineConfig(step.preset as 'tiny', { ...step.overrides, task: step.task }); // throws when invalid
         expect(config.task).toBe(lesson.task);
         expect(step.stages.length).toBeGreaterThan(0);
       }
     }
     // The sweep ends with its climax: β = 0, longer and faster-learning so the reward hacking goes all the way.
     const sweep = lessonSteps(findLesson('kl-sweep')!).map((s) => {
-      const { klCoef, episodes, lr } = makePipelineConfig('tiny', s.configure.overrides).ppo;
+      const { klCoef, episodes, lr } = makePipelineConfig('tiny', s.overrides).ppo;
       return [s.label, klCoef, episodes, lr];
     });
     expect(sweep).toEqual([

@@ -4,8 +4,8 @@
 import { act } from 'react';
 import { describe, expect, test } from 'vitest';
 import { makePipelineConfig } from '../../src/rlhf/config';
-import { findLesson } from '../../src/ui/lessons';
-import { lessonPlan, LessonsPanel } from '../../src/ui/LessonsPanel';
+import { findLesson, lessonSteps } from '../../src/ui/lessons';
+import { LessonsPanel } from '../../src/ui/LessonsPanel';
 import { StageStepper } from '../../src/ui/StageStepper';
 import type { EngineEvent, PipelineCheckpointName, TaskInfo } from '../../src/worker/protocol';
 import { labStores, softwareAdapter } from '../helpers/lab-stores';
@@ -28,7 +28,7 @@ describe('the KL sweep on the page', () => {
       </>,
     );
     const lesson = findLesson('kl-sweep')!;
-    act(() => lab.getState().startLesson(lesson.id, lesson.title, lessonPlan(lesson)));
+    act(() => lab.getState().startLesson(lesson.id, lesson.title, lessonSteps(lesson)));
     const runs = () => [...div.querySelectorAll('ol[aria-label="Runs of the lesson"] li')].map((li) => li.textContent);
     const stageState = (stage: string) => div.querySelector(`li[data-stage="${stage}"] .stage-state`)!.textContent;
 

@@ -286,7 +286,7 @@ describe('feedback and lessons through the bridge', () => {
   test('a lesson runs its steps one after another and stops with a run that does not finish', () => {
     const { lab, sent, emit } = setup();
     const lesson = findLesson('kl-sweep')!;
-    const plan: LessonStepPlan[] = lessonSteps(lesson).map((s) => ({ label: s.label, ...s.configure, stages: s.stages }));
+    const plan: LessonStepPlan[] = lessonSteps(lesson);
     lab.getState().startLesson(lesson.id, lesson.title, plan);
     expect(sent).toEqual([{ type: 'configure', task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': '0.2' } }]);
     expect(lab.getState().form).toMatchObject({ task: 'sentiment', preset: 'tiny', values: { 'ppo.klCoef': '0.2' }, lesson: 'kl-sweep' });
@@ -311,7 +311,7 @@ describe('feedback and lessons through the bridge', () => {
 
   test('a later step skips the stages the worker kept; a step a metric alarm ended counts as finished', () => {
     const { lab, run, sent, emit } = setup();
-    const plan = lessonSteps(findLesson('kl-sweep')!).map((s) => ({ label: s.label, ...s.configure, stages: s.stages }));
+    const plan = lessonSteps(findLesson('kl-sweep')!);
     lab.getState().startLesson('kl-sweep', 'KL-coefficient sweep', plan);
     emit(accepted('tiny', { 'ppo.klCoef': '0.2' }), { type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'done', stage: 'eval' });
 
@@ -360,7 +360,7 @@ describe('feedback and lessons through the bridge', () => {
 
   test("a sweep's finished runs are kept (labelled) through each configure; a normal run or a new lesson drops them", () => {
     const { lab, run, emit } = setup();
-    const plan = (id: string): LessonStepPlan[] => lessonSteps(findLesson(id)!).map((s) => ({ label: s.label, ...s.configure, stages: s.stages }));
+    const plan = (id: string): LessonStepPlan[] => lessonSteps(findLesson(id)!);
     /** The step's configuration is accepted and its run logs PPO scores `scores`, then ends. */
     const runStep = (overrides: Record<string, string>, scores: number[]) => {
       emit(accepted('tiny', overrides), { type: 'pipeline-state', state: 'running' }, { type: 'stage', stage: 'ppo', state: 'started' });
