@@ -16,7 +16,8 @@
 // of sampling) through PipelineControl. Events stream metrics (MetricRecord, names from metrics.ts), progress with
 // an ETA, PPO episodes, evaluation samples and checkpoints. Alarms (metrics.ts checkAlarms: NaN/Inf, negative
 // KL, ratio far from 1, KL blow-up) stop the run with a PipelineAlarmError naming the cause; the policy keeps the
-// last good weights (those before the iteration that raised it).
+// last good weights (those before the iteration that raised it), which are then the PPO checkpoint and what the
+// evaluation measures (not the EMA, which took in the refused step).
 import type { GpuRuntime } from '../gpu';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { type GPTConfig, makeConfig } from '../model/config';
@@ -512,6 +513,8 @@ export class Pipeline {
         } catch (e) {
           models.policy.params.setWeights(lastGood);
           this.weights.ppo = lastGood;
+          this.weights.ppoEma = lastGood;
+          this.checkpoint('ppo', lastGood);
           throw e;
         }
         this.summary.ppo.kl = metrics['objective/kl'] ?? null;

@@ -492,11 +492,17 @@ export function createLabStore(options: LabStoreOptions = {}) {
         // Only the end of the step's own run moves the lesson (an echo of an older state does not).
         if (!lesson.started || !ENDED.includes(state)) return;
         // A metric alarm ends the run as failed, its error just before: for a lesson that is the run's outcome (the
-        // policy kept its last good weights), not the page's error.
+        // policy kept its last good weights), not the page's error. The step's stages after the stopped one still run,
+        // on the kept policy (β = 0's evaluation in the KL sweep), then the lesson goes on.
         const error = get().pipelineError;
         if (state === 'failed' && error?.kind === 'alarm') {
           set({ pipelineError: undefined });
-          finishLessonStep(error);
+          const stages = lesson.steps[lesson.index].stages;
+          const after = stages.includes(error.stage) ? stages.slice(stages.indexOf(error.stage) + 1) : [];
+          if (after.length === 0) return finishLessonStep(error);
+          const results = lesson.results.map((r, i) => (i === lesson.index ? { ...r, alarm: error } : r));
+          set({ lessonRun: { ...lesson, results, started: false } });
+          get().send({ type: 'start', stages: after });
         } else if (state === 'stopped' || state === 'failed') set({ lessonRun: { ...lesson, state } });
         else finishLessonStep();
       },

@@ -53,7 +53,7 @@ export function ErrorPanel({ store = useLabStore }: { store?: LabStore }) {
               ))}
             </ul>
           )}
-          {error.kind === 'alarm' && <p>The policy kept its last good weights; change the settings (a lower learning rate, a larger KL coefficient) and run again.</p>}
+          {error.kind === 'alarm' && <p>The policy kept its last good weights: they are the PPO checkpoint, so Evaluate and the downloads use them. To train on, change the settings (a lower learning rate, a larger KL coefficient) and run again.</p>}
           <button type="button" onClick={dismiss}>
             Dismiss
           </button>

@@ -57,10 +57,11 @@ describe('PPO', () => {
     }
   });
 
-  gpuTest('a NaN metric stops PPO with an alarm naming it, and the policy keeps its last good weights', async ({ rt }) => {
+  gpuTest('a NaN metric stops PPO with an alarm naming it; the policy keeps its last good weights, evaluated and saved as the PPO checkpoint', async ({ rt }) => {
     const c = makePipelineConfig('nano', { 'ppo.batchSize': 4, 'ppo.episodes': 8, 'ppo.maxResponseTokens': 6 });
     const broken = { ...task, gold: () => NaN };
-    const pipeline = new Pipeline(rt, c, broken, tok, { weights: initWeights(config, 1), config }, undefined);
+    const checkpoints: string[] = [];
+    const pipeline = new Pipeline(rt, c, broken, tok, { weights: initWeights(config, 1), config }, undefined, { checkpoint: (name) => checkpoints.push(name) });
     pipeline.weights.sft = initWeights(config, 1);
     pipeline.weights.rm = initWeights(config, 2, 'score');
     const error = await pipeline.runStage('ppo').catch((e) => e);
@@ -69,5 +70,8 @@ describe('PPO', () => {
     expect((error as Error).message).toMatch(/ppo stopped at step 0: .*objective\/gold/);
     const kept = pipeline.weights.ppo!;
     for (const [name, w] of Object.entries(pipeline.weights.sft)) expect(Array.from(kept[name]), name).toEqual(Array.from(w));
+    // The kept policy is the one evaluated and exported: the PPO checkpoint is written from it.
+    expect(pipeline.weights.ppoEma).toBe(kept);
+    expect(checkpoints).toEqual(['ppo']);
   });
 });

@@ -309,7 +309,7 @@ describe('feedback and lessons through the bridge', () => {
     expect(sent.map((c) => c.type)).toEqual(['configure', 'start', 'configure', 'start']);
   });
 
-  test('a later step skips the stages the worker kept; a step a metric alarm ended counts as finished', () => {
+  test('a later step skips the stages the worker kept; a step a metric alarm ended still evaluates the kept policy, then counts as finished', () => {
     const { lab, run, sent, emit } = setup();
     const plan = lessonSteps(findLesson('kl-sweep')!);
     lab.getState().startLesson('kl-sweep', 'KL-coefficient sweep', plan);
@@ -320,22 +320,27 @@ describe('feedback and lessons through the bridge', () => {
     emit(accepted('tiny', { 'ppo.klCoef': '0.05' }, TASK, ['sft', 'reward-model']));
     expect(sent[3]).toEqual({ type: 'start', stages: ['pretrain', 'ppo', 'eval'] });
     expect(lab.getState().lessonRun!.results[1]).toEqual({ reused: ['sft', 'rm'] });
-    // A metric alarm stops PPO: the run fails in the worker, but for the lesson it is this run's outcome.
+    // A metric alarm stops PPO: the run fails in the worker, but for the lesson it is this run's outcome; the step's
+    // evaluation then runs on the policy PPO kept.
     const alarm: EngineEvent = { type: 'error', kind: 'alarm', message: 'ppo stopped at step 3: objective/kl is 63 > 50', metric: 'objective/kl', stage: 'ppo', step: 3 };
     emit({ type: 'pipeline-state', state: 'running' }, { type: 'stage', stage: 'ppo', state: 'started' });
     emit(alarm, { type: 'summary', summary: SUMMARY }, { type: 'pipeline-state', state: 'failed', stage: 'ppo' });
     expect(run.getState()).toMatchObject({ state: 'failed', error: alarm.message }); // the run store still says why it stopped
     expect(lab.getState().pipelineError).toBeUndefined(); // not shown as the page's error
+    expect(sent[4]).toEqual({ type: 'start', stages: ['eval'] });
+    expect(lab.getState().lessonRun).toMatchObject({ index: 1, state: 'running', started: false, results: [{ reused: [] }, { reused: ['sft', 'rm'], alarm }] });
+    emit({ type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'done', stage: 'eval' });
     expect(lab.getState().lessonRun).toMatchObject({ index: 2, state: 'running', started: false, results: [{ reused: [] }, { reused: ['sft', 'rm'], alarm }, { reused: [] }] });
-    expect(sent[4]).toMatchObject({ type: 'configure', overrides: { 'ppo.klCoef': '0', 'ppo.episodes': '1280', 'ppo.lr': '0.0006' } });
+    expect(sent[5]).toMatchObject({ type: 'configure', overrides: { 'ppo.klCoef': '0', 'ppo.episodes': '1280', 'ppo.lr': '0.0006' } });
 
-    // Run 3 ends by an alarm too: the lesson is done, with the alarm as the last run's outcome.
+    // Run 3 ends by an alarm in its last stage: nothing is left to run, the lesson is done with the alarm as its outcome.
     emit(accepted('tiny', { 'ppo.klCoef': '0' }, TASK, ['sft', 'reward-model']));
-    expect(sent[5]).toEqual({ type: 'start', stages: ['pretrain', 'ppo', 'eval'] });
-    emit({ type: 'pipeline-state', state: 'running' }, alarm, { type: 'pipeline-state', state: 'failed', stage: 'ppo' });
-    expect(lab.getState().lessonRun).toMatchObject({ index: 2, state: 'done', results: [{}, { alarm }, { reused: ['sft', 'rm'], alarm }] });
+    expect(sent[6]).toEqual({ type: 'start', stages: ['pretrain', 'ppo', 'eval'] });
+    const evalAlarm: EngineEvent = { ...alarm, message: 'eval stopped at step 0: objective/gold is NaN', metric: 'objective/gold', stage: 'eval', step: 0 };
+    emit({ type: 'pipeline-state', state: 'running' }, evalAlarm, { type: 'pipeline-state', state: 'failed', stage: 'eval' });
+    expect(lab.getState().lessonRun).toMatchObject({ index: 2, state: 'done', results: [{}, { alarm }, { reused: ['sft', 'rm'], alarm: evalAlarm }] });
     expect(lab.getState().pipelineError).toBeUndefined();
-    expect(sent).toHaveLength(6);
+    expect(sent).toHaveLength(7);
 
     // Any other failure still ends the lesson as failed, its error shown.
     lab.getState().startLesson('kl-sweep', 'KL-coefficient sweep', plan);
