@@ -45,7 +45,8 @@ describe('the KL sweep on the page', () => {
     expect([bar.getAttribute('aria-valuenow'), bar.getAttribute('aria-valuetext')]).toEqual(['1', 'kept from the previous configuration']);
     emit({ type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'done', stage: 'eval' });
 
-    // β = 0 ends by the KL alarm: the lesson is done, with the alarm as that run's outcome.
+    // β = 0 ends by the KL alarm: that is the run's outcome; its evaluation still runs on the kept policy, then the
+    // lesson is done.
     emit(accepted({ 'ppo.klCoef': 0, 'ppo.episodes': 1280, 'ppo.lr': 6e-4 }, ['sft', 'reward-model']));
     emit({ type: 'pipeline-state', state: 'running' }, { type: 'stage', stage: 'ppo', state: 'started' }, ALARM, { type: 'pipeline-state', state: 'failed', stage: 'ppo' });
     const status = div.querySelector('.lesson-status[role="status"]')!;
@@ -59,7 +60,12 @@ describe('the KL sweep on the page', () => {
     ]);
     expect(status.textContent).toContain('objective/kl is 63 > 50');
     expect(lab.getState().pipelineError).toBeUndefined();
+    const startButtons = () => [...div.querySelectorAll('button')].filter((b) => b.textContent === 'Start lesson');
+    expect(startButtons().every((b) => b.disabled)).toBe(true); // the evaluation is still to run
+    emit({ type: 'pipeline-state', state: 'running' }, { type: 'pipeline-state', state: 'done', stage: 'eval' });
+    expect(lab.getState().lessonRun).toMatchObject({ state: 'done' });
+    expect(runs()[2]).toBe('β = 0: stopped by the objective/kl alarm (PPO, step 31): the policy kept its last good weights — reused SFT, Reward model from the run before.');
     // The lesson is over: it can be started again.
-    expect([...div.querySelectorAll('button')].filter((b) => b.textContent === 'Start lesson').every((b) => !b.disabled)).toBe(true);
+    expect(startButtons().every((b) => !b.disabled)).toBe(true);
   });
 });
