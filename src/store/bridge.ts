@@ -9,12 +9,23 @@
 // createLabSession is the page's whole connection to the worker: commands out and events in, both recorded for
 // saved data (src/store/persist.ts), and the saved session restored at start-up — the configuration and checkpoints
 // back into the worker, the metrics and samples back into the run store, the labels back into the worker (whose
-// labels-stats refill the feedback counts). Without IndexedDB it records into memory and says so.
+// labels-stats refill the feedback counts), a sweep's earlier runs and the current run's label back into the run
+// store (the charts overlay them again). The sweep is saved whenever the run store's keptRuns or runLabel change.
+// Without IndexedDB it records into memory and says so.
 import type { Command, EngineEvent, PipelineCheckpointName, PipelineState } from '../worker/protocol';
 import type { FeedbackStore } from './feedback';
 import { type LabState, type LabStore, pipelineError } from './index';
-import { createMemoryStorage, createPersistenceRecorder, type LabStorage, openLabStorage, type PersistenceRecorder, type SavedLab, savedEvents } from './persist';
-import { RUN_STAGES, type RunStore, type SweepRun } from './run';
+import {
+  createMemoryStorage,
+  createPersistenceRecorder,
+  type LabStorage,
+  openLabStorage,
+  type PersistenceRecorder,
+  type SavedLab,
+  type SavedSweep,
+  savedEvents,
+} from './persist';
+import { type KeptRun, MetricSeries, RUN_STAGES, type RunData, type RunStore, type SweepRun } from './run';
 
 export interface BridgeTargets {
   lab: LabStore;
@@ -137,6 +148,17 @@ const counts = (s: SavedLab) => ({ metrics: s.metrics.length, samples: s.samples
 
 const ENDED: readonly PipelineState[] = ['done', 'stopped', 'failed'];
 
+/** The run store's sweep as saved data. */
+const sweepToSave = ({ runLabel, keptRuns }: RunData): SavedSweep => ({
+  runLabel,
+  runs: keptRuns.map(({ label, series, frontier }) => ({ label, series: series.toColumns(), frontier })),
+});
+
+/** A saved sweep's runs as the run store keeps them. */
+const savedKeptRuns = (sweep: SavedSweep): KeptRun[] => sweep.runs.map(({ label, series, frontier }) => ({ label, series: MetricSeries.fromColumns(series), frontier }));
+
+const hasSweep = ({ runLabel, keptRuns }: RunData) => runLabel !== undefined || keptRuns.length > 0;
+
 /** A restore on its way to the worker: who sent it and the sizes of its checkpoints (for the download buttons). */
 interface RestoreSent {
   origin: 'resume' | 'upload';
@@ -153,6 +175,9 @@ export function createLabSession({ lab, run, feedback, worker, openStorage = () 
   // The saved run waiting for its configuration's echo (which resets the run store) before it is shown again.
   let refill: SavedLab | undefined;
   const restores: RestoreSent[] = [];
+  // Set while a saved sweep is put back into the run store: it is saved already.
+  let restoringSweep = false;
+  let unsubscribeSweep: (() => void) | undefined;
 
   const targets: BridgeTargets = { lab, run, feedback };
   const route = (event: EngineEvent) => routeEvent(event, targets);
@@ -173,6 +198,12 @@ export function createLabSession({ lab, run, feedback, worker, openStorage = () 
     const stages = RUN_STAGES.filter((s) => saved.metrics.some((m) => m.stage === s));
     for (const stage of stages) r.onStage(stage, 'done');
     r.flush();
+    if (saved.sweep) {
+      const kept = savedKeptRuns(saved.sweep);
+      restoringSweep = true;
+      r.restoreSweep(saved.sweep.runLabel, kept);
+      restoringSweep = false;
+    }
   };
 
   // The saved-data counts, re-read after writes (one read at a time; requests meanwhile make one more).
@@ -234,7 +265,11 @@ export function createLabSession({ lab, run, feedback, worker, openStorage = () 
           const sent = restores.shift();
           if (sent?.origin === 'upload') l.setSaved({ upload: { state: 'failed', message: event.message } });
           else l.setSaved({ restore: { state: 'failed', message: `Your saved run could not be restored: ${event.message}` } });
-        } else if (event.kind === 'config' && refill) refill = undefined; // the saved configuration was refused
+        } else if (event.kind === 'config' && refill) {
+          // The saved configuration was refused: its run (and sweep) is not shown, so the saved sweep is the page's.
+          refill = undefined;
+          recorder?.sweep(sweepToSave(run.getState()));
+        }
         break;
       case 'pipeline-state':
         if (ENDED.includes(event.state)) void refreshSummary();
@@ -279,11 +314,19 @@ export function createLabSession({ lab, run, feedback, worker, openStorage = () 
       const rec = createPersistenceRecorder(storage, toWorker('resume', saved), onError);
       recorder = rec;
       for (const x of early.splice(0)) 'command' in x ? rec.command(x.command) : rec.event(x.event);
+      unsubscribeSweep = run.subscribe((s, prev) => {
+        if (!restoringSweep && (s.keptRuns !== prev.keptRuns || s.runLabel !== prev.runLabel)) rec.sweep(sweepToSave(s));
+      });
 
       // Restore only into a page that has not started something of its own meanwhile.
       const l = lab.getState();
-      const anything = saved.config !== undefined || saved.metrics.length + saved.samples.length + saved.labels.length + saved.checkpoints.length > 0;
-      if (!anything || l.configured || l.pending) return;
+      const anything =
+        saved.config !== undefined || saved.sweep !== undefined || saved.metrics.length + saved.samples.length + saved.labels.length + saved.checkpoints.length > 0;
+      if (!anything || l.configured || l.pending) {
+        // Not restored: the page's own sweep (none, most likely) replaces the saved one.
+        if (saved.sweep || hasSweep(run.getState())) rec.sweep(sweepToSave(run.getState()));
+        return;
+      }
       if (saved.config) {
         l.expectRestore(saved, !keepForm);
         refill = saved;
@@ -299,6 +342,7 @@ export function createLabSession({ lab, run, feedback, worker, openStorage = () 
     flushed: () => recorder?.flushed() ?? Promise.resolve(),
     dispose() {
       disposed = true;
+      unsubscribeSweep?.();
       storage?.close();
     },
   };

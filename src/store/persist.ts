@@ -1,15 +1,19 @@
 // What the lab keeps across reloads, in IndexedDB (one database, "rlhf-lab", through `idb`): the configuration you
-// sent, the run's metric records and evaluation samples, your human labels (rankings, source 'human') and the
-// pipeline's checkpoints (safetensors bytes). `load()` reads it all back; `clearSavedData()` wipes it.
+// sent, the run's metric records and evaluation samples, your human labels (rankings, source 'human'), the
+// pipeline's checkpoints (safetensors bytes) and a sweep's earlier runs (the run store's keptRuns, for the charts).
+// `load()` reads it all back; `clearSavedData()` wipes it.
 //
 // How it fills: createPersistenceRecorder sits between the page and the worker and mirrors what the page's run
 // store keeps — every metric record and sample; a stage run again replaces that stage's records (the run store
-// does the same); a new configuration starts afresh (the worker drops the old checkpoints then). Checkpoint events
-// carry only sizes, so the recorder asks the worker for the bytes (`checkpoint-data`, no download). Labels are
-// rebuilt page-side from the `label-items` the worker sent and the `labels` command you sent.
+// does the same); a new configuration starts afresh, but for the checkpoints the worker kept (those the change of
+// settings leaves valid: the 'pipeline-config' event's `kept`). Checkpoint events carry only sizes, so the recorder
+// asks the worker for the bytes (`checkpoint-data`, no download). Labels are rebuilt page-side from the
+// `label-items` the worker sent and the `labels` command you sent. The sweep is page state the worker never sees:
+// the session hands it to the recorder (`sweep`) whenever the run store's kept runs or run label change.
 // How it resumes: recorder.resume(saved) sends restoreCommands(saved): the `configure` and `restore` commands that put the configuration,
 // the checkpoints (as the pipeline's weights) and your labels back into the worker; savedEvents(saved) the
-// `metrics`/`samples` events that refill the run store's charts and tables.
+// `metrics`/`samples` events that refill the run store's charts and tables; the session puts the sweep back into the
+// run store (restoreSweep) after them.
 //
 // createMemoryStorage is the same storage in memory: for Node tests, and a fallback where IndexedDB is unavailable
 // (some private-browsing modes).
@@ -26,12 +30,27 @@ import type {
   Ranking,
   SampleRecord,
 } from '../worker/protocol';
+import type { KeptRun, SeriesColumn } from './run';
 
 export const DB_NAME = 'rlhf-lab';
-export const DB_VERSION = 1;
+/** 1: config, metrics, samples, labels, checkpoints; 2: + sweep. */
+export const DB_VERSION = 2;
 
 /** The configuration as the page sent it (so `configure` can be sent again), and the lesson it came from, if any. */
 export type SavedConfig = ConfigureRequest & { lesson?: string };
+
+/** A sweep's finished run as saved: src/store/run.ts KeptRun with its series as plain columns. */
+export interface SavedKeptRun {
+  label: string;
+  series: SeriesColumn[];
+  frontier: KeptRun['frontier'];
+}
+
+/** The run store's sweep: the current run's label and the runs kept before it (oldest first). */
+export interface SavedSweep {
+  runLabel: string | undefined;
+  runs: SavedKeptRun[];
+}
 
 export interface SavedLab {
   config: SavedConfig | undefined;
@@ -39,6 +58,8 @@ export interface SavedLab {
   samples: SampleRecord[];
   labels: Ranking[];
   checkpoints: CheckpointBytes[];
+  /** Absent when no sweep is saved. */
+  sweep?: SavedSweep;
 }
 
 /** Where saved data goes: IndexedDB (openLabStorage) or memory (createMemoryStorage). Writes keep their order. */
@@ -52,8 +73,11 @@ export interface LabStorage {
   saveCheckpoint(name: PipelineCheckpointName, bytes: Uint8Array): Promise<void>;
   /** Drops one stage's metric records and the samples it made (the stage is being run again). */
   clearStage(stage: PipelineStage): Promise<void>;
-  /** Drops metrics, samples and checkpoints (a new configuration); the config and labels stay. */
-  clearRun(): Promise<void>;
+  /** Drops metrics, samples and the checkpoints not named in `keptCheckpoints` (a new configuration: the worker kept
+   * those); the config, labels and sweep stay. */
+  clearRun(keptCheckpoints?: readonly PipelineCheckpointName[]): Promise<void>;
+  /** Replaces the saved sweep; one with no label and no runs removes it. */
+  saveSweep(sweep: SavedSweep): Promise<void>;
   load(): Promise<SavedLab>;
   /** Wipes everything. */
   clear(): Promise<void>;
@@ -69,20 +93,27 @@ interface LabDB extends DBSchema {
   samples: { key: number; value: SampleRecord & { stage: PipelineStage }; indexes: { stage: string } };
   labels: { key: number; value: Ranking };
   checkpoints: { key: string; value: CheckpointBytes };
+  sweep: { key: string; value: SavedSweep };
 }
 
-const STORES = ['config', 'metrics', 'samples', 'labels', 'checkpoints'] as const;
-const CONFIG_KEY = 'current';
+const STORES = ['config', 'metrics', 'samples', 'labels', 'checkpoints', 'sweep'] as const;
+/** The key of the one record in 'config' and in 'sweep'. */
+const CURRENT_KEY = 'current';
 
-/** Opens (creating on first use) the lab's database. */
+const isEmptySweep = (sweep: SavedSweep) => sweep.runLabel === undefined && sweep.runs.length === 0;
+
+/** Opens (creating on first use, upgrading an older version's and keeping its data) the lab's database. */
 export async function openLabStorage(name = DB_NAME): Promise<LabStorage> {
   const db: IDBPDatabase<LabDB> = await openDB<LabDB>(name, DB_VERSION, {
-    upgrade(d) {
-      d.createObjectStore('config');
-      d.createObjectStore('metrics', { autoIncrement: true }).createIndex('stage', 'stage');
-      d.createObjectStore('samples', { autoIncrement: true }).createIndex('stage', 'stage');
-      d.createObjectStore('labels', { autoIncrement: true });
-      d.createObjectStore('checkpoints', { keyPath: 'name' });
+    upgrade(d, oldVersion) {
+      if (oldVersion < 1) {
+        d.createObjectStore('config');
+        d.createObjectStore('metrics', { autoIncrement: true }).createIndex('stage', 'stage');
+        d.createObjectStore('samples', { autoIncrement: true }).createIndex('stage', 'stage');
+        d.createObjectStore('labels', { autoIncrement: true });
+        d.createObjectStore('checkpoints', { keyPath: 'name' });
+      }
+      if (oldVersion < 2) d.createObjectStore('sweep');
     },
   });
   const deleteWhere = async (store: 'metrics' | 'samples', stage: PipelineStage) => {
@@ -100,7 +131,7 @@ export async function openLabStorage(name = DB_NAME): Promise<LabStorage> {
     await Promise.all([...stores.map((s) => tx.objectStore(s).clear()), tx.done]);
   };
   return {
-    saveConfig: async (config) => void (await db.put('config', structuredClone(config), CONFIG_KEY)),
+    saveConfig: async (config) => void (await db.put('config', structuredClone(config), CURRENT_KEY)),
     appendMetrics: (records) => addAll('metrics', records),
     appendSamples: (samples) => addAll('samples', samples.map((s) => ({ ...s, stage: sampleStage(s) }))),
     addLabels: (rankings) => addAll('labels', rankings),
@@ -110,18 +141,28 @@ export async function openLabStorage(name = DB_NAME): Promise<LabStorage> {
       await deleteWhere('metrics', stage);
       await deleteWhere('samples', stage);
     },
-    clearRun: () => clearStores(['metrics', 'samples', 'checkpoints']),
+    clearRun: async (keptCheckpoints = []) => {
+      const tx = db.transaction(['metrics', 'samples', 'checkpoints'], 'readwrite');
+      const checkpoints = tx.objectStore('checkpoints');
+      const dropped = (await checkpoints.getAllKeys()).filter((n) => !keptCheckpoints.includes(n as PipelineCheckpointName));
+      await Promise.all([tx.objectStore('metrics').clear(), tx.objectStore('samples').clear(), ...dropped.map((n) => checkpoints.delete(n)), tx.done]);
+    },
+    saveSweep: async (sweep) => {
+      if (isEmptySweep(sweep)) await db.delete('sweep', CURRENT_KEY);
+      else await db.put('sweep', sweep, CURRENT_KEY);
+    },
     load: async () => {
       const tx = db.transaction(STORES, 'readonly');
-      const [config, metrics, samples, labels, checkpoints] = await Promise.all([
-        tx.objectStore('config').get(CONFIG_KEY),
+      const [config, metrics, samples, labels, checkpoints, sweep] = await Promise.all([
+        tx.objectStore('config').get(CURRENT_KEY),
         tx.objectStore('metrics').getAll(),
         tx.objectStore('samples').getAll(),
         tx.objectStore('labels').getAll(),
         tx.objectStore('checkpoints').getAll(),
+        tx.objectStore('sweep').get(CURRENT_KEY),
       ]);
       await tx.done;
-      return { config, metrics, samples: samples.map(({ stage: _stage, ...s }) => s), labels, checkpoints: sortCheckpoints(checkpoints) };
+      return { config, metrics, samples: samples.map(({ stage: _stage, ...s }) => s), labels, checkpoints: sortCheckpoints(checkpoints), sweep };
     },
     clear: () => clearStores(STORES),
     close: () => db.close(),
@@ -168,7 +209,10 @@ export function createMemoryStorage(): LabStorage {
       data.metrics = data.metrics.filter((r) => r.stage !== stage);
       data.samples = data.samples.filter((s) => sampleStage(s) !== stage);
     },
-    clearRun: async () => void Object.assign(data, { metrics: [], samples: [], checkpoints: [] }),
+    clearRun: async (keptCheckpoints = []) => {
+      Object.assign(data, { metrics: [], samples: [], checkpoints: data.checkpoints.filter((c) => keptCheckpoints.includes(c.name)) });
+    },
+    saveSweep: async (sweep) => void (data.sweep = isEmptySweep(sweep) ? undefined : copy(sweep)),
     load: async () => copy(data),
     clear: async () => void (data = { config: undefined, metrics: [], samples: [], labels: [], checkpoints: [] }),
     close: () => {},
@@ -180,6 +224,8 @@ export interface PersistenceRecorder {
   command(command: Command): void;
   /** Every event from the worker (metrics, samples, stage starts, checkpoints, label items are saved or acted on). */
   event(event: EngineEvent): void;
+  /** The run store's sweep changed (page state the worker never sees): it replaces the saved one. */
+  sweep(sweep: SavedSweep): void;
   /** Resolves when every write so far has finished. */
   flushed(): Promise<void>;
   /**
@@ -238,7 +284,7 @@ export function createPersistenceRecorder(storage: LabStorage, send: (command: C
           if (resuming) resuming = false;
           else {
             const request = configures.shift();
-            write(() => storage.clearRun());
+            write(() => storage.clearRun(event.kept));
             if (request) write(() => storage.saveConfig(request));
           }
           break;
@@ -269,6 +315,7 @@ export function createPersistenceRecorder(storage: LabStorage, send: (command: C
           break;
       }
     },
+    sweep: (sweep) => write(() => storage.saveSweep(sweep)),
     flushed: () => chain,
     resume(saved) {
       const commands = restoreCommands(saved);

@@ -11,7 +11,8 @@
 // A sweep (a lesson with several runs, e.g. β = 0, 0.05, 0.2) is compared on the same charts: each run is labelled,
 // and when the next one starts (reset with `sweep`) the run so far is kept — a trimmed copy of its series and its
 // frontier — for the charts to draw under the current one. At most MAX_KEPT_RUNS are kept; anything that is not a
-// sweep's next run drops them, and so does clearKeptRuns.
+// sweep's next run drops them, and so does clearKeptRuns. They are saved across reloads (src/store/bridge.ts
+// createLabSession, through MetricSeries.toColumns) and come back with restoreSweep.
 import { create } from 'zustand';
 import { METRIC_NAMES, METRICS, type MetricRecord, type Stage } from '../rlhf/metrics';
 import type { PipelineStage, PipelineSummary, Progress, SampleRecord } from '../rlhf/pipeline';
@@ -86,6 +87,14 @@ class Growable {
   }
 }
 
+/** One metric's points in one stage as plain data (structured clone, and so IndexedDB, stores typed arrays as they are). */
+export interface SeriesColumn {
+  name: string;
+  stage: Stage;
+  x: Float64Array<ArrayBuffer>;
+  y: Float64Array<ArrayBuffer>;
+}
+
 export interface SeriesView {
   /** x = the record's step (per stage; steps restart at 0 in each stage). Views, valid until the next clear. */
   x: Float64Array;
@@ -142,6 +151,24 @@ export class MetricSeries {
     const copy = new MetricSeries();
     for (const [name, stages] of this.byName) copy.byName.set(name, new Map([...stages].map(([stage, g]) => [stage, g.trimmed()])));
     return copy;
+  }
+
+  /** Every metric and stage as plain data: copies holding exactly the points (a kept run, for saving). */
+  toColumns(): SeriesColumn[] {
+    return [...this.byName].flatMap(([name, stages]) => [...stages].map(([stage, g]) => ({ name, stage, x: g.x.slice(0, g.length), y: g.y.slice(0, g.length) })));
+  }
+
+  /** The series that toColumns gave (its arrays are taken, not copied; an empty column is no metric, as in names()). */
+  static fromColumns(columns: readonly SeriesColumn[]): MetricSeries {
+    const series = new MetricSeries();
+    for (const { name, stage, x, y } of columns) {
+      if (x.length !== y.length) throw new Error(`series ${name} (${stage}): ${x.length} steps but ${y.length} values`);
+      if (x.length === 0) continue;
+      let stages = series.byName.get(name);
+      if (!stages) series.byName.set(name, (stages = new Map()));
+      stages.set(stage, new Growable(x, y, x.length));
+    }
+    return series;
   }
 
   /** Drops one stage's points (it is being run again), or everything. */
@@ -279,6 +306,9 @@ export interface RunActions {
   reset(sweep?: SweepRun): void;
   /** Drops the kept runs (the current run stays). */
   clearKeptRuns(): void;
+  /** Puts a saved sweep back (after a reload): the current run's label and the runs kept before it; the current
+   * run's series, frontier and state stay as they are. */
+  restoreSweep(runLabel: string | undefined, keptRuns: readonly KeptRun[]): void;
 }
 
 export type RunStoreState = RunData &
@@ -448,6 +478,10 @@ export function createRunStore(options: RunStoreOptions = {}) {
 
       clearKeptRuns() {
         set({ keptRuns: NO_KEPT_RUNS });
+      },
+
+      restoreSweep(runLabel, keptRuns) {
+        set({ runLabel, keptRuns: keptRuns.length > 0 ? keptRuns.slice(-MAX_KEPT_RUNS) : NO_KEPT_RUNS });
       },
     };
   });

@@ -1,11 +1,13 @@
 // The persistence logic in Node, on the in-memory storage (IndexedDB itself is tested in Chromium,
 // tests/browser/persist.test.ts): the recorder saves the configuration, metrics, samples, human labels (rebuilt from
 // label-items + labels) and checkpoint bytes (asked for on each checkpoint event); a stage run again replaces that
-// stage's records; a new configuration drops the run; restoreCommands/savedEvents give back what the worker and the
-// run store need; a failed write is reported and later writes still happen.
+// stage's records; a new configuration drops the run but for the checkpoints the worker kept; restoreCommands/
+// savedEvents give back what the worker and the run store need; a failed write is reported and later writes still
+// happen; a sweep (the run store's kept runs and label) is saved, replaced and removed.
 import { describe, expect, test } from 'vitest';
 import type { MetricRecord } from '../../src/rlhf/metrics';
-import { createMemoryStorage, createPersistenceRecorder, type LabStorage, restoreCommands, savedEvents } from '../../src/store/persist';
+import { createMemoryStorage, createPersistenceRecorder, type LabStorage, restoreCommands, type SavedSweep, savedEvents } from '../../src/store/persist';
+import { MetricSeries } from '../../src/store/run';
 import type { Command, SampleRecord } from '../../src/worker/protocol';
 
 const metric = (stage: MetricRecord['stage'], step: number, loss: number): MetricRecord => ({ stage, step, loss });
@@ -88,6 +90,62 @@ describe('persistence recorder', () => {
     expect(empty).toEqual({ config: undefined, metrics: [], samples: [], labels: [], checkpoints: [] });
     expect(restoreCommands(empty)).toEqual([]);
     expect(savedEvents(empty)).toEqual([]);
+  });
+
+  test('a new configuration keeps the checkpoints the worker kept (its pipeline-config `kept`) and drops the others', async () => {
+    const storage = createMemoryStorage();
+    const rec = createPersistenceRecorder(storage, () => {});
+    rec.command({ type: 'configure', task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': '0.2' } });
+    rec.event({ type: 'pipeline-config', config: {} as never, task: {} as never, kept: [] });
+    rec.event({ type: 'metrics', records: [metric('ppo', 0, 1)] });
+    for (const [i, name] of (['base', 'sft', 'reward-model', 'ppo'] as const).entries()) rec.event({ type: 'checkpoint-data', name, bytes: new Uint8Array([i]) });
+    await rec.flushed();
+    expect((await storage.load()).checkpoints.map((c) => c.name)).toEqual(['base', 'sft', 'reward-model', 'ppo']);
+
+    rec.command({ type: 'configure', task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': '0.05' } });
+    rec.event({ type: 'pipeline-config', config: {} as never, task: {} as never, kept: ['base', 'sft'] });
+    await rec.flushed();
+    const saved = await storage.load();
+    expect(saved.checkpoints).toEqual([
+      { name: 'base', bytes: new Uint8Array([0]) },
+      { name: 'sft', bytes: new Uint8Array([1]) },
+    ]);
+    expect(saved.metrics).toEqual([]);
+    expect(saved.config).toEqual({ task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': '0.05' } });
+  });
+
+  test('the sweep: saved through the recorder, loaded back equal (typed arrays, NaN gold), replaced, removed when empty', async () => {
+    const storage = createMemoryStorage();
+    const rec = createPersistenceRecorder(storage, () => {});
+    const series = new MetricSeries();
+    for (let i = 0; i < 70; i++) series.pushRecord({ stage: 'ppo', step: i, 'objective/scores': i / 10, ...(i < 5 ? { loss: i } : {}) });
+    series.push('loss', 'sft', 0, 2.5);
+    const sweep: SavedSweep = {
+      runLabel: 'β = 0.05',
+      runs: [{ label: 'β = 0.2', series: series.toColumns(), frontier: { ppo: [{ step: 0, sqrtKl: 0.1, proxy: 0.5, gold: NaN }], bon: [{ step: 4, sqrtKl: 1, proxy: 1, gold: 0.25 }] } }],
+    };
+    rec.sweep(sweep);
+    await rec.flushed();
+    const loaded = (await storage.load()).sweep!;
+    expect(loaded).toEqual(sweep);
+    expect(loaded.runs[0].series[0].x).toBeInstanceOf(Float64Array);
+    expect(loaded.runs[0].series[0].x).not.toBe(sweep.runs[0].series[0].x); // a copy, as IndexedDB keeps
+    expect(Number.isNaN(loaded.runs[0].frontier.ppo[0].gold)).toBe(true);
+
+    // The sweep stays through a new configuration (the session saves the run store's next state).
+    rec.event({ type: 'pipeline-config', config: {} as never, task: {} as never, kept: [] });
+    await rec.flushed();
+    expect((await storage.load()).sweep).toEqual(sweep);
+    rec.sweep({ runLabel: 'β = 0.05', runs: [] }); // Clear earlier runs
+    await rec.flushed();
+    expect((await storage.load()).sweep).toEqual({ runLabel: 'β = 0.05', runs: [] });
+    rec.sweep({ runLabel: undefined, runs: [] }); // a normal run
+    await rec.flushed();
+    expect((await storage.load()).sweep).toBeUndefined();
+    rec.sweep(sweep);
+    await rec.flushed();
+    await storage.clear();
+    expect((await storage.load()).sweep).toBeUndefined();
   });
 
   test('a failed write is reported and the writes after it still happen', async () => {

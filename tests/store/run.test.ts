@@ -2,7 +2,8 @@
 // the commit throttle holds React-visible changes to one per interval (on a fake clock), `latest` and the
 // frontier follow the records, a stage run again replaces its results, and the CSV/JSONL exports are exact. A sweep
 // keeps each finished run (label, trimmed series, frontier) when the next starts, at most MAX_KEPT_RUNS of them; any
-// other reset, or clearKeptRuns, drops them.
+// other reset, or clearKeptRuns, drops them. A series round-trips through its plain-data form (toColumns /
+// fromColumns, how kept runs are saved), and restoreSweep puts a saved sweep back without touching the current run.
 import { describe, expect, test } from 'vitest';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { STAGES, type SampleRecord } from '../../src/rlhf/pipeline';
@@ -84,6 +85,38 @@ describe('MetricSeries', () => {
     expect(loss.y.buffer.byteLength).toBe(100 * 8); // no spare capacity (the original had room for 128)
     expect([loss.x[99], loss.y[99]]).toEqual([99, 49.5]);
     expect(Array.from(copy.get('objective/kl', 'ppo').y)).toEqual([3]);
+  });
+
+  test('toColumns → structured clone → fromColumns gives back every point of ragged series in several stages', () => {
+    const s = new MetricSeries();
+    for (let i = 0; i < 100; i++) s.pushRecord({ stage: 'sft', step: i, loss: 3 - i / 50, ...(i % 10 === 0 ? { lr: i * 1e-5 } : {}) });
+    for (let i = 0; i < 3; i++) s.pushRecord({ stage: 'ppo', step: i, loss: -i, 'objective/kl': i / 4 });
+    s.push('loss', 'pretrain', 7, NaN);
+    const columns = s.toColumns();
+    expect(columns.map((c) => [c.name, c.stage, c.x.length]).sort()).toEqual([
+      ['loss', 'ppo', 3],
+      ['loss', 'pretrain', 1],
+      ['loss', 'sft', 100],
+      ['lr', 'sft', 10],
+      ['objective/kl', 'ppo', 3],
+    ]);
+    expect(columns.every((c) => c.x.buffer.byteLength === c.x.length * 8)).toBe(true); // no spare capacity stored
+    const back = MetricSeries.fromColumns(structuredClone(columns));
+    expect(back.names().sort()).toEqual(s.names().sort());
+    for (const name of s.names()) {
+      for (const stage of ['pretrain', 'sft', 'ppo'] as const) {
+        expect(Array.from(back.get(name, stage).x)).toEqual(Array.from(s.get(name, stage).x));
+        expect(Array.from(back.get(name, stage).y)).toEqual(Array.from(s.get(name, stage).y));
+      }
+    }
+    // The columns are copies: points pushed to the original later do not reach them.
+    s.push('loss', 'ppo', 3, 9);
+    expect(columns.find((c) => c.name === 'loss' && c.stage === 'ppo')!.y.length).toBe(3);
+    // A restored series grows like any other.
+    back.push('loss', 'ppo', 3, 9);
+    expect(Array.from(back.get('loss', 'ppo').y)).toEqual([-0, -1, -2, 9]);
+    expect(() => MetricSeries.fromColumns([{ name: 'loss', stage: 'sft', x: new Float64Array(2), y: new Float64Array(1) }])).toThrow(/2 steps but 1 values/);
+    expect(MetricSeries.fromColumns([{ name: 'loss', stage: 'sft', x: new Float64Array(0), y: new Float64Array(0) }]).names()).toEqual([]);
   });
 });
 
@@ -340,6 +373,30 @@ describe('sweep runs (kept for the charts)', () => {
     expect(st().keptRuns.map((k) => k.label)).toEqual(labels.slice(-1 - MAX_KEPT_RUNS, -1));
     // Run i logged proxy i at step 1: the kept ones are runs 2 … MAX_KEPT_RUNS + 1.
     expect(st().keptRuns.map((k) => k.series.get('objective/scores', 'ppo').y[1])).toEqual(Array.from({ length: MAX_KEPT_RUNS }, (_, j) => j + 2));
+  });
+
+  test('restoreSweep sets the label and kept runs, leaving the current run alone; the next sweep run keeps on from them', () => {
+    const store = createRunStore({ schedule: () => () => {} });
+    const st = () => store.getState();
+    st().onStage('ppo', 'started');
+    st().onMetrics(ppoRun(3, 2));
+    st().flush();
+    const before = { version: st().version, frontier: st().frontier, stages: st().stages };
+    const series = new MetricSeries();
+    series.push('objective/scores', 'ppo', 0, 42);
+    const saved = { label: 'β = 0.2', series, frontier: { ppo: [{ step: 0, sqrtKl: 0, proxy: 42, gold: NaN }], bon: [] } };
+
+    st().restoreSweep('β = 0.05', [saved]);
+    expect(st().runLabel).toBe('β = 0.05');
+    expect(st().keptRuns).toEqual([saved]);
+    expect({ version: st().version, frontier: st().frontier, stages: st().stages }).toEqual(before);
+    expect(Array.from(st().series.get('objective/scores', 'ppo').y)).toEqual([0, 2, 4]);
+
+    st().reset({ label: 'β = 0', first: false });
+    expect(st().keptRuns.map((k) => k.label)).toEqual(['β = 0.2', 'β = 0.05']);
+    expect(Array.from(st().keptRuns[1].series.get('objective/scores', 'ppo').y)).toEqual([0, 2, 4]);
+    st().restoreSweep(undefined, []);
+    expect([st().runLabel, st().keptRuns]).toEqual([undefined, []]);
   });
 });
 
