@@ -14,7 +14,7 @@
 // Without IndexedDB it records into memory and says so.
 import type { Command, EngineEvent, PipelineCheckpointName, PipelineState } from '../worker/protocol';
 import type { FeedbackStore } from './feedback';
-import { type LabState, type LabStore, pipelineError } from './index';
+import { type LabState, type LabStore, pipelineError, type SavedDataSummary } from './index';
 import {
   createMemoryStorage,
   createPersistenceRecorder,
@@ -144,7 +144,13 @@ export interface LabSession {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-const counts = (s: SavedLab) => ({ metrics: s.metrics.length, samples: s.samples.length, labels: s.labels.length, checkpoints: s.checkpoints.length });
+const counts = (s: SavedLab): SavedDataSummary => ({
+  metrics: s.metrics.length,
+  samples: s.samples.length,
+  labels: s.labels.length,
+  checkpoints: s.checkpoints.length,
+  sweepRuns: s.sweep?.runs.length ?? 0,
+});
 
 const ENDED: readonly PipelineState[] = ['done', 'stopped', 'failed'];
 
@@ -337,7 +343,7 @@ export function createLabSession({ lab, run, feedback, worker, openStorage = () 
       if (!storage || !recorder) throw new Error('the saved data is not open yet');
       await recorder.flushed();
       await storage.clear();
-      lab.getState().setSaved({ summary: { metrics: 0, samples: 0, labels: 0, checkpoints: 0 }, restore: undefined });
+      lab.getState().setSaved({ summary: { metrics: 0, samples: 0, labels: 0, checkpoints: 0, sweepRuns: 0 }, restore: undefined });
     },
     flushed: () => recorder?.flushed() ?? Promise.resolve(),
     dispose() {

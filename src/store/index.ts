@@ -197,13 +197,22 @@ export interface LessonSlice {
 }
 
 /** What the page says about saved data: where it goes, what is saved, what came back after a reload. */
+/** How much is saved, by kind; `sweepRuns`: the finished runs of a sweep kept for the charts. */
+export interface SavedDataSummary {
+  metrics: number;
+  samples: number;
+  labels: number;
+  checkpoints: number;
+  sweepRuns: number;
+}
+
 export interface SavedStatus {
   /** 'loading' until the storage opened; 'memory' when IndexedDB is unavailable (nothing survives a reload). */
   storage: 'loading' | 'indexeddb' | 'memory';
   /** Why IndexedDB is not used, or why a save failed. */
   note: string | undefined;
   /** Counts of what is saved (refreshed as it saves). */
-  summary: { metrics: number; samples: number; labels: number; checkpoints: number } | undefined;
+  summary: SavedDataSummary | undefined;
   /** The restore after a reload: going, done (what came back) or failed (the worker's message). */
   restore: { state: 'restoring' | 'restored' | 'failed'; message: string } | undefined;
   /** An uploaded checkpoint on its way to the worker, or its answer. */

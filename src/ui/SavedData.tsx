@@ -2,15 +2,9 @@
 // caller (e.g. from load() at start-up, updated as it saves); clearing calls onClear (default clearSavedData) and
 // says when it is done or why it failed.
 import { useState } from 'react';
+import type { SavedDataSummary } from '../store';
 import { clearSavedData } from '../store/persist';
 import './teaching.css';
-
-export interface SavedDataSummary {
-  metrics: number;
-  samples: number;
-  labels: number;
-  checkpoints: number;
-}
 
 export interface SavedDataProps {
   /** What is saved now (omit when unknown). */
@@ -37,7 +31,8 @@ export function SavedData({ summary, onClear = () => clearSavedData(), onCleared
     <div className="saved-data" role="group" aria-label="Saved data">
       <span>
         {summary
-          ? `Saved in this browser: ${summary.metrics} metric records, ${summary.samples} samples, ${summary.labels} labels, ${summary.checkpoints} checkpoints.`
+          ? `Saved in this browser: ${summary.metrics} metric records, ${summary.samples} samples, ${summary.labels} labels, ${summary.checkpoints} checkpoints` +
+            (summary.sweepRuns > 0 ? `, and ${summary.sweepRuns} earlier ${summary.sweepRuns === 1 ? 'run' : 'runs'} of a sweep.` : '.')
           : 'Runs, labels and checkpoints are saved in this browser.'}
       </span>
       <button type="button" onClick={clear} disabled={status.busy}>

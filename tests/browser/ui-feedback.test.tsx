@@ -203,8 +203,12 @@ describe('SavedData', () => {
       clears++;
       if (fail) throw new Error('blocked');
     };
-    const { div } = mount(<SavedData summary={{ metrics: 120, samples: 8, labels: 5, checkpoints: 2 }} onClear={onClear} onCleared={() => cleared++} />);
-    expect(div.textContent).toContain('120 metric records, 8 samples, 5 labels, 2 checkpoints');
+    const summary = { metrics: 120, samples: 8, labels: 5, checkpoints: 2, sweepRuns: 0 };
+    const { div, render } = mount(<SavedData summary={summary} onClear={onClear} onCleared={() => cleared++} />);
+    expect(div.textContent).toContain('Saved in this browser: 120 metric records, 8 samples, 5 labels, 2 checkpoints.');
+    // A sweep's earlier runs are counted when there are some.
+    render(<SavedData summary={{ ...summary, sweepRuns: 2 }} onClear={onClear} onCleared={() => cleared++} />);
+    expect(div.textContent).toContain('Saved in this browser: 120 metric records, 8 samples, 5 labels, 2 checkpoints, and 2 earlier runs of a sweep.');
     await act(async () => button(div, 'Clear saved data').click());
     expect([clears, cleared]).toEqual([1, 1]);
     expect(div.querySelector('[role="status"]')!.textContent).toBe('Saved data cleared.');

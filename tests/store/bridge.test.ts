@@ -449,7 +449,7 @@ describe('the page session (saved data)', () => {
     first.feedback.getState().prefer(1);
     expect(first.worker.slice(-2)).toEqual([{ type: 'labels', labels: [{ id: '1-0', order: [1, 0] }] }, { type: 'label-request', count: 8, k: 2 }]); // then more to label
     first.emit({ type: 'labels-stats', count: 1, pairs: 1, goldAgreement: 0 });
-    await vi.waitFor(() => expect(first.lab.getState().saved.summary).toEqual({ metrics: 2, samples: 0, labels: 1, checkpoints: 1 }));
+    await vi.waitFor(() => expect(first.lab.getState().saved.summary).toEqual({ metrics: 2, samples: 0, labels: 1, checkpoints: 1, sweepRuns: 0 }));
     // A refused import does not replace the saved configuration.
     first.lab.getState().importDataset('bad.jsonl', 'not json');
     first.emit({ type: 'error', kind: 'config', message: 'refused', problems: [{ field: 'custom.preferences', line: 1, message: 'not valid JSON' }] });
@@ -487,7 +487,7 @@ describe('the page session (saved data)', () => {
 
     await second.session.clear();
     expect(await storage.load()).toEqual({ config: undefined, metrics: [], samples: [], labels: [], checkpoints: [] });
-    expect(second.lab.getState().saved.summary).toEqual({ metrics: 0, samples: 0, labels: 0, checkpoints: 0 });
+    expect(second.lab.getState().saved.summary).toEqual({ metrics: 0, samples: 0, labels: 0, checkpoints: 0, sweepRuns: 0 });
     const third = page(Promise.resolve(storage));
     await third.session.start();
     expect(third.worker).toEqual([]);
