@@ -13,7 +13,7 @@ import { runName } from '../ui/charts/runs';
 import '../ui/style.css';
 import type { ChartsBenchConfig, ChartsPageResult, ChartUpdate } from './charts';
 
-/** Vite's mode: the dev server (what the CLI serves the page with) gives React's development build. */
+/** Vite's mode: the CLI serves a production build (the dev server would give React's development build). */
 const BUILD: ChartsPageResult['build'] = import.meta.env.DEV ? 'development' : 'production';
 
 declare global {

@@ -1,10 +1,11 @@
 // The charts benchmark (`npm run bench -- charts`): how fast the run charts take new points as a run grows. The page
-// src/bench/charts.html (script ./charts-page.tsx) mounts the real ChartGrid, fed by a run store (src/store/run.ts),
-// in headless Chromium and feeds it synthetic SFT, reward-model and PPO metric records, `batch` records per stage an
-// update, until every series holds `points` points — optionally on top of `keptRuns` finished runs of a KL sweep,
-// which every chart draws too. Per update it times onMetrics + flush → every chart redrawn (the synchronous work
-// that holds the main thread: the store's commit, React's render and commit, uPlot's redraws), then lets the browser
-// paint a frame before the next one, and it records the long tasks meanwhile. Updates a second are given two ways:
+// src/bench/charts.html (script ./charts-page.tsx), in a production build as users get the lab (src/bench/page.ts
+// servePage), mounts the real ChartGrid, fed by a run store (src/store/run.ts), in headless Chromium and feeds it
+// synthetic SFT, reward-model and PPO metric records, `batch` records per stage an update, until every series holds
+// `points` points — optionally on top of `keptRuns` finished runs of a KL sweep, which every chart draws too. Per
+// update it times onMetrics + flush → every chart redrawn (the synchronous work that holds the main thread: the
+// store's commit, React's render and commit, uPlot's redraws), then lets the browser paint a frame before the next
+// one, and it records the long tasks meanwhile. Updates a second are given two ways:
 // what the main thread sustains (1000 / mean update ms: the page's own work, which the target is about, as the run
 // store commits at most 10 times a second) and what gets painted (1000 / mean of update + the frame after it, which
 // also counts the browser's rasterising: in software, and slow, in headless Chromium without a GPU).
@@ -56,7 +57,7 @@ export interface ChartsPageResult {
   longTasks: [number, number][];
   /** Per chart (by title), the most points any of the current run's series holds at the end. */
   pointsByChart: Record<string, number>;
-  /** Vite's mode of the page: the dev server (what the CLI uses) serves React's development build. */
+  /** Vite's mode of the page: the CLI serves a production build; the dev server would give React's development build. */
   build: 'development' | 'production';
   browser: string;
   /** Why the page could not run the benchmark. */

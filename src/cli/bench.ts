@@ -5,10 +5,12 @@
 //             submits per step, GPU bytes vs the theoretical minimum → a table and bench-results/train.json
 //   page      the lab page's own pipeline run (its production bundle, vite preview): seconds per stage and the
 //             main thread's responsiveness while it trains → a table and bench-results/page.json (src/bench/page.ts)
-//   charts    the run charts (ChartGrid) taking synthetic metric batches up to 10,000+ points per series: ms per
-//             update, updates/s, long tasks → a table and bench-results/charts.json (src/bench/charts.ts)
-// The CLI serves the repo with Vite (the page needs a secure context for navigator.gpu: http://127.0.0.1),
-// opens the bench page in Debian's chromium through playwright-core, and collects the rows the page leaves in
+//   charts    the run charts (ChartGrid, in its production bundle) taking synthetic metric batches up to 10,000+
+//             points per series: ms per update, updates/s, long tasks → a table and bench-results/charts.json
+//             (src/bench/charts.ts)
+// The CLI serves the repo with Vite (the page needs a secure context for navigator.gpu: http://127.0.0.1): its dev
+// server for kernels.html and train.html, a production build (vite preview) for charts.html and the lab page; it
+// opens the page in Debian's chromium through playwright-core and collects the rows the page leaves in
 // window.__benchResult (kernels.html), window.__trainBenchResult (train.html) or window.__chartsBenchResult
 // (charts.html); the page benchmark drives the lab page itself, like a user.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -98,11 +100,12 @@ options (page):
   --out FILE         JSON output (default bench-results/page.json)
   --headed           show the browser window (debugging)
 
-  charts             the run charts (the lab's ChartGrid, fed by a run store) take synthetic SFT, reward-model and
-                     PPO metric records in batches until every series holds N points, optionally drawn over a KL
-                     sweep's kept runs; per update, onMetrics + flush → every chart redrawn (mean, p50, p99, max ms),
-                     updates/s and long tasks, against the targets (≥ 10 updates/s with 10,000 points per series, no
-                     update over 50 ms: reported, never an exit status); writes bench-results/charts.json
+  charts             the run charts (the lab's ChartGrid, fed by a run store, in a production build) take synthetic
+                     SFT, reward-model and PPO metric records in batches until every series holds N points, optionally
+                     drawn over a KL sweep's kept runs; per update, onMetrics + flush → every chart redrawn (mean,
+                     p50, p99, max ms), updates/s and long tasks, against the targets (≥ 10 updates/s with 10,000
+                     points per series, no update over 50 ms: reported, never an exit status); writes
+                     bench-results/charts.json
 
 options (charts):
   --points N         points per series at the end (default ${DEFAULT_CHARTS_CONFIG.points})
@@ -226,9 +229,20 @@ async function startServer(): Promise<{ server: ViteDevServer; origin: string }>
   return { server, origin: `http://127.0.0.1:${address.port}` };
 }
 
-/** Serves the repo, opens src/bench/<pageName> with ?config=<json> and returns what the page leaves in window[key]. */
-async function runPage<R>(pageName: string, key: '__benchResult' | '__trainBenchResult' | '__chartsBenchResult', config: unknown, opts: { timeoutMin: number; headed: boolean }): Promise<R> {
+type ResultKey = '__benchResult' | '__trainBenchResult' | '__chartsBenchResult';
+
+/** Serves the repo (Vite's dev server), opens src/bench/<pageName> and returns what the page leaves in window[key]. */
+async function runPage<R>(pageName: string, key: ResultKey, config: unknown, opts: { timeoutMin: number; headed: boolean }): Promise<R> {
   const { server, origin } = await startServer();
+  try {
+    return await collectResult<R>(`${origin}/src/bench/${pageName}`, key, config, opts);
+  } finally {
+    await server.close();
+  }
+}
+
+/** Opens the page at `pageUrl` with ?config=<json> in headless Chromium and returns what it leaves in window[key]. */
+async function collectResult<R>(pageUrl: string, key: ResultKey, config: unknown, opts: { timeoutMin: number; headed: boolean }): Promise<R> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: !opts.headed });
   try {
     const tab = await browser.newPage();
@@ -241,8 +255,7 @@ async function runPage<R>(pageName: string, key: '__benchResult' | '__trainBench
     });
     tab.on('pageerror', (e) => console.error(`  [page exception] ${e.message}`));
     tab.on('crash', () => console.error('  [page crashed]'));
-    const url = `${origin}/src/bench/${pageName}?config=${encodeURIComponent(JSON.stringify(config))}`;
-    await tab.goto(url, { timeout: 120_000 });
+    await tab.goto(`${pageUrl}?config=${encodeURIComponent(JSON.stringify(config))}`, { timeout: 120_000 });
     await tab.waitForFunction((k) => (window as unknown as Record<string, unknown>)[k] !== undefined, key, {
       timeout: opts.timeoutMin * 60_000,
       polling: 500,
@@ -250,7 +263,6 @@ async function runPage<R>(pageName: string, key: '__benchResult' | '__trainBench
     return (await tab.evaluate((k) => (window as unknown as Record<string, unknown>)[k], key)) as R;
   } finally {
     await browser.close();
-    await server.close();
   }
 }
 
@@ -487,8 +499,16 @@ async function runCharts(opts: ChartsOptions): Promise<number> {
     `charts benchmark: ${config.points} points per series in updates of ${config.batch} records per stage; ` +
       `${config.keptRuns} kept run(s)${opts.quick ? ' (quick smoke run: not a valid measurement)' : ''}`,
   );
+  // The production bundle, as users get the charts: the dev server would serve React's development build (several
+  // times the render time) and unbundled modules.
+  const served = await servePage('src/bench/charts.html');
   const loadStart = loadavg()[0];
-  const page = await runPage<ChartsPageResult>('charts.html', '__chartsBenchResult', config, opts);
+  let page: ChartsPageResult;
+  try {
+    page = await collectResult<ChartsPageResult>(served.url, '__chartsBenchResult', config, opts);
+  } finally {
+    await served.close();
+  }
   if (page.fatal) {
     console.error(`benchmark failed: ${page.fatal}`);
     return 1;

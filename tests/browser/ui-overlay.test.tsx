@@ -1,5 +1,5 @@
 // A sweep's runs drawn together, in headless Chromium: with runs kept by the run store (a lesson of several runs,
-// e.g. β = 0, 0.05, 0.2), a line chart draws one series per run and line, labelled with the run, each run in its own
+// e.g. β = 0.2, 0.05, 0), a line chart draws one series per run and line, labelled with the run, each run in its own
 // colour and the current run last (on top); the frontier chart draws each run's PPO proxy and gold curves (and a
 // kept run's best-of-N markers when it has any); the grid names the kept runs and clears them from a button, by
 // keyboard; a normal run is drawn as before.

@@ -2,15 +2,18 @@
 // why uPlot), redrawn when the run store's `version` moves (at most ~10 times a second) — never per record.
 // Optional EMA smoothing: the raw series faint, the smoothed one on top. Hovering shows the values at the cursor
 // (uPlot's live legend); a visually hidden sentence gives screen readers the latest values. During a sweep every
-// run the store keeps is drawn too, in its own colour and under its label (./runs.ts), the current run on top.
+// run the store keeps is drawn too, in its own colour and under its label (./runs.ts), the current run on top; what
+// is drawn of a kept run is made once, not on every update (./kept.ts), and the current run's smoothing and padding
+// go on from the last update's (./growing.ts).
 import { useId, useMemo, useState } from 'react';
 import uPlot from 'uplot';
 import { METRICS, type Stage } from '../../rlhf/metrics';
 import { type MetricSeries, type RunStore, useRunStore } from '../../store/run';
 import '../run.css';
 import { formatValue } from './format';
+import { padGrowing, smoothGrowing } from './growing';
+import { keptSeries, lastFor, rangeWithKept } from './kept';
 import { type ChartRun, chartRuns, LEGEND_MARKERS, LINE_DASHES, runName } from './runs';
-import { emaSmooth } from './smoothing';
 import { UPlotView } from './UPlotView';
 
 export interface ChartLine {
@@ -55,26 +58,22 @@ const isPrefix = (a: Float64Array, b: Float64Array) => {
   return true;
 };
 
-/** `y` at `length`, the missing end as gaps (null). */
-const padTo = (y: Float64Array, length: number): Float64Array | (number | null)[] => {
-  if (y.length === length) return y;
-  const out: (number | null)[] = new Array(length).fill(null);
-  for (let i = 0; i < y.length; i++) out[i] = y[i];
-  return out;
-};
+/** isPrefix for a kept run's x values (they never change): checked once against the same longest x. */
+const isPrefixOnce = lastFor(isPrefix);
 
 /**
  * uPlot's aligned data for the views (one per drawn line): when every view's x values begin the longest one's
  * (metrics logged in the same records, or a sweep's current run behind its kept runs: the usual cases), that x with
  * the series' own arrays, shorter ones padded with gaps; otherwise joined on the union of x values. With smoothing,
- * each view contributes two y series: raw, then smoothed.
+ * each view contributes two y series: raw, then smoothed. Smoothing and padding go on from the last update's
+ * (./growing.ts); the first `kept` views are a sweep's kept runs' (their x values are checked once).
  */
-export function chartData(views: readonly { x: Float64Array; y: Float64Array }[], smoothing: number | undefined): uPlot.AlignedData {
-  const ys = (y: Float64Array) => (smoothing === undefined ? [y] : [y, emaSmooth(y, smoothing)]);
+export function chartData(views: readonly { x: Float64Array; y: Float64Array }[], smoothing: number | undefined, kept = 0): uPlot.AlignedData {
+  const ys = (y: Float64Array) => (smoothing === undefined ? [y] : [y, smoothGrowing(y, smoothing)]);
   if (views.length === 0) return [new Float64Array(0)];
   const x = views.reduce((longest, v) => (v.x.length > longest.length ? v.x : longest), views[0].x);
-  if (views.every((v) => isPrefix(v.x, x))) {
-    const aligned: uPlot.AlignedData = [x, ...views.flatMap((v) => ys(v.y).map((y) => padTo(y, x.length)))];
+  if (views.every((v, i) => (i < kept ? isPrefixOnce : isPrefix)(v.x, x))) {
+    const aligned: uPlot.AlignedData = [x, ...views.flatMap((v) => ys(v.y).map((y) => padGrowing(y, x.length)))];
     return aligned;
   }
   return uPlot.join(views.map((v) => [v.x, ...ys(v.y)] as uPlot.AlignedData));
@@ -89,13 +88,15 @@ export function LineChart({ title, lines, store = useRunStore, xLabel = 'step', 
   const sliderId = useId();
 
   const runs = useMemo(() => chartRuns(kept, runLabel, series, (k) => k.series), [kept, runLabel, series]);
-  // One view per run and line, runs first (the order of chartOptions' series).
+  // One view per run and line, runs first (the order of chartOptions' series). The kept runs' views are taken once:
+  // the same arrays on every update let what is made of them be made once too.
+  const keptViews = useMemo(() => runs.slice(0, -1).flatMap((run) => lines.map((l) => run.data.get(l.metric, l.stage))), [runs, lines]);
   const views = useMemo(
-    () => runs.flatMap((run) => lines.map((l) => run.data.get(l.metric, l.stage))),
+    () => [...keptViews, ...lines.map((l) => runs[runs.length - 1].data.get(l.metric, l.stage))],
     // `version` is the signal that the series (outside React state) changed.
-    [runs, lines, version],
+    [keptViews, runs, lines, version],
   );
-  const data = useMemo(() => chartData(views, smoothing ? alpha : undefined), [views, smoothing, alpha]);
+  const data = useMemo(() => chartData(views, smoothing ? alpha : undefined, keptViews.length), [views, smoothing, alpha, keptViews]);
   // A new set of runs (one kept, or cleared) makes a new chart.
   const options = useMemo(() => chartOptions(lines, runs, xLabel, smoothing), [lines, runs, xLabel, smoothing]);
 
@@ -130,23 +131,27 @@ const readout = (_u: uPlot, v: number | null) => (v == null ? '–' : formatValu
 function chartOptions(lines: readonly ChartLine[], runs: readonly ChartRun<MetricSeries>[], xLabel: string, smoothing: boolean): Omit<uPlot.Options, 'width' | 'height'> {
   const right = lines.some((l) => l.axis === 'right');
   const series: uPlot.Series[] = [{ label: xLabel, value: readout }];
-  for (const run of runs) {
+  runs.forEach((run, r) => {
+    const kept = r < runs.length - 1;
     lines.forEach((l, i) => {
       const scale = l.axis === 'right' ? 'right' : 'y';
       const color = run.color ?? l.color;
       const dash = run.color === undefined ? undefined : LINE_DASHES[i % LINE_DASHES.length];
       const label = runName(run.label, labelOf(l));
       const common = { scale, spanGaps: true, value: readout, points: { show: false }, dash };
-      if (smoothing) series.push({ ...common, label: `${label} (raw)`, stroke: fade(color, 0.3), width: 1 });
-      series.push({ ...common, label, stroke: color, width: smoothing ? 2 : 1.5 });
+      if (smoothing) series.push({ ...common, label: `${label} (raw)`, stroke: fade(color, 0.3), width: 1, ...(kept && keptSeries()) });
+      series.push({ ...common, label, stroke: color, width: smoothing ? 2 : 1.5, ...(kept && keptSeries()) });
     });
-  }
+  });
   const axes: uPlot.Axis[] = [{ label: xLabel, size: 40, labelSize: 18 }, { scale: 'y', size: 55 }];
   if (right) axes.push({ scale: 'right', side: 1, size: 55, grid: { show: false } });
+  const scales: uPlot.Scales = { x: { time: false } };
+  // With kept runs (left out of uPlot's range scan), each y scale's range adds theirs.
+  if (runs.length > 1) for (const key of right ? ['y', 'right'] : ['y']) scales[key] = { range: rangeWithKept() };
   return {
     series,
     axes,
-    scales: { x: { time: false } },
+    scales,
     legend: { live: true, markers: LEGEND_MARKERS },
     cursor: { drag: { x: true, y: false } },
   };
