@@ -72,6 +72,12 @@ export interface ChartsBenchResult {
   charts: number;
   /** onMetrics + flush → drawn, over every update, plus the mean. */
   updateMs: Spread & { mean: number | null };
+  /**
+   * The slowest update at full size (≥ updatesPerSecond.fullSizeFrom points): what the 50 ms target judges. The
+   * first update (the charts' first draw: cold code, axes measured) can be slower at a few hundred points; updateMs.max
+   * shows it.
+   */
+  fullSizeMaxMs: number | null;
   /** Over the updates at full size (≥ fullSizeFrom points): 1000 / mean update ms, and 1000 / mean cycle ms. */
   updatesPerSecond: { mainThread: number | null; painted: number | null; fullSizeFrom: number };
   longTasks: { count: number; longestMs: number | null; totalMs: number };
@@ -110,19 +116,21 @@ export function summarizeCharts(config: ChartsBenchConfig, page: ChartsPageResul
   const fullSize = updates.filter((u) => u.points >= fullSizeFrom);
   const mainThread = perSecond(fullSize.map((u) => u.ms));
   const updateMs = { ...spread(ms), mean: mean(ms) };
+  const fullSizeMaxMs = fullSize.length ? Math.max(...fullSize.map((u) => u.ms)) : null;
   const durations = longTasks.map(([, d]) => d);
   const measured = problems.length === 0 && config.points >= TARGET_POINTS;
   return {
     config,
     charts,
     updateMs,
+    fullSizeMaxMs,
     updatesPerSecond: { mainThread, painted: perSecond(fullSize.map((u) => u.cycleMs)), fullSizeFrom },
     longTasks: { count: durations.length, longestMs: durations.length ? Math.max(...durations) : null, totalMs: durations.reduce((a, b) => a + b, 0) },
     pointsByChart,
     problems,
     targets: {
       updatesPerSecond: !measured || mainThread === null ? 'not measured' : mainThread >= UPDATES_PER_SECOND_TARGET ? 'met' : 'not met',
-      maxUpdateMs: !measured || updateMs.max === null ? 'not measured' : updateMs.max <= MAX_UPDATE_MS_TARGET ? 'met' : 'not met',
+      maxUpdateMs: !measured || fullSizeMaxMs === null ? 'not measured' : fullSizeMaxMs <= MAX_UPDATE_MS_TARGET ? 'met' : 'not met',
     },
     build: page.build,
     browser: page.browser,
@@ -145,7 +153,8 @@ export function formatChartsReport(result: ChartsBenchResult): string {
     ['update ms (onMetrics + flush → drawn), mean', fixed(u.mean), '', ''],
     ['update ms, p50', fixed(u.p50), '', ''],
     ['update ms, p99', fixed(u.p99), '', ''],
-    ['update ms, max', fixed(u.max), `≤ ${MAX_UPDATE_MS_TARGET} at ${count(TARGET_POINTS)} points`, targets.maxUpdateMs],
+    ['update ms, max', fixed(u.max), '', ''],
+    [`update ms at ≥ ${count(rate.fullSizeFrom)} points, max`, fixed(result.fullSizeMaxMs), `≤ ${MAX_UPDATE_MS_TARGET} at ${count(TARGET_POINTS)} points`, targets.maxUpdateMs],
     [`updates/s at ≥ ${count(rate.fullSizeFrom)} points, main thread`, fixed(rate.mainThread), `≥ ${UPDATES_PER_SECOND_TARGET} at ${count(TARGET_POINTS)} points`, targets.updatesPerSecond],
     [`updates/s at ≥ ${count(rate.fullSizeFrom)} points, painted`, fixed(rate.painted), '', ''],
     [`long tasks (over ${LONG_TASK_MS} ms)`, String(lt.count), '', ''],

@@ -141,6 +141,13 @@ const table = {
     healthy: 'Grows slowly from 0, usually between 0 and 10; negative means sampling is not from the policy.',
     unit: 'nats',
   },
+  'objective/kl_stderr': {
+    stages: ['ppo'],
+    label: 'KL standard error',
+    meaning: 'Standard error of objective/kl: the standard deviation of per-response KL over the batch, divided by √(batch size).',
+    healthy: 'Small next to objective/kl; a negative objective/kl within 3 of these is sampling noise, not a bug.',
+    unit: 'nats',
+  },
   'objective/entropy': {
     stages: ['ppo'],
     label: 'Policy entropy',
@@ -334,8 +341,13 @@ export type MetricRecord = { stage: Stage; step: number } & Partial<Record<Metri
 
 // ---- alarms ----
 
-/** Mean KL below this (nats) means samples are not from the policy (N-details: top-k/top-p, min-length sampling). */
+/**
+ * Mean KL below this (nats) means samples are not from the policy (N-details: top-k/top-p, min-length sampling) —
+ * when it is also below 0 by more than NEGATIVE_KL_STDERRS standard errors (objective/kl_stderr): the k1 estimate of
+ * a small batch (nano's 4 responses) can be −0.1 by chance.
+ */
 export const NEGATIVE_KL_THRESHOLD = -0.1;
+export const NEGATIVE_KL_STDERRS = 3;
 /** Mean KL above this (nats per response) is a KL blow-up: the policy has run far from the SFT model. */
 export const KL_BLOWUP_THRESHOLD = 50;
 /** val/ratio outside [RATIO_MIN, RATIO_MAX] is a ratio explosion (the healthy value is ≈ 1). */
@@ -364,7 +376,8 @@ function describe(v: number): string {
 
 /**
  * The first alarm a record raises, most severe first, or undefined for a healthy record:
- *   any non-finite metric (NaN/Inf), KL blow-up (> KL_BLOWUP_THRESHOLD), negative KL (< NEGATIVE_KL_THRESHOLD),
+ *   any non-finite metric (NaN/Inf), KL blow-up (> KL_BLOWUP_THRESHOLD), negative KL (< NEGATIVE_KL_THRESHOLD and,
+ *   where the record has objective/kl_stderr, below 0 by more than NEGATIVE_KL_STDERRS of it),
  *   ratio explosion (val/ratio outside [RATIO_MIN, RATIO_MAX]). The message names the metric and the likely cause.
  */
 export function checkAlarms(record: MetricRecord): Alarm | undefined {
@@ -384,11 +397,13 @@ export function checkAlarms(record: MetricRecord): Alarm | undefined {
         'SFT model; raise β (kl_coef) or use the adaptive KL controller, lower the learning rate',
     };
   }
-  if (kl !== undefined && kl < NEGATIVE_KL_THRESHOLD) {
+  const stderr = record['objective/kl_stderr'];
+  if (kl !== undefined && kl < NEGATIVE_KL_THRESHOLD && (stderr === undefined || kl < -NEGATIVE_KL_STDERRS * stderr)) {
+    const noise = stderr === undefined ? '' : `, ${(-kl / stderr).toFixed(1)} standard errors below 0`;
     return {
       metric: 'objective/kl',
       message:
-        `objective/kl is ${kl.toFixed(3)} nats (< ${NEGATIVE_KL_THRESHOLD}): negative mean KL — responses are not sampled ` +
+        `objective/kl is ${kl.toFixed(3)} nats (< ${NEGATIVE_KL_THRESHOLD}${noise}): negative mean KL — responses are not sampled ` +
         'from the policy; sample with top_k = 0, top_p = 1, temperature as in the log-prob pass, and no min-length forcing',
     };
   }

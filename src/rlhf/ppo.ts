@@ -253,6 +253,7 @@ export class PPOTrainer {
     // 6. Bookkeeping.
     const klSum = Array.from({ length: batch.B }, (_, b) => sum(kl.subarray(b * logp.width, (b + 1) * logp.width)));
     const meanKL = sum(klSum) / batch.B;
+    const klStderr = batch.B > 1 ? Math.sqrt(sum(klSum.map((k) => (k - meanKL) ** 2)) / (batch.B - 1) / batch.B) : undefined;
     this.kl.update(meanKL, c.batchSize);
     this.iteration++;
     this.episodes += c.batchSize;
@@ -289,6 +290,7 @@ export class PPOTrainer {
       episode: this.episodes,
       eps: c.batchSize / seconds,
     };
+    if (klStderr !== undefined) metrics['objective/kl_stderr'] = klStderr;
     if (c.ptxCoef > 0) metrics['loss/ptx'] = stats.ptxLoss / stats.steps;
     // Undefined (NaN) when every return is the same, e.g. a batch whose responses all hit the missing-EOS penalty.
     const ev = explainedVariance(values.data, returns, mask);

@@ -20,7 +20,7 @@ const EXPECTED: Record<Stage, string[]> = {
   sft: ['loss', 'sft/heldout_loss', 'mean_token_accuracy', 'entropy', 'lr', 'grad_norm'],
   rm: ['rm/loss', 'rm/accuracy', 'rm/heldout_accuracy', 'rm/gold_agreement', 'rm/labeler_gold_agreement', 'rm/inter_labeler_agreement', 'rm/margin', 'rm/reward_mean', 'rm/reward_min', 'rm/reward_max'],
   ppo: [
-    'objective/scores', 'objective/gold', 'objective/kl', 'objective/entropy', 'objective/non_score_reward',
+    'objective/scores', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'objective/entropy', 'objective/non_score_reward',
     'objective/rlhf_reward', 'objective/kl_coef', 'policy/approxkl', 'policy/clipfrac', 'policy/sqrt_kl', 'loss/policy',
     'loss/value', 'loss/ptx', 'val/clipfrac', 'val/ratio', 'val/ratio_var', 'val/num_eos_tokens',
     'val/explained_variance', 'val/response_length', 'lr', 'episode', 'eps', 'grad_norm',
@@ -122,6 +122,17 @@ describe('checkAlarms', () => {
     expect(alarm?.message).toMatch(/objective\/kl/);
     expect(alarm?.message).toMatch(/negative/i);
     expect(alarm?.message).toMatch(/top_k/);
+  });
+
+  test('a negative mean KL within 3 standard errors of 0 is sampling noise (a small batch), not an alarm', () => {
+    // nano's 4 responses: k1 KL −0.116 with a standard error of 0.2 is 0.6 standard errors below 0.
+    expect(checkAlarms({ ...healthyPpo(), 'objective/kl': -0.116, 'objective/kl_stderr': 0.2 })).toBeUndefined();
+    expect(checkAlarms({ ...healthyPpo(), 'objective/kl': -0.3, 'objective/kl_stderr': 0.1 })).toBeUndefined(); // exactly 3
+    const clear = checkAlarms({ ...healthyPpo(), 'objective/kl': -0.31, 'objective/kl_stderr': 0.1 });
+    expect(clear?.metric).toBe('objective/kl');
+    expect(clear?.message).toMatch(/^objective\/kl is -0\.310 nats \(< -0\.1, 3\.1 standard errors below 0\): negative mean KL/);
+    // Below the threshold, never an alarm, however small the standard error.
+    expect(checkAlarms({ ...healthyPpo(), 'objective/kl': -0.09, 'objective/kl_stderr': 0.001 })).toBeUndefined();
   });
 
   test('KL blow-up', () => {

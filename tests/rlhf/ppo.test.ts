@@ -49,6 +49,13 @@ describe('PPO', () => {
       expect(second.metrics.step).toBe(1);
       expect(second.metrics.episode).toBe(8);
       expect(second.metrics['objective/kl']).toBeGreaterThan(0); // the policy moved away from the reference
+      // objective/kl and its standard error, from the episodes' per-token KL (float64 sums, sample variance).
+      const klSums = second.episodes.map((e) => Array.from(e.kl).reduce((a, b) => a + b, 0));
+      const klMean = klSums.reduce((a, b) => a + b, 0) / klSums.length;
+      const klVariance = klSums.reduce((a, k) => a + (k - klMean) ** 2, 0) / (klSums.length - 1);
+      expect(second.metrics['objective/kl']).toBeCloseTo(klMean, 6);
+      expect(second.metrics['objective/kl_stderr']).toBeGreaterThan(0);
+      expect(second.metrics['objective/kl_stderr']).toBeCloseTo(Math.sqrt(klVariance / klSums.length), 6);
       const ema = await trainer.emaWeights();
       expect(Object.keys(ema)).toEqual(Object.keys(sft));
     } finally {
