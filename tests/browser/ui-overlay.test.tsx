@@ -12,7 +12,7 @@ import { createRunStore, type RunStore } from '../../src/store/run';
 import { ChartGrid } from '../../src/ui/charts/ChartGrid';
 import { FrontierChart } from '../../src/ui/charts/FrontierChart';
 import { LineChart } from '../../src/ui/charts/LineChart';
-import { RUN_COLORS } from '../../src/ui/charts/runs';
+import { KEPT_LINE_WIDTH, RUN_COLORS } from '../../src/ui/charts/runs';
 import { mount } from '../helpers/mount';
 
 /** A store whose commits happen only on flush() (its throttle timer never fires). */
@@ -159,6 +159,9 @@ describe('the grid during a sweep', () => {
     const reward = () => created.get('PPO reward: proxy and gold')!;
     expect(reward().series.length).toBe(1 + 2 * 2 * 2); // 2 runs × 2 lines × (raw, smoothed)
     expect(created.get('frontier')!.series.length).toBe(1 + 2 + 4);
+    // The kept run's lines thin, the current run's wider on top: smoothed lines (every second series) and the frontier's PPO lines.
+    expect([2, 4, 6, 8].map((i) => reward().series[i].width)).toEqual([KEPT_LINE_WIDTH, KEPT_LINE_WIDTH, 2, 2]);
+    expect([1, 2, 3, 4].map((i) => created.get('frontier')!.series[i].width)).toEqual([KEPT_LINE_WIDTH, KEPT_LINE_WIDTH, 2, 2]);
 
     const button = [...note()!.querySelectorAll('button')].find((b) => b.textContent === 'Clear earlier runs')!;
     button.focus();

@@ -12,7 +12,7 @@ import { type FrontierPoint, type RunData, type RunStore, useRunStore } from '..
 import '../run.css';
 import { formatValue } from './format';
 import { joinAscending, keptSeries, lastFor, minMaxRows, rangeWithKept, type Values } from './kept';
-import { type ChartRun, chartRuns, LEGEND_MARKERS, PALETTE, runName } from './runs';
+import { type ChartRun, chartRuns, KEPT_LINE_WIDTH, LEGEND_MARKERS, PALETTE, runName } from './runs';
 import { UPlotView } from './UPlotView';
 
 export const FRONTIER_TITLE = 'Reward vs √KL (over-optimisation)';
@@ -135,7 +135,7 @@ function frontierOptions(runs: readonly ChartRun<Frontier>[]): Omit<uPlot.Option
   const keptPoints: Values[] = [];
   const line = (label: string, stroke: string, dash?: number[], kept?: Values): uPlot.Series => {
     if (kept) keptPoints[series.length] = kept;
-    return { label, stroke, dash, width: 2, spanGaps: true, value: readout, points: { show: fewPoints, size: 4 }, ...(kept && keptSeries(kept)) };
+    return { label, stroke, dash, width: kept ? KEPT_LINE_WIDTH : 2, spanGaps: true, value: readout, points: { show: fewPoints, size: 4 }, ...(kept && keptSeries(kept)) };
   };
   const marker = (label: string, color: string, fill = color): uPlot.Series => ({
     label,

@@ -13,7 +13,7 @@ import '../run.css';
 import { formatValue } from './format';
 import { padGrowing, smoothGrowing } from './growing';
 import { keptSeries, lastFor, rangeWithKept } from './kept';
-import { type ChartRun, chartRuns, LEGEND_MARKERS, LINE_DASHES, runName } from './runs';
+import { type ChartRun, chartRuns, KEPT_LINE_WIDTH, LEGEND_MARKERS, LINE_DASHES, runName } from './runs';
 import { UPlotView } from './UPlotView';
 
 export interface ChartLine {
@@ -140,7 +140,7 @@ function chartOptions(lines: readonly ChartLine[], runs: readonly ChartRun<Metri
       const label = runName(run.label, labelOf(l));
       const common = { scale, spanGaps: true, value: readout, points: { show: false }, dash };
       if (smoothing) series.push({ ...common, label: `${label} (raw)`, stroke: fade(color, 0.3), width: 1, ...(kept && keptSeries()) });
-      series.push({ ...common, label, stroke: color, width: smoothing ? 2 : 1.5, ...(kept && keptSeries()) });
+      series.push({ ...common, label, stroke: color, width: kept ? KEPT_LINE_WIDTH : smoothing ? 2 : 1.5, ...(kept && keptSeries()) });
     });
   });
   const axes: uPlot.Axis[] = [{ label: xLabel, size: 40, labelSize: 18 }, { scale: 'y', size: 55 }];
