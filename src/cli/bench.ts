@@ -92,7 +92,7 @@ options (train):
                      bench-results/page.json
 
 options (page):
-  --preset NAME      nano, tiny or small (default tiny: about an hour on SwiftShader)
+  --preset NAME      nano, tiny or small (default tiny: 10 to 25 minutes on SwiftShader with 2 cores)
   --task NAME        sentiment or instructions (default sentiment)
   --set PATH=VALUE   a pipeline setting as the page's URL takes it, e.g. --set ppo.episodes=64 (repeatable)
   --quick            smoke run: every stage cut to a step or two (not a valid measurement)
