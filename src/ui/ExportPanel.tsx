@@ -1,4 +1,4 @@
-// Downloads of the latest run (metrics as CSV/JSONL, evaluation samples, the preference rankings) and of the
+// Downloads of the run (metrics as CSV/JSONL, evaluation samples, the preference rankings) and of the
 // checkpoints the pipeline wrote (safetensors; the PPO policy also as ONNX), each enabled once the worker has it;
 // and the import of a TRL-format JSONL dataset as the custom task. The worker validates an import: a malformed file
 // is refused with its line-numbered problems and nothing changes.

@@ -13,9 +13,9 @@
 // pause/resume/step/stop act at unit boundaries (an optimizer step, a PPO iteration, a stage start) through
 // PipelineControl.
 //
-// What the page keeps of a run for export: the checkpoints (latest per name), the latest run's metric records and
-// evaluation samples, and the pipeline's preference rankings — the same files `npm run pipeline` writes
-// (src/cli/pipeline.ts).
+// What the page keeps of a run for export: the checkpoints (latest per name), the configuration's metric records (a
+// stage run again replaces its own) and evaluation samples (the latest per policy), and the pipeline's preference
+// rankings — the same files `npm run pipeline` writes (src/cli/pipeline.ts).
 //
 // Human feedback (InstructGPT's labelers, Ouyang et al. 2022 §3.4, played by the person at the page):
 // `label-request` samples completions of a few training prompts from the current policy and keeps them by id;
@@ -251,7 +251,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
   let state: PipelineState = 'idle';
   let stage: PipelineStage | undefined;
   // Kept for export: checkpoints of this configuration (latest per name, and those kept from the previous one; a new
-  // Pipeline starts from them); metrics and samples of the latest run.
+  // Pipeline starts from them); the configuration's metrics and samples (a stage run again replaces its own).
   const checkpoints = new Map<PipelineCheckpointName, Uint8Array>();
   /** The rankings the reward-model checkpoint was trained on (for a new Pipeline that starts from it). */
   let rmRankings: Pipeline['rankings'];
@@ -291,7 +291,9 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     progress: (p) => batch.progress(p),
     episodes: (iteration, episodes) => send({ type: 'episodes', iteration, episodes }),
     samples: (s) => {
-      samples.push(...s);
+      // The latest batch per policy, as the page shows them: a stage run again replaces its samples.
+      const policies = new Set(s.map((x) => x.policy));
+      samples = [...samples.filter((x) => !policies.has(x.policy)), ...s];
       send({ type: 'samples', samples: s });
     },
     checkpoint: (name, bytes) => {
@@ -500,8 +502,9 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     if (labelling) await labelling.catch(() => {}); // its sampling finishes first (its failure was reported)
     stopping = false;
     control.reset();
-    metrics = [];
-    samples = [];
+    // A stage run again replaces its earlier records (steps restart at 0), as on the page's charts; the other stages'
+    // records of this configuration stay, so an export after re-running one stage still holds the whole run.
+    metrics = metrics.filter((r) => !stages.includes(r.stage));
     stage = undefined;
     setState('running');
     let final: PipelineState = 'done';

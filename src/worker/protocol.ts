@@ -36,9 +36,10 @@ export const CHECKPOINT_STAGE: Readonly<Record<PipelineCheckpointName, PipelineS
  * What `export` writes:
  *   safetensors, onnx   a model: the loaded base model (no `model`), or the pipeline's latest checkpoint of that
  *                       name (ONNX only for the policies: base, sft, ppo — the reward model has no LM head)
- *   metrics-jsonl       the latest run's metric records, one {"stage","step",<metric>: value} object per line
+ *   metrics-jsonl       the configuration's metric records, one {"stage","step",<metric>: value} object per line (a
+ *                       stage run again replaces its earlier records: what the page's charts show)
  *   metrics-csv         the same as CSV: columns stage, step, then every metric name that occurs (metrics.ts table order)
- *   samples-jsonl       held-out evaluation samples {"prompt","response","policy","proxy","gold"} of the latest run
+ *   samples-jsonl       held-out evaluation samples {"prompt","response","policy","proxy","gold"}, the latest per policy
  *   preferences-jsonl   the rankings the reward model was trained and evaluated on (PreferenceDataset's format)
  */
 export type ExportFormat = 'safetensors' | 'onnx' | 'metrics-jsonl' | 'metrics-csv' | 'samples-jsonl' | 'preferences-jsonl';

@@ -88,6 +88,13 @@ describe('engine (the worker protocol in Node)', () => {
   const rec = new Recorder();
   let engine: Engine;
   const send = (command: Command) => engine.handle(command);
+  /** The file an export command posts (it must post no error). */
+  const exported = async (command: Extract<Command, { type: 'export' }>) => {
+    const from = rec.mark;
+    await send(command);
+    expect(rec.of('error', from)).toEqual([]);
+    return rec.of('file', from)[0];
+  };
 
   beforeAll(async () => {
     rt = await createNodeRuntime();
@@ -196,12 +203,6 @@ describe('engine (the worker protocol in Node)', () => {
   });
 
   test('exports the checkpoints, ONNX of the PPO policy, metrics (JSONL, CSV), samples and rankings', { timeout: 120_000 }, async () => {
-    const exported = async (command: Extract<Command, { type: 'export' }>) => {
-      const from = rec.mark;
-      await send(command);
-      expect(rec.of('error', from)).toEqual([]);
-      return rec.of('file', from)[0];
-    };
     const ppo = await exported({ type: 'export', format: 'safetensors', model: 'ppo' });
     expect(ppo.name).toBe('rlhf-lab-ppo.safetensors');
     const policy = loadCheckpoint(ppo.bytes);
@@ -287,6 +288,26 @@ describe('engine (the worker protocol in Node)', () => {
     await send({ type: 'checkpoint-data', name: 'reward-model' });
     expect(rec.of('error', from)).toEqual([]);
     expect(rec.of('checkpoint-data', from)[0].bytes.byteLength).toBe(sizes['reward-model']);
+
+    // Stages run again alone: the export keeps the other stages' records and the other policies' samples (as the
+    // page's charts and samples do), and a stage's new records and samples replace its earlier ones.
+    const exportedRecords = async () => lines((await exported({ type: 'export', format: 'metrics-jsonl' })).bytes).map((l) => JSON.parse(l));
+    const exportedSamples = async () => lines((await exported({ type: 'export', format: 'samples-jsonl' })).bytes).map((l) => JSON.parse(l));
+    const json = <T,>(x: T): T => JSON.parse(JSON.stringify(x));
+    const [ppoEvalRecords, evalSamples] = [rec.metricRecords(from), rec.of('samples', from).flatMap((e) => e.samples)];
+    const bonRun = rec.mark;
+    await send({ type: 'start', stages: ['bon'] });
+    expect(rec.of('error', bonRun)).toEqual([]);
+    const [bonRecords, bonSamples] = [rec.metricRecords(bonRun), rec.of('samples', bonRun).flatMap((e) => e.samples)];
+    expect(bonSamples.length).toBeGreaterThan(0);
+    expect(await exportedRecords()).toEqual(json([...ppoEvalRecords, ...bonRecords]));
+    expect(await exportedSamples()).toEqual([...evalSamples, ...bonSamples]);
+    const evalRun = rec.mark;
+    await send({ type: 'start', stages: ['eval'] });
+    expect(rec.of('error', evalRun)).toEqual([]);
+    const ppoRecords = ppoEvalRecords.filter((r) => r.stage === 'ppo');
+    expect(await exportedRecords()).toEqual(json([...ppoRecords, ...bonRecords, ...rec.metricRecords(evalRun)]));
+    expect(await exportedSamples()).toEqual([...bonSamples, ...rec.of('samples', evalRun).flatMap((e) => e.samples)]);
 
     // Only the evaluation's settings changed: the new PPO policy stays too, and the evaluation runs on it alone.
     from = rec.mark;
