@@ -6,6 +6,7 @@
 import { act } from 'react';
 import type uPlot from 'uplot';
 import { describe, expect, test, vi } from 'vitest';
+import { userEvent } from 'vitest/browser';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { createRunStore } from '../../src/store/run';
 import { CHARTS, ChartGrid } from '../../src/ui/charts/ChartGrid';
@@ -122,6 +123,30 @@ describe('LineChart', () => {
     const values = [...div.querySelectorAll('.u-legend .u-value')].map((e) => e.textContent);
     expect(values[0]).toBe('5');
     expect(values[1]).toBe(String(Number(ppoBatch(5, 1)[0]['objective/scores']!.toPrecision(4))));
+  });
+
+  test('with smoothing, one legend entry per line: the smoothed value with the raw one; hiding it hides both lines', async () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    const { div } = mount(<LineChart title="Reward" lines={PPO_LINES} store={store} smoothing initialSmoothing={0.5} onCreate={(p) => (plot = p)} />);
+    act(() => {
+      store.getState().onMetrics(ppoBatch(0, 11));
+      store.getState().flush();
+    });
+    const u = plot!;
+    const rows = [...div.querySelectorAll<HTMLElement>('.u-legend .u-series')];
+    expect(rows).toHaveLength(5); // step, then raw and smoothed per line
+    expect(rows.map((r) => getComputedStyle(r).display !== 'none')).toEqual([true, false, true, false, true]);
+    u.setCursor({ left: u.valToPos(5, 'x'), top: 10 });
+    const raw = ppoBatch(0, 11).map((r) => r['objective/scores']!);
+    const smoothed = emaSmooth(raw, 0.5);
+    const shown = (v: number) => String(Number(v.toPrecision(4)));
+    expect(rows[2].querySelector('.u-value')!.textContent).toBe(`${shown(smoothed[5])} (raw ${shown(raw[5])})`);
+    // A click on the proxy's entry hides its smoothed and raw lines; the gold's stay; a second click shows both.
+    await userEvent.click(rows[2].querySelector('.u-label')!);
+    expect(u.series.map((x) => x.show)).toEqual([true, false, false, true, true]);
+    await userEvent.click(rows[2].querySelector('.u-label')!);
+    expect(u.series.map((x) => x.show)).toEqual([true, true, true, true, true]);
   });
 
   test('follows its container width and is destroyed on unmount', async () => {

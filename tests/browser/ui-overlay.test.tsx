@@ -41,6 +41,36 @@ const labels = (plot: uPlot) => plot.series.map((s) => s.label);
 const stroke = (plot: uPlot, i: number) => (plot.series[i].stroke as (u: uPlot, i: number) => string)(plot, i);
 
 describe('a sweep on a line chart', () => {
+  test('a kept run with no points on a chart is left out of it: runs 2 and 3 reuse run 1’s SFT model', () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    const sftLine = [{ metric: 'loss', stage: 'sft', label: 'LM loss', color: '#2f6fde' }] as const;
+    mount(<LineChart title="SFT loss" lines={sftLine} store={store} onCreate={(p) => (plot = p)} />);
+    act(() => {
+      store.getState().reset({ label: 'β = 0.2', first: true });
+      store.getState().onStage('sft', 'started');
+      store.getState().onMetrics(Array.from({ length: 3 }, (_, step) => ({ stage: 'sft', step, loss: 3 - step })));
+      store.getState().flush();
+    });
+    expect(labels(plot!)).toEqual(['step', 'β = 0.2: LM loss']);
+    // Run 2 (PPO only): the current run stays, with no points, under run 1's kept curve.
+    sweepRun(store, 'β = 0.05', false, ppoRecords(3, 1));
+    expect(labels(plot!)).toEqual(['step', 'β = 0.2: LM loss', 'β = 0.05: LM loss']);
+    expect(plot!.series[1].width).toBe(KEPT_LINE_WIDTH);
+    expect(Array.from(plot!.data[1])).toEqual([3, 2, 1]);
+    // Run 3: run 2, kept now, has no SFT points and is left out.
+    sweepRun(store, 'β = 0', false, ppoRecords(3, 2));
+    expect(labels(plot!)).toEqual(['step', 'β = 0.2: LM loss', 'β = 0: LM loss']);
+  });
+
+  test('before any run has points, the chart names the current run’s lines', () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    mount(<LineChart title="PPO reward" lines={LINES} store={store} onCreate={(p) => (plot = p)} />);
+    act(() => store.getState().reset({ label: 'β = 0.2', first: true }));
+    expect(labels(plot!)).toEqual(['step', 'β = 0.2: Proxy', 'β = 0.2: Gold']);
+  });
+
   test('one series per run and line, labelled with its run, a colour per run, the current run last', () => {
     const store = manualStore();
     let plot: uPlot | undefined;

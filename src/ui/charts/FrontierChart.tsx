@@ -147,7 +147,7 @@ function frontierOptions(runs: readonly ChartRun<Frontier>[]): Omit<uPlot.Option
   });
   runs.forEach((run, i) => {
     const [proxy, gold] = run.color === undefined ? [FRONTIER_COLORS.proxy, FRONTIER_COLORS.gold] : [run.color, run.color];
-    const kept = i < runs.length - 1 ? keptPpoTable(run.data.ppo, undefined) : undefined;
+    const kept = run.current ? undefined : keptPpoTable(run.data.ppo, undefined);
     series.push(line(runName(run.label, 'PPO proxy (RM)'), proxy, undefined, kept?.[1]));
     series.push(line(runName(run.label, 'PPO gold'), gold, [6, 4], kept?.[2]));
     if (drawsBon(runs.map((r) => r.data), i)) {

@@ -1,10 +1,10 @@
 // A training curve chart: one or more metric series of the run (x = step), drawn by uPlot (see UPlotView.tsx for
 // why uPlot), redrawn when the run store's `version` moves (at most ~10 times a second) — never per record.
-// Optional EMA smoothing: the raw series faint, the smoothed one on top. Hovering shows the values at the cursor
-// (uPlot's live legend); a visually hidden sentence gives screen readers the latest values. During a sweep every
-// run the store keeps is drawn too, in its own colour and under its label (./runs.ts), the current run on top; what
-// is drawn of a kept run is made once, not on every update (./kept.ts), and the current run's smoothing and padding
-// go on from the last update's (./growing.ts).
+// Optional EMA smoothing: the raw series faint, the smoothed one on top (one legend entry for both: "smoothed (raw
+// x)"). Hovering shows the values at the cursor (uPlot's live legend); a visually hidden sentence gives screen readers
+// the latest values. During a sweep every run the store keeps that has points here is drawn too, in its own colour
+// and under its label (./runs.ts), the current run on top; what is drawn of a kept run is made once, not on every
+// update (./kept.ts), and the current run's smoothing and padding go on from the last update's (./growing.ts).
 import { useId, useMemo, useState } from 'react';
 import uPlot from 'uplot';
 import { METRICS, type Stage } from '../../rlhf/metrics';
@@ -87,12 +87,18 @@ export function LineChart({ title, lines, store = useRunStore, xLabel = 'step', 
   const [alpha, setAlpha] = useState(initialSmoothing);
   const sliderId = useId();
 
-  const runs = useMemo(() => chartRuns(kept, runLabel, series, (k) => k.series), [kept, runLabel, series]);
-  // One view per run and line, runs first (the order of chartOptions' series). The kept runs' views are taken once:
-  // the same arrays on every update let what is made of them be made once too.
-  const keptViews = useMemo(() => runs.slice(0, -1).flatMap((run) => lines.map((l) => run.data.get(l.metric, l.stage))), [runs, lines]);
+  // A kept run with no points on this chart is left out of it (the KL sweep's runs 2 and 3 reuse run 1's SFT model: no
+  // SFT curve of their own). The current run always stays: a chart made again when its first points come would be
+  // ten charts made in one task as a stage starts.
+  const runs = useMemo(
+    () => chartRuns(kept, runLabel, series, (k) => k.series).filter((run) => run.current || lines.some((l) => run.data.get(l.metric, l.stage).x.length > 0)),
+    [kept, runLabel, series, lines],
+  );
+  // One view per run and line, kept runs first (the order of chartOptions' series). The kept runs' views are taken
+  // once: the same arrays on every update let what is made of them be made once too.
+  const keptViews = useMemo(() => runs.filter((run) => !run.current).flatMap((run) => lines.map((l) => run.data.get(l.metric, l.stage))), [runs, lines]);
   const views = useMemo(
-    () => [...keptViews, ...lines.map((l) => runs[runs.length - 1].data.get(l.metric, l.stage))],
+    () => [...keptViews, ...runs.filter((run) => run.current).flatMap((run) => lines.map((l) => run.data.get(l.metric, l.stage)))],
     // `version` is the signal that the series (outside React state) changed.
     [keptViews, runs, lines, version],
   );
@@ -127,20 +133,35 @@ export function LineChart({ title, lines, store = useRunStore, xLabel = 'step', 
 
 const readout = (_u: uPlot, v: number | null) => (v == null ? '–' : formatValue(v));
 
+/** A smoothed line's read-out, with the raw value at the cursor (the raw line's own legend entry is hidden). */
+const smoothedReadout = (u: uPlot, v: number | null, seriesIdx: number, idx: number | null) => {
+  const raw = idx == null ? null : u.data[seriesIdx - 1][idx];
+  return v == null ? '–' : raw == null ? formatValue(v) : `${formatValue(v)} (raw ${formatValue(raw)})`;
+};
+
+/** The class of a raw line's legend entry: hidden (run.css), its value shown in the smoothed line's entry. */
+const RAW_CLASS = 'run-chart-raw';
+
+/** Showing or hiding a smoothed line (a click on its legend entry) shows or hides its raw line too. */
+const withRawLine: uPlot.Hooks.Defs['setSeries'] = (u, seriesIdx, opts) => {
+  const raw = seriesIdx === null ? undefined : u.series[seriesIdx - 1];
+  if (seriesIdx !== null && opts.show !== undefined && raw?.class === RAW_CLASS && raw.show !== opts.show) u.setSeries(seriesIdx - 1, { show: opts.show });
+};
+
 /** Per run, per line: the raw series (with smoothing), then the drawn one; a sweep's runs in their own colours. */
 function chartOptions(lines: readonly ChartLine[], runs: readonly ChartRun<MetricSeries>[], xLabel: string, smoothing: boolean): Omit<uPlot.Options, 'width' | 'height'> {
   const right = lines.some((l) => l.axis === 'right');
   const series: uPlot.Series[] = [{ label: xLabel, value: readout }];
-  runs.forEach((run, r) => {
-    const kept = r < runs.length - 1;
+  runs.forEach((run) => {
+    const kept = !run.current;
     lines.forEach((l, i) => {
       const scale = l.axis === 'right' ? 'right' : 'y';
       const color = run.color ?? l.color;
       const dash = run.color === undefined ? undefined : LINE_DASHES[i % LINE_DASHES.length];
       const label = runName(run.label, labelOf(l));
       const common = { scale, spanGaps: true, value: readout, points: { show: false }, dash };
-      if (smoothing) series.push({ ...common, label: `${label} (raw)`, stroke: fade(color, 0.3), width: 1, ...(kept && keptSeries()) });
-      series.push({ ...common, label, stroke: color, width: kept ? KEPT_LINE_WIDTH : smoothing ? 2 : 1.5, ...(kept && keptSeries()) });
+      if (smoothing) series.push({ ...common, label: `${label} (raw)`, class: RAW_CLASS, stroke: fade(color, 0.3), width: 1, ...(kept && keptSeries()) });
+      series.push({ ...common, label, stroke: color, width: kept ? KEPT_LINE_WIDTH : smoothing ? 2 : 1.5, ...(smoothing && { value: smoothedReadout }), ...(kept && keptSeries()) });
     });
   });
   const axes: uPlot.Axis[] = [{ label: xLabel, size: 40, labelSize: 18 }, { scale: 'y', size: 55 }];
@@ -154,5 +175,6 @@ function chartOptions(lines: readonly ChartLine[], runs: readonly ChartRun<Metri
     scales,
     legend: { live: true, markers: LEGEND_MARKERS },
     cursor: { drag: { x: true, y: false } },
+    ...(smoothing && { hooks: { setSeries: [withRawLine] } }),
   };
 }

@@ -31,6 +31,8 @@ export interface ChartRun<T> {
   color: string | undefined;
   /** What the chart draws of it (its series, its frontier). */
   data: T;
+  /** The run going on (or the latest), not one the sweep kept: the only one whose points still change. */
+  current: boolean;
 }
 
 /**
@@ -38,8 +40,8 @@ export interface ChartRun<T> {
  * (no label, so nothing is kept) the current run alone. `pick` takes what the chart draws from a kept run.
  */
 export function chartRuns<T>(kept: readonly KeptRun[], label: string | undefined, current: T, pick: (run: KeptRun) => T): ChartRun<T>[] {
-  if (label === undefined) return [{ label, color: undefined, data: current }];
-  const runs = [...kept.map((k) => ({ label: k.label, data: pick(k) })), { label, data: current }];
+  if (label === undefined) return [{ label, color: undefined, data: current, current: true }];
+  const runs = [...kept.map((k) => ({ label: k.label, data: pick(k), current: false })), { label, data: current, current: true }];
   return runs.map((r, i) => ({ ...r, color: RUN_COLORS[i % RUN_COLORS.length] }));
 }
 
