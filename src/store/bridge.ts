@@ -61,7 +61,7 @@ export function routeEvent(event: EngineEvent, { lab, run, feedback, others }: B
     case 'pipeline-state': {
       // A failed run's cause came just before as an error event (an alarm or a stage's error).
       const error = event.state === 'failed' ? l.pipelineError?.message : undefined;
-      r.setRunState(event.state, event.stage, error);
+      r.setRunState(event.state, event.stage, error, event.state === 'failed' && l.pipelineError?.kind === 'alarm');
       l.onRunState(event.state);
       return;
     }

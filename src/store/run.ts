@@ -32,7 +32,8 @@ export const STAGE_NAMES: Readonly<Record<PipelineStage, string>> = {
 };
 
 export type RunState = 'idle' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'failed';
-export type StageState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
+/** 'alarm': a metric alarm stopped the stage (src/rlhf/metrics.ts checkAlarms); it kept its last good weights. */
+export type StageState = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'alarm';
 
 export interface StageStatus {
   state: StageState;
@@ -295,8 +296,9 @@ export interface RunActions {
   onEpisodes(iteration: number, episodes: Episode[]): void;
   onSamples(samples: readonly SampleRecord[]): void;
   onSummary(summary: PipelineSummary): void;
-  /** The run's state as the worker reports it; `stage` is where it is (or ended). 'failed' marks that stage failed. */
-  setRunState(state: RunState, stage?: PipelineStage, error?: string): void;
+  /** The run's state as the worker reports it; `stage` is where it is (or ended). 'failed' marks that stage failed,
+   * or stopped by a metric alarm when `alarm`. */
+  setRunState(state: RunState, stage?: PipelineStage, error?: string, alarm?: boolean): void;
   /** Commits pending metric changes now instead of at the next throttle tick. */
   flush(): void;
   /**
@@ -446,14 +448,14 @@ export function createRunStore(options: RunStoreOptions = {}) {
         set({ summary });
       },
 
-      setRunState(state, stage, error) {
+      setRunState(state, stage, error, alarm = false) {
         throttle.flush();
         const at = stage ?? get().stage;
         const changes: Partial<RunData> = { state, stage: at };
         if (state === 'failed') changes.error = error;
         if (at && get().stages[at].state === 'running') {
           // The stage that was running failed with the run, or (stopped) did not finish.
-          if (state === 'failed') changes.stages = { ...get().stages, [at]: { state: 'failed' } };
+          if (state === 'failed') changes.stages = { ...get().stages, [at]: { state: alarm ? 'alarm' : 'failed' } };
           if (state === 'stopped') changes.stages = { ...get().stages, [at]: { state: 'pending' } };
         }
         set(changes);

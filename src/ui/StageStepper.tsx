@@ -2,7 +2,8 @@
 // name is a button that runs that stage again alone (with the earlier stages' outputs); the buttons are disabled
 // while a run is going, since the worker refuses a second start. A stage that has not run in this configuration but
 // whose checkpoint the worker kept from the one before (e.g. SFT and the reward model after a change of β) reads
-// "kept": later stages run on its output.
+// "kept": later stages run on its output. A stage a metric alarm stopped reads "stopped by an alarm" (amber, not
+// red): it kept its last good weights, and later stages can run on them (the KL sweep's β = 0 run ends so).
 import { formatDuration } from './charts/format';
 import { type LabState, type LabStore, useLabStore } from '../store';
 import { RUN_STAGES, type RunStore, STAGE_NAMES, type StageState, useRunStore } from '../store/run';
@@ -10,7 +11,15 @@ import type { PipelineStage } from '../rlhf/pipeline';
 import { CHECKPOINT_STAGE } from '../worker/protocol';
 import './run.css';
 
-const STATE_TEXT: Record<StageState | 'kept', string> = { pending: 'pending', running: 'running', done: 'done', skipped: 'skipped', failed: 'failed', kept: 'kept' };
+const STATE_TEXT: Record<StageState | 'kept', string> = {
+  pending: 'pending',
+  running: 'running',
+  done: 'done',
+  skipped: 'skipped',
+  failed: 'failed',
+  alarm: 'stopped by an alarm',
+  kept: 'kept',
+};
 
 /** The checkpoints the worker kept from the previous configuration. */
 const keptCheckpoints = (s: LabState) => s.configured?.kept;

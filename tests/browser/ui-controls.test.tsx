@@ -47,7 +47,14 @@ describe('StageStepper', () => {
     expect(aria('sft')).toEqual(['SFT progress', '0', '1', '1', 'done']);
     expect(item('sft').querySelector('.stage-eta')!.textContent).toBe('took 2:10');
     expect(item('rm').querySelector('.stage-state')!.textContent).toBe('failed');
+    expect(item('rm').className).toBe('stage stage-failed');
     expect(buttons().every((b) => !b.disabled)).toBe(true);
+    act(() => {
+      store.getState().onStage('rm', 'started');
+      store.getState().setRunState('failed', 'rm', 'rm/loss is NaN', true);
+    });
+    expect(item('rm').querySelector('.stage-state')!.textContent).toBe('stopped by an alarm');
+    expect(item('rm').className).toBe('stage stage-alarm');
 
     act(() => buttons()[3].click());
     act(() => buttons()[2].click());

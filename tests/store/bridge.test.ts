@@ -170,13 +170,13 @@ describe('bridge', () => {
     expect(sent.map((c) => c.type)).toEqual(['configure']);
   });
 
-  test('an alarm and a stage error fail the run with a message naming the cause', () => {
+  test('an alarm and a stage error fail the run with a message naming the cause; the alarm marks its stage as stopped by it', () => {
     const { lab, run, emit } = setup();
     emit({ type: 'pipeline-state', state: 'running' }, { type: 'stage', stage: 'ppo', state: 'started' });
     const alarm: EngineEvent = { type: 'error', kind: 'alarm', message: 'objective/kl is 31 > 20: the policy ran away from SFT (lower ppo.lr)', metric: 'objective/kl', stage: 'ppo', step: 3 };
     emit(alarm, { type: 'summary', summary: SUMMARY }, { type: 'pipeline-state', state: 'failed', stage: 'ppo' });
     expect(lab.getState().pipelineError).toEqual(alarm);
-    expect(run.getState()).toMatchObject({ state: 'failed', error: alarm.message, stages: { ppo: { state: 'failed' } } });
+    expect(run.getState()).toMatchObject({ state: 'failed', error: alarm.message, stages: { ppo: { state: 'alarm' } } });
 
     emit({ type: 'pipeline-state', state: 'running' }, { type: 'stage', stage: 'rm', state: 'started' });
     emit({ type: 'error', kind: 'pipeline', message: 'rm: no rankings' }, { type: 'pipeline-state', state: 'failed', stage: 'rm' });

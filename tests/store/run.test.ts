@@ -227,6 +227,11 @@ describe('run store', () => {
     st().setRunState('failed', 'rm', 'rm/loss is NaN');
     expect(st().stages.rm.state).toBe('failed');
     expect(st().error).toBe('rm/loss is NaN');
+    // Stopped by a metric alarm: the stage says so (it kept its last good weights).
+    st().onStage('rm', 'started');
+    st().setRunState('failed', 'rm', 'rm/loss is NaN: the reward model diverged', true);
+    expect(st().stages.rm.state).toBe('alarm');
+    expect(st().error).toBe('rm/loss is NaN: the reward model diverged');
 
     const episode: Episode = { prompt: 'p', response: 'ab', score: 1, gold: 0.5, finished: true, tokens: ['a', 'b'], kl: [0.1, -0.1], advantages: [1, -1], logprobs: [-0.5, -2] };
     st().onEpisodes(7, [episode]);
