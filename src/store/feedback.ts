@@ -1,10 +1,11 @@
 // Human feedback as the page sees it: the items waiting to be labelled (sampled by the worker, src/worker/engine.ts
 // `label-request`), the counts, and the worker's statistics of your labels (agreement with the hidden gold reward,
 // which only the worker can compute). Actions turn a click into the worker's commands: prefer/rank send one `labels`
-// command per judgement at once (a label is never lost to a reload mid-batch), skip just drops the item, and when
-// the queue runs dry more items are requested. `train` starts the reward-model stage on your labels alone
-// (humanLabels 'replace'), so PPO run afterwards follows your preference. K, the completions per item (2 for a pair,
-// up to 9 to rank), can be changed as you go: items of another K waiting in the queue are dropped.
+// command per judgement at once (a label is never lost to a reload mid-batch), skip just drops the item (the next
+// request tells the worker, which may then offer its prompt again), and when the queue runs dry more items are
+// requested. `train` starts the reward-model stage on your labels alone (humanLabels 'replace'), so PPO run
+// afterwards follows your preference. K, the completions per item (2 for a pair, up to 9 to rank), can be changed as
+// you go: items of another K waiting in the queue are dropped (and told to the worker as skipped ones are).
 // The worker is reached only through the `send` given to createFeedbackStore, so tests drive it with a fake.
 import { create } from 'zustand';
 import { type Command, type EngineEvent, type HumanLabelMode, type LabelItem, MAX_LABEL_K, MIN_LABEL_K, type PipelineStage } from '../worker/protocol';
@@ -79,10 +80,18 @@ export function createFeedbackStore(send: (command: Command) => void, options: F
   const { batchSize = 8, autoRefill = true, trainStages = ['rm'] } = options;
   const initialK = checkK(options.k ?? MIN_LABEL_K);
   return create<FeedbackState>()((set, get) => {
+    // Ids of items dropped unlabelled (skipped, or of another K), for the next request's `discard`; those sent are
+    // forgotten once the worker answers (a refused request leaves them for the next).
+    let dropped: string[] = [];
+    let discarding: string[] = [];
+    const drop = (items: readonly LabelItem[]) => {
+      dropped = [...dropped, ...items.map((i) => i.id)];
+    };
     const refillIfEmpty = () => {
       if (get().queue.length === 0 && autoRefill) get().request();
     };
     const next = (labelled: boolean) => {
+      if (!labelled) drop(get().queue.slice(0, 1));
       set((s) => ({ queue: s.queue.slice(1), labelled: s.labelled + (labelled ? 1 : 0), skipped: s.skipped + (labelled ? 0 : 1) }));
       refillIfEmpty();
     };
@@ -99,13 +108,15 @@ export function createFeedbackStore(send: (command: Command) => void, options: F
         checkK(k);
         const { queue } = get();
         const kept = queue.filter((item) => item.completions.length === k);
+        drop(queue.filter((item) => item.completions.length !== k));
         set({ k, queue: kept });
         if (kept.length < queue.length) refillIfEmpty();
       },
       request: (count = batchSize) => {
         if (get().requesting) return;
         set({ requesting: true, error: undefined });
-        send({ type: 'label-request', count, k: get().k });
+        discarding = dropped;
+        send({ type: 'label-request', count, k: get().k, ...(discarding.length > 0 && { discard: discarding.slice() }) });
       },
       prefer: (winner) => {
         const item = get().queue[0];
@@ -127,19 +138,23 @@ export function createFeedbackStore(send: (command: Command) => void, options: F
       },
       train: (mode = 'replace') => send({ type: 'start', stages: trainStages.slice(), humanLabels: mode }),
       clear: () => {
+        [dropped, discarding] = [[], []]; // the worker forgets every item
         set({ queue: [], labelled: 0, skipped: 0, error: undefined });
         send({ type: 'clear-labels' });
       },
       applyEvent: (event) => {
         switch (event.type) {
           case 'label-items':
+            dropped = dropped.filter((id) => !discarding.includes(id));
+            discarding = [];
             set((s) => ({ queue: [...s.queue, ...event.items], policy: event.policy, requesting: false, error: undefined }));
             break;
           case 'labels-stats':
             set({ stats: { count: event.count, pairs: event.pairs, goldAgreement: event.goldAgreement }, error: undefined });
             break;
           case 'pipeline-config':
-            // A new configuration: items of the old one can no longer be labelled.
+            // A new configuration: items of the old one can no longer be labelled (the worker forgot them).
+            [dropped, discarding] = [[], []];
             set({ queue: [], requesting: false });
             break;
           case 'error':

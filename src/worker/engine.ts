@@ -535,12 +535,14 @@ export function createEngine(post: Post, host: EngineHost): Engine {
 
   // ---- human feedback ----------------------------------------------------------------------------------------------
 
-  async function labelRequest(count: number, k = 2, split: 'train' | 'heldout' = 'train'): Promise<void> {
+  async function labelRequest(count: number, k = 2, split: 'train' | 'heldout' = 'train', discard: readonly string[] = []): Promise<void> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_LABEL_ITEMS) throw new PipelineCommandError(`label-request: count must be an integer in [1, ${MAX_LABEL_ITEMS}], got ${count}`);
     if (!Number.isInteger(k) || k < MIN_LABEL_K || k > MAX_LABEL_K) throw new PipelineCommandError(`label-request: k must be an integer in [${MIN_LABEL_K}, ${MAX_LABEL_K}], got ${k}`);
     if (split !== 'train' && split !== 'heldout') throw new PipelineCommandError(`label-request: split must be 'train' or 'heldout', got ${JSON.stringify(split)}`);
     if (running) throw new PipelineCommandError('label-request: a run is going — wait for it to end (the GPU is busy)');
     if (labelling) throw new PipelineCommandError('label-request: the previous request is still sampling — wait for its label-items');
+    if (!Array.isArray(discard) || !discard.every((id) => typeof id === 'string')) throw new PipelineCommandError('label-request: `discard` must be an array of item ids');
+    for (const id of discard) pending.delete(id);
     const job = sampleItems(count, k, split);
     labelling = job;
     try {
@@ -740,7 +742,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
       case 'stop':
         return steer(command.type);
       case 'label-request':
-        return labelRequest(command.count, command.k, command.split);
+        return labelRequest(command.count, command.k, command.split, command.discard);
       case 'labels':
         return addLabels(command.labels);
       case 'clear-labels':

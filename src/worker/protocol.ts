@@ -113,10 +113,13 @@ export type Command =
   /** Human feedback: sample `k` (default 2, at most 9) distinct completions for each of `count` (1…64) prompts from
    * the current policy (PPO's EMA weights if there are any, else SFT, else base) at temperature 1, from the task's
    * training prompts (default) or held-out ones; answered by `label-items`. Needs a configuration (and, for a
-   * preset without a bundled base model, a run of the pretrain stage). Refused while a run is going. */
-  | { type: 'label-request'; count: number; k?: number; split?: 'train' | 'heldout' }
+   * preset without a bundled base model, a run of the pretrain stage). Refused while a run is going. `discard`: ids
+   * of earlier items the page dropped unlabelled (skipped, or of another K); the worker forgets them, so their
+   * prompts can be drawn again (unknown ids are ignored; a refused request forgets nothing). */
+  | { type: 'label-request'; count: number; k?: number; split?: 'train' | 'heldout'; discard?: string[] }
   /** Adds judgements of earlier `label-items` as source 'human' rankings (all or nothing: an unknown id or a bad order
-   * refuses the whole batch); answered by `labels-stats`. Skipped items simply get no label. */
+   * refuses the whole batch); answered by `labels-stats`. Skipped items get no label (the next label-request's
+   * `discard` names them). */
   | { type: 'labels'; labels: Label[] }
   /** Forgets every human ranking (answered by `labels-stats` with count 0). */
   | { type: 'clear-labels' }

@@ -215,7 +215,7 @@ describe('FeedbackPanel with K > 2 on a feedback store (fake worker)', () => {
     // Back to pairs: waiting items of 4 are dropped and pairs asked for; they show with their buttons.
     act(() => store.getState().applyEvent({ type: 'label-items', items: [item('c', 4)], policy: 'ppo' }));
     await act(() => userEvent.selectOptions(page.getByRole('combobox', { name: 'Completions per prompt (K)' }), '2'));
-    expect(sent.slice(4)).toEqual([{ type: 'label-request', count: 2, k: 2 }]);
+    expect(sent.slice(4)).toEqual([{ type: 'label-request', count: 2, k: 2, discard: ['c'] }]); // c's prompt may come back
     act(() => store.getState().applyEvent({ type: 'label-items', items: [item('d', 2)], policy: 'ppo' }));
     await act(() => userEvent.click(page.getByRole('button', { name: 'Prefer B' })));
     expect(sent.slice(5)).toEqual([

@@ -43,7 +43,7 @@ describe('feedback store: K', () => {
     expect(s().queue.map((i) => i.id)).toEqual(['a', 'b']);
     s().setK(9);
     expect(s()).toMatchObject({ k: 9, queue: [], requesting: true, labelled: 0, skipped: 0 });
-    expect(sent.slice(1)).toEqual([{ type: 'label-request', count: 2, k: 9 }]);
+    expect(sent.slice(1)).toEqual([{ type: 'label-request', count: 2, k: 9, discard: ['a', 'b'] }]); // the worker may offer their prompts again
 
     // Items of several K waiting (asked for before K changed): those of the new K stay, and nothing more is asked.
     s().applyEvent({ type: 'label-items', items: [item('c', 9), item('d', 2), item('e', 9)], policy: 'ppo' });
@@ -59,6 +59,45 @@ describe('feedback store: K', () => {
     s().setK(5);
     expect(s()).toMatchObject({ k: 5, queue: [], requesting: false });
     expect(sent).toHaveLength(1);
+  });
+});
+
+describe('feedback store: items dropped unlabelled', () => {
+  test('skipped items and those of another K are named in the next request, once the worker has answered', () => {
+    const { sent, s } = fakeWorker({ autoRefill: false });
+    s().request();
+    s().applyEvent({ type: 'label-items', items: [item('a', 2), item('b', 2), item('c', 3)], policy: 'sft' });
+    s().skip(); // a
+    s().prefer(0); // b: labelled, not dropped
+    s().setK(4); // c (K = 3) dropped
+    s().request();
+    expect(sent.at(-1)).toEqual({ type: 'label-request', count: 2, k: 4, discard: ['a', 'c'] });
+    // Refused: the next request names them again.
+    s().applyEvent({ type: 'error', kind: 'pipeline', message: 'label-request: a run is going — wait for it to end (the GPU is busy)' });
+    s().request();
+    expect(sent.at(-1)).toEqual({ type: 'label-request', count: 2, k: 4, discard: ['a', 'c'] });
+    // Answered: the worker forgot them; a later request names only what was dropped since.
+    s().applyEvent({ type: 'label-items', items: [item('d', 4)], policy: 'sft' });
+    s().skip(); // d
+    s().request();
+    expect(sent.at(-1)).toEqual({ type: 'label-request', count: 2, k: 4, discard: ['d'] });
+    s().applyEvent({ type: 'label-items', items: [item('e', 4)], policy: 'sft' });
+    s().request();
+    expect(sent.at(-1)).toEqual({ type: 'label-request', count: 2, k: 4 });
+  });
+
+  test('clearing the labels or a new configuration forgets the dropped items (the worker forgets every item)', () => {
+    const { sent, s } = fakeWorker({ autoRefill: false });
+    s().applyEvent({ type: 'label-items', items: [item('a', 2), item('b', 2)], policy: 'sft' });
+    s().skip();
+    s().clear();
+    s().request();
+    expect(sent.at(-1)).toEqual({ type: 'label-request', count: 2, k: 2 });
+    s().applyEvent({ type: 'label-items', items: [item('c', 2)], policy: 'sft' });
+    s().skip();
+    s().applyEvent({ type: 'pipeline-config', config: {} as never, task: {} as never, kept: [] });
+    s().request();
+    expect(sent.at(-1)).toEqual({ type: 'label-request', count: 2, k: 2 });
   });
 });
 

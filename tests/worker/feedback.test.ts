@@ -129,6 +129,29 @@ describe('human feedback in the engine', () => {
     expect(rec.errors(from)).toEqual([expect.stringMatching(/no such item to label \(unknown, or labelled already\)/)]);
   });
 
+  test('label-request forgets the items it is told to discard (skipped on the page); a bad discard forgets nothing', { timeout: 60_000 }, async () => {
+    let from = rec.mark;
+    await send({ type: 'label-request', count: 2 });
+    const [{ items: fresh }] = rec.of('label-items', from);
+    from = rec.mark;
+    await send({ type: 'label-request', count: 1, discard: [fresh[0].id, 7] as unknown as string[] });
+    expect(rec.errors(from)).toEqual([expect.stringMatching(/^label-request: `discard` must be an array of item ids/)]);
+    expect(rec.of('label-items', from)).toEqual([]);
+    from = rec.mark;
+    await send({ type: 'label-request', count: 1, discard: [fresh[0].id, 'never-sent'] });
+    expect(rec.errors(from)).toEqual([]);
+    const [{ items: more }] = rec.of('label-items', from);
+    expect(more).toHaveLength(1);
+    // The discarded item can no longer be labelled; the one not discarded still can (checked, then left unlabelled).
+    from = rec.mark;
+    await send({ type: 'labels', labels: [{ id: fresh[0].id, order: [0, 1] }] });
+    await send({ type: 'labels', labels: [{ id: fresh[1].id, order: [0, 0] }] });
+    expect(rec.errors(from)).toEqual([
+      expect.stringMatching(/no such item to label \(unknown, or labelled already\)/),
+      expect.stringMatching(/order must list each of the 2 completions/), // known: refused only for its order
+    ]);
+  });
+
   test('start with humanLabels trains the reward model on the human rankings alone', { timeout: 120_000 }, async () => {
     const from = rec.mark;
     await send({ type: 'start', stages: ['rm'], humanLabels: 'replace' });
@@ -254,7 +277,7 @@ describe('feedback store (the page side, with a fake worker)', () => {
     expect(sent.slice(1)).toEqual([
       { type: 'labels', labels: [{ id: 'a', order: [1, 0] }] },
       { type: 'labels', labels: [{ id: 'c', order: [2, 0, 1] }] },
-      { type: 'label-request', count: 3, k: 2 }, // the queue ran dry
+      { type: 'label-request', count: 3, k: 2, discard: ['b'] }, // the queue ran dry; b was skipped
     ]);
     expect(s()).toMatchObject({ labelled: 2, skipped: 1, queue: [], requesting: true });
 
