@@ -17,6 +17,7 @@ import { create } from 'zustand';
 import { METRIC_NAMES, METRICS, type MetricRecord, type Stage } from '../rlhf/metrics';
 import type { PipelineStage, PipelineSummary, Progress, SampleRecord } from '../rlhf/pipeline';
 import type { Episode } from '../rlhf/ppo';
+import { withLatestSamples } from '../worker/protocol';
 
 /** The pipeline's stages in run order (src/rlhf/pipeline.ts STAGES; kept here so the page does not import the pipeline). */
 export const RUN_STAGES = ['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval'] as const satisfies readonly PipelineStage[];
@@ -438,9 +439,7 @@ export function createRunStore(options: RunStoreOptions = {}) {
       },
 
       onSamples(samples) {
-        // The latest batch per policy: a stage run again replaces its samples.
-        const policies = new Set(samples.map((s) => s.policy));
-        set({ samples: [...get().samples.filter((s) => !policies.has(s.policy)), ...samples] });
+        set({ samples: withLatestSamples(get().samples, samples) }); // the latest batch per policy
       },
 
       onSummary(summary) {

@@ -76,6 +76,7 @@ import {
   type PipelineCheckpointName,
   type PipelineState,
   type TaskInfo,
+  withLatestSamples,
 } from './protocol';
 
 /** What differs between the page's worker and Node. */
@@ -291,9 +292,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     progress: (p) => batch.progress(p),
     episodes: (iteration, episodes) => send({ type: 'episodes', iteration, episodes }),
     samples: (s) => {
-      // The latest batch per policy, as the page shows them: a stage run again replaces its samples.
-      const policies = new Set(s.map((x) => x.policy));
-      samples = [...samples.filter((x) => !policies.has(x.policy)), ...s];
+      samples = withLatestSamples(samples, s); // the latest batch per policy, as the page shows them
       send({ type: 'samples', samples: s });
     },
     checkpoint: (name, bytes) => {

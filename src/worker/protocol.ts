@@ -29,6 +29,15 @@ export interface GenerateRequest {
 /** The checkpoints the pipeline writes (src/rlhf/pipeline.ts); 'base' only when it pretrained one (nano, small). */
 export type PipelineCheckpointName = 'base' | 'sft' | 'reward-model' | 'ppo';
 
+/**
+ * The evaluation samples a run holds (the worker's samples-jsonl export, the page's samples view): `samples` with
+ * `batch` in place of the samples of its policies — a stage run again replaces its own samples.
+ */
+export function withLatestSamples(samples: readonly SampleRecord[], batch: readonly SampleRecord[]): SampleRecord[] {
+  const policies = new Set(batch.map((s) => s.policy));
+  return [...samples.filter((s) => !policies.has(s.policy)), ...batch];
+}
+
 /** The stage that writes each checkpoint, in run order. */
 export const CHECKPOINT_STAGE: Readonly<Record<PipelineCheckpointName, PipelineStage>> = { base: 'pretrain', sft: 'sft', 'reward-model': 'rm', ppo: 'ppo' };
 
