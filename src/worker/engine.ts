@@ -283,6 +283,9 @@ export function createEngine(post: Post, host: EngineHost): Engine {
   const events: PipelineEvents = {
     stage: (s, st, seconds) => {
       stage = s;
+      // A stage run again replaces its earlier records (steps restart at 0), as on the page's charts; the other
+      // stages' records of this configuration stay, so an export after re-running one stage holds the whole run.
+      if (st === 'started') metrics = metrics.filter((r) => r.stage !== s);
       send(seconds === undefined ? { type: 'stage', stage: s, state: st } : { type: 'stage', stage: s, state: st, seconds });
     },
     metrics: (record) => {
@@ -501,9 +504,6 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     if (labelling) await labelling.catch(() => {}); // its sampling finishes first (its failure was reported)
     stopping = false;
     control.reset();
-    // A stage run again replaces its earlier records (steps restart at 0), as on the page's charts; the other stages'
-    // records of this configuration stay, so an export after re-running one stage still holds the whole run.
-    metrics = metrics.filter((r) => !stages.includes(r.stage));
     stage = undefined;
     setState('running');
     let final: PipelineState = 'done';

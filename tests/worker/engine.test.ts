@@ -228,6 +228,11 @@ describe('engine (the worker protocol in Node)', () => {
     const records = rec.metricRecords(rec.events.findIndex(({ event }) => event.type === 'stage' && event.stage === 'pretrain' && event.state === 'started'));
     const jsonlRecords = lines((await exported({ type: 'export', format: 'metrics-jsonl' })).bytes).map((l) => JSON.parse(l));
     expect(jsonlRecords).toEqual(JSON.parse(JSON.stringify(records)));
+    // Pretrain asked for again is skipped (the base model is there): its records stay, as on the page's charts.
+    const skipRun = rec.mark;
+    await send({ type: 'start', stages: ['pretrain'] });
+    expect(rec.of('stage', skipRun).map((e) => `${e.stage} ${e.state}`)).toEqual(['pretrain skipped']);
+    expect(lines((await exported({ type: 'export', format: 'metrics-jsonl' })).bytes).map((l) => JSON.parse(l))).toEqual(jsonlRecords);
 
     const csv = (await exported({ type: 'export', format: 'metrics-csv' })).bytes;
     const [header, ...rows] = lines(csv).map((l) => l.split(','));
