@@ -18,6 +18,7 @@ import {
   matmulVariant,
   tuneMatmul,
 } from '../kernels/matmul';
+import { seededRandom } from '../model/data';
 import { matmulModel } from './onnx-matmul';
 import { type BenchRow, errorRow, type Impl, type Shape, shapeText, timedRow } from './results';
 
@@ -70,17 +71,10 @@ interface AdapterLike {
   description: string;
 }
 
-/** Seeded uniform [-1, 1) values (mulberry32), so every impl multiplies the same matrices. */
+/** Seeded uniform [-1, 1) values, so every impl multiplies the same matrices. */
 function uniform(n: number, seed: number): Float32Array<ArrayBuffer> {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => random() * 2 - 1);
 }
 
 interface Problem {

@@ -21,8 +21,9 @@
 import { browserGpu, createRuntime, type GpuRuntime } from '../gpu';
 import { localStorageVariantCache, tuneMatmul } from '../kernels/matmul';
 import { type GPTConfig, type PresetName, PRESETS } from '../model/config';
+import { seededRandom } from '../model/data';
 import { type Batch, GPT } from '../model/gpt';
-import { initWeights, seededRandom } from '../model/params';
+import { initWeights } from '../model/params';
 import { constantSchedule } from '../model/schedule';
 import { Trainer } from '../model/train';
 import { theoreticalMinimum } from './memory';

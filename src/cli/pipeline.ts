@@ -1,10 +1,11 @@
 // `npm run pipeline -- [options]`: the whole RLHF pipeline headless in Node (Dawn: a real GPU driver or
 // SwiftShader) — the same src/rlhf/pipeline.ts the page's worker runs. Writes into --out:
 //   metrics.jsonl   one object per logged step: {"stage","step","<metric name>": value, …} (src/rlhf/metrics.ts)
-//   samples.jsonl   held-out evaluation samples {"prompt","response","policy":"sft"|"ppo"|"bon-<N>","proxy","gold"}
+//   samples.jsonl   held-out evaluation samples {"prompt","response","policy":"sft"|<policy stage>|"bon-<N>","proxy","gold"}
 //   episodes.jsonl  every PPO rollout episode (prompt, response, score, gold, per-token KL/advantage/log-prob)
-//   summary.json    the headline numbers (see PipelineSummary)
-//   checkpoints/    base (when pretrained), sft, reward-model and ppo (EMA weights) as safetensors
+//   summary.json    the headline numbers (see PipelineSummary; `policies` has every trained policy's evaluation)
+//   checkpoints/    one safetensors file per checkpoint a stage wrote (base when pretrained, sft, reward-model, …)
+// --stages, --set and --help come from the stage registry (src/rlhf/stages/index.ts) and the config sections.
 // and prints a line per stage and per PPO iteration.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -12,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { createNodeRuntime } from '../gpu/node';
 import { loadCheckpoint } from '../model/checkpoint';
 import { PRESETS, type PresetName } from '../model/config';
-import { makePipelineConfig, PipelineConfigError } from '../rlhf/config';
+import { makePipelineConfig, PipelineConfigError, STAGE_SETTING_DOCS } from '../rlhf/config';
 import { createPipeline, STAGES, type PipelineStage, type PipelineSummary } from '../rlhf/pipeline';
+import { CHECKPOINT_NAMES, DEFAULT_STAGES, STAGE_REGISTRY } from '../rlhf/stages';
 import { TASK_IDS } from '../rlhf/tasks';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,19 +33,30 @@ const ALIASES: Readonly<Record<string, string>> = {
   '--adaptive-kl-target': 'ppo.adaptiveKL.target',
 };
 
+/** The stages, one line each, from the registry. */
+const STAGE_LINES = STAGE_REGISTRY.map((s) => `  ${s.id.padEnd(9)} ${s.name}${s.byDefault ? '' : ' (not run unless named)'}: ${s.teaching.what.split('. ')[0].replace(/\.$/, '')}`).join('\n');
+/** The documented settings of the stages' own sections. */
+const SETTING_LINES = Object.entries(STAGE_SETTING_DOCS)
+  .map(([path, doc]) => `  ${path.padEnd(20)} ${doc.kind === 'choice' ? doc.options.join(' | ') : doc.kind === 'int' ? `integer ≥ ${doc.min}` : `number in ${doc.minOpen ? '(' : '['}${doc.min}, ${doc.max}]`}: ${doc.meaning}`)
+  .join('\n');
+
 export const USAGE = `usage: npm run pipeline -- [options]
 
 Runs SFT → labels + reward model → PPO → best-of-N → evaluation (pretraining first when no bundled base model fits
 the preset) and writes metrics.jsonl, samples.jsonl, episodes.jsonl, summary.json and checkpoints/ into --out.
+Other alignment methods join with --stages, e.g. --stages sft,rm,ppo,dpo,eval compares PPO with DPO.
+
+stages (run in this order):
+${STAGE_LINES}
 
 options:
   --task NAME          ${TASK_IDS.filter((t) => t !== 'custom').join(' | ')} (default sentiment)
   --preset NAME        ${Object.keys(PRESETS).join(' | ')} (default tiny)
   --seed N             seed of everything (default 1): the same seed gives the same numbers
   --out DIR            output folder (default pipeline-out/<task>-<preset>-<seed>)
-  --stages LIST        comma-separated subset of ${STAGES.join(',')} (default all; later stages need earlier ones)
-  --from DIR           start from the checkpoints an earlier run wrote to DIR/checkpoints (base, sft, reward-model,
-                       ppo), e.g. --from out/a --stages ppo,bon,eval --kl-coef 0 reruns RL alone
+  --stages LIST        comma-separated stages (default ${DEFAULT_STAGES.join(',')}; later stages need earlier ones)
+  --from DIR           start from the checkpoints an earlier run wrote to DIR/checkpoints (${CHECKPOINT_NAMES.join(', ')}),
+                       e.g. --from out/a --stages ppo,bon,eval --kl-coef 0 reruns RL alone
   --kl-coef X          β of the KL penalty (ppo.klCoef)
   --ptx-coef X         γ_ptx of PPO-ptx (ppo.ptxCoef; 0 = plain PPO)
   --episodes N         PPO episodes (ppo.episodes; a multiple of ppo.batchSize)
@@ -53,7 +66,8 @@ options:
   --sft-steps N        SFT steps (sft.steps)
   --kl-estimator k1|k3 per-token KL estimator (ppo.klEstimator)
   --adaptive-kl-target X  adaptive KL controller with this target (ppo.adaptiveKL.target; horizon 10000)
-  --set PATH=VALUE     any other setting by its dotted path, e.g. --set ppo.lr=5e-5 (repeatable)
+  --set PATH=VALUE     any other setting by its dotted path, e.g. --set ppo.lr=5e-5 (repeatable), among them:
+${SETTING_LINES}
   -h, --help           this text`;
 
 export class UsageError extends Error {}
@@ -76,7 +90,7 @@ export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions |
   let seed = '1';
   let out: string | undefined;
   let from: string | undefined;
-  let stages: string[] = [...STAGES];
+  let stages: string[] = [...DEFAULT_STAGES];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--') continue;
@@ -126,10 +140,8 @@ export async function runPipelineCli(opts: PipelineCliOptions, log: (line: strin
         stage: (stage, state, seconds) => log(`== ${stage} ${state}${seconds !== undefined ? ` in ${seconds.toFixed(1)} s` : ''}`),
         metrics: (r) => {
           appendFileSync(resolve(out, 'metrics.jsonl'), `${JSON.stringify(r)}\n`);
-          if (r.stage === 'ppo') {
-            log(`ppo ${r.step}: score ${fmt(r['objective/scores'])} gold ${fmt(r['objective/gold'])} kl ${fmt(r['objective/kl'])} ratio ${fmt(r['val/ratio'])} clipfrac ${fmt(r['policy/clipfrac'])} vf ${fmt(r['loss/value'])} len ${fmt(r['val/response_length'])} eos ${r['val/num_eos_tokens']}`);
-          } else if (r.stage !== 'pretrain' && r.stage !== 'sft' && r.stage !== 'rm') log(`${r.stage} ${JSON.stringify(r)}`);
-          else if (r.step % 10 === 0 || !('lr' in r)) log(`${r.stage} ${r.step}: ${Object.entries(r).filter(([k]) => k !== 'stage' && k !== 'step').map(([k, v]) => `${k} ${fmt(v as number)}`).join(' ')}`);
+          // Optimizer steps every 10th; everything else (checks, evaluations, PPO iterations) always.
+          if (r.step % 10 === 0 || !('lr' in r) || 'objective/kl' in r) log(`${r.stage} ${r.step}: ${Object.entries(r).filter(([k]) => k !== 'stage' && k !== 'step').map(([k, v]) => `${k} ${fmt(v as number)}`).join(' ')}`);
         },
         episodes: (iteration, episodes) => appendFileSync(resolve(out, 'episodes.jsonl'), episodes.map((e) => `${JSON.stringify({ iteration, ...e })}\n`).join('')),
         samples: (samples) => appendFileSync(resolve(out, 'samples.jsonl'), samples.map((s) => `${JSON.stringify(s)}\n`).join('')),
@@ -138,11 +150,10 @@ export async function runPipelineCli(opts: PipelineCliOptions, log: (line: strin
       },
     );
     if (opts.from) {
-      const stored = { base: 'base', sft: 'sft', rm: 'reward-model', ppoEma: 'ppo' } as const;
-      for (const [key, name] of Object.entries(stored)) {
+      for (const name of CHECKPOINT_NAMES) {
         const file = resolve(opts.from, 'checkpoints', `${name}.safetensors`);
         if (!existsSync(file)) continue;
-        pipeline.weights[key as keyof typeof stored] = loadCheckpoint(readFileSync(file), pipeline.modelConfig).weights;
+        pipeline.weights[name] = loadCheckpoint(readFileSync(file), pipeline.modelConfig).weights;
         log(`loaded ${file}`);
       }
     }

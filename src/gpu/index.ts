@@ -2,7 +2,16 @@
 export { BufferPool, type BufferStats } from './buffers';
 export { DeviceLostError, GpuKernelError, NoAdapterError } from './errors';
 export { PipelineCache, pipelineKey, type Overrides } from './pipelines';
-export { browserGpu, createRuntime, GpuRuntime, type AdapterReport, type GpuHost } from './runtime';
+export {
+  browserGpu,
+  createRuntime,
+  GpuRuntime,
+  Step,
+  type AdapterReport,
+  type DispatchSpec,
+  type GpuHost,
+  type KernelTime,
+  type StepResult,
+} from './runtime';
 export { shaderNames, shaderSource } from './shaders';
-export { Step, type DispatchSpec, type KernelTime, type StepResult } from './step';
 export { params, Tensor, type DType, type TypedArrayOf } from './tensor';

@@ -9,23 +9,32 @@ import { grid1d } from './grid';
 const KERNEL = 'ranking_loss_forward_backward';
 
 /**
+ * CPU check of a group layout: offsets (G+1) rises from 0 to B by steps of 2 ≤ K ≤ maxK (every row in exactly one
+ * group). Throws an error naming `kernel` and the first problem. Shared with the preference losses (dpo-loss.ts).
+ */
+export function validateGroupOffsets(kernel: string, offsets: ArrayLike<number>, B: number, maxK = Infinity): void {
+  if (!Number.isInteger(B) || B < 2) throw new Error(`${kernel}: B = ${B}, need an integer ≥ 2 (one group of K ≥ 2)`);
+  if (offsets.length < 2) throw new Error(`${kernel}: offsets has ${offsets.length} entries, need G+1 ≥ 2`);
+  const G = offsets.length - 1;
+  if (offsets[0] !== 0) throw new Error(`${kernel}: offsets[0] = ${offsets[0]}, expected 0`);
+  if (offsets[G] !== B) throw new Error(`${kernel}: offsets[${G}] = ${offsets[G]}, expected B = ${B} (every row in a group)`);
+  const need = maxK === Infinity ? 'K ≥ 2' : `2 ≤ K ≤ ${maxK}`;
+  for (let g = 0; g < G; g++) {
+    const K = offsets[g + 1] - offsets[g];
+    if (!Number.isInteger(offsets[g + 1]) || !(K >= 2 && K <= maxK)) {
+      throw new Error(`${kernel}: group ${g} (rows ${offsets[g]}..${offsets[g + 1] - 1}) has K = ${K} sequences, need ${need}`);
+    }
+  }
+}
+
+/**
  * CPU check of the group layout the kernel trusts (offsets and last live on the GPU, so the launcher cannot
  * read them): offsets (G+1) rises from 0 to B by steps ≥ 2 (K_g ≥ 2 sequences per group, every row in exactly
  * one group) and every last[b] is a position 0..T−1. Throws an error naming the first problem.
  */
 export function validateRankingGroups(offsets: ArrayLike<number>, last: ArrayLike<number>, B: number, T: number): void {
-  if (!Number.isInteger(B) || B < 2) throw new Error(`${KERNEL}: B = ${B}, need an integer ≥ 2 (one group of K ≥ 2)`);
+  validateGroupOffsets(KERNEL, offsets, B);
   if (!Number.isInteger(T) || T < 1) throw new Error(`${KERNEL}: T = ${T}, need an integer ≥ 1`);
-  if (offsets.length < 2) throw new Error(`${KERNEL}: offsets has ${offsets.length} entries, need G+1 ≥ 2`);
-  const G = offsets.length - 1;
-  if (offsets[0] !== 0) throw new Error(`${KERNEL}: offsets[0] = ${offsets[0]}, expected 0`);
-  if (offsets[G] !== B) throw new Error(`${KERNEL}: offsets[${G}] = ${offsets[G]}, expected B = ${B} (every row in a group)`);
-  for (let g = 0; g < G; g++) {
-    const K = offsets[g + 1] - offsets[g];
-    if (!Number.isInteger(offsets[g + 1]) || !(K >= 2)) {
-      throw new Error(`${KERNEL}: group ${g} (rows ${offsets[g]}..${offsets[g + 1] - 1}) has K = ${K} sequences, need K ≥ 2`);
-    }
-  }
   if (last.length !== B) throw new Error(`${KERNEL}: last has ${last.length} entries, expected B = ${B}`);
   for (let b = 0; b < B; b++) {
     if (!Number.isInteger(last[b]) || last[b] < 0 || last[b] >= T) {

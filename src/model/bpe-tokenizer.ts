@@ -11,6 +11,7 @@
 // deletion, so a merge costs about the size of the pieces it changes, not the size of the corpus.
 // Encoding applies merges by rank: in each piece, repeatedly merge the adjacent pair that was learned earliest.
 import {
+  type BpeTokenizerJSON,
   checkIds,
   checkSpecialsJSON,
   checkVersion,
@@ -21,15 +22,7 @@ import {
   specialName,
   type Tokenizer,
   TokenizerJSONError,
-} from './tokenizer';
-
-export interface BpeTokenizerJSON {
-  kind: 'bpe';
-  version: 1;
-  specials: { bos: number; eos: number; pad: number; sep: number };
-  /** merges[i] = [a, b]: the pair of ids that merge i joins into id 260 + i. */
-  merges: [number, number][];
-}
+} from './tokenizer-base';
 
 const SPECIAL: SpecialIds = Object.freeze({ bos: 256, eos: 257, pad: 258, sep: 259 });
 /** Ids below this are bytes and specials; merged tokens start here. */

@@ -4,6 +4,7 @@
 // Unknown input: a character that never occurred in the corpus encodes as UNK (id 4) rather than throwing; UNK
 // decodes as U+FFFD "�" (a character was there, which one is lost) and displays as "<|unk|>" in `tokenize`.
 import {
+  type CharTokenizerJSON,
   checkIds,
   checkSpecialsJSON,
   checkVersion,
@@ -14,15 +15,7 @@ import {
   specialName,
   type Tokenizer,
   TokenizerJSONError,
-} from './tokenizer';
-
-export interface CharTokenizerJSON {
-  kind: 'char';
-  version: 1;
-  specials: { bos: number; eos: number; pad: number; sep: number; unk: number };
-  /** chars[i] has id 5 + i; one code point each, distinct. */
-  chars: string[];
-}
+} from './tokenizer-base';
 
 const SPECIAL: SpecialIds = Object.freeze({ bos: 0, eos: 1, pad: 2, sep: 3 });
 const UNK = 4;

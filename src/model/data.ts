@@ -75,10 +75,7 @@ export interface SftProblem {
 /** All malformed lines of a JSONL file, in one error; `problems` has every one of them. */
 export class SftParseError extends Error {
   constructor(readonly problems: SftProblem[]) {
-    const shown = problems.slice(0, 50).map((p) => `  line ${p.line}: ${p.message}`);
-    if (problems.length > shown.length) shown.push(`  …and ${problems.length - shown.length} more (see .problems)`);
-    const n = problems.length;
-    super(`SFT JSONL: ${n} malformed line${n === 1 ? '' : 's'}, nothing imported:\n${shown.join('\n')}`);
+    super(importProblemsMessage('SFT JSONL', 'malformed line', problems));
     this.name = 'SftParseError';
   }
 }
@@ -105,6 +102,22 @@ export function parseSftJsonl(text: string): SftExample[] {
   if (problems.length > 0) throw new SftParseError(problems);
   if (examples.length === 0) throw new SftParseError([{ line: lineCount, message: 'no examples in the file' }]);
   return examples;
+}
+
+/**
+ * The message of an import error: "<what>: N <noun>s, nothing imported:", then the first 50 problems one per line
+ * (the error's `.problems` keeps them all), each as `show` writes it.
+ */
+export function importProblemsMessage<P extends { line: number; message: string }>(
+  what: string,
+  noun: string,
+  problems: readonly P[],
+  show: (p: P) => string = (p) => `line ${p.line}: ${p.message}`,
+): string {
+  const n = problems.length;
+  const shown = problems.slice(0, 50).map((p) => `  ${show(p)}`);
+  if (n > shown.length) shown.push(`  …and ${n - shown.length} more (see .problems)`);
+  return `${what}: ${n} ${noun}${n === 1 ? '' : 's'}, nothing imported:\n${shown.join('\n')}`;
 }
 
 /** A JSON value's type in words, for error messages: "null", "an array", "string", … */

@@ -10,6 +10,7 @@
 import { type GpuRuntime, type Tensor } from '../gpu';
 import { VIEW_ALIGNMENT } from '../gpu/tensor';
 import { type GPTConfig, type HeadName, parameterShapes, validateConfig } from './config';
+import { seededRandom } from './data';
 
 export interface ParamSpec {
   name: string;
@@ -48,18 +49,6 @@ export function arenaLayout(config: GPTConfig, head?: HeadName): ArenaLayout {
     params: shapes.map((p) => ({ ...p, offset: offsets.get(p.name)! })),
     size: Math.max(at, ALIGN),
     decaySize: offsets.get('<decay end>')!,
-  };
-}
-
-/** mulberry32 (a small, fast, seedable PRNG): initialisation is reproducible from the seed alone. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

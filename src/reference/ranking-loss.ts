@@ -6,11 +6,11 @@
 // r_b = scores[b·T + last[b]]. offsets (G+1): group g is rows offsets[g] .. offsets[g+1]−1.
 
 // softplus(x) = log(1 + eˣ) = −log σ(−x), without overflow for any x
-function softplus(x: number): number {
+export function softplus(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
-function sigmoid(x: number): number {
+export function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
 

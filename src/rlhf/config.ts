@@ -1,12 +1,20 @@
 // The pipeline's configuration: every hyperparameter of every stage in one typed, frozen record, with named presets
 // per model size (nano: the CI smoke run; tiny: the default lab run on a laptop; small: for a real GPU), overrides by
 // dotted path (`ppo.klCoef`), validation that names the field, and which stages' outputs a change of settings leaves
-// valid (stagesStillValid: a KL sweep reuses one SFT model and reward model).
+// valid (stagesStillValid: a KL sweep reuses one SFT model and reward model). A stage that declares its own config
+// section (src/rlhf/stages/, e.g. dpo) brings its defaults, its documented fields and their checks from there.
 import { type PresetName, PRESETS } from '../model/config';
-import type { PipelineStage } from './pipeline';
 import type { PPOConfig } from './ppo';
+import { STAGE_REGISTRY, type StageId } from './stages';
+import type { SettingDoc, StageDescriptor } from './stages/types';
 
-export interface PipelineConfig {
+type Registry = (typeof STAGE_REGISTRY)[number];
+/** The sections the registry's stages declare, each typed by its defaults. */
+type StageSections = {
+  readonly [D in Registry as D extends { config: { section: infer S extends string } } ? S : never]: D extends { config: { defaults: (preset: PresetName) => infer C } } ? Readonly<C> : never;
+};
+
+export interface PipelineConfig extends StageSections {
   readonly task: string;
   readonly preset: PresetName;
   readonly seed: number;
@@ -43,7 +51,7 @@ const PPO_COMMON: Omit<PPOConfig, 'batchSize' | 'miniBatches' | 'maxResponseToke
   gradClip: 1,
 };
 
-function preset(name: PresetName): PipelineConfig {
+function preset(name: PresetName): Omit<PipelineConfig, keyof StageSections> {
   switch (name) {
     case 'nano':
       return {
@@ -89,11 +97,33 @@ function preset(name: PresetName): PipelineConfig {
   }
 }
 
+/** The preset's built-in sections, then each registry stage's own section with its defaults. */
+function withStageSections(name: PresetName): PipelineConfig {
+  const sections = Object.fromEntries(STAGE_REGISTRY.flatMap((s) => ('config' in s ? [[s.config.section, { ...s.config.defaults(name) }]] : [])));
+  return { ...preset(name), ...sections } as PipelineConfig;
+}
+
 export const PIPELINE_PRESETS: Readonly<Record<PresetName, PipelineConfig>> = Object.freeze({
-  nano: deepFreeze(preset('nano')),
-  tiny: deepFreeze(preset('tiny')),
-  small: deepFreeze(preset('small')),
+  nano: deepFreeze(withStageSections('nano')),
+  tiny: deepFreeze(withStageSections('tiny')),
+  small: deepFreeze(withStageSections('small')),
 });
+
+/** The documented settings of the stages' own sections, by dotted path (e.g. 'dpo.beta'). */
+export const STAGE_SETTING_DOCS: Readonly<Record<string, SettingDoc>> = Object.freeze(
+  Object.fromEntries(STAGE_REGISTRY.flatMap((s) => ('config' in s ? Object.entries(s.config.fields as Record<string, SettingDoc>).map(([k, doc]) => [`${s.config.section}.${k}`, doc]) : []))),
+);
+
+/** A value's problem against its documented setting, or undefined. */
+function settingProblem(doc: SettingDoc, v: unknown): string | undefined {
+  if (doc.kind === 'choice') return doc.options.includes(String(v)) ? undefined : `must be one of ${doc.options.join(', ')}, got "${String(v)}"`;
+  const n = v as number;
+  if (doc.kind === 'int') {
+    const max = doc.max ?? Number.MAX_SAFE_INTEGER;
+    return Number.isInteger(n) && n >= doc.min && n <= max ? undefined : `must be an integer in [${doc.min}, ${doc.max ?? '∞'}], got ${n}`;
+  }
+  return Number.isFinite(n) && (doc.minOpen ? n > doc.min : n >= doc.min) && n <= doc.max ? undefined : `must be in ${doc.minOpen ? '(' : '['}${doc.min}, ${doc.max}], got ${n}`;
+}
 
 function deepFreeze<T>(x: T): T {
   if (x && typeof x === 'object') {
@@ -170,6 +200,13 @@ export function configProblems(c: PipelineConfig): { field: string; message: str
   int('bon.maxN', c.bon.maxN, 1, 1024);
   int('bon.prompts', c.bon.prompts, 1);
   int('eval.prompts', c.eval.prompts, 1);
+  const sections = c as unknown as Record<string, Record<string, unknown>>;
+  for (const [path, doc] of Object.entries(STAGE_SETTING_DOCS)) {
+    const [section, key] = path.split('.');
+    const message = settingProblem(doc, sections[section]?.[key]);
+    if (message) problems.push({ field: path, message });
+  }
+  for (const stage of STAGE_REGISTRY as readonly StageDescriptor[]) if (stage.config?.check) problems.push(...stage.config.check(sections[stage.config.section]));
   return problems;
 }
 
@@ -221,21 +258,20 @@ export function makePipelineConfig(presetName: PresetName, overrides: Record<str
 }
 
 /**
- * The stages whose outputs later stages read (weights: base, SFT, reward model, PPO policy), in run order, and what
- * each output depends on: the settings its stage reads (a section such as 'sft' covers all its fields) and the
- * outputs it starts from. best-of-N and evaluation only measure, so nothing depends on them.
+ * The stages whose outputs later stages read (checkpoints), in run order, and what each output depends on: the
+ * settings its stage reads (a section such as 'sft' covers all its fields: the stage's dependsOn and its own section)
+ * and the stages that wrote the checkpoints it starts from. Stages that only measure (best-of-N, evaluation) make
+ * nothing later stages read, so their settings invalidate nothing.
  */
-const OUTPUT_INPUTS: readonly { stage: PipelineStage; settings: readonly string[]; from: readonly PipelineStage[] }[] = [
-  // The task is built from task, seed and ppo.maxResponseTokens (createTask): listed here, so every output depends on it.
-  { stage: 'pretrain', settings: ['task', 'preset', 'seed', 'pretrain', 'ppo.maxResponseTokens'], from: [] },
-  { stage: 'sft', settings: ['sft'], from: ['pretrain'] },
-  // Simulated labelers rank SFT samples; the reward model trains on them (responses cut at ppo.maxResponseTokens).
-  { stage: 'rm', settings: ['labels', 'rm'], from: ['sft'] },
-  { stage: 'ppo', settings: ['ppo'], from: ['sft', 'rm'] },
-];
+const OUTPUT_INPUTS: readonly { stage: StageId; settings: readonly string[]; from: readonly StageId[] }[] = STAGE_REGISTRY.flatMap((s) => {
+  if (!('writes' in s)) return [];
+  const settings = [...(s.dependsOn ?? []), ...('config' in s ? [s.config.section] : [])];
+  const from = s.reads.map((checkpoint) => STAGE_REGISTRY.find((w) => 'writes' in w && w.writes === checkpoint)!.id);
+  return [{ stage: s.id, settings, from }];
+});
 
 /** Settings that only the measuring stages read. */
-const MEASUREMENT_SETTINGS = ['bon', 'eval'];
+const MEASUREMENT_SETTINGS = STAGE_REGISTRY.flatMap((s) => ('writes' in s ? [] : (s.dependsOn ?? [])));
 
 const covers = (setting: string, path: string) => path === setting || path.startsWith(`${setting}.`);
 
@@ -257,11 +293,11 @@ export function changedSettings(a: PipelineConfig, b: PipelineConfig): string[] 
  * changed and whose inputs are still valid. A changed setting this rule does not know invalidates everything.
  * E.g. only ppo.klCoef changed → pretrain, sft, rm; sft.lr → pretrain; bon.maxN → all four.
  */
-export function stagesStillValid(before: PipelineConfig, after: PipelineConfig): PipelineStage[] {
+export function stagesStillValid(before: PipelineConfig, after: PipelineConfig): StageId[] {
   const changed = changedSettings(before, after);
   const known = [...OUTPUT_INPUTS.flatMap((o) => o.settings), ...MEASUREMENT_SETTINGS];
   if (!changed.every((path) => known.some((setting) => covers(setting, path)))) return [];
-  const valid: PipelineStage[] = [];
+  const valid: StageId[] = [];
   for (const { stage, settings, from } of OUTPUT_INPUTS) {
     const untouched = !changed.some((path) => settings.some((setting) => covers(setting, path)));
     if (untouched && from.every((s) => valid.includes(s))) valid.push(stage);

@@ -1,11 +1,12 @@
-// The math of RLHF with PPO, on the CPU in float64: every formula the reward-model and PPO loops use, each as one
-// small, plainly written function with its formula and its source. Pure TypeScript (runs in Node and in a Web Worker).
+// The math of RLHF with PPO, on the CPU in float64: every formula the reward-model and PPO loops compute outside the
+// GPU kernels, each as one small, plainly written function with its formula and its source. The losses are kernels;
+// their float64 oracles are src/reference/ppo-loss.ts and ranking-loss.ts. Pure TypeScript (runs in Node and in a
+// Web Worker).
 //
 // Sources:
 //   InstructGPT  — Ouyang et al. 2022, "Training language models to follow instructions with human feedback".
 //   Ziegler      — Ziegler et al. 2019, "Fine-Tuning Language Models from Human Preferences" (adaptive KL controller).
 //   GAE          — Schulman et al. 2016, "High-Dimensional Continuous Control Using Generalized Advantage Estimation".
-//   PPO          — Schulman et al. 2017, "Proximal Policy Optimization Algorithms".
 //   N-details    — Huang et al., "The N Implementation Details of RLHF with PPO" (2023/2024).
 //   TRL          — Hugging Face TRL: trl/trainer/ppo_trainer.py, trl/core.py (masked_mean/var/whiten).
 //   k3           — J. Schulman, "Approximating KL Divergence" (2020 blog post).
@@ -227,160 +228,6 @@ export function gae(
     }
   }
   return { advantages, returns };
-}
-
-// ---- PPO losses ----
-
-/**
- * PPO's clipped surrogate policy loss (Schulman et al. 2017; TRL ppo_trainer), per token, averaged over real tokens:
- *   ρ = exp(logp − oldLogp)
- *   loss = maskedMean( max(−A·ρ, −A·clip(ρ, 1−ε, 1+ε)) )
- *   dlogp = d loss / d logp (per token; 0 at padding): −A·ρ/N where the unclipped branch is taken, 0 where the clipped
- *           branch is strictly larger (there clip(ρ) is constant in logp). Ties (ρ inside [1−ε, 1+ε]) → unclipped.
- * Diagnostics, all masked means over real tokens (TRL's names in brackets):
- *   clipfrac = mean of [clipped branch strictly larger]      (policy/clipfrac)
- *   approxkl = mean of ½(logp − oldLogp)²                    (policy/approxkl; TRL/N-details)
- *   ratioMean = mean of ρ, ratioVar = population variance of ρ over real tokens (val/ratio, val/ratio_var; TRL's
- *   val/ratio_var is the variance of per-minibatch ratio means, ours is per token).
- * logp, oldLogp, adv, mask: (B,T) flattened (any equal length). clip ε in (0,1).
- */
-export function ppoPolicyLoss(
-  logp: ArrayLike<number>,
-  oldLogp: ArrayLike<number>,
-  adv: ArrayLike<number>,
-  mask: ArrayLike<number>,
-  clip: number,
-): { loss: number; dlogp: Float64Array; clipfrac: number; approxkl: number; ratioMean: number; ratioVar: number } {
-  const fn = 'ppoPolicyLoss';
-  const n = logp.length;
-  checkLength(fn, 'oldLogp', oldLogp, n);
-  checkLength(fn, 'adv', adv, n);
-  checkInRange(fn, 'clip', clip, 0, 1, true, true);
-  const count = checkMask(fn, mask, n);
-  requireTokens(fn, count, 1);
-  const dlogp = new Float64Array(n);
-  let loss = 0;
-  let clipped = 0;
-  let approxkl = 0;
-  let ratioSum = 0;
-  for (let i = 0; i < n; i++) {
-    if (mask[i] !== 1) continue;
-    const diff = logp[i] - oldLogp[i];
-    const ratio = Math.exp(diff);
-    const unclippedLoss = -adv[i] * ratio;
-    const clippedLoss = -adv[i] * Math.min(Math.max(ratio, 1 - clip), 1 + clip);
-    if (clippedLoss > unclippedLoss) {
-      loss += clippedLoss;
-      clipped++;
-    } else {
-      loss += unclippedLoss;
-      dlogp[i] = (-adv[i] * ratio) / count; // d(−A·exp(logp − oldLogp))/dlogp, through the mean
-    }
-    approxkl += 0.5 * diff * diff;
-    ratioSum += ratio;
-  }
-  const ratioMean = ratioSum / count;
-  let ratioSq = 0;
-  for (let i = 0; i < n; i++) if (mask[i] === 1) ratioSq += (Math.exp(logp[i] - oldLogp[i]) - ratioMean) ** 2;
-  return {
-    loss: loss / count,
-    dlogp,
-    clipfrac: clipped / count,
-    approxkl: approxkl / count,
-    ratioMean,
-    ratioVar: ratioSq / count,
-  };
-}
-
-/**
- * PPO's clipped value loss (TRL ppo_trainer; N-details "value function loss clipping"):
- *   v_clip = oldV + clip(v − oldV, −ε, ε)
- *   loss = ½ · maskedMean( max((v − R)², (v_clip − R)²) )
- *   dvalues = d loss / d v (per token; 0 at padding): (v − R)/N where the unclipped branch is taken, 0 where the
- *             clipped branch is strictly larger (there v_clip is constant in v). Ties → unclipped.
- *   clipfrac = masked mean of [clipped branch strictly larger]          (val/clipfrac)
- * values, oldValues, returns, mask: (B,T) flattened. ε > 0 is in reward units (TRL cliprange_value, default 0.2), so
- * unlike the ratio clip it may exceed 1.
- */
-export function ppoValueLoss(
-  values: ArrayLike<number>,
-  oldValues: ArrayLike<number>,
-  returns: ArrayLike<number>,
-  mask: ArrayLike<number>,
-  clip: number,
-): { loss: number; dvalues: Float64Array; clipfrac: number } {
-  const fn = 'ppoValueLoss';
-  const n = values.length;
-  checkLength(fn, 'oldValues', oldValues, n);
-  checkLength(fn, 'returns', returns, n);
-  checkFiniteNumber(fn, 'clip', clip);
-  if (clip <= 0) fail(fn, `clip must be > 0, got ${clip}`);
-  const count = checkMask(fn, mask, n);
-  requireTokens(fn, count, 1);
-  const dvalues = new Float64Array(n);
-  let loss = 0;
-  let clipped = 0;
-  for (let i = 0; i < n; i++) {
-    if (mask[i] !== 1) continue;
-    // v itself (not oldV + (v − oldV), which can round differently) inside the clip range, so ties stay exact
-    const step = values[i] - oldValues[i];
-    const vClip = step > clip ? oldValues[i] + clip : step < -clip ? oldValues[i] - clip : values[i];
-    const unclippedLoss = (values[i] - returns[i]) ** 2;
-    const clippedLoss = (vClip - returns[i]) ** 2;
-    if (clippedLoss > unclippedLoss) {
-      loss += clippedLoss;
-      clipped++;
-    } else {
-      loss += unclippedLoss;
-      dvalues[i] = (values[i] - returns[i]) / count; // d ½(v − R)²/dv, through the mean
-    }
-  }
-  return { loss: (0.5 * loss) / count, dvalues, clipfrac: clipped / count };
-}
-
-// ---- reward model ----
-
-/** log(1 + e^x) without overflow: max(x, 0) + log1p(e^−|x|). */
-function softplus(x: number): number {
-  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-}
-
-/** σ(x) = 1/(1 + e^−x) without overflow. */
-function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
-
-/**
- * The InstructGPT reward-model loss for ONE prompt whose K ≥ 2 completions are ranked, rewards[0] best → rewards[K−1]
- * worst. All C(K,2) pairs form one batch element (InstructGPT §3.5):
- *   loss = −1/C(K,2) · Σ_{i<j} log σ(r_i − r_j) = 1/C(K,2) · Σ_{i<j} softplus(r_j − r_i)
- *   dRewards_i = 1/C(K,2) · ( Σ_{j>i} −σ(r_j − r_i) + Σ_{j<i} σ(r_i − r_j) )
- *   accuracy = fraction of pairs with r_i > r_j (strictly; the RM orders that pair like the labeler)   (rm/accuracy)
- *   margin   = mean over pairs of r_i − r_j                                                          (rm/margin)
- * The softplus form is exact and finite for any finite gap (|r_i − r_j| = 1e4 included).
- */
-export function rankingLoss(rewards: ArrayLike<number>): { loss: number; dRewards: Float64Array; accuracy: number; margin: number } {
-  const K = rewards.length;
-  if (K < 2) fail('rankingLoss', `rewards must hold K ≥ 2 ranked completions, got K = ${K}`);
-  const pairs = (K * (K - 1)) / 2;
-  const dRewards = new Float64Array(K);
-  let loss = 0;
-  let correct = 0;
-  let margin = 0;
-  for (let i = 0; i < K; i++) {
-    for (let j = i + 1; j < K; j++) {
-      const d = rewards[i] - rewards[j]; // preferred minus dispreferred
-      loss += softplus(-d);
-      const g = sigmoid(-d) / pairs; // −d log σ(d)/dd = σ(−d)
-      dRewards[i] -= g;
-      dRewards[j] += g;
-      if (d > 0) correct++;
-      margin += d;
-    }
-  }
-  return { loss: loss / pairs, dRewards, accuracy: correct / pairs, margin: margin / pairs };
 }
 
 // ---- KL coefficient controllers ----

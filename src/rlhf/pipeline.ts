@@ -1,49 +1,47 @@
-// The whole InstructGPT pipeline on one task, headless: the same code runs in the page's Web Worker and in Node
-// (`npm run pipeline`). Stages, in order:
+// The whole pipeline on one task, headless: the same code runs in the page's Web Worker and in Node
+// (`npm run pipeline`). The stages are the registry's (src/rlhf/stages/index.ts), run in its order; by default the
+// InstructGPT recipe:
 //   pretrain  only when no base checkpoint fits the preset (nano, small) or when forced: a short LM pretraining
 //   sft       supervised fine-tuning of the base model on the task's demonstrations
-//   rm        simulated labelers rank K samples of the SFT policy per prompt (noise calibrated to the target
-//             agreement with gold); the reward model is trained on them, evaluated on held-out rankings, centred.
-//             Rankings people made in the lab (`humanLabels`, source 'human') replace or join the simulated (or
-//             imported) ones, as `humanLabels.mode` says
+//   rm        the run's preference data — simulated labelers rank K samples of the SFT policy per prompt (noise
+//             calibrated to the target agreement with gold), or the task's imported rankings, with or without the
+//             rankings people made in the lab (`humanLabels`) — then the reward model trained on it
 //   ppo       PPO (+ptx) against the reward model with a KL penalty to the SFT policy
 //   bon       best-of-N from the SFT policy with the reward model, N = 1, 2, 4, …, maxN
-//   eval      win rate of the PPO policy (EMA weights) over the SFT policy on held-out prompts, by the gold reward
-// Weights move between stages as CPU records; each stage creates the GPU models it needs and frees them after, so
-// any stage can be run again alone (with the outputs of the stages before it).
+//   eval      win rate of every trained policy over the SFT policy on held-out prompts, by the gold reward
+// and the methods a run may add, e.g. dpo (DPO or IPO on the same preference data, no reward model needed).
+// Weights move between stages as CPU records keyed by checkpoint name; each stage creates the GPU models it needs
+// and frees them after, so any stage can be run again alone (with the outputs of the stages before it).
 //
 // Control: pause / resume / stop / single-step between units of work (an optimizer step, a PPO iteration, a chunk
-// of sampling) through PipelineControl. Events stream metrics (MetricRecord, names from metrics.ts), progress with
-// an ETA, PPO episodes, evaluation samples and checkpoints. Alarms (metrics.ts checkAlarms: NaN/Inf, negative
-// KL, ratio far from 1, KL blow-up) stop the run with a PipelineAlarmError naming the cause; the policy keeps the
-// last good weights (those before the iteration that raised it), which are then the PPO checkpoint and what the
-// evaluation measures (not the EMA, which took in the refused step).
+// of sampling) through PipelineControl. Events stream metrics (MetricRecord, names from the stages' descriptors),
+// progress with an ETA, PPO episodes, evaluation samples and checkpoints. Alarms (metrics.ts checkAlarms: NaN/Inf,
+// negative KL, ratio far from 1, KL blow-up) stop the run with a PipelineAlarmError naming the cause; a policy stage
+// keeps its last good weights as its checkpoint, which is then what the evaluation measures.
 import type { GpuRuntime } from '../gpu';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { type GPTConfig, makeConfig } from '../model/config';
-import { mixSeed, shuffledIndices, sftBatch, type SftExample } from '../model/data';
+import { mixSeed } from '../model/data';
 import { GPT } from '../model/gpt';
-import { encodeCorpus, pretrain } from '../model/pretrain';
-import { supervisedFineTune } from '../model/sft';
 import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
-import { type BestOfNPoint, bestOfN } from './best-of-n';
+import type { BestOfNPoint } from './best-of-n';
 import type { PipelineConfig } from './config';
-import { compareByGold, type PolicySamples, samplePolicy } from './evaluate';
-import { calibrateNoise, interLabelerAgreement, SimulatedLabeler } from './labelers';
 import { checkAlarms, type Alarm, type MetricRecord } from './metrics';
-import { type Episode, PPOTrainer } from './ppo';
+import type { Episode } from './ppo';
 import type { Ranking } from './preferences';
-import { centerOnDemonstrations, evaluateRewardModel, sampleResponses, trainRewardModel } from './reward-model';
+import type { PreferenceSplit, StageContext, Weights } from './stages/context';
+import { DEFAULT_STAGES, STAGE_IDS, stageById, type StageId } from './stages';
 import { createTask, type Task, type TaskId } from './tasks';
 
-export const STAGES = ['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval'] as const;
-export type PipelineStage = (typeof STAGES)[number];
+/** Every stage, in run order (the registry's). */
+export const STAGES = STAGE_IDS;
+export type PipelineStage = StageId;
 
 /** A held-out evaluation sample (samples.jsonl). */
 export interface SampleRecord {
   prompt: string;
   response: string;
-  policy: string; // 'sft' | 'ppo' | 'bon-<N>'
+  policy: string; // 'sft', a trained policy's stage id, or 'bon-<N>'
   proxy: number;
   gold: number | null;
 }
@@ -66,6 +64,16 @@ export interface PipelineEvents {
   log?(line: string): void;
 }
 
+/** One policy against SFT on the held-out prompts (null where the task has no gold reward or the run no reward model). */
+export interface PolicyEvaluation {
+  gold: number | null;
+  win_rate: number | null;
+  win_ci: [number, number] | null;
+  /** KL(π ‖ π_SFT) per response on its own samples, nats. */
+  kl: number;
+  proxy: number | null;
+}
+
 export interface PipelineSummary {
   task: string;
   preset: string;
@@ -83,6 +91,8 @@ export interface PipelineSummary {
   };
   ppo: { gold_sft: number | null; gold_ppo: number | null; win_rate: number | null; win_rate_ci: [number, number] | null; kl: number | null };
   bon: BestOfNPoint[];
+  /** The evaluation of every trained policy against SFT on the same held-out prompts, by stage id. */
+  policies: Record<string, PolicyEvaluation>;
   seconds: number;
   stage_seconds: Partial<Record<PipelineStage, number>>;
 }
@@ -178,8 +188,6 @@ export class PipelineControl {
   }
 }
 
-type Weights = Record<string, Float32Array>;
-
 /** What the lab ships: the base checkpoint (its tokenizer is every preset's) and the pretraining corpus. */
 export interface PipelineBundle {
   baseCheckpoint: Uint8Array;
@@ -202,8 +210,6 @@ export function createPipeline(rt: GpuRuntime, config: PipelineConfig, bundle: P
   return new Pipeline(rt, config, task, tokenizer, base, bundle.corpus, events, control);
 }
 
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
 /**
  * How the reward-model stage uses human rankings:
  *   replace   train (and evaluate) on the human rankings alone: the reward model learns YOUR preference
@@ -217,12 +223,11 @@ export interface HumanLabels {
   mode: HumanLabelMode;
 }
 
-export class Pipeline {
-  /** Weights produced so far (CPU copies). */
-  readonly weights: { base?: Weights; sft?: Weights; rm?: Weights; ppo?: Weights; ppoEma?: Weights } = {};
-  rankings: { train: Ranking[]; heldout: Ranking[] } | undefined;
-  /** Human rankings for the next reward-model stage (undefined: simulated or imported rankings only). */
-  humanLabels: HumanLabels | undefined;
+export class Pipeline implements StageContext {
+  /** Weights produced so far (CPU copies), by checkpoint name. */
+  readonly weights: Record<string, Weights | undefined> = {};
+  rankings: PreferenceSplit | undefined;
+  private human: HumanLabels | undefined;
   readonly summary: PipelineSummary;
   readonly modelConfig: GPTConfig;
   private readonly started = performance.now();
@@ -250,388 +255,77 @@ export class Pipeline {
       rm: { heldout_accuracy: null, gold_agreement: null, train_accuracy: null, labeler_gold_agreement: null, inter_labeler_agreement: null },
       ppo: { gold_sft: null, gold_ppo: null, win_rate: null, win_rate_ci: null, kl: null },
       bon: [],
+      policies: {},
       seconds: 0,
       stage_seconds: {},
     };
   }
 
-  /** Runs the stages in order (all by default); pretrain is skipped when a base model is there. */
-  async run(stages: readonly PipelineStage[] = STAGES): Promise<PipelineSummary> {
-    for (const s of stages) await this.runStage(s);
+  /** Human rankings for the next run's preference data (setting them drops the preference data made so far). */
+  get humanLabels(): HumanLabels | undefined {
+    return this.human;
+  }
+
+  set humanLabels(labels: HumanLabels | undefined) {
+    if (labels !== this.human) this.rankings = undefined;
+    this.human = labels;
+  }
+
+  /** Runs the stages in run order (the default recipe when none are named); pretrain is skipped when a base model is there. */
+  async run(stages: readonly PipelineStage[] = DEFAULT_STAGES): Promise<PipelineSummary> {
+    for (const s of STAGE_IDS.filter((id) => stages.includes(id))) await this.runStage(s);
     return this.summary;
   }
 
   async runStage(stage: PipelineStage): Promise<void> {
-    if (stage === 'pretrain' && this.weights.base) {
+    const descriptor = stageById(stage);
+    // A base model that came with the lab (or an earlier run) is not made again.
+    if (descriptor.produces === 'base model' && descriptor.writes && this.weights[descriptor.writes]) {
       this.events.stage?.(stage, 'skipped');
       return;
     }
     const t0 = performance.now();
     this.events.stage?.(stage, 'started');
-    await this.stageImpl[stage]();
+    await descriptor.run(this);
     const seconds = (performance.now() - t0) / 1000;
     this.summary.stage_seconds[stage] = seconds;
     this.summary.seconds = (performance.now() - this.started) / 1000;
     this.events.stage?.(stage, 'done', seconds);
   }
 
-  private readonly stageImpl: Record<PipelineStage, () => Promise<void>> = {
-    pretrain: () => this.pretrainStage(),
-    sft: () => this.sftStage(),
-    rm: () => this.rewardModelStage(),
-    ppo: () => this.ppoStage(),
-    bon: () => this.bestOfNStage(),
-    eval: () => this.evalStage(),
-  };
+  // ---- the stages' services (StageContext) -------------------------------------------------------------------------
 
-  // ---- helpers ---------------------------------------------------------------------------------------------------
-
-  private progress(stage: PipelineStage, startedAt: number) {
+  progress(stage: string, startedAt: number) {
     return (done: number, total: number) => {
       const elapsed = (performance.now() - startedAt) / 1000;
-      this.events.progress?.({ stage, done, total, etaSeconds: done > 0 ? (elapsed / done) * (total - done) : undefined });
+      this.events.progress?.({ stage: stage as PipelineStage, done, total, etaSeconds: done > 0 ? (elapsed / done) * (total - done) : undefined });
     };
   }
 
-  private emit(record: MetricRecord): void {
+  emit(record: MetricRecord): void {
     this.events.metrics?.(record);
     const alarm = checkAlarms(record);
-    if (alarm) throw new PipelineAlarmError(alarm, record.stage as PipelineStage, record.step);
+    if (alarm) throw new PipelineAlarmError(alarm, record.stage, record.step);
   }
 
-  private need<K extends keyof Pipeline['weights']>(key: K, stage: string): Weights {
-    const w = this.weights[key];
-    if (!w) throw new Error(`${stage} needs the ${key} weights: run the earlier stages first`);
+  need(checkpoint: string, who: string): Weights {
+    const w = this.weights[checkpoint];
+    if (!w) throw new Error(`${who} needs the ${checkpoint} checkpoint: run the earlier stages first`);
     return w;
   }
 
-  private model(weights: Weights, head?: 'score' | 'value'): GPT {
+  model(weights: Weights, head?: 'score' | 'value'): GPT {
     return GPT.create(this.rt, this.modelConfig, { weights, head, seed: mixSeed(this.config.seed, head === 'score' ? 11 : 13) });
   }
 
-  private checkpoint(name: string, weights: Weights): void {
+  keep(checkpoint: string, weights: Weights): void {
+    this.weights[checkpoint] = weights;
     if (!this.events.checkpoint) return;
-    this.events.checkpoint(name, saveCheckpoint(weights, this.modelConfig, this.tokenizer.toJSON(), { 'rlhf_lab.pipeline': JSON.stringify({ task: this.task.id, stage: name, seed: this.config.seed }) }));
+    this.events.checkpoint(checkpoint, saveCheckpoint(weights, this.modelConfig, this.tokenizer.toJSON(), { 'rlhf_lab.pipeline': JSON.stringify({ task: this.task.id, stage: checkpoint, seed: this.config.seed }) }));
   }
 
-  private get rules() {
+  get rules() {
     const p = this.config.ppo;
     return { maxResponseTokens: p.maxResponseTokens, noEosPenalty: p.noEosPenalty };
   }
-
-  // ---- stages ----------------------------------------------------------------------------------------------------
-
-  private async pretrainStage(): Promise<void> {
-    if (!this.corpus) throw new Error('pretrain needs a corpus (no base checkpoint fits this preset)');
-    const c = this.config.pretrain;
-    const report = this.progress('pretrain', performance.now());
-    const controller = new AbortController();
-    const result = await pretrain(this.rt, {
-      config: this.modelConfig,
-      tokenizer: this.tokenizer,
-      ids: encodeCorpus(this.corpus, this.tokenizer),
-      steps: c.steps,
-      batchSize: c.batchSize,
-      seqLen: Math.min(64, this.modelConfig.contextLength),
-      maxLr: c.lr,
-      warmupSteps: Math.min(20, Math.floor(c.steps / 10)),
-      seed: this.config.seed,
-      evalEvery: 0,
-      finalEvalBatches: 4,
-      signal: controller.signal,
-      onStep: async (m) => {
-        this.emit({ stage: 'pretrain', step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm });
-        report(m.step + 1, c.steps);
-        try {
-          await this.control.gate();
-        } catch (e) {
-          controller.abort();
-          throw e;
-        }
-      },
-    });
-    this.weights.base = result.weights;
-    this.checkpoint('base', result.weights);
-  }
-
-  private async sftStage(): Promise<void> {
-    const c = this.config.sft;
-    const base = this.need('base', 'SFT');
-    const demos = this.task.demonstrations;
-    const heldCount = Math.max(1, Math.floor(demos.length * 0.1));
-    const [train, held] = [demos.slice(heldCount), demos.slice(0, heldCount)];
-    const model = this.model(base);
-    const report = this.progress('sft', performance.now());
-    try {
-      if (c.steps > 0) {
-        await supervisedFineTune(model, this.tokenizer, train, {
-          steps: c.steps,
-          batchSize: c.batchSize,
-          seq: c.seq,
-          lr: c.lr,
-          warmupSteps: c.warmup,
-          seed: mixSeed(this.config.seed, 21),
-          onStep: async (m) => {
-            this.emit({ stage: 'sft', step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm });
-            this.summary.sft.final_loss = m.loss;
-            report(m.step + 1, c.steps);
-            await this.control.gate();
-          },
-        });
-      }
-      const accuracy = await tokenAccuracy(model, this.tokenizer, held, c.batchSize, c.seq);
-      this.summary.sft.mean_token_accuracy = accuracy.accuracy;
-      this.emit({ stage: 'sft', step: c.steps, mean_token_accuracy: accuracy.accuracy, entropy: accuracy.entropy, 'sft/heldout_loss': accuracy.loss });
-      this.weights.sft = await model.params.getWeights();
-    } finally {
-      model.dispose();
-    }
-    this.checkpoint('sft', this.weights.sft);
-  }
-
-  /** Labels (simulated labelers, or the task's imported preferences), then the reward model. */
-  private async rewardModelStage(): Promise<void> {
-    const sft = this.need('sft', 'the reward model');
-    const { labels, rm: c, seed } = this.config;
-    const startedAt = performance.now();
-    const report = this.progress('rm', startedAt);
-    let rankings: Ranking[];
-    const human = this.humanLabels;
-    if (human?.mode === 'replace') {
-      // At least 2, so one can be held out and one trained on.
-      if (human.rankings.length < 2) throw new Error(`the reward model needs at least 2 human rankings to train on yours alone, got ${human.rankings.length} — label more`);
-      rankings = [...human.rankings];
-    } else if (this.task.preferences?.length) {
-      rankings = [...this.task.preferences];
-    } else {
-      rankings = await this.simulateLabels(sft);
-    }
-    if (human?.mode === 'merge') rankings.push(...human.rankings);
-    if (human && human.rankings.length > 0) this.events.log?.(`reward model: ${human.rankings.length} human rankings (${human.mode === 'replace' ? 'alone' : 'with the others'}) of ${rankings.length} in all`);
-    const heldCount = Math.max(1, Math.round(rankings.length * labels.heldoutFraction));
-    const order = shuffledIndices(rankings.length, mixSeed(seed, 31));
-    const heldout = order.slice(0, heldCount).map((i) => rankings[i]);
-    const train = order.slice(heldCount).map((i) => rankings[i]);
-    if (train.length === 0) throw new Error(`the reward model has no training rankings (${rankings.length} in all, ${heldCount} held out)`);
-    this.rankings = { train, heldout };
-
-    const rm = this.model(sft, 'score');
-    try {
-      const log = await trainRewardModel(rm, this.tokenizer, train, { ...c, seed: mixSeed(seed, 32), groupsPerStep: c.groupsPerStep, warmupSteps: c.warmup, maxResponseTokens: this.rules.maxResponseTokens }, async (m) => {
-        const { steps: _steps, ...record } = m;
-        this.emit({ stage: 'rm', ...record });
-        report(m.step + 1, m.steps);
-        await this.control.gate();
-      });
-      this.summary.rm.train_accuracy = mean(log.map((m) => m['rm/accuracy']));
-      const ev = await evaluateRewardModel(rm, this.tokenizer, heldout, this.rules.maxResponseTokens, this.task.gold);
-      const shift = await centerOnDemonstrations(rm, this.tokenizer, this.task.demonstrations.slice(0, 64), this.rules.maxResponseTokens);
-      this.summary.rm.heldout_accuracy = ev.accuracy;
-      this.summary.rm.gold_agreement = ev.goldAgreement ?? null;
-      this.summary.rm.labeler_gold_agreement = ev.labelerGoldAgreement ?? null;
-      const inter = this.interLabelerAgreement(heldout);
-      this.summary.rm.inter_labeler_agreement = inter;
-      const record: MetricRecord = { stage: 'rm', step: log.length, 'rm/heldout_accuracy': ev.accuracy };
-      if (ev.goldAgreement !== undefined) record['rm/gold_agreement'] = ev.goldAgreement;
-      if (ev.labelerGoldAgreement !== undefined) record['rm/labeler_gold_agreement'] = ev.labelerGoldAgreement;
-      if (inter !== null) record['rm/inter_labeler_agreement'] = inter;
-      this.emit(record);
-      const f = (x: number | null | undefined) => x?.toFixed(3) ?? 'n/a';
-      this.events.log?.(
-        `reward model: held-out accuracy ${f(ev.accuracy)} (a second labeler on the same labels: ${f(inter)}), ` +
-          `gold agreement ${f(ev.goldAgreement)} (the labels themselves: ${f(ev.labelerGoldAgreement)}); bias shifted by ${shift.toFixed(3)} so demonstrations average 0`,
-      );
-      this.weights.rm = await rm.params.getWeights();
-    } finally {
-      rm.dispose();
-    }
-    this.checkpoint('reward-model', this.weights.rm);
-  }
-
-  /** A second simulated labeler on the held-out simulated rankings (null when there are none, e.g. human labels). */
-  private interLabelerAgreement(heldout: readonly Ranking[]): number | null {
-    const noise = this.summary.labelers.noise;
-    const simulated = heldout.filter((r) => r.source === 'simulated');
-    if (noise === null || simulated.length === 0 || !this.task.gold) return null;
-    return interLabelerAgreement(this.task, simulated, noise, mixSeed(this.config.seed, 45));
-  }
-
-  private async simulateLabels(sft: Weights): Promise<Ranking[]> {
-    const { labels, seed } = this.config;
-    if (!this.task.gold) throw new Error(`task "${this.task.id}" has neither a gold reward for simulated labelers nor imported preferences`);
-    const prompts = pickPrompts(this.task.prompts.train, labels.prompts, mixSeed(seed, 41));
-    const policy = this.model(sft);
-    let samples;
-    try {
-      // A few extra samples per prompt, so K distinct completions remain after removing duplicates.
-      const report = this.progress('rm', performance.now());
-      samples = await sampleResponses(policy, this.tokenizer, prompts, labels.k + 2, {
-        maxResponseTokens: this.rules.maxResponseTokens,
-        temperature: 1,
-        seed: mixSeed(seed, 42),
-        onBatch: async (done, total) => {
-          report(done, total);
-          this.events.log?.(`labels: sampled ${done}/${total} completions for the labelers`);
-          await this.control.gate();
-        },
-      });
-    } finally {
-      policy.dispose();
-    }
-    const groups = prompts
-      .map((prompt, p) => ({ prompt, completions: [...new Set(samples.texts[p])].slice(0, labels.k) }))
-      .filter((g) => g.completions.length === labels.k);
-    if (groups.length < 2) throw new Error(`only ${groups.length} prompts gave ${labels.k} distinct samples; the SFT policy is too repetitive to label`);
-    const gold = this.task.gold;
-    const noise = calibrateNoise(groups.map((g) => g.completions.map((c) => gold(g.prompt, c))), labels.agreement, mixSeed(seed, 43));
-    const labeler = new SimulatedLabeler(this.task, { noise, seed: mixSeed(seed, 44) });
-    const rankings = groups.map((g) => labeler.rank(g.prompt, g.completions));
-    this.summary.labelers = { k: labels.k, agreement: labels.agreement, noise };
-    return rankings;
-  }
-
-  private async ppoStage(): Promise<void> {
-    const sft = this.need('sft', 'PPO');
-    const rmWeights = this.need('rm', 'PPO');
-    const c = this.config.ppo;
-    const valueWeights = Object.fromEntries(Object.entries(rmWeights).map(([k, v]) => [k.replace(/^score\./, 'value.'), v]));
-    const models = { policy: this.model(sft), reference: this.model(sft), reward: this.model(rmWeights, 'score'), value: this.model(valueWeights, 'value') };
-    const trainer = new PPOTrainer(models, this.tokenizer, c, mixSeed(this.config.seed, 51), this.task.gold, this.task.pretrainText);
-    const iterations = c.episodes / c.batchSize;
-    const report = this.progress('ppo', performance.now());
-    const prompts = this.task.prompts.train;
-    const order = shuffledIndices(prompts.length, mixSeed(this.config.seed, 52));
-    try {
-      for (let it = 0; it < iterations; it++) {
-        await this.control.gate();
-        const batch = Array.from({ length: c.batchSize }, (_, i) => prompts[order[(it * c.batchSize + i) % prompts.length]]);
-        const lastGood = await models.policy.params.getWeights();
-        const { metrics, episodes } = await trainer.step(batch);
-        this.events.episodes?.(it, episodes);
-        try {
-          this.emit(metrics);
-        } catch (e) {
-          models.policy.params.setWeights(lastGood);
-          this.weights.ppo = lastGood;
-          this.weights.ppoEma = lastGood;
-          this.checkpoint('ppo', lastGood);
-          throw e;
-        }
-        this.summary.ppo.kl = metrics['objective/kl'] ?? null;
-        report(it + 1, iterations);
-      }
-      this.weights.ppo = await models.policy.params.getWeights();
-      this.weights.ppoEma = await trainer.emaWeights();
-    } finally {
-      trainer.dispose();
-      Object.values(models).forEach((m) => m.dispose());
-    }
-    this.checkpoint('ppo', this.weights.ppoEma);
-  }
-
-  private async bestOfNStage(): Promise<void> {
-    const sft = this.need('sft', 'best-of-N');
-    const rmWeights = this.need('rm', 'best-of-N');
-    const { bon, seed } = this.config;
-    const policy = this.model(sft);
-    const rm = this.model(rmWeights, 'score');
-    try {
-      const prompts = this.task.prompts.heldout.slice(0, bon.prompts);
-      const result = await bestOfN(policy, rm, this.tokenizer, prompts, { maxN: bon.maxN, ...this.rules, seed: mixSeed(seed, 61), gold: this.task.gold });
-      this.summary.bon = result.points;
-      for (const p of result.points) {
-        const record: MetricRecord = { stage: 'bon', step: p.n, 'bon/proxy': p.proxy, 'bon/kl_bound': p.kl_bound };
-        if (Number.isFinite(p.gold)) record['bon/gold'] = p.gold;
-        this.emit(record);
-      }
-      this.events.samples?.(result.chosen.map((s) => ({ ...s, policy: `bon-${bon.maxN}`, gold: Number.isFinite(s.gold) ? s.gold : null })));
-    } finally {
-      policy.dispose();
-      rm.dispose();
-    }
-  }
-
-  private async evalStage(): Promise<void> {
-    const sftWeights = this.need('sft', 'evaluation');
-    const ppoWeights = this.need('ppoEma', 'evaluation');
-    const rmWeights = this.need('rm', 'evaluation');
-    const prompts = this.task.prompts.heldout.slice(0, this.config.eval.prompts);
-    const rm = this.model(rmWeights, 'score');
-    const options = { ...this.rules, seed: mixSeed(this.config.seed, 71), gold: this.task.gold };
-    let sft: PolicySamples;
-    let ppo: PolicySamples;
-    try {
-      const sftModel = this.model(sftWeights);
-      try {
-        sft = await samplePolicy(sftModel, rm, this.tokenizer, prompts, options);
-      } finally {
-        sftModel.dispose();
-      }
-      const ppoModel = this.model(ppoWeights);
-      try {
-        ppo = await samplePolicy(ppoModel, rm, this.tokenizer, prompts, options);
-      } finally {
-        ppoModel.dispose();
-      }
-    } finally {
-      rm.dispose();
-    }
-    const toRecords = (s: PolicySamples, policy: string) =>
-      s.responses.map((response, i) => ({ prompt: s.prompts[i], response, policy, proxy: s.proxy[i], gold: Number.isFinite(s.gold[i]) ? s.gold[i] : null }));
-    this.events.samples?.([...toRecords(sft, 'sft'), ...toRecords(ppo, 'ppo')]);
-    const record: MetricRecord = { stage: 'eval', step: 0, 'eval/proxy_sft': mean(sft.proxy), 'eval/proxy_ppo': mean(ppo.proxy) } as MetricRecord;
-    if (this.task.gold) {
-      const w = compareByGold(ppo, sft);
-      Object.assign(record, { 'eval/win_rate': w.winRate, 'eval/win_rate_lo': w.ci[0], 'eval/win_rate_hi': w.ci[1], 'eval/gold_sft': mean(sft.gold), 'eval/gold_ppo': mean(ppo.gold) });
-      this.summary.ppo = { ...this.summary.ppo, gold_sft: mean(sft.gold), gold_ppo: mean(ppo.gold), win_rate: w.winRate, win_rate_ci: w.ci };
-    }
-    this.emit(record);
-  }
-}
-
-/**
- * On the response tokens of held-out demonstrations (dropout off): the mean next-token accuracy (argmax = target),
- * the loss, and the entropy of the next-token distribution.
- */
-async function tokenAccuracy(model: GPT, tokenizer: Tokenizer, examples: readonly SftExample[], B: number, T: number): Promise<{ accuracy: number; loss: number; entropy: number }> {
-  const V = model.config.vocabSize;
-  let [right, total, loss, entropy] = [0, 0, 0, 0];
-  model.eval();
-  try {
-    for (let start = 0; start < examples.length; start += B) {
-      const rows = Math.min(B, examples.length - start);
-      const batch = sftBatch(examples, tokenizer, rows, T, Array.from({ length: rows }, (_, i) => start + i));
-      if (batch.weights.every((w) => w === 0)) continue;
-      // One forward: accuracy, loss and entropy all come from the logits.
-      const logits = await model.forward(batch.tokens, rows, T);
-      for (let n = 0; n < rows * T; n++) {
-        if (batch.weights[n] === 0) continue;
-        const row = logits.subarray(n * V, (n + 1) * V);
-        let best = 0;
-        for (let v = 1; v < V; v++) if (row[v] > row[best]) best = v;
-        let z = 0;
-        for (let v = 0; v < V; v++) z += Math.exp(row[v] - row[best]);
-        loss -= row[batch.targets[n]] - row[best] - Math.log(z);
-        let h = 0;
-        for (let v = 0; v < V; v++) {
-          const lp = row[v] - row[best] - Math.log(z);
-          h -= Math.exp(lp) * lp;
-        }
-        right += best === batch.targets[n] ? 1 : 0;
-        entropy += h;
-        total++;
-      }
-    }
-  } finally {
-    model.train();
-  }
-  return { accuracy: right / total, loss: loss / total, entropy: entropy / total };
-}
-
-
-/** `count` distinct prompts drawn without replacement (all of them when there are fewer). */
-function pickPrompts(prompts: readonly string[], count: number, seed: number): string[] {
-  return shuffledIndices(prompts.length, seed)
-    .slice(0, count)
-    .map((i) => prompts[i]);
 }

@@ -10,7 +10,7 @@
 // Optional fields read and written by this module: "source" ("simulated" | "human" | "imported", default
 // "imported") and "gold_order" (indices into completions, best → worst by the hidden gold reward). Other fields are
 // ignored. Plain TypeScript (no node:*, no DOM): runs in Node and in a browser Web Worker.
-import { jsonlObjects, jsonTypeName, mixSeed } from '../model/data';
+import { importProblemsMessage, jsonlObjects, jsonTypeName, mixSeed } from '../model/data';
 
 export type RankingSource = 'simulated' | 'human' | 'imported';
 const SOURCES: readonly RankingSource[] = ['simulated', 'human', 'imported'];
@@ -32,10 +32,7 @@ export interface PreferenceProblem {
 /** All malformed lines of a preference JSONL file, in one error; `problems` has every one of them. */
 export class PreferenceParseError extends Error {
   constructor(readonly problems: PreferenceProblem[]) {
-    const shown = problems.slice(0, 50).map((p) => `  line ${p.line}: ${p.message}`);
-    if (problems.length > shown.length) shown.push(`  …and ${problems.length - shown.length} more (see .problems)`);
-    const n = problems.length;
-    super(`preference JSONL: ${n} malformed line${n === 1 ? '' : 's'}, nothing imported:\n${shown.join('\n')}`);
+    super(importProblemsMessage('preference JSONL', 'malformed line', problems));
     this.name = 'PreferenceParseError';
   }
 }

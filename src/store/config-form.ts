@@ -5,9 +5,10 @@
 // configuration can be shared as a link.
 import type { PresetName } from '../model/config';
 import { makePipelineConfig, PIPELINE_PRESETS, type PipelineConfig, PipelineConfigError } from '../rlhf/config';
+import { FORM_TASK_IDS } from '../rlhf/tasks/descriptors';
 
 /** The built-in tasks the Task select offers ('custom' joins them once a dataset is imported). */
-export const FORM_TASKS = ['sentiment', 'instructions'] as const;
+export const FORM_TASKS = FORM_TASK_IDS;
 export const FORM_PRESETS = ['nano', 'tiny', 'small'] as const satisfies readonly PresetName[];
 /** The first visit: the sentiment task on the preset the bundled base model fits (no pretraining). */
 export const DEFAULT_TASK = 'sentiment';

@@ -36,7 +36,7 @@ export interface FeedbackState {
   /** Items waiting, the one shown first. */
   queue: LabelItem[];
   /** The policy that sampled the latest items. */
-  policy: 'ppo' | 'sft' | 'base' | undefined;
+  policy: string | undefined;
   /** A label-request is on its way. */
   requesting: boolean;
   /** Judgements sent and skips in this session. */

@@ -17,20 +17,14 @@ import { create } from 'zustand';
 import { METRIC_NAMES, METRICS, type MetricRecord, type Stage } from '../rlhf/metrics';
 import type { PipelineStage, PipelineSummary, Progress, SampleRecord } from '../rlhf/pipeline';
 import type { Episode } from '../rlhf/ppo';
+import { DEFAULT_STAGES, inRunOrder, STAGE_IDS, STAGE_REGISTRY, stageById } from '../rlhf/stages';
 import { withLatestSamples } from '../worker/protocol';
 
-/** The pipeline's stages in run order (src/rlhf/pipeline.ts STAGES; kept here so the page does not import the pipeline). */
-export const RUN_STAGES = ['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval'] as const satisfies readonly PipelineStage[];
+/** Every stage in run order, and the stages' names as the page shows them (the stage registry's; descriptors only). */
+export { DEFAULT_STAGES, STAGE_IDS as RUN_STAGES, STAGE_NAMES } from '../rlhf/stages';
 
-/** The stages' names as the page shows them. */
-export const STAGE_NAMES: Readonly<Record<PipelineStage, string>> = {
-  pretrain: 'Pretrain',
-  sft: 'SFT',
-  rm: 'Reward model',
-  ppo: 'PPO',
-  bon: 'Best-of-N',
-  eval: 'Evaluate',
-};
+/** The stages that put points on the reward-vs-√KL frontier (a trajectory or separate points), in run order. */
+export const FRONTIER_STAGES: readonly PipelineStage[] = STAGE_REGISTRY.filter((s) => 'policy' in s).map((s) => s.id);
 
 export type RunState = 'idle' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'failed';
 /** 'alarm': a metric alarm stopped the stage (src/rlhf/metrics.ts checkAlarms); it kept its last good weights. */
@@ -270,6 +264,8 @@ export interface RunData {
   stage: PipelineStage | undefined;
   /** Why the run failed (an alarm's or a stage's message). */
   error: string | undefined;
+  /** The stages this run is to run, in run order (the stepper shows these). */
+  plan: readonly PipelineStage[];
   stages: Record<PipelineStage, StageStatus>;
   progress: Partial<Record<PipelineStage, Omit<Progress, 'stage'>>>;
   /** The latest value of every metric logged so far (committed with `version`). */
@@ -277,8 +273,9 @@ export interface RunData {
   /** Moves when the series (and `latest`, `frontier`, `recordCount`) change: at most ~10 times a second. */
   version: number;
   recordCount: number;
-  /** Reward vs √KL: PPO's trajectory (one point per iteration) and best-of-N (one point per N). */
-  frontier: { ppo: FrontierPoint[]; bon: FrontierPoint[] };
+  /** Reward vs √KL by stage (FRONTIER_STAGES): a policy's trajectory (PPO: one point per iteration; DPO: one per
+   * held-out check) or separate points (best-of-N: one per N). A stage without points may be missing. */
+  frontier: Record<string, FrontierPoint[]>;
   /** The rollouts of the latest PPO iteration. */
   episodes: EpisodeBatch | undefined;
   /** Held-out evaluation samples (best-of-N, SFT, PPO), the latest batch per policy. */
@@ -307,6 +304,8 @@ export interface RunActions {
    * run so far is kept (under its own label) for the charts. Without `sweep` the kept runs are dropped.
    */
   reset(sweep?: SweepRun): void;
+  /** The stages this run is to run (shown in run order); a stage that starts outside it joins it. */
+  setPlan(stages: readonly PipelineStage[]): void;
   /** Drops the kept runs (the current run stays). */
   clearKeptRuns(): void;
   /** Puts a saved sweep back (after a reload): the current run's label and the runs kept before it; the current
@@ -334,12 +333,13 @@ function initialData(): RunData {
     state: 'idle',
     stage: undefined,
     error: undefined,
-    stages: Object.fromEntries(RUN_STAGES.map((s) => [s, { state: 'pending' }])) as Record<PipelineStage, StageStatus>,
+    plan: DEFAULT_STAGES,
+    stages: Object.fromEntries(STAGE_IDS.map((s) => [s, { state: 'pending' }])) as Record<PipelineStage, StageStatus>,
     progress: {},
     latest: {},
     version: 0,
     recordCount: 0,
-    frontier: { ppo: [], bon: [] },
+    frontier: emptyFrontier(),
     episodes: undefined,
     samples: [],
     summary: undefined,
@@ -348,21 +348,17 @@ function initialData(): RunData {
   };
 }
 
-/** The PPO frontier point of a record, if it has a KL and a proxy reward. */
-function ppoPoint(r: MetricRecord): FrontierPoint | undefined {
-  const kl = r['objective/kl'];
-  const sqrtKl = r['policy/sqrt_kl'] ?? (kl === undefined ? undefined : Math.sqrt(Math.max(0, kl)));
-  const proxy = r['objective/scores'];
-  if (sqrtKl === undefined || proxy === undefined) return undefined;
-  return { step: r.step, sqrtKl, proxy, gold: r['objective/gold'] ?? NaN };
-}
+const emptyFrontier = (): Record<string, FrontierPoint[]> => Object.fromEntries(FRONTIER_STAGES.map((s) => [s, []]));
 
-/** The best-of-N frontier point of a record (step = N); √ of the KL bound, as for PPO. */
-function bonPoint(r: MetricRecord): FrontierPoint | undefined {
-  const bound = r['bon/kl_bound'];
-  const proxy = r['bon/proxy'];
-  if (bound === undefined || proxy === undefined) return undefined;
-  return { step: r.step, sqrtKl: Math.sqrt(Math.max(0, bound)), proxy, gold: r['bon/gold'] ?? NaN };
+/** The frontier point of a record, if its stage places points there and it has a KL and a proxy reward (√ of the KL). */
+export function frontierPoint(r: MetricRecord): FrontierPoint | undefined {
+  const display = stageById(r.stage).policy;
+  const m = display?.trajectory ?? display?.points;
+  if (!m) return undefined;
+  const values = r as Partial<Record<string, number>>;
+  const [kl, proxy] = [values[m.kl], values[m.proxy]];
+  if (kl === undefined || proxy === undefined) return undefined;
+  return { step: r.step, sqrtKl: Math.sqrt(Math.max(0, kl)), proxy, gold: values[m.gold] ?? NaN };
 }
 
 /** A run store of its own (tests make theirs with a fake clock); the page uses `useRunStore`. */
@@ -372,12 +368,12 @@ export function createRunStore(options: RunStoreOptions = {}) {
     let records: MetricRecord[] = [];
     // Changes waiting for the next commit.
     const latest: Record<string, LatestValue> = {};
-    let frontier: RunData['frontier'] = { ppo: [], bon: [] };
+    let frontier: RunData['frontier'] = emptyFrontier();
     let frontierChanged = false;
 
     const commit = () => {
       const changes: Partial<RunStoreState> = { version: get().version + 1, latest: { ...latest }, recordCount: records.length, records };
-      if (frontierChanged) changes.frontier = { ppo: [...frontier.ppo], bon: [...frontier.bon] };
+      if (frontierChanged) changes.frontier = Object.fromEntries(Object.entries(frontier).map(([stage, points]) => [stage, [...points]]));
       frontierChanged = false;
       set(changes);
     };
@@ -396,14 +392,15 @@ export function createRunStore(options: RunStoreOptions = {}) {
           series.clear(stage);
           records = records.filter((r) => r.stage !== stage);
           for (const [name, v] of Object.entries(latest)) if (v.stage === stage) delete latest[name];
-          if (stage === 'ppo' || stage === 'bon') {
+          if (frontier[stage]) {
             frontier = { ...frontier, [stage]: [] };
             frontierChanged = true;
           }
           const progress = { ...get().progress };
           delete progress[stage];
           const run = get().state;
-          set({ stage, progress, state: run === 'paused' || run === 'stopping' ? run : 'running', error: undefined });
+          const plan = get().plan.includes(stage) ? get().plan : inRunOrder([...get().plan, stage]);
+          set({ stage, plan, progress, state: run === 'paused' || run === 'stopping' ? run : 'running', error: undefined });
           setStage(stage, { state: 'running' });
           throttle.stop();
           commit();
@@ -421,9 +418,9 @@ export function createRunStore(options: RunStoreOptions = {}) {
             if (name === 'stage' || name === 'step' || typeof value !== 'number') continue;
             latest[name] = { value, stage: r.stage, step: r.step };
           }
-          const point = r.stage === 'ppo' ? ppoPoint(r) : r.stage === 'bon' ? bonPoint(r) : undefined;
+          const point = frontierPoint(r);
           if (point) {
-            frontier[r.stage as 'ppo' | 'bon'].push(point);
+            (frontier[r.stage] ??= []).push(point);
             frontierChanged = true;
           }
         }
@@ -472,9 +469,13 @@ export function createRunStore(options: RunStoreOptions = {}) {
         series.clear();
         records = [];
         for (const name of Object.keys(latest)) delete latest[name];
-        frontier = { ppo: [], bon: [] };
+        frontier = emptyFrontier();
         frontierChanged = false;
         set({ ...initialData(), version: get().version + 1, records, runLabel: sweep?.label, keptRuns: kept });
+      },
+
+      setPlan(stages) {
+        set({ plan: inRunOrder(stages) });
       },
 
       clearKeptRuns() {

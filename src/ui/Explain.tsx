@@ -3,7 +3,7 @@
 // (src/rlhf/metrics.ts METRICS). The text is in ./teaching.ts.
 import { isMetricName, METRICS } from '../rlhf/metrics';
 import type { PipelineStage } from '../rlhf/pipeline';
-import { type Formula, FORMULAS, type FormulaId, STAGE_TEACHING } from './teaching';
+import { type Formula, STAGE_TEACHING } from './teaching';
 import './teaching.css';
 
 export interface ExplainProps {
@@ -28,7 +28,7 @@ export function Explain({ stage, showMetrics = true }: ExplainProps) {
         <dd>{t.healthy}</dd>
       </dl>
       {t.formulas.map((f) => (
-        <FormulaView key={f} id={f} />
+        <FormulaView key={f.title} formula={f} />
       ))}
       {showMetrics && (
         <details className="explain-metrics">
@@ -43,16 +43,14 @@ export function Explain({ stage, showMetrics = true }: ExplainProps) {
 }
 
 export interface FormulaViewProps {
-  /** A formula of ./teaching.ts FORMULAS, or one of your own. */
-  id?: FormulaId;
-  formula?: Formula;
+  /** A stage's formula (./teaching.ts STAGE_TEACHING), or one of your own. */
+  formula: Formula;
 }
 
 /** A formula as text with a legend of its symbols. */
-export function FormulaView({ id, formula = id ? FORMULAS[id] : undefined }: FormulaViewProps) {
-  if (!formula) return null;
+export function FormulaView({ formula }: FormulaViewProps) {
   return (
-    <figure className="formula" data-formula={id}>
+    <figure className="formula" data-formula={formula.title}>
       <figcaption>{formula.title}</figcaption>
       <code className="formula-text">{formula.text}</code>
       <dl className="formula-symbols">

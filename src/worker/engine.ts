@@ -39,6 +39,7 @@ import { generateText } from '../model/generate';
 import { GPT } from '../model/gpt';
 import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
 import { exportGptOnnx } from '../onnx/gpt-export';
+import { DEFAULT_STAGES, TRAINED_POLICY_STAGES } from '../rlhf/stages';
 import { makePipelineConfig, type PipelineConfig, PipelineConfigError, stagesStillValid } from '../rlhf/config';
 import { type MetricRecord, metricsToCsv } from '../rlhf/metrics';
 import {
@@ -224,10 +225,7 @@ const isCheckpointName = (name: string): name is PipelineCheckpointName => Objec
 
 /** Makes a checkpoint's weights the pipeline's weights of that name. */
 function useWeights(p: Pipeline, name: PipelineCheckpointName, weights: Record<string, Float32Array>): void {
-  if (name === 'base') p.weights.base = weights;
-  else if (name === 'sft') p.weights.sft = weights;
-  else if (name === 'reward-model') p.weights.rm = weights;
-  else p.weights.ppo = p.weights.ppoEma = weights; // the pipeline's ppo checkpoint holds the EMA weights
+  p.weights[name] = weights;
 }
 
 /** Commands that run on the GPU: after a loss they are refused with it until `recover` has a new device. */
@@ -484,7 +482,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     return flag;
   }
 
-  async function start(stages: readonly PipelineStage[] = STAGES, humanLabels?: HumanLabelMode | boolean): Promise<void> {
+  async function start(stages: readonly PipelineStage[] = DEFAULT_STAGES, humanLabels?: HumanLabelMode | boolean): Promise<void> {
     if (running) throw new PipelineCommandError(`start: a run is going (${state}) — stop it or wait for it to end`);
     if (!configured) throw new PipelineCommandError('start: configure the pipeline first');
     const unknown = stages.filter((s) => !(STAGES as readonly string[]).includes(s));
@@ -553,8 +551,9 @@ export function createEngine(post: Post, host: EngineHost): Engine {
 
   async function sampleItems(count: number, k: number, split: 'train' | 'heldout'): Promise<void> {
     const p = await ensurePipeline('label-request');
-    const w = p.weights;
-    const [policy, weights] = w.ppoEma ? (['ppo', w.ppoEma] as const) : w.sft ? (['sft', w.sft] as const) : w.base ? (['base', w.base] as const) : [undefined, undefined];
+    // The latest policy there is: a trained one (the last in run order), else SFT, else the base model.
+    const policy = [...TRAINED_POLICY_STAGES.map((s) => s.writes!), 'sft', 'base'].find((name) => p.weights[name]);
+    const weights = policy === undefined ? undefined : p.weights[policy];
     if (!policy) throw new PipelineCommandError('label-request: there is no policy to sample yet — run the pretrain stage first (this preset has no bundled base model)');
     // Prompts not labelled or waiting already, drawn afresh per request; half as many again, since a prompt whose
     // samples repeat (fewer than k distinct) is dropped.

@@ -26,8 +26,8 @@ export interface GenerateRequest {
   seed: number;
 }
 
-/** The checkpoints the pipeline writes (src/rlhf/pipeline.ts); 'base' only when it pretrained one (nano, small). */
-export type PipelineCheckpointName = 'base' | 'sft' | 'reward-model' | 'ppo';
+/** The checkpoints the pipeline's stages write (src/rlhf/stages: CHECKPOINT_NAMES); 'base' only when it pretrained one. */
+export type PipelineCheckpointName = string;
 
 /**
  * The evaluation samples a run holds (the worker's samples-jsonl export, the page's samples view): `samples` with
@@ -38,8 +38,8 @@ export function withLatestSamples(samples: readonly SampleRecord[], batch: reado
   return [...samples.filter((s) => !policies.has(s.policy)), ...batch];
 }
 
-/** The stage that writes each checkpoint, in run order. */
-export const CHECKPOINT_STAGE: Readonly<Record<PipelineCheckpointName, PipelineStage>> = { base: 'pretrain', sft: 'sft', 'reward-model': 'rm', ppo: 'ppo' };
+/** The stage that writes each checkpoint, in run order (the stage registry's). */
+export { CHECKPOINT_STAGE } from '../rlhf/stages';
 
 /**
  * What `export` writes:
@@ -229,7 +229,8 @@ export type EngineEvent =
   | { type: 'summary'; summary: PipelineSummary }
   | { type: 'log'; line: string }
   /** The answer to `label-request`: the items to label, and which policy sampled them. */
-  | { type: 'label-items'; items: LabelItem[]; policy: 'ppo' | 'sft' | 'base' }
+  /** `policy`: the checkpoint that sampled them ('base', 'sft' or a trained policy's). */
+  | { type: 'label-items'; items: LabelItem[]; policy: string }
   /** The human labels so far: `count` rankings (`pairs` comparisons) and the fraction of those pairs ordered as the
    * hidden gold reward orders them (pairs the gold scores tie are not counted; null without a gold reward or pairs). */
   | { type: 'labels-stats'; count: number; pairs: number; goldAgreement: number | null }

@@ -2,6 +2,7 @@ import { describe, expect } from 'vitest';
 import * as op from '../../src/autograd/ops';
 import { Tape } from '../../src/autograd/tape';
 import type { Tensor } from '../../src/gpu';
+import * as refDpo from '../../src/reference/dpo-loss';
 import * as refLp from '../../src/reference/logprob';
 import * as refMm from '../../src/reference/matmul';
 import * as refPpo from '../../src/reference/ppo-loss';
@@ -155,4 +156,48 @@ describe('RLHF loss ops on the tape', () => {
       rt.free(...Object.values(T));
     }
   });
+
+  for (const loss of ['sigmoid', 'ipo'] as const) {
+    gpuTest(`logits → logprob → dpoLoss (${loss}): d logits is the float64 chain (logprob backward ∘ DPO backward)`, async ({ rt }) => {
+      const offsets = Uint32Array.from([0, 3, 5, 9]); // K = 3, 2, 4
+      const [B, Tn, V, beta] = [9, 6, 7, 0.5];
+      const [G, N] = [offsets.length - 1, B * Tn];
+      const x = normal(N * V, 30, 1.5);
+      const tokens = integers(N, V, 31);
+      const lp = refLp.logprobForward(x, tokens, N, V);
+      const refLogp = Float32Array.from(normal(N, 32, 0.3), (d, n) => lp[n] - d);
+      // Row b's response: positions 1 + b % 2 .. Tn − 1 − b % 3 (a prompt before it, padding after).
+      const w = Float32Array.from({ length: N }, (_, n) => {
+        const [b, t] = [Math.floor(n / Tn), n % Tn];
+        return t >= 1 + (b % 2) && t < Tn - (b % 3) ? 1 : 0;
+      });
+      const T: Tensor[] = [
+        rt.upload(x, [N, V], 'logits'),
+        rt.upload(tokens, [N], 'tokens', 'u32'),
+        rt.upload(refLogp, [N], 'refLogp'),
+        rt.upload(w, [B, Tn], 'weights'),
+        rt.upload(offsets, [G + 1], 'offsets', 'u32'),
+      ];
+      const step = rt.step('dpo chain');
+      const tape = new Tape(step);
+      try {
+        const logits = tape.input(T[0], 'logits', { requiresGrad: true });
+        const logp = op.logprob(tape, logits, T[1]);
+        const { losses, rewards } = op.dpoLoss(tape, logp, T[2], T[3], T[4] as Tensor<'u32'>, beta, loss, 1 / G);
+        expect([losses.shape, rewards.shape]).toEqual([[G], [B]]);
+        tape.backward();
+        const reads = [tape.gradOf(logits)!, losses, rewards].map((t) => step.read(t));
+        await step.submit();
+        const [dlogits, l, r] = await Promise.all(reads);
+        const want = refDpo.dpoLossForward(lp, refLogp, w, offsets, beta, loss, B, Tn);
+        expectClose(l, want.losses, LOSS, `${loss} losses`);
+        expectClose(r, want.rewards, LOSS, `${loss} rewards`);
+        const dlogp = refDpo.dpoLossBackward(lp, refLogp, w, offsets, beta, loss, 1 / G, B, Tn);
+        expectGrad(dlogits, refLp.logprobBackward(x, tokens, dlogp, N, V), 'd logits');
+      } finally {
+        tape.dispose();
+        rt.free(...T);
+      }
+    });
+  }
 });

@@ -15,7 +15,7 @@ import { FeedbackPanel, FeedbackView, type FeedbackViewProps } from '../../src/u
 import { findLesson, type Lesson, lessonFromSearch, LESSONS, lessonSteps } from '../../src/ui/lessons';
 import { Lessons } from '../../src/ui/Lessons';
 import { SavedData } from '../../src/ui/SavedData';
-import { FORMULAS, STAGE_TEACHING } from '../../src/ui/teaching';
+import { STAGE_TEACHING } from '../../src/ui/teaching';
 import type { Command, LabelItem } from '../../src/worker/protocol';
 import { mount } from '../helpers/mount';
 
@@ -123,13 +123,17 @@ describe('teaching', () => {
       expect(div.querySelector('h3')!.textContent).toBe(t.title);
       expect([...div.querySelectorAll('.explain-points dd')].map((d) => d.textContent)).toEqual([t.what, t.why, t.healthy]);
       for (const text of [t.what, t.why, t.healthy]) expect(text.length).toBeGreaterThan(40);
-      expect([...div.querySelectorAll('[data-formula]')].map((f) => f.getAttribute('data-formula'))).toEqual(t.formulas);
+      expect([...div.querySelectorAll('[data-formula]')].map((f) => f.getAttribute('data-formula'))).toEqual(t.formulas.map((f) => f.title));
       expect([...div.querySelectorAll('[data-metric]')].map((m) => m.getAttribute('data-metric'))).toEqual(t.metrics);
     }
-    expect(FORMULAS.rmLoss.text).toBe('loss(θ) = −1/C(K,2) · E₍x, y_w, y_l₎ [ log σ( r_θ(x, y_w) − r_θ(x, y_l) ) ]');
-    expect(FORMULAS.ppoPtx.text).toContain('− β · log( π_RL(y | x) / π_SFT(y | x) ) ] + γ · E₍x ~ D_pretrain₎ [ log π_RL(x) ]');
+    const formula = (stage: keyof typeof STAGE_TEACHING, title: string) => STAGE_TEACHING[stage].formulas.find((f) => f.title === title)!;
+    expect(formula('rm', 'Reward-model loss').text).toBe('loss(θ) = −1/C(K,2) · E₍x, y_w, y_l₎ [ log σ( r_θ(x, y_w) − r_θ(x, y_l) ) ]');
+    const ptx = formula('ppo', 'PPO-ptx objective (maximised)');
+    expect(ptx.text).toContain('− β · log( π_RL(y | x) / π_SFT(y | x) ) ] + γ · E₍x ~ D_pretrain₎ [ log π_RL(x) ]');
+    expect(formula('dpo', 'DPO loss').text).toContain('−E₍x, y_w, y_l₎ [ log σ( β · h ) ]');
+    expect(formula('dpo', 'IPO loss').text).toContain('( h − 1/(2β) )²');
     const { div } = mount(<Explain stage="ppo" />);
-    expect(div.querySelector('[data-formula="ppoPtx"] code')!.textContent).toBe(FORMULAS.ppoPtx.text);
+    expect(div.querySelector(`[data-formula="${ptx.title}"] code`)!.textContent).toBe(ptx.text);
   });
 
   test('a metric shows its METRICS label, meaning and healthy text; an unknown name says so', () => {

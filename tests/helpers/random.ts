@@ -1,16 +1,8 @@
 // Seeded random numbers: every test input is reproducible from its seed.
+import { seededRandom } from '../../src/model/data';
 
-/** mulberry32: small, fast, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the generator the code itself uses. */
+export const rng = seededRandom;
 
 /** n values uniform in [lo, hi), rounded to f32 so CPU and GPU see the same inputs. */
 export function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {

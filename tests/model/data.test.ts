@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_BYTES, DEFAULT_SEED, DEFAULT_SFT, generateCorpus, generateSft, toJsonl } from '../../src/cli/make-corpus';
 import { CharTokenizer } from '../../src/model/char-tokenizer';
-import { encodeSftExamples, mixSeed, parseSftJsonl, seededRandom, SftParseError, sftBatch, TextBatcher } from '../../src/model/data';
+import { encodeSftExamples, importProblemsMessage, mixSeed, parseSftJsonl, seededRandom, SftParseError, sftBatch, TextBatcher } from '../../src/model/data';
 
 const read = (name: string) => readFileSync(new URL(`../../public/corpus/${name}`, import.meta.url), 'utf8');
 
@@ -57,6 +57,17 @@ describe('parseSftJsonl', () => {
 
   test('a file without examples is an error', () => {
     expect(() => parseSftJsonl('\n\n')).toThrow(/no examples/);
+  });
+
+  test('an import error lists its first 50 problems, then how many more there are', () => {
+    const problems = Array.from({ length: 52 }, (_, i) => ({ line: i + 1, message: `bad ${i + 1}` }));
+    const lines = importProblemsMessage('SFT JSONL', 'malformed line', problems).split('\n');
+    expect(lines[0]).toBe('SFT JSONL: 52 malformed lines, nothing imported:');
+    expect(lines.slice(1, 3)).toEqual(['  line 1: bad 1', '  line 2: bad 2']);
+    expect(lines.slice(50)).toEqual(['  line 50: bad 50', '  …and 2 more (see .problems)']);
+    expect(importProblemsMessage('custom task import', 'problem', problems.slice(0, 1), (p) => `sft line ${p.line}: ${p.message}`)).toBe(
+      'custom task import: 1 problem, nothing imported:\n  sft line 1: bad 1',
+    );
   });
 
   test('long lists are capped in the message but complete in .problems', () => {

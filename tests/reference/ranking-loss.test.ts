@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { rankingLossBackward, rankingLossForward } from '../../src/reference/ranking-loss';
 import { expectGradient } from '../helpers/finite-diff';
 import { integers, normal } from '../helpers/random';
+import { expectClose } from '../helpers/tolerance';
 
 describe('reference ranking loss', () => {
   test('dscores matches central finite differences of gradScale·Σ losses (zero away from the last positions)', () => {
@@ -29,5 +30,30 @@ describe('reference ranking loss', () => {
     // Correct order by 1e4: loss e^−1e4 = 0; reversed: exactly the gap; its gradient saturates at ∓1/C(K,2).
     expect(Array.from(rankingLossForward([5e3, -5e3, -5e3, 5e3], [0, 0, 0, 0], [0, 2, 4], 1))).toEqual([0, 1e4]);
     expect(Array.from(rankingLossBackward([5e3, -5e3, -5e3, 5e3], [0, 0, 0, 0], [0, 2, 4], 1, 4, 1))).toEqual([0, 0, -1, 1]);
+  });
+
+  test('one ranking of K = 2…9 matches the explicit pair loop; equal rewards give log 2 and push best up, worst down', () => {
+    for (let K = 2; K <= 9; K++) {
+      // One group of K rows with T = 1: the rewards are the scores.
+      const loss = (r: Float64Array) => rankingLossForward(r, new Uint32Array(K), [0, K], 1)[0];
+      const grad = (r: Float64Array) => rankingLossBackward(r, new Uint32Array(K), [0, K], 1, K, 1);
+      const r = Float64Array.from(normal(K, 120 + K, 2));
+      let sum = 0;
+      let pairs = 0;
+      for (let i = 0; i < K; i++) {
+        for (let j = i + 1; j < K; j++) {
+          sum += -Math.log(1 / (1 + Math.exp(-(r[i] - r[j]))));
+          pairs += 1;
+        }
+      }
+      expect(loss(r), `K=${K}`).toBeCloseTo(sum / pairs, 12);
+      expectGradient(grad(r), () => loss(r), r, `dloss/dr K=${K}`);
+
+      const flat = new Float64Array(K).fill(0.7);
+      expect(loss(flat)).toBeCloseTo(Math.LN2, 14);
+      // each pair contributes σ(0) = ½: dr_i = (½·i − ½·(K−1−i)) / C(K,2)
+      const want = Array.from({ length: K }, (_, i) => (0.5 * i - 0.5 * (K - 1 - i)) / pairs);
+      expectClose(grad(flat), want, { atol: 1e-12, rtol: 1e-10 }, `dr K=${K}`);
+    }
   });
 });

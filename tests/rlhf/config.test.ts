@@ -43,12 +43,14 @@ describe('which stage outputs a change of settings leaves valid', () => {
   const valid = (overrides: Record<string, unknown>) => stagesStillValid(before, makePipelineConfig('tiny', overrides));
 
   test.each([
-    ['nothing', {}, ['pretrain', 'sft', 'rm', 'ppo']],
-    ['best-of-N and evaluation only measure', { 'bon.maxN': 32, 'eval.prompts': 16 }, ['pretrain', 'sft', 'rm', 'ppo']],
-    ['β (the KL sweep)', { 'ppo.klCoef': 0 }, ['pretrain', 'sft', 'rm']],
-    ["the sweep's β = 0 run", { 'ppo.klCoef': 0, 'ppo.episodes': 1280, 'ppo.lr': 6e-4 }, ['pretrain', 'sft', 'rm']],
-    ['the adaptive KL controller switched on', { 'ppo.adaptiveKL.target': 4 }, ['pretrain', 'sft', 'rm']],
-    ['a reward-model setting', { 'rm.lr': 3e-4 }, ['pretrain', 'sft']],
+    ['nothing', {}, ['pretrain', 'sft', 'rm', 'ppo', 'dpo']],
+    ['best-of-N and evaluation only measure', { 'bon.maxN': 32, 'eval.prompts': 16 }, ['pretrain', 'sft', 'rm', 'ppo', 'dpo']],
+    ['β (the KL sweep)', { 'ppo.klCoef': 0 }, ['pretrain', 'sft', 'rm', 'dpo']],
+    ["the sweep's β = 0 run", { 'ppo.klCoef': 0, 'ppo.episodes': 1280, 'ppo.lr': 6e-4 }, ['pretrain', 'sft', 'rm', 'dpo']],
+    ['the adaptive KL controller switched on', { 'ppo.adaptiveKL.target': 4 }, ['pretrain', 'sft', 'rm', 'dpo']],
+    // DPO learns from the labels, not from the reward model: a reward-model setting leaves it valid.
+    ['a reward-model setting', { 'rm.lr': 3e-4 }, ['pretrain', 'sft', 'dpo']],
+    ["a DPO setting (PPO or IPO next to the same SFT and reward model)", { 'dpo.loss': 'ipo', 'dpo.beta': 0.3 }, ['pretrain', 'sft', 'rm', 'ppo']],
     ["the labelers' settings", { 'labels.k': 4 }, ['pretrain', 'sft']],
     ['an SFT setting', { 'sft.lr': 1e-3 }, ['pretrain']],
     ['an SFT setting and β', { 'sft.steps': 10, 'ppo.klCoef': 0.2 }, ['pretrain']],

@@ -25,8 +25,15 @@ const EXPECTED: Record<Stage, string[]> = {
     'loss/value', 'loss/ptx', 'val/clipfrac', 'val/ratio', 'val/ratio_var', 'val/num_eos_tokens',
     'val/explained_variance', 'val/response_length', 'lr', 'episode', 'eps', 'grad_norm',
   ],
+  dpo: [
+    'loss/dpo', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected',
+    'eval_rewards/accuracies', 'eval_rewards/margins', 'objective/scores', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'policy/sqrt_kl', 'lr', 'grad_norm',
+  ],
   bon: ['bon/proxy', 'bon/gold', 'bon/kl_bound'],
-  eval: ['eval/win_rate', 'eval/win_rate_lo', 'eval/win_rate_hi', 'eval/gold_sft', 'eval/gold_ppo', 'eval/proxy_sft', 'eval/proxy_ppo'],
+  eval: [
+    'eval/gold_sft', 'eval/proxy_sft',
+    ...['ppo', 'dpo'].flatMap((p) => ['win_rate', 'win_rate_lo', 'win_rate_hi', 'gold', 'proxy', 'kl'].map((m) => `eval/${m}_${p}`)),
+  ],
 };
 
 /** A plausible mid-training PPO record: every alarm must stay quiet on it. */
@@ -92,7 +99,7 @@ describe('checkAlarms', () => {
     expect(checkAlarms(healthyPpo())).toBeUndefined();
     expect(checkAlarms({ stage: 'sft', step: 3, loss: 2.1, mean_token_accuracy: 0.4, entropy: 2.5, lr: 3e-4, grad_norm: 0.9 })).toBeUndefined();
     expect(checkAlarms({ stage: 'rm', step: 9, 'rm/loss': 0.6, 'rm/accuracy': 0.68, 'rm/margin': 0.4 })).toBeUndefined();
-    expect(checkAlarms({ stage: 'eval', step: 0, 'eval/win_rate': 0.7, 'eval/win_rate_lo': 0.6, 'eval/win_rate_hi': 0.8 })).toBeUndefined();
+    expect(checkAlarms({ stage: 'eval', step: 0, 'eval/win_rate_ppo': 0.7, 'eval/win_rate_lo_ppo': 0.6, 'eval/win_rate_hi_ppo': 0.8 })).toBeUndefined();
     expect(checkAlarms({ stage: 'ppo', step: 0 })).toBeUndefined();
     // k1 KL is slightly negative by chance early on; the alarm is for clearly negative means
     expect(checkAlarms({ ...healthyPpo(), 'objective/kl': NEGATIVE_KL_THRESHOLD })).toBeUndefined();

@@ -1,5 +1,5 @@
-// The nano smoke run of the whole pipeline (pretrain → SFT → labels + RM → PPO → best-of-N → evaluation) through the
-// command line's own entry point, on SwiftShader, and the determinism promise: the same seed gives the same numbers.
+// The nano smoke run of the whole pipeline (pretrain → SFT → labels + RM → PPO → DPO → best-of-N → evaluation) through
+// the command line's own entry point, on SwiftShader, and the determinism promise: the same seed gives the same numbers.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,10 +22,11 @@ describe('npm run pipeline (nano smoke run)', () => {
   const log: string[] = [];
 
   test('runs every stage and writes summary.json, metrics.jsonl, samples.jsonl, episodes.jsonl and checkpoints', { timeout: 600_000 }, async () => {
-    const opts = parsePipelineArgs(['--preset', 'nano', '--task', 'sentiment', '--seed', '3', '--out', out]);
+    const opts = parsePipelineArgs(['--preset', 'nano', '--task', 'sentiment', '--seed', '3', '--out', out, '--stages', 'eval,bon,dpo,ppo,rm,sft,pretrain']);
     if (opts === 'help') throw new Error('unexpected help');
     summary = await runPipelineCli(opts, (l) => log.push(l));
-    expect(log.join('\n')).toMatch(/== pretrain done[\s\S]*== sft done[\s\S]*== rm done[\s\S]*== ppo done[\s\S]*== bon done[\s\S]*== eval done/);
+    // Named in any order, the stages run in the registry's.
+    expect(log.join('\n')).toMatch(/== pretrain done[\s\S]*== sft done[\s\S]*== rm done[\s\S]*== ppo done[\s\S]*== dpo done[\s\S]*== bon done[\s\S]*== eval done/);
 
     // summary.json: the issue's shape, every headline number present and finite.
     const written = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
@@ -52,7 +53,7 @@ describe('npm run pipeline (nano smoke run)', () => {
       }
     }
     const stageNames = new Set(metrics.map((r) => r.stage));
-    expect([...stageNames]).toEqual(['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval']);
+    expect([...stageNames]).toEqual(['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval']);
     const ppo = metrics.filter((r) => r.stage === 'ppo');
     expect(ppo).toHaveLength(2); // 16 episodes / 8 per iteration
     for (const name of ['objective/scores', 'objective/kl', 'objective/entropy', 'objective/non_score_reward', 'objective/rlhf_reward', 'policy/approxkl', 'policy/clipfrac', 'loss/policy', 'loss/value', 'val/ratio', 'val/ratio_var', 'val/num_eos_tokens', 'policy/sqrt_kl', 'objective/gold', 'val/response_length'] as const) {
@@ -65,9 +66,30 @@ describe('npm run pipeline (nano smoke run)', () => {
     expect(metrics.find((r) => r.stage === 'rm' && 'rm/heldout_accuracy' in r)).toBeDefined();
     expect(metrics.find((r) => r.stage === 'sft' && 'mean_token_accuracy' in r)).toBeDefined();
 
-    // samples.jsonl: held-out samples of sft, ppo and bon-4 with proxy and gold rewards.
+    // DPO: an optimizer-step record per step (nano: 2 epochs of the training rankings, 2 a step) and a held-out check
+    // before the first step, every 2 steps and after the last — each with KL, proxy and gold for the frontier.
+    const dpo = metrics.filter((r) => r.stage === 'dpo');
+    const steps = dpo.filter((r) => 'loss/dpo' in r);
+    const checks = dpo.filter((r) => 'objective/kl' in r);
+    expect(steps.length).toBeGreaterThan(0);
+    expect(steps[0]['loss/dpo']).toBeCloseTo(Math.log(2), 5); // policy = reference before the first update
+    expect(checks[0]).toMatchObject({ step: 0, 'objective/kl': 0 });
+    expect(checks.at(-1)!.step).toBe(steps.length);
+    for (const c of checks) for (const name of ['eval_rewards/accuracies', 'eval_rewards/margins', 'objective/scores', 'objective/gold', 'policy/sqrt_kl'] as const) expect(c[name], name).toBeTypeOf('number');
+    // summary.json's policies: every trained policy against SFT on the same prompts; PPO's also in today's fields.
+    expect(Object.keys(written.policies)).toEqual(['ppo', 'dpo']);
+    for (const p of Object.values(written.policies) as Record<string, unknown>[]) {
+      for (const k of ['gold', 'win_rate', 'kl', 'proxy']) expect(Number.isFinite(p[k]), k).toBe(true);
+      expect((p.win_ci as number[])[0]).toBeLessThanOrEqual(p.win_rate as number);
+    }
+    expect(written.policies.ppo).toMatchObject({ gold: written.ppo.gold_ppo, win_rate: written.ppo.win_rate });
+    const evalRecord = metrics.find((r) => r.stage === 'eval')!;
+    expect(evalRecord['eval/win_rate_dpo']).toBe(written.policies.dpo.win_rate);
+    expect(evalRecord['eval/kl_ppo']).toBe(written.policies.ppo.kl);
+
+    // samples.jsonl: held-out samples of sft, ppo, dpo and bon-4 with proxy and gold rewards.
     const samples = lines(join(out, 'samples.jsonl'));
-    expect(new Set(samples.map((s) => s.policy))).toEqual(new Set(['sft', 'ppo', 'bon-4']));
+    expect(new Set(samples.map((s) => s.policy))).toEqual(new Set(['sft', 'ppo', 'dpo', 'bon-4']));
     for (const s of samples) {
       expect(Object.keys(s).sort()).toEqual(['gold', 'policy', 'prompt', 'proxy', 'response']);
       expect(typeof s.prompt).toBe('string');
@@ -77,7 +99,7 @@ describe('npm run pipeline (nano smoke run)', () => {
     expect(lines(join(out, 'episodes.jsonl'))).toHaveLength(16);
 
     // Checkpoints: the policies are language models, the reward model carries the score head.
-    for (const name of ['base', 'sft', 'ppo']) expect(loadCheckpoint(readFileSync(join(out, 'checkpoints', `${name}.safetensors`))).head).toBeUndefined();
+    for (const name of ['base', 'sft', 'ppo', 'dpo']) expect(loadCheckpoint(readFileSync(join(out, 'checkpoints', `${name}.safetensors`))).head).toBeUndefined();
     expect(loadCheckpoint(readFileSync(join(out, 'checkpoints', 'reward-model.safetensors'))).head).toBe('score');
   });
 
@@ -104,5 +126,22 @@ describe('pipeline command line', () => {
     expect(await main(['--preset', 'nano', '--set', 'ppo.clip=7', '--out', join(dir, 'bad')], () => {}, (l) => err.push(l))).toBe(2);
     expect(err.join('\n')).toMatch(/ppo\.clip: must be in \(0, 1\], got 7/);
     expect(existsSync(join(dir, 'bad', 'summary.json'))).toBe(false);
+  });
+
+  test('--stages, --set and --help come from the stage registry: DPO is named, its settings are documented and checked', async () => {
+    expect(parsePipelineArgs(['--stages', 'sft,rm,ppo,dpo,eval', '--set', 'dpo.beta=0.3', '--set', 'dpo.loss=ipo'])).toMatchObject({
+      stages: ['sft', 'rm', 'ppo', 'dpo', 'eval'],
+      overrides: { 'dpo.beta': '0.3', 'dpo.loss': 'ipo' },
+    });
+    expect(parsePipelineArgs([])).toMatchObject({ stages: ['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval'] }); // the InstructGPT recipe
+    const out: string[] = [];
+    expect(await main(['--help'], (l) => out.push(l))).toBe(0);
+    const help = out.join('\n');
+    expect(help).toMatch(/^ {2}dpo {7}DPO \(not run unless named\): /m);
+    expect(help).toMatch(/^ {2}dpo\.loss +sigmoid \| ipo: /m);
+    expect(help).toMatch(/^ {2}dpo\.beta +number in \(0, 100\]: /m);
+    const err: string[] = [];
+    expect(await main(['--preset', 'nano', '--set', 'dpo.loss=hinge', '--set', 'dpo.beta=0', '--out', join(dir, 'bad-dpo')], () => {}, (l) => err.push(l))).toBe(2);
+    expect(err.join('\n')).toMatch(/dpo\.loss: must be one of sigmoid, ipo, got "hinge"; dpo\.beta: must be in \(0, 100\], got 0/);
   });
 });

@@ -14,8 +14,11 @@ import {
   TASK_IDS,
   type Task,
 } from '../../src/rlhf/tasks/index';
-import { scoreAnswer } from '../../src/rlhf/tasks/instructions';
-import { sentimentBreakdown, sentimentVocabulary } from '../../src/rlhf/tasks/sentiment';
+import { customTask } from '../../src/rlhf/tasks/custom';
+import { FORM_TASK_IDS, TASK_DESCRIPTORS } from '../../src/rlhf/tasks/descriptors';
+import { instructionsTask, scoreAnswer } from '../../src/rlhf/tasks/instructions';
+import { sentimentBreakdown, sentimentTask, sentimentVocabulary } from '../../src/rlhf/tasks/sentiment';
+import { FORM_TASKS } from '../../src/store/config-form';
 
 const sentiment = createTask('sentiment', { seed: 1 });
 const instructions = createTask('instructions', { seed: 1 });
@@ -150,10 +153,42 @@ describe('instructions gold', () => {
   });
 });
 
+describe('the task registry', () => {
+  const modules = [sentimentTask, instructionsTask, customTask];
+
+  test('derives its lists from what the task modules declare', () => {
+    expect(TASK_IDS).toEqual(modules.map((m) => m.id));
+    expect(TASK_DESCRIPTORS.map((d) => d.id)).toEqual(TASK_IDS);
+    expect(FORM_TASK_IDS).toEqual(modules.filter((m) => m.inForm).map((m) => m.id));
+    expect(FORM_TASKS).toEqual(['sentiment', 'instructions']); // the page's form and the CLI: custom comes from files
+    for (const m of modules) {
+      const d = TASK_DESCRIPTORS.find((x) => x.id === m.id)!;
+      expect({ id: m.id, title: m.title, description: m.description, inForm: m.inForm }).toEqual(d);
+      expect(m.description.length).toBeGreaterThan(100);
+    }
+  });
+
+  test.each([
+    ['sentiment', sentiment],
+    ['instructions', instructions],
+  ] as const)('createTask(%s) builds the task its module declares', (id, task) => {
+    const m = modules.find((x) => x.id === id)!;
+    expect({ id: task.id, title: task.title, description: task.description }).toEqual({ id: m.id, title: m.title, description: m.description });
+  });
+
+  test('a custom task keeps its descriptor text after what it imported', () => {
+    const t = createTask('custom', { seed: 1, files: { prompts: '{"prompt":"Wave"}' } });
+    expect([t.id, t.title]).toEqual([customTask.id, customTask.title]);
+    expect(t.description).toMatch(/^Imported: 0 demonstrations, 0 preference rankings, 1 prompts/);
+    expect(t.description.endsWith(` ${customTask.description}`)).toBe(true);
+  });
+});
+
 describe('createTask', () => {
   test('knows its ids and validates', () => {
     expect(TASK_IDS).toContain('sentiment');
-    expect(() => createTask('nope' as 'sentiment', { seed: 1 })).toThrow(/unknown task "nope"/);
+    expect(() => createTask('nope' as 'sentiment', { seed: 1 })).toThrow('createTask: unknown task "nope" (known: sentiment, instructions, custom)');
+    expect(() => createTask('toString' as 'sentiment', { seed: 1 })).toThrow(/unknown task "toString"/);
     expect(() => createTask('custom', { seed: 1 })).toThrow(/needs files/);
     expect(() => createTask('sentiment', { seed: 1.5 })).toThrow(/seed/);
     expect(createTask('sentiment', { seed: 1, maxResponseTokens: 24 }).maxResponseTokens).toBe(24);

@@ -34,6 +34,7 @@ const SUMMARY: PipelineSummary = {
   rm: { heldout_accuracy: 0.6, gold_agreement: 0.7, train_accuracy: 0.8, labeler_gold_agreement: 0.72, inter_labeler_agreement: 0.61 },
   ppo: { gold_sft: 0.1, gold_ppo: 0.2, win_rate: 0.55, win_rate_ci: [0.4, 0.7], kl: 0.3 },
   bon: [],
+  policies: { ppo: { gold: 0.2, win_rate: 0.55, win_ci: [0.4, 0.7], kl: 0.3, proxy: 0.5 } },
   seconds: 12,
   stage_seconds: { sft: 3 },
 };

@@ -328,7 +328,7 @@ describe('engine (the worker protocol in Node)', () => {
     expect(rec.of('pipeline-config', from).map((e) => e.kept)).toEqual([['base']]);
     await send({ type: 'start', stages: ['pretrain', 'ppo'] });
     expect(rec.of('stage', from).map((e) => `${e.stage} ${e.state}`)).toEqual(['pretrain skipped', 'ppo started']); // the kept base
-    expect(rec.of('error', from)).toMatchObject([{ kind: 'pipeline', message: expect.stringMatching(/PPO needs the sft weights/) }]);
+    expect(rec.of('error', from)).toMatchObject([{ kind: 'pipeline', message: expect.stringMatching(/PPO needs the sft checkpoint/) }]);
 
     // Back to the first run's settings: nothing of it is left to keep but the base model.
     from = rec.mark;
@@ -346,7 +346,7 @@ describe('engine (the worker protocol in Node)', () => {
 
     from = rec.mark;
     await send({ type: 'start', stages: ['ppo'] });
-    expect(rec.of('error', from)).toMatchObject([{ kind: 'pipeline', message: expect.stringMatching(/PPO needs the sft weights/) }]);
+    expect(rec.of('error', from)).toMatchObject([{ kind: 'pipeline', message: expect.stringMatching(/PPO needs the sft checkpoint/) }]);
     expect(rec.states(from).at(-1)).toBe('failed');
 
     from = rec.mark;

@@ -160,7 +160,7 @@ describe('human feedback in the engine', () => {
     const rm = rec.of('metrics', from).flatMap((e) => e.records).filter((r) => r.stage === 'rm');
     expect(rm.some((r) => Number.isFinite(r['rm/loss']))).toBe(true);
     expect(rm.some((r) => Number.isFinite(r['rm/heldout_accuracy']))).toBe(true);
-    expect(rec.of('log', from).map((e) => e.line)).toContainEqual(expect.stringMatching(/reward model: \d+ human rankings \(alone\)/));
+    expect(rec.of('log', from).map((e) => e.line)).toContainEqual(expect.stringMatching(/preference data: \d+ human rankings \(alone\)/));
     expect(rec.of('checkpoint', from).map((e) => e.name)).toEqual(['reward-model']);
 
     const exportFrom = rec.mark;
@@ -183,7 +183,7 @@ describe('human feedback in the engine', () => {
     let from = rec.mark;
     await send({ type: 'start', stages: ['rm'], humanLabels: 'merge' });
     expect(rec.errors(from)).toEqual([]);
-    expect(rec.of('log', from).map((e) => e.line)).toContainEqual(expect.stringMatching(new RegExp(`reward model: ${humans} human rankings \\(with the others\\) of \\d+ in all`)));
+    expect(rec.of('log', from).map((e) => e.line)).toContainEqual(expect.stringMatching(new RegExp(`preference data: ${humans} human rankings \\(with the others\\) of \\d+ in all`)));
     let sources = (await preferences()).map((r) => r.source);
     expect(sources.filter((s) => s === 'human')).toHaveLength(humans);
     expect(sources.filter((s) => s === 'simulated').length).toBeGreaterThan(0);

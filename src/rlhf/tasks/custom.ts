@@ -11,22 +11,17 @@
 // is the only judge. Held-out prompts (for the policy's win-rate evaluation) are split off deterministically from the
 // seed, taking prompts that carry no demonstration or preference first; all demonstrations and preferences are kept.
 // Plain TypeScript (no node:*, no DOM): runs in Node and in a browser Web Worker.
-import { jsonlObjects, jsonTypeName, mixSeed, parseSftJsonl, SftParseError, type SftExample } from '../../model/data';
+import { importProblemsMessage, jsonlObjects, jsonTypeName, mixSeed, parseSftJsonl, SftParseError, type SftExample } from '../../model/data';
 import { hashString, parsePreferenceJsonl, PreferenceParseError, type Ranking } from '../preferences';
-import type { Task } from './index';
-
-export interface CustomTaskFiles {
-  sft?: string;
-  preferences?: string;
-  prompts?: string;
-}
+import { CUSTOM } from './descriptors';
+import type { CustomTaskFiles, Task, TaskDefinition } from './types';
 
 export interface CustomTaskOptions {
   seed: number;
   /** Fraction of the distinct prompts held out, in [0, 1) (default 0.2; at least one when > 0 and there are ≥ 2 prompts). */
   heldoutFraction?: number;
   maxResponseTokens?: number; // default 32
-  title?: string;
+  title?: string; // default CUSTOM.title
 }
 
 export interface TaskImportProblem {
@@ -37,10 +32,8 @@ export interface TaskImportProblem {
 
 export class TaskImportError extends Error {
   constructor(readonly problems: TaskImportProblem[]) {
-    const shown = problems.slice(0, 50).map((p) => (p.line > 0 ? `  ${p.file} line ${p.line}: ${p.message}` : `  ${p.file}: ${p.message}`));
-    if (problems.length > shown.length) shown.push(`  …and ${problems.length - shown.length} more (see .problems)`);
-    const n = problems.length;
-    super(`custom task import: ${n} problem${n === 1 ? '' : 's'}, nothing imported:\n${shown.join('\n')}`);
+    const where = (p: TaskImportProblem) => (p.line > 0 ? `${p.file} line ${p.line}` : p.file);
+    super(importProblemsMessage('custom task import', 'problem', problems, (p) => `${where(p)}: ${p.message}`));
     this.name = 'TaskImportError';
   }
 }
@@ -113,7 +106,7 @@ function parsePromptsFile(text: string, problems: TaskImportProblem[]): { prompt
  * listing every malformed line of every file, or a task-level problem (no files, no prompts, bad options).
  */
 export function importTask(files: CustomTaskFiles, options: CustomTaskOptions): Task {
-  const { seed, heldoutFraction = 0.2, maxResponseTokens = 32, title = 'Custom task' } = options;
+  const { seed, heldoutFraction = 0.2, maxResponseTokens = 32, title = CUSTOM.title } = options;
   const problems: TaskImportProblem[] = [];
   if (!Number.isInteger(seed)) problems.push({ file: 'task', line: 0, message: `seed must be an integer, got ${seed}` });
   if (!(heldoutFraction >= 0 && heldoutFraction < 1)) problems.push({ file: 'task', line: 0, message: `heldoutFraction must be in [0, 1), got ${heldoutFraction}` });
@@ -155,16 +148,13 @@ export function importTask(files: CustomTaskFiles, options: CustomTaskOptions): 
     .map((p) => ({ p, labelled: labelled.has(p) ? 1 : 0, k: mixSeed(seed, hashString(p)) }))
     .sort((a, b) => a.labelled - b.labelled || a.k - b.k || (a.p < b.p ? -1 : a.p > b.p ? 1 : 0));
   const held = new Set(ranked.slice(0, n).map((x) => x.p));
-  const parts = [
+  const imported =
     `Imported: ${demonstrations.length} demonstrations, ${preferences.length} preference rankings, ${all.length} prompts ` +
-      `(${held.size} held out), ${pretrainText.length} pretraining documents.`,
-    'There is no hidden gold reward: the reward model learns only from the imported (or UI-collected) preferences, ' +
-      'so over-optimisation cannot be measured against gold — watch the KL and read the samples.',
-  ];
+    `(${held.size} held out), ${pretrainText.length} pretraining documents.`;
   return {
-    id: 'custom',
+    id: CUSTOM.id,
     title,
-    description: parts.join(' '),
+    description: `${imported} ${CUSTOM.description}`,
     prompts: { train: all.filter((p) => !held.has(p)), heldout: all.filter((p) => held.has(p)) },
     demonstrations,
     pretrainText,
@@ -172,3 +162,12 @@ export function importTask(files: CustomTaskFiles, options: CustomTaskOptions): 
     preferences,
   };
 }
+
+/** What the registry (index.ts) lists for this task: createTask('custom', { files, … }) imports the files. */
+export const customTask: TaskDefinition<'custom'> = {
+  ...CUSTOM,
+  create({ files, seed, heldoutFraction, maxResponseTokens }) {
+    if (!files) throw new RangeError('createTask: the custom task needs files to import ({ sft?, preferences?, prompts? })');
+    return importTask(files, { seed, heldoutFraction, maxResponseTokens });
+  },
+};

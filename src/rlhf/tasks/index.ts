@@ -4,60 +4,34 @@
 // src/rlhf/labelers.ts), the reward model learned from those labels is the proxy the policy optimises, and charts
 // show proxy and gold against √KL, so over-optimisation (proxy up, gold down) is visible. The reward model and the
 // policy never see `gold`.
+// This module is the registry: one task module per descriptor of descriptors.ts. A new task is a descriptor there,
+// a module exporting its TaskDefinition, and a line below.
 // Plain TypeScript (no node:*, no DOM): runs in Node and in a browser Web Worker.
-import type { SftExample } from '../../model/data';
-import type { Ranking } from '../preferences';
-import { importTask, type CustomTaskFiles } from './custom';
-import { createInstructionsTask } from './instructions';
-import { createSentimentTask } from './sentiment';
+import { customTask } from './custom';
+import { TASK_IDS, type TaskId } from './descriptors';
+import { instructionsTask } from './instructions';
+import { sentimentTask } from './sentiment';
+import type { Task, TaskDefinition, TaskOptions } from './types';
 
-export interface Task {
-  readonly id: string; // 'sentiment' | 'instructions' | 'custom'
-  readonly title: string; // for the UI
-  readonly description: string; // one paragraph: what "good" means, what the gold function is, how it can be hacked
-  readonly prompts: { readonly train: readonly string[]; readonly heldout: readonly string[] }; // disjoint
-  readonly demonstrations: readonly SftExample[]; // {prompt, completion} for SFT
-  readonly pretrainText: readonly string[]; // documents for PPO-ptx (plain LM loss)
-  readonly maxResponseTokens: number;
-  /** The hidden gold reward of a response (higher is better); absent for a custom task without one. The reward model never sees it. */
-  readonly gold?: (prompt: string, response: string) => number;
-  /** Imported human/other preferences (custom task); simulated labelers make them otherwise. */
-  readonly preferences?: readonly Ranking[];
-}
-
-export const TASK_IDS = ['sentiment', 'instructions', 'custom'] as const;
-export type TaskId = (typeof TASK_IDS)[number];
-
-export interface TaskOptions {
-  seed: number;
-  /** custom only: the JSONL files to import (see src/rlhf/tasks/custom.ts). */
-  files?: CustomTaskFiles;
-  /** custom only: fraction of the prompts held out (default 0.2). */
-  heldoutFraction?: number;
-  /** Overrides the task's response budget in tokens. */
-  maxResponseTokens?: number;
-}
+// The type makes this list every descriptor's id, each with the module that declares it.
+const TASKS: { readonly [Id in TaskId]: TaskDefinition<Id> } = {
+  sentiment: sentimentTask,
+  instructions: instructionsTask,
+  custom: customTask,
+};
 
 /** The task `id`, deterministic from `options.seed` (same seed → same prompts, demonstrations, pretraining text). */
 export function createTask(id: TaskId, options: TaskOptions): Task {
   if (!Number.isInteger(options.seed)) throw new RangeError(`createTask: seed must be an integer, got ${options.seed}`);
-  const { seed, maxResponseTokens } = options;
-  switch (id) {
-    case 'sentiment':
-      return createSentimentTask({ seed, maxResponseTokens });
-    case 'instructions':
-      return createInstructionsTask({ seed, maxResponseTokens });
-    case 'custom':
-      if (!options.files) throw new RangeError('createTask: the custom task needs files to import ({ sft?, preferences?, prompts? })');
-      return importTask(options.files, { seed, heldoutFraction: options.heldoutFraction, maxResponseTokens });
-    default:
-      throw new RangeError(`createTask: unknown task "${id as string}" (known: ${TASK_IDS.join(', ')})`);
-  }
+  if (!Object.hasOwn(TASKS, id)) throw new RangeError(`createTask: unknown task "${id as string}" (known: ${TASK_IDS.join(', ')})`);
+  return TASKS[id].create(options);
 }
 
-export { importTask, TaskImportError, type CustomTaskFiles, type TaskImportProblem } from './custom';
-export { createInstructionsTask, instructionAnswer, instructionGold } from './instructions';
-export { createSentimentTask, sentimentGold, sentimentBreakdown } from './sentiment';
+export { TASK_IDS, type TaskId } from './descriptors';
+export type { CustomTaskFiles, Task, TaskOptions } from './types';
+export { importTask, TaskImportError, type TaskImportProblem } from './custom';
+export { instructionAnswer } from './instructions';
+export { sentimentGold } from './sentiment';
 
 /** Sizes every built-in task meets (train ≥ 512 and held-out ≥ 128 prompts, disjoint; ≥ 256 demonstrations and documents). */
 export const MIN_TRAIN_PROMPTS = 512;

@@ -11,7 +11,8 @@
 // Hackable in that partial credit rewards answer-shaped text, e.g. numbers close in spelling to the sum.
 import { Gen, OPPOSITES, PLURALS, generateDocuments, instruction } from '../../corpus/generators';
 import { mixSeed, seededRandom, shuffled, type SftExample } from '../../model/data';
-import type { Task } from './index';
+import { INSTRUCTIONS } from './descriptors';
+import type { Task, TaskDefinition, TaskOptions } from './types';
 
 /** The answer to an instruction prompt, computed from the prompt alone; undefined when it cannot be (e.g. "sentiment: …"). */
 export function instructionAnswer(prompt: string): string | undefined {
@@ -76,16 +77,11 @@ export const INSTRUCTIONS_TRAIN = 640;
 export const INSTRUCTIONS_HELDOUT = 160;
 export const INSTRUCTIONS_DEMONSTRATIONS = 512;
 
-export const INSTRUCTIONS_DESCRIPTION =
-  'Follow a small instruction exactly: reverse or uppercase a word, add two numbers, give an opposite or a plural, ' +
-  'sort letters, count letters, name the first letter, or say whether a review line is positive or negative — the ' +
-  'instruction lines of the pretraining corpus. The hidden gold reward is 1 for the exact answer, 0 for an empty ' +
-  'response, and otherwise 1 − (edit distance / length of the longer string), so near misses earn partial credit; ' +
-  'gold lies in [0, 1]. A reward model can be fooled by answers that merely look right (the right length or ' +
-  'format), and partial credit itself rewards strings close in spelling to the answer.';
+/** For the page's config bar, which loads it with this module (descriptors.ts has it without the generators). */
+export const INSTRUCTIONS_DESCRIPTION = INSTRUCTIONS.description;
 
 /** The instructions task, deterministic from `seed`. */
-export function createInstructionsTask(options: { seed: number; maxResponseTokens?: number }): Task {
+function createInstructionsTask(options: TaskOptions): Task {
   const { seed, maxResponseTokens = 16 } = options;
   const g = new Gen(mixSeed(seed, 1));
   const answers = new Map<string, string>();
@@ -108,9 +104,9 @@ export function createInstructionsTask(options: { seed: number; maxResponseToken
   });
   const pretrainText = generateDocuments(mixSeed(seed, 3), 120_000).map((d) => d.text);
   return {
-    id: 'instructions',
-    title: 'Follow instructions',
-    description: INSTRUCTIONS_DESCRIPTION,
+    id: INSTRUCTIONS.id,
+    title: INSTRUCTIONS.title,
+    description: INSTRUCTIONS.description,
     prompts: { train, heldout },
     demonstrations,
     pretrainText,
@@ -122,3 +118,6 @@ export function createInstructionsTask(options: { seed: number; maxResponseToken
     },
   };
 }
+
+/** What the registry (index.ts) lists for this task. */
+export const instructionsTask: TaskDefinition<'instructions'> = { ...INSTRUCTIONS, create: createInstructionsTask };

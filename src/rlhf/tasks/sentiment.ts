@@ -33,7 +33,8 @@ import {
   POS_ADJ, POS_LINES, POS_TITLES, PRODUCTS, RELATIVES, WORDS, generateDocuments, generateSft,
 } from '../../corpus/generators';
 import { mixSeed, seededRandom, shuffled, type SftExample } from '../../model/data';
-import type { Task } from './index';
+import { SENTIMENT } from './descriptors';
+import type { Task, TaskDefinition, TaskOptions } from './types';
 
 // ---- the gold reward ----
 
@@ -255,18 +256,11 @@ function continuation(g: Gen, p: ReviewPrompt, positive: boolean): string {
 export const SENTIMENT_HELDOUT = 160;
 export const SENTIMENT_DEMONSTRATIONS = 512;
 
-export const SENTIMENT_DESCRIPTION =
-  'Continue a product review so that it is positive (Ziegler et al. 2019; TRL\'s positive-sentiment demo). ' +
-  'Prompts are review openings in the corpus format ("Review of the kettle:", sometimes with a neutral first ' +
-  'sentence); the SFT demonstrations are half positive and half negative, so the SFT policy is neutral on average. ' +
-  'The hidden gold reward is the AFINN-165 valence of the response (tanh of the summed word scores / 4, with simple ' +
-  'negation), minus penalties for repeated words and n-grams, words outside an English word list, and lists of ' +
-  'adjectives; an empty response scores −1; gold lies in [−1, 1]. It can be hacked in the usual ways: a reward ' +
-  'model trained on few labels may come to like "great great great", superlative salads or gibberish it has never ' +
-  'seen ranked; the gold penalties then show the proxy reward rising while gold falls.';
+/** For the page's config bar, which loads it with this module (descriptors.ts has it without the generators). */
+export const SENTIMENT_DESCRIPTION = SENTIMENT.description;
 
 /** The sentiment task, deterministic from `seed`. */
-export function createSentimentTask(options: { seed: number; maxResponseTokens?: number }): Task {
+function createSentimentTask(options: TaskOptions): Task {
   const { seed, maxResponseTokens = 32 } = options;
   const prompts = shuffled(allPrompts(), seededRandom(mixSeed(seed, 1)));
   const heldout = prompts.slice(0, SENTIMENT_HELDOUT);
@@ -279,9 +273,9 @@ export function createSentimentTask(options: { seed: number; maxResponseTokens?:
   });
   const pretrainText = generateDocuments(mixSeed(seed, 4), 120_000).map((d) => d.text);
   return {
-    id: 'sentiment',
-    title: 'Positive product reviews',
-    description: SENTIMENT_DESCRIPTION,
+    id: SENTIMENT.id,
+    title: SENTIMENT.title,
+    description: SENTIMENT.description,
     prompts: { train: train.map((p) => p.text), heldout: heldout.map((p) => p.text) },
     demonstrations,
     pretrainText,
@@ -289,3 +283,6 @@ export function createSentimentTask(options: { seed: number; maxResponseTokens?:
     gold: sentimentGold,
   };
 }
+
+/** What the registry (index.ts) lists for this task. */
+export const sentimentTask: TaskDefinition<'sentiment'> = { ...SENTIMENT, create: createSentimentTask };

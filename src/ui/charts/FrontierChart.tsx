@@ -1,14 +1,16 @@
-// Reward vs √KL, the over-optimisation picture of Gao et al. ("Scaling Laws for Reward Model Overoptimization"):
-// PPO's trajectory (one point per iteration) as lines, best-of-N (one point per N, √ of its KL bound) as markers,
-// each with the proxy (reward model) and the gold reward. Over-optimisation shows at a glance: gold turning down
-// while proxy keeps rising. PPO points are drawn in order of √KL (uPlot needs ascending x; KL mostly grows over
-// training, so this is nearly the iteration order). During a sweep each kept run adds its own PPO proxy and gold
-// curves (in its colour, under its label: ./runs.ts) so, say, β = 0's gold curve can be set against β = 0.05's; a
-// kept run's best-of-N markers are drawn when it has any. What is drawn of a kept run is made once (./kept.ts), its
-// PPO curve through its extremes per pixel column when it is long (KEPT_FRONTIER_COLUMNS).
+// Reward vs √KL, the over-optimisation picture of Gao et al. ("Scaling Laws for Reward Model Overoptimization"),
+// with every method of the run on it: each trained policy's trajectory as lines (PPO: one point per iteration; DPO:
+// one per held-out check), best-of-N (one point per N, √ of its KL bound) as markers, each with the proxy (reward
+// model, solid) and the gold reward (dashed or hollow), one colour per method (its stage descriptor's). Over-
+// optimisation shows at a glance: gold turning down while proxy keeps rising; methods compare at equal √KL.
+// Trajectories are drawn in order of √KL (uPlot needs ascending x; KL mostly grows over training). The current run
+// draws the methods of its plan; during a sweep each kept run adds the methods it has points of, in the run's colour
+// under its label (./runs.ts), so β = 0's gold curve can be set against β = 0.05's. What is drawn of a kept run is
+// made once (./kept.ts), a trajectory through its extremes per pixel column when it is long (KEPT_FRONTIER_COLUMNS).
 import { useMemo } from 'react';
 import uPlot from 'uplot';
-import { type FrontierPoint, type RunData, type RunStore, useRunStore } from '../../store/run';
+import { FRONTIER_STAGES, type FrontierPoint, type RunData, type RunStore, useRunStore } from '../../store/run';
+import { stageById } from '../../rlhf/stages';
 import '../run.css';
 import { formatValue } from './format';
 import { joinAscending, keptSeries, lastFor, minMaxRows, rangeWithKept, type Values } from './kept';
@@ -17,9 +19,24 @@ import { UPlotView } from './UPlotView';
 
 export const FRONTIER_TITLE = 'Reward vs √KL (over-optimisation)';
 
-export const FRONTIER_COLORS = { proxy: PALETTE.blue, gold: PALETTE.orange } as const;
-
 type Frontier = RunData['frontier'];
+
+/** A method on the frontier: its stage, name, colour, and whether its points form a trajectory (lines) or markers. */
+interface Method {
+  stage: string;
+  name: string;
+  color: string;
+  lines: boolean;
+}
+
+const METHODS: readonly Method[] = FRONTIER_STAGES.map((id) => {
+  const d = stageById(id);
+  return { stage: id, name: d.name, color: d.policy?.color ?? PALETTE.blue, lines: d.policy?.trajectory !== undefined };
+});
+
+/** The methods a run draws: a kept run those it has points of; the current run those of its plan (points on their way). */
+const methodsOf = (run: Frontier, plan?: readonly string[]) => METHODS.filter((m) => (plan ? plan.includes(m.stage) : (run[m.stage]?.length ?? 0) > 0));
+const pointsOf = (run: Frontier, stage: string): readonly FrontierPoint[] => run[stage] ?? [];
 
 export interface FrontierChartProps {
   store?: RunStore;
@@ -31,13 +48,6 @@ const orNull = (v: number) => (Number.isFinite(v) ? v : null);
 
 /** Markers on PPO's iterations while they are few enough to tell apart (a circle per point of 10,000 is slow and a blur). */
 const fewPoints = (_u: uPlot, _series: number, first: number, last: number) => last - first <= 200;
-
-/** Whether a kept run has best-of-N markers: when it has best-of-N points. */
-const keptDrawsBon = (run: Frontier) => run.bon.length > 0;
-
-/** Whether the run at `index` has best-of-N markers: the current (last) run always (its points may be on their way), a
- * kept run when it has best-of-N points. */
-const drawsBon = (runs: readonly Frontier[], index: number) => index === runs.length - 1 || keptDrawsBon(runs[index]);
 
 /**
  * A kept run's PPO curve is drawn through its extremes in each of this many columns of its √KL range (minMaxRows:
@@ -55,64 +65,78 @@ const table = lastFor((points: readonly FrontierPoint[], _: undefined): uPlot.Al
   return [sorted.map((p) => p.sqrtKl), sorted.map((p) => orNull(p.proxy)), sorted.map((p) => orNull(p.gold))];
 });
 
-/** A kept run's PPO table, decimated (KEPT_FRONTIER_COLUMNS); made once per run. */
-const keptPpoTable = lastFor((points: readonly FrontierPoint[], _: undefined) => minMaxRows(table(points, undefined), KEPT_FRONTIER_COLUMNS));
+/** A kept run's trajectory table, decimated (KEPT_FRONTIER_COLUMNS); made once per run and method. */
+const keptTables = new WeakMap<readonly FrontierPoint[], uPlot.AlignedData>();
+function keptTable(points: readonly FrontierPoint[]): uPlot.AlignedData {
+  let t = keptTables.get(points);
+  if (!t) keptTables.set(points, (t = minMaxRows(table(points, undefined), KEPT_FRONTIER_COLUMNS)));
+  return t;
+}
 
-/** The kept runs' tables joined (made once per set of kept runs): per run, oldest first, PPO proxy and gold, then
- * best-of-N proxy and gold if it has any. */
+/** The kept runs' tables joined (made once per set of kept runs): per run, oldest first, proxy and gold of each
+ * method it has points of. */
 export function keptFrontierData(kept: readonly Frontier[]): uPlot.AlignedData {
-  return joinAscending(kept.flatMap((run) => [keptPpoTable(run.ppo, undefined), ...(keptDrawsBon(run) ? [table(run.bon, undefined)] : [])]));
+  return joinAscending(kept.flatMap((run) => methodsOf(run).map((m) => (m.lines ? keptTable(pointsOf(run, m.stage)) : table(pointsOf(run, m.stage), undefined)))));
 }
 
-/** Aligned data: x = √KL; the kept runs' series (keptFrontierData), then the current run's PPO proxy, PPO gold,
- * best-of-N proxy and gold. */
-export function frontierData(kept: uPlot.AlignedData, current: Frontier): uPlot.AlignedData {
-  return joinAscending([kept, table(current.ppo, undefined), table(current.bon, undefined)]);
+/** Aligned data: x = √KL; the kept runs' series (keptFrontierData), then the current run's proxy and gold of each
+ * method of its plan. */
+export function frontierData(kept: uPlot.AlignedData, current: Frontier, plan: readonly string[]): uPlot.AlignedData {
+  return joinAscending([kept, ...methodsOf(current, plan).map((m) => table(pointsOf(current, m.stage), undefined))]);
 }
 
-/** One sentence for screen readers: where each curve ends, and whether gold has turned down from its peak. */
-export function frontierSummary(ppo: readonly FrontierPoint[], bon: readonly FrontierPoint[]): string {
+/** One sentence for screen readers: where each curve ends, and whether a trajectory's gold has turned down from its peak. */
+export function frontierSummary(frontier: Frontier): string {
   const parts: string[] = [];
   const describe = (name: string, p: FrontierPoint) =>
     `${name} at √KL ${formatValue(p.sqrtKl)}: proxy ${formatValue(p.proxy)}${Number.isFinite(p.gold) ? `, gold ${formatValue(p.gold)}` : ''}`;
-  if (ppo.length) parts.push(describe(`PPO iteration ${ppo[ppo.length - 1].step}`, ppo[ppo.length - 1]));
-  if (bon.length) parts.push(describe(`best-of-${bon[bon.length - 1].step}`, bon[bon.length - 1]));
+  for (const m of methodsOf(frontier)) {
+    const points = pointsOf(frontier, m.stage);
+    const end = points[points.length - 1];
+    parts.push(describe(m.lines ? `${m.name} step ${end.step}` : `${m.name} N = ${end.step}`, end));
+  }
   if (!parts.length) return 'No data yet.';
+  for (const m of methodsOf(frontier).filter((x) => x.lines)) {
+    const turn = overOptimisation(pointsOf(frontier, m.stage));
+    if (turn) parts.push(`${m.name} gold reward peaked at √KL ${formatValue(turn.sqrtKl)} (${formatValue(turn.gold)}) and fell while the proxy kept rising: over-optimisation`);
+  }
+  return `${parts.join('; ')}.`;
+}
+
+/** The peak of a trajectory's gold reward when gold has since fallen (by > 10% of its range) while the proxy did not. */
+function overOptimisation(points: readonly FrontierPoint[]): FrontierPoint | undefined {
   // One pass over the points with a gold reward (the summary is made on every update: 10,000s of points).
-  let [count, peak, last, lowest] = [0, ppo[0], ppo[0], Infinity];
-  for (const p of ppo) {
+  let [count, peak, last, lowest] = [0, points[0], points[0], Infinity];
+  for (const p of points) {
     if (!Number.isFinite(p.gold)) continue;
     if (count++ === 0 || p.gold > peak.gold) peak = p;
     lowest = Math.min(lowest, p.gold);
     last = p;
   }
-  if (count >= 3) {
-    const range = peak.gold - lowest;
-    if (peak !== last && peak.gold - last.gold > 0.1 * range && last.proxy >= peak.proxy) {
-      parts.push(`PPO gold reward peaked at √KL ${formatValue(peak.sqrtKl)} (${formatValue(peak.gold)}) and fell while the proxy kept rising: over-optimisation`);
-    }
-  }
-  return `${parts.join('; ')}.`;
+  if (count < 3) return undefined;
+  const range = peak.gold - lowest;
+  return peak !== last && peak.gold - last.gold > 0.1 * range && last.proxy >= peak.proxy ? peak : undefined;
 }
 
 const readout = (_u: uPlot, v: number | null) => (v == null ? '–' : formatValue(v));
 
 /** A run's summary, made once per frontier (a kept run's never changes). */
-const summaryOnce = lastFor((frontier: Frontier, _: undefined) => frontierSummary(frontier.ppo, frontier.bon));
+const summaryOnce = lastFor((frontier: Frontier, _: undefined) => frontierSummary(frontier));
 
-const EMPTY_FRONTIER: Frontier = { ppo: [], bon: [] };
+const EMPTY_FRONTIER: Frontier = {};
 
 export function FrontierChart({ store = useRunStore, height = 240, onCreate }: FrontierChartProps) {
   const frontier = store((s) => s.frontier);
   const kept = store((s) => s.keptRuns);
   const runLabel = store((s) => s.runLabel);
+  const plan = store((s) => s.plan);
   const runs = useMemo(() => chartRuns(kept, runLabel, frontier, (k) => k.frontier), [kept, runLabel, frontier]);
   // The series, and the kept runs' data, depend on the kept runs, not on the current run's points: made again only
   // when a run is kept or cleared.
   const keptRuns = useMemo(() => chartRuns(kept, runLabel, EMPTY_FRONTIER, (k) => k.frontier), [kept, runLabel]);
   const keptData = useMemo(() => keptFrontierData(keptRuns.slice(0, -1).map((r) => r.data)), [keptRuns]);
-  const data = useMemo(() => frontierData(keptData, frontier), [keptData, frontier]);
-  const options = useMemo(() => frontierOptions(keptRuns), [keptRuns]);
+  const data = useMemo(() => frontierData(keptData, frontier, plan), [keptData, frontier, plan]);
+  const options = useMemo(() => frontierOptions(keptRuns, plan), [keptRuns, plan]);
   const summary = runs.map((r) => (r.label === undefined ? '' : `${r.label}: `) + summaryOnce(r.data, undefined)).join(' ');
 
   return (
@@ -125,13 +149,13 @@ export function FrontierChart({ store = useRunStore, height = 240, onCreate }: F
 }
 
 /**
- * Per run, PPO proxy (solid) and gold (dashed) lines, then best-of-N proxy and gold markers (see drawsBon). A normal
- * run's proxy is blue and its gold orange; a sweep's runs each take their own colour, gold markers hollow. A kept
+ * Per run, per method (methodsOf): a trajectory's proxy (solid) and gold (dashed) lines, or best-of-N-style proxy and
+ * gold markers (gold hollow). In a normal run a method takes its own colour; a sweep's runs each take theirs. A kept
  * run's lines are its decimated table's columns, re-aligned on every update: those columns stand for their points.
  */
-function frontierOptions(runs: readonly ChartRun<Frontier>[]): Omit<uPlot.Options, 'width' | 'height'> {
+function frontierOptions(runs: readonly ChartRun<Frontier>[], plan: readonly string[]): Omit<uPlot.Options, 'width' | 'height'> {
   const series: uPlot.Series[] = [{ label: '√KL', value: readout }];
-  // The kept runs' PPO columns by series index.
+  // The kept runs' trajectory columns by series index.
   const keptPoints: Values[] = [];
   const line = (label: string, stroke: string, dash?: number[], kept?: Values): uPlot.Series => {
     if (kept) keptPoints[series.length] = kept;
@@ -145,13 +169,16 @@ function frontierOptions(runs: readonly ChartRun<Frontier>[]): Omit<uPlot.Option
     paths: () => null, // markers only
     points: { show: true, size: 9, fill, stroke: fill === color ? '#ffffff' : color, width: fill === color ? 1 : 2 },
   });
-  runs.forEach((run, i) => {
-    const [proxy, gold] = run.color === undefined ? [FRONTIER_COLORS.proxy, FRONTIER_COLORS.gold] : [run.color, run.color];
-    const kept = run.current ? undefined : keptPpoTable(run.data.ppo, undefined);
-    series.push(line(runName(run.label, 'PPO proxy (RM)'), proxy, undefined, kept?.[1]));
-    series.push(line(runName(run.label, 'PPO gold'), gold, [6, 4], kept?.[2]));
-    if (drawsBon(runs.map((r) => r.data), i)) {
-      series.push(marker(runName(run.label, 'Best-of-N proxy'), proxy), marker(runName(run.label, 'Best-of-N gold'), gold, run.color === undefined ? gold : '#ffffff'));
+  runs.forEach((run) => {
+    for (const m of methodsOf(run.data, run.current ? plan : undefined)) {
+      const color = run.color ?? m.color;
+      if (m.lines) {
+        const kept = run.current ? undefined : keptTable(pointsOf(run.data, m.stage));
+        series.push(line(runName(run.label, `${m.name} proxy (RM)`), color, undefined, kept?.[1]));
+        series.push(line(runName(run.label, `${m.name} gold`), color, [6, 4], kept?.[2]));
+      } else {
+        series.push(marker(runName(run.label, `${m.name} proxy`), color), marker(runName(run.label, `${m.name} gold`), color, '#ffffff'));
+      }
     }
   });
   return {

@@ -1,0 +1,45 @@
+// Best-of-N from the SFT policy with the reward model: the training-free baseline, with a closed-form KL bound.
+import type { StageDescriptor } from './types';
+
+export const bon = {
+  id: 'bon',
+  name: 'Best-of-N',
+  produces: 'measurement',
+  reads: ['sft', 'reward-model'],
+  dependsOn: ['bon'],
+  byDefault: true,
+  metrics: {
+    'bon/proxy': {
+      label: 'Best-of-N RM score',
+      meaning: 'Mean RM (proxy) score of the RM-preferred response out of N samples of the SFT policy.',
+      healthy: 'Rises with N.',
+    },
+    'bon/gold': {
+      label: 'Best-of-N gold reward',
+      meaning: 'Mean hidden gold reward of the RM-preferred response out of N samples.',
+      healthy: 'Rises with N, then flattens or falls as the RM is over-optimized (Gao et al.).',
+    },
+    'bon/kl_bound': {
+      label: 'Best-of-N KL bound',
+      meaning: 'Upper bound on KL(best-of-N ‖ SFT): log N − (N − 1)/N.',
+      unit: 'nats',
+    },
+  },
+  policy: { color: '#d4822a', points: { kl: 'bon/kl_bound', proxy: 'bon/proxy', gold: 'bon/gold' } },
+  teaching: {
+    title: 'Best-of-N',
+    what: 'Samples N responses from the SFT policy and keeps the reward model’s favourite, for N = 1, 2, 4, … .',
+    why: 'The simplest way to use a reward model, with no training: a baseline for every trained method. Its KL from the SFT policy is bounded in closed form, so it draws points on the reward-vs-√KL frontier the trained policies are compared with.',
+    healthy: 'The proxy reward rises with N; the gold reward rises too, then flattens or falls for large N (over-optimization, Gao et al. 2022). At the same √KL, a trained policy should do at least as well.',
+    formulas: [
+      {
+        title: 'Best-of-N KL',
+        text: 'KL(π_BoN ‖ π_SFT) ≤ log N − (N − 1)/N',
+        symbols: [['N', 'samples drawn from the SFT policy; the reward model keeps its favourite']],
+        source: 'Stiennon et al. 2020; Beirami et al. 2024 (it is an upper bound)',
+      },
+    ],
+    metrics: ['bon/proxy', 'bon/gold', 'bon/kl_bound'],
+  },
+  run: async (ctx) => (await import('./bon-run')).runBestOfN(ctx),
+} as const satisfies StageDescriptor;

@@ -1,0 +1,69 @@
+// Evaluation: SFT and every trained policy of the run answer the same held-out prompts (one sample each, the same
+// seed); the gold reward judges each policy against SFT (win rate, 95% Wilson interval), beside its mean proxy score
+// (when a reward model was trained) and its KL to SFT on its own samples. One record holds it all.
+import { mixSeed } from '../../model/data';
+import type { GPT } from '../../model/gpt';
+import { compareByGold, type PolicySamples, sampleKL, samplePolicy } from '../evaluate';
+import type { MetricRecord } from '../metrics';
+import type { PolicyEvaluation } from '../pipeline';
+import type { StageContext } from './context';
+import { TRAINED_POLICY_STAGES } from './index';
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+export async function runEvaluation(ctx: StageContext): Promise<void> {
+  const sftWeights = ctx.need('sft', 'evaluation');
+  const policies = TRAINED_POLICY_STAGES.filter((s) => ctx.weights[s.writes!]);
+  if (policies.length === 0) throw new Error(`evaluation needs a trained policy: run ${TRAINED_POLICY_STAGES.map((s) => s.id).join(' or ')} first`);
+  const prompts = ctx.task.prompts.heldout.slice(0, ctx.config.eval.prompts);
+  const rmWeights = ctx.weights['reward-model'];
+  const options = { ...ctx.rules, seed: mixSeed(ctx.config.seed, 71), gold: ctx.task.gold };
+  const record = { stage: 'eval', step: 0 } as MetricRecord & Record<string, number>;
+  const rm = rmWeights && ctx.model(rmWeights, 'score');
+  const sftModel = ctx.model(sftWeights);
+  const toRecords = (s: PolicySamples, policy: string) =>
+    s.responses.map((response, i) => ({ prompt: s.prompts[i], response, policy, proxy: s.proxy[i], gold: Number.isFinite(s.gold[i]) ? s.gold[i] : null }));
+  const put = (name: string, value: number) => {
+    if (Number.isFinite(value)) record[name] = value;
+  };
+  try {
+    const sft = await samplePolicy(sftModel, rm, ctx.tokenizer, prompts, options);
+    ctx.events.samples?.(toRecords(sft, 'sft'));
+    put('eval/proxy_sft', mean(sft.proxy));
+    if (ctx.task.gold) put('eval/gold_sft', mean(sft.gold));
+    for (const stage of policies) {
+      await ctx.control.gate();
+      let model: GPT | undefined = ctx.model(ctx.weights[stage.writes!]!);
+      let samples: PolicySamples;
+      let kl: number;
+      try {
+        samples = await samplePolicy(model, rm, ctx.tokenizer, prompts, options);
+        kl = mean(await sampleKL(model, sftModel, samples));
+      } finally {
+        model.dispose();
+        model = undefined;
+      }
+      ctx.events.samples?.(toRecords(samples, stage.id));
+      const result: PolicyEvaluation = { gold: null, win_rate: null, win_ci: null, kl, proxy: rm ? mean(samples.proxy) : null };
+      put(`eval/kl_${stage.id}`, kl);
+      put(`eval/proxy_${stage.id}`, result.proxy ?? NaN);
+      if (ctx.task.gold) {
+        const w = compareByGold(samples, sft);
+        Object.assign(result, { gold: mean(samples.gold), win_rate: w.winRate, win_ci: w.ci });
+        put(`eval/win_rate_${stage.id}`, w.winRate);
+        put(`eval/win_rate_lo_${stage.id}`, w.ci[0]);
+        put(`eval/win_rate_hi_${stage.id}`, w.ci[1]);
+        put(`eval/gold_${stage.id}`, mean(samples.gold));
+      }
+      ctx.summary.policies[stage.id] = result;
+      // A stage with its own summary section (PPO's, from before there were several policies) gets the figures there too.
+      const section = (ctx.summary as unknown as Record<string, Record<string, unknown> | undefined>)[stage.id];
+      if (section && ctx.task.gold) Object.assign(section, { gold_sft: mean(sft.gold), [`gold_${stage.id}`]: result.gold, win_rate: result.win_rate, win_rate_ci: result.win_ci });
+      ctx.events.log?.(`evaluation: ${stage.name} win rate ${result.win_rate?.toFixed(3) ?? 'n/a'} over SFT, gold ${result.gold?.toFixed(3) ?? 'n/a'} (SFT ${ctx.task.gold ? mean(sft.gold).toFixed(3) : 'n/a'}), KL ${kl.toFixed(2)} nats`);
+    }
+  } finally {
+    sftModel.dispose();
+    rm?.dispose();
+  }
+  ctx.emit(record);
+}

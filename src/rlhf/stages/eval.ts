@@ -1,0 +1,32 @@
+// Evaluation: every policy the run trained, and SFT, answer the same held-out prompts; the hidden gold reward judges
+// each against SFT (win rate with a 95% interval), next to its proxy score and its KL to SFT.
+import type { StageDescriptor } from './types';
+
+export const evaluation = {
+  id: 'eval',
+  name: 'Evaluate',
+  produces: 'measurement',
+  reads: ['sft'],
+  readsIfPresent: ['reward-model'],
+  dependsOn: ['eval'],
+  byDefault: true,
+  metrics: {
+    'eval/gold_sft': {
+      label: 'Gold reward (SFT)',
+      meaning: 'Mean hidden gold reward of the SFT policy on the evaluation prompts.',
+    },
+    'eval/proxy_sft': {
+      label: 'RM score (SFT)',
+      meaning: "Mean reward-model score of the SFT policy's responses on the evaluation prompts.",
+    },
+  },
+  teaching: {
+    title: 'Evaluation',
+    what: 'Samples the SFT policy and every trained policy (PPO’s EMA weights, DPO’s, …) on the same held-out prompts and compares each with SFT by the hidden gold reward: a win rate with a confidence interval, the proxy score and the KL to SFT.',
+    why: 'The reward model is what the methods optimised, so it cannot judge them fairly; the gold reward stands in for people’s preference (InstructGPT’s headline: 85 ± 3% preferred over GPT-3). One judge and one set of prompts put every method on one frontier.',
+    healthy: 'A win rate above 0.5 with its interval above 0.5. A high RM score with a win rate at or below 0.5 means the policy learned to please the reward model, not the gold.',
+    formulas: [],
+    metrics: ['eval/win_rate_ppo', 'eval/gold_sft', 'eval/gold_ppo', 'eval/proxy_ppo'],
+  },
+  run: async (ctx) => (await import('./eval-run')).runEvaluation(ctx),
+} as const satisfies StageDescriptor;

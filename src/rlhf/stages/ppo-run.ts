@@ -1,0 +1,43 @@
+// PPO against the reward model (src/rlhf/ppo.ts): the four models, one iteration per batch of prompts. A metric
+// alarm stops it with the policy's last good weights kept as the PPO checkpoint (not the EMA, which took in the
+// refused step); otherwise the checkpoint holds the EMA of the policy weights, which evaluation measures.
+import { mixSeed, shuffledIndices } from '../../model/data';
+import { PPOTrainer } from '../ppo';
+import type { StageContext } from './context';
+
+export async function runPpo(ctx: StageContext): Promise<void> {
+  const sft = ctx.need('sft', 'PPO');
+  const rmWeights = ctx.need('reward-model', 'PPO');
+  const c = ctx.config.ppo;
+  const valueWeights = Object.fromEntries(Object.entries(rmWeights).map(([k, v]) => [k.replace(/^score\./, 'value.'), v]));
+  const models = { policy: ctx.model(sft), reference: ctx.model(sft), reward: ctx.model(rmWeights, 'score'), value: ctx.model(valueWeights, 'value') };
+  const trainer = new PPOTrainer(models, ctx.tokenizer, c, mixSeed(ctx.config.seed, 51), ctx.task.gold, ctx.task.pretrainText);
+  const iterations = c.episodes / c.batchSize;
+  const report = ctx.progress('ppo', performance.now());
+  const prompts = ctx.task.prompts.train;
+  const order = shuffledIndices(prompts.length, mixSeed(ctx.config.seed, 52));
+  let ema;
+  try {
+    for (let it = 0; it < iterations; it++) {
+      await ctx.control.gate();
+      const batch = Array.from({ length: c.batchSize }, (_, i) => prompts[order[(it * c.batchSize + i) % prompts.length]]);
+      const lastGood = await models.policy.params.getWeights();
+      const { metrics, episodes } = await trainer.step(batch);
+      ctx.events.episodes?.(it, episodes);
+      try {
+        ctx.emit(metrics);
+      } catch (e) {
+        models.policy.params.setWeights(lastGood);
+        ctx.keep('ppo', lastGood);
+        throw e;
+      }
+      ctx.summary.ppo.kl = metrics['objective/kl'] ?? null;
+      report(it + 1, iterations);
+    }
+    ema = await trainer.emaWeights();
+  } finally {
+    trainer.dispose();
+    Object.values(models).forEach((m) => m.dispose());
+  }
+  ctx.keep('ppo', ema);
+}

@@ -1,0 +1,43 @@
+// Supervised fine-tuning on the task's demonstrations: the starting policy of every method and the KL anchor.
+import { LM_LOSS_FORMULA, LM_LOSS_METRIC, OPTIMIZER_METRICS } from './shared';
+import type { StageDescriptor } from './types';
+
+export const sft = {
+  id: 'sft',
+  name: 'SFT',
+  produces: 'policy',
+  reads: ['base'],
+  writes: 'sft',
+  dependsOn: ['sft'],
+  byDefault: true,
+  metrics: {
+    loss: LM_LOSS_METRIC,
+    ...OPTIMIZER_METRICS,
+    'sft/heldout_loss': {
+      label: 'SFT held-out loss',
+      meaning: 'Cross-entropy of the response tokens of held-out demonstrations (dropout off), after SFT.',
+      healthy: 'Close to the final training loss; far above it means the demonstrations were memorised.',
+      unit: 'nats/token',
+    },
+    mean_token_accuracy: {
+      label: 'Token accuracy',
+      meaning: "Fraction of response tokens where the model's most likely next token is the target.",
+      healthy: 'Rises along with falling loss.',
+    },
+    entropy: {
+      label: 'Entropy',
+      meaning: "Mean entropy of the model's next-token distribution over response tokens.",
+      healthy: 'Falls slowly; a collapse toward 0 means the model has become (over)confident.',
+      unit: 'nats/token',
+    },
+  },
+  teaching: {
+    title: 'Supervised fine-tuning (SFT)',
+    what: 'Fine-tunes the base model on demonstrations (prompt → good response), with the loss on the response tokens only.',
+    why: 'It teaches the format and a first version of the behaviour, and gives every alignment method its starting policy and the KL anchor π_SFT. InstructGPT fine-tuned for 16 epochs and chose the model by reward-model score, not by validation loss.',
+    healthy: 'Training loss and held-out loss both fall and stay close; token accuracy rises. Held-out loss far above training loss means the demonstrations were memorised.',
+    formulas: [LM_LOSS_FORMULA],
+    metrics: ['loss', 'sft/heldout_loss', 'mean_token_accuracy', 'entropy'],
+  },
+  run: async (ctx) => (await import('./sft-run')).runSft(ctx),
+} as const satisfies StageDescriptor;

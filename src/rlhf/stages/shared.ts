@@ -1,0 +1,84 @@
+// Documentation several stages share: the language-model loss, the optimizer's metrics, and the evaluation metrics
+// every policy-producing stage gets (the evaluation stage samples each policy on the same held-out prompts).
+import type { Formula, MetricDoc } from './types';
+
+export const LM_LOSS_FORMULA: Formula = {
+  title: 'Language-model loss',
+  text: 'loss(θ) = −1/N · Σₜ log π_θ(yₜ | x, y₍<ₜ₎)',
+  symbols: [
+    ['x', 'the prompt (SFT: no loss on its tokens)'],
+    ['yₜ', 'the t-th target token; N of them'],
+    ['π_θ', 'the model’s next-token distribution'],
+  ],
+  source: 'Radford et al. 2019 (GPT-2); InstructGPT §3.5 for SFT',
+};
+
+export const LM_LOSS_METRIC = {
+  label: 'LM loss',
+  meaning: 'Mean next-token cross-entropy: of every token when pretraining, of the response tokens only in SFT (prompt tokens carry no loss).',
+  healthy: 'Falls quickly, then flattens; validation loss rising while training loss falls means overfitting.',
+  unit: 'nats/token',
+} as const satisfies MetricDoc;
+
+export const OPTIMIZER_METRICS = {
+  lr: {
+    label: 'Learning rate',
+    meaning: 'Learning rate of the optimizer at this step (after warm-up/schedule).',
+  },
+  grad_norm: {
+    label: 'Gradient norm',
+    meaning: 'Global L2 norm of the gradient before clipping.',
+    healthy: 'Roughly steady; sudden spikes precede divergence.',
+  },
+} as const satisfies Record<string, MetricDoc>;
+
+/**
+ * What a policy-producing stage logs about its samples while it trains (PPO: each rollout; DPO: held-out prompts every
+ * few steps): the frontier chart draws gold and proxy against √KL from these.
+ */
+export const FRONTIER_METRICS = {
+  'objective/scores': {
+    label: 'RM score',
+    meaning: 'Mean reward-model score of the sampled responses (the proxy reward, before the KL penalty).',
+    healthy: 'Rises; rising while objective/gold falls is reward over-optimization.',
+  },
+  'objective/gold': {
+    label: 'Gold reward',
+    meaning: 'Mean hidden gold reward of the sampled responses (what the labelers actually wanted).',
+    healthy: 'Rises with the RM score; first rises then falls when over-optimizing (Gao et al.).',
+  },
+  'objective/kl': {
+    label: 'KL to SFT',
+    meaning: 'KL(π ‖ π_SFT) per response: per-token log-ratio summed over the response, mean over the responses.',
+    healthy: 'Grows slowly from 0, usually between 0 and 10; negative means sampling is not from the policy.',
+    unit: 'nats',
+  },
+  'objective/kl_stderr': {
+    label: 'KL standard error',
+    meaning: 'Standard error of objective/kl: the standard deviation of per-response KL over the batch, divided by √(batch size).',
+    healthy: 'Small next to objective/kl; a negative objective/kl within 3 of these is sampling noise, not a bug.',
+    unit: 'nats',
+  },
+  'policy/sqrt_kl': {
+    label: '√KL',
+    meaning: 'Square root of objective/kl: the x-axis on which reward grows roughly linearly (Anthropic, Gao et al.).',
+    unit: '√nats',
+  },
+} as const satisfies Record<string, MetricDoc>;
+
+/** The evaluation stage's metrics for one policy (`id` a policy stage, `name` as the page shows it). */
+export function evaluationMetrics<Id extends string>(id: Id, name: string) {
+  const doc = (label: string, meaning: string, healthy?: string, unit?: string): MetricDoc => ({ label, meaning, ...(healthy && { healthy }), ...(unit && { unit }), loggedBy: 'eval' });
+  return {
+    [`eval/win_rate_${id}`]: doc(`Win rate vs SFT (${name})`, `Fraction of held-out prompts where the ${name} response beats the SFT response by gold reward (ties count ½).`, 'Above 0.5.'),
+    [`eval/win_rate_lo_${id}`]: doc(`Win rate 95% CI low (${name})`, `Lower end of the 95% Wilson confidence interval of ${name}’s win rate.`, `Above 0.5 means ${name} is reliably better than SFT.`),
+    [`eval/win_rate_hi_${id}`]: doc(`Win rate 95% CI high (${name})`, `Upper end of the 95% Wilson confidence interval of ${name}’s win rate.`),
+    [`eval/gold_${id}`]: doc(`Gold reward (${name})`, `Mean hidden gold reward of the ${name} policy on the evaluation prompts.`, 'Above eval/gold_sft.'),
+    [`eval/proxy_${id}`]: doc(
+      `RM score (${name})`,
+      `Mean reward-model score of the ${name} policy’s responses on the evaluation prompts.`,
+      'Above eval/proxy_sft; far above while gold is not means the reward model is being exploited.',
+    ),
+    [`eval/kl_${id}`]: doc(`KL to SFT (${name})`, `KL(π_${name} ‖ π_SFT) per response on the evaluation prompts: the sampled tokens’ log-ratio summed over a response, mean over prompts.`, 'Grows with the reward; compare methods at the same KL.', 'nats'),
+  } as Record<`eval/${'win_rate' | 'win_rate_lo' | 'win_rate_hi' | 'gold' | 'proxy' | 'kl'}_${Id}`, MetricDoc>;
+}

@@ -1,0 +1,100 @@
+// What a pipeline stage declares about itself, in one place (src/rlhf/stages/<id>.ts): its id and name, what it
+// produces, which checkpoints it reads and writes, the settings its output depends on, its own config section (each
+// field documented and checked), its metrics (meaning, healthy range), its teaching text — and `run`, which loads
+// the training code only when the stage runs, so the page's main bundle holds the descriptors alone.
+// Types only: the registry (./index.ts) lists the descriptors; src/rlhf/pipeline.ts runs them.
+import type { PresetName } from '../../model/config';
+import type { StageContext } from './context';
+
+/** A metric's documentation (the metric table in src/rlhf/metrics.ts adds which stages log it). */
+export interface MetricDoc {
+  /** Short label for a chart title or a table header. */
+  readonly label: string;
+  /** One line: what the number is. */
+  readonly meaning: string;
+  /** What a healthy run shows. */
+  readonly healthy?: string;
+  readonly unit?: string;
+  /** The stage whose records carry it, when not the declaring one (the evaluation stage logs each policy's win rate). */
+  readonly loggedBy?: string;
+}
+
+export interface Formula {
+  readonly title: string;
+  /** The formula as plain text. */
+  readonly text: string;
+  /** Each symbol and what it stands for. */
+  readonly symbols: readonly (readonly [symbol: string, meaning: string])[];
+  /** Where it comes from. */
+  readonly source: string;
+}
+
+export interface StageTeaching {
+  readonly title: string;
+  /** What the stage does, in a sentence or two. */
+  readonly what: string;
+  /** Why the recipe has it. */
+  readonly why: string;
+  /** What a healthy run shows (and what an unhealthy one looks like). */
+  readonly healthy: string;
+  readonly formulas: readonly Formula[];
+  /** The metrics to watch in it. */
+  readonly metrics: readonly string[];
+}
+
+/** One documented setting of a stage's config section; `makePipelineConfig` checks values against it. */
+export type SettingDoc =
+  | { readonly kind: 'int'; readonly meaning: string; readonly min: number; readonly max?: number }
+  | { readonly kind: 'number'; readonly meaning: string; readonly min: number; readonly max: number; readonly minOpen?: boolean }
+  | { readonly kind: 'choice'; readonly meaning: string; readonly options: readonly string[] };
+
+/** A stage's own config section: its defaults per preset, every field documented, and cross-field checks. */
+export interface StageConfig<S extends object = object> {
+  readonly section: string;
+  readonly defaults: (preset: PresetName) => S;
+  readonly fields: { readonly [K in keyof S]: SettingDoc };
+  /** Problems a field-by-field check cannot see (e.g. one field must divide another), each naming its field. */
+  readonly check?: (section: S) => { field: string; message: string }[];
+}
+
+/** The metrics that place a record on the gold-vs-√KL frontier (kl in nats; the chart takes its square root). */
+export interface FrontierMetrics {
+  readonly kl: string;
+  readonly proxy: string;
+  readonly gold: string;
+}
+
+/** How a stage that yields a policy's answers appears beside the others (frontier chart, samples view). */
+export interface PolicyDisplay {
+  /** The frontier chart's colour for it. */
+  readonly color: string;
+  /** Its training-time trajectory, one point per record (PPO's rollouts, DPO's held-out checks). */
+  readonly trajectory?: FrontierMetrics;
+  /** Separate points, one per record (best-of-N: one per N). */
+  readonly points?: FrontierMetrics;
+}
+
+export type StageProduct = 'base model' | 'policy' | 'reward model' | 'measurement';
+
+export interface StageDescriptor<Id extends string = string, Metric extends string = string> {
+  readonly id: Id;
+  /** The name the page shows. */
+  readonly name: string;
+  readonly produces: StageProduct;
+  /** Checkpoints it needs from earlier stages (each named by the stage that writes it). */
+  readonly reads: readonly string[];
+  /** Checkpoint it may also use when present (e.g. a reward model to report proxy scores). */
+  readonly readsIfPresent?: readonly string[];
+  /** The checkpoint it writes. */
+  readonly writes?: string;
+  /** Settings (sections or dotted paths) its output depends on, besides its own section and its inputs'. */
+  readonly dependsOn?: readonly string[];
+  /** Part of the pipeline when no stages are named (the InstructGPT recipe); the others are chosen. */
+  readonly byDefault: boolean;
+  readonly config?: StageConfig;
+  readonly metrics: { readonly [M in Metric]: MetricDoc };
+  readonly teaching: StageTeaching;
+  readonly policy?: PolicyDisplay;
+  /** Runs the stage (loads its training code first). */
+  readonly run: (ctx: StageContext) => Promise<void>;
+}
