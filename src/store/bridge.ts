@@ -56,6 +56,8 @@ export function routeEvent(event: EngineEvent, { lab, run, feedback, others }: B
       // A new configuration: the worker dropped the earlier run's results, so the page does too (a sweep's next run
       // keeps them for its charts).
       r.reset(sweepRun(l));
+      // The stages the run will run (a lesson step's, or the form's methods added to the recipe): the stepper's and charts'.
+      if (l.pending?.purpose === 'run' && l.pending.stages) r.setPlan(l.pending.stages);
       l.onPipelineConfig(event.config, event.task, event.kept);
       return;
     case 'pipeline-state': {

@@ -4,7 +4,8 @@
 // configProblems), and the URL form of it all (`?task=sentiment&preset=nano&ppo.klCoef=0.1&lesson=…`), so a
 // configuration can be shared as a link.
 import type { PresetName } from '../model/config';
-import { makePipelineConfig, PIPELINE_PRESETS, type PipelineConfig, PipelineConfigError } from '../rlhf/config';
+import { makePipelineConfig, PIPELINE_PRESETS, type PipelineConfig, PipelineConfigError, STAGE_SETTING_DOCS } from '../rlhf/config';
+import { DEFAULT_STAGES, inRunOrder, STAGE_REGISTRY, type StageId } from '../rlhf/stages';
 import { FORM_TASK_IDS } from '../rlhf/tasks/descriptors';
 
 /** The built-in tasks the Task select offers ('custom' joins them once a dataset is imported). */
@@ -22,9 +23,19 @@ export interface ConfigForm {
   values: Readonly<Record<string, string>>;
   /** `?lesson=…`, passed through for the lessons. */
   lesson: string | undefined;
+  /** Alignment methods run beside the InstructGPT recipe (METHOD_CHOICES ids, e.g. ['dpo']). */
+  methods: readonly StageId[];
 }
 
-export const DEFAULT_FORM: ConfigForm = Object.freeze({ task: DEFAULT_TASK, preset: DEFAULT_PRESET, values: Object.freeze({}), lesson: undefined });
+export const DEFAULT_FORM: ConfigForm = Object.freeze({ task: DEFAULT_TASK, preset: DEFAULT_PRESET, values: Object.freeze({}), lesson: undefined, methods: Object.freeze([]) });
+
+/** The policy-training stages a run may add to the default recipe (the registry's, e.g. DPO), with their names. */
+export const METHOD_CHOICES: readonly { id: StageId; name: string; what: string }[] = STAGE_REGISTRY.filter((s) => s.produces === 'policy' && !s.byDefault).map((s) => ({ id: s.id, name: s.name, what: s.teaching.what }));
+
+/** The stages a run of this form runs: the default recipe plus its methods, in run order (undefined: the default). */
+export function formStages(form: ConfigForm): StageId[] | undefined {
+  return form.methods.length === 0 ? undefined : inRunOrder([...DEFAULT_STAGES, ...form.methods]);
+}
 
 /** Numbers are free-form (step any): configProblems says which must be integers, next to the field. */
 export type FieldKind = { type: 'number' } | { type: 'select'; options: readonly string[] };
@@ -39,8 +50,12 @@ export interface ConfigField {
   preset: string;
 }
 
-/** Settings whose values are words, with the words they take (configProblems checks the same). */
-const WORD_OPTIONS: Readonly<Record<string, readonly string[]>> = { 'ppo.klEstimator': ['k1', 'k3'] };
+/** Settings whose values are words, with the words they take (configProblems checks the same; the stages' own
+ * sections document theirs). */
+const WORD_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  'ppo.klEstimator': ['k1', 'k3'],
+  ...Object.fromEntries(Object.entries(STAGE_SETTING_DOCS).flatMap(([path, doc]) => (doc.kind === 'choice' ? [[path, doc.options]] : []))),
+};
 /** Adaptive KL (Ziegler et al. 2019) is off (null) in every preset; makePipelineConfig fills these when it is set. */
 export const ADAPTIVE_KL = 'ppo.adaptiveKL';
 const ADAPTIVE_KL_DEFAULTS: Readonly<Record<string, number>> = { target: 6, horizon: 10000 };
@@ -123,12 +138,14 @@ export function parseSearch(search: string): ConfigForm {
   const preset = q.get('preset');
   const values: Record<string, string> = {};
   for (const [key, value] of q) if (key !== 'task' && key !== 'preset' && key !== 'lesson' && isSettingPath(key)) values[key] = value;
+  const methods = (q.get('methods') ?? '').split(',').filter((m): m is StageId => METHOD_CHOICES.some((c) => c.id === m));
   return {
     // 'custom' needs a file, which a URL cannot carry: it opens the default task.
     task: task !== null && (FORM_TASKS as readonly string[]).includes(task) ? task : DEFAULT_TASK,
     preset: preset !== null && (FORM_PRESETS as readonly string[]).includes(preset) ? (preset as PresetName) : DEFAULT_PRESET,
     values,
     lesson: q.get('lesson') ?? undefined,
+    methods: inRunOrder(methods),
   };
 }
 
@@ -138,6 +155,7 @@ export function formSearch(form: ConfigForm): string {
   q.set('task', (FORM_TASKS as readonly string[]).includes(form.task) ? form.task : DEFAULT_TASK);
   q.set('preset', form.preset);
   if (form.lesson !== undefined) q.set('lesson', form.lesson);
+  if (form.methods.length > 0) q.set('methods', form.methods.join(','));
   const fields = configFields(form.preset, form.values);
   for (const f of fields) {
     const raw = form.values[f.path];

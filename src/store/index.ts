@@ -18,6 +18,7 @@ import { create } from 'zustand';
 import type { AdapterReport } from '../gpu/runtime';
 import type { PresetName } from '../model/config';
 import type { PipelineStage } from '../rlhf/pipeline';
+import { inRunOrder, type StageId } from '../rlhf/stages';
 import {
   CHECKPOINT_STAGE,
   type Command,
@@ -34,7 +35,7 @@ import {
   type PipelineState,
   type TaskInfo,
 } from '../worker/protocol';
-import { checkForm, type ConfigForm, DEFAULT_FORM } from './config-form';
+import { checkForm, type ConfigForm, DEFAULT_FORM, formStages, METHOD_CHOICES } from './config-form';
 import { createFeedbackStore } from './feedback';
 import type { SavedLab } from './persist';
 import { STAGE_NAMES } from './run';
@@ -91,6 +92,8 @@ export interface ConfigSlice {
   /** The accepted custom dataset ('custom' is a task choice only once there is one). */
   dataset: ImportedDataset | undefined;
   setTask(task: string): void;
+  /** Adds an alignment method (METHOD_CHOICES) to the form's run, or takes it out. */
+  setMethod(method: StageId, on: boolean): void;
   /** A new preset starts from its own values (the fields set for the old one are dropped). */
   setPreset(preset: PresetName): void;
   /** Raw input of one field; undefined goes back to the preset's value. */
@@ -247,10 +250,11 @@ export function requestKey(request: ConfigureRequest, datasetName: string | unde
   return JSON.stringify([request.task, request.preset, overrides, request.task === 'custom' ? datasetName : undefined]);
 }
 
-/** The form of a configure request (values as the inputs hold them). */
-export function requestForm(request: ConfigureRequest, lesson?: string): ConfigForm {
+/** The form of a configure request (values as the inputs hold them); `stages` a run's, whose added methods it shows. */
+export function requestForm(request: ConfigureRequest, lesson?: string, stages: readonly string[] = []): ConfigForm {
   const values = Object.fromEntries(Object.entries(request.overrides).map(([k, v]) => [k, String(v)]));
-  return { task: request.task, preset: request.preset as PresetName, values, lesson };
+  const methods = METHOD_CHOICES.filter((m) => stages.includes(m.id)).map((m) => m.id);
+  return { task: request.task, preset: request.preset as PresetName, values, lesson, methods };
 }
 
 /** Run states in which a run is over (the worker takes new commands). */
@@ -316,7 +320,7 @@ export function createLabStore(options: LabStoreOptions = {}) {
     const runLessonStep = (index: number) => {
       const lesson = get().lessonRun!;
       const step = lesson.steps[index];
-      set({ form: requestForm(step, lesson.id), lessonRun: { ...lesson, index, started: false, results: [...lesson.results.slice(0, index), { reused: [] }] } });
+      set({ form: requestForm(step, lesson.id, step.stages), lessonRun: { ...lesson, index, started: false, results: [...lesson.results.slice(0, index), { reused: [] }] } });
       // The first step runs all its stages (the lesson shows them); later ones reuse what the worker kept.
       runForm(step.stages, index > 0);
       // The form did not make a configuration (runForm said why): the lesson cannot go on.
@@ -396,6 +400,10 @@ export function createLabStore(options: LabStoreOptions = {}) {
       form: DEFAULT_FORM,
       dataset: undefined,
       setTask: (task) => set({ form: { ...get().form, task } }),
+      setMethod: (method, on) => {
+        const methods = get().form.methods.filter((m) => m !== method);
+        set({ form: { ...get().form, methods: inRunOrder(on ? [...methods, method] : methods) } });
+      },
       setPreset: (preset) => set({ form: { ...get().form, preset, values: {} } }),
       setField: (path, raw) => {
         const values = { ...get().form.values };
@@ -413,7 +421,7 @@ export function createLabStore(options: LabStoreOptions = {}) {
       importRefusal: undefined,
       log: [],
 
-      runPipeline: (stages) => runForm(stages, false),
+      runPipeline: (stages) => runForm(stages ?? formStages(get().form), false),
 
       runStage: (stage) => {
         if (get().pending) return;

@@ -19,6 +19,7 @@
 // (some private-browsing modes).
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
 import type { MetricRecord } from '../rlhf/metrics';
+import { CHECKPOINT_NAMES } from '../rlhf/stages';
 import type {
   CheckpointBytes,
   Command,
@@ -33,8 +34,24 @@ import type {
 import type { KeptRun, SeriesColumn } from './run';
 
 export const DB_NAME = 'rlhf-lab';
-/** 1: config, metrics, samples, labels, checkpoints; 2: + sweep. */
-export const DB_VERSION = 2;
+/** 1: config, metrics, samples, labels, checkpoints; 2: + sweep; 3: the evaluation's metrics named per policy. */
+export const DB_VERSION = 3;
+
+/**
+ * Metric names of version 2 and what they are now: the evaluation reports a win rate per trained policy
+ * (eval/win_rate_<stage>), and version 2 had only PPO's.
+ */
+export const RENAMED_METRICS: Readonly<Record<string, string>> = {
+  'eval/win_rate': 'eval/win_rate_ppo',
+  'eval/win_rate_lo': 'eval/win_rate_lo_ppo',
+  'eval/win_rate_hi': 'eval/win_rate_hi_ppo',
+};
+
+/** A record with its renamed metrics under their new names (the same object when none is renamed). */
+function renameMetrics<R extends object>(record: R): R {
+  if (!Object.keys(record).some((k) => Object.hasOwn(RENAMED_METRICS, k))) return record;
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [RENAMED_METRICS[k] ?? k, v])) as R;
+}
 
 /** The configuration as the page sent it (so `configure` can be sent again), and the lesson it came from, if any. */
 export type SavedConfig = ConfigureRequest & { lesson?: string };
@@ -84,7 +101,7 @@ export interface LabStorage {
   close(): void;
 }
 
-/** Which stage made a sample (its `policy`: 'bon-<N>' from best-of-N, 'sft'/'ppo' from the evaluation). */
+/** Which stage made a sample (its `policy`: 'bon-<N>' from best-of-N, 'sft' or a trained policy's from the evaluation). */
 const sampleStage = (s: SampleRecord): PipelineStage => (s.policy.startsWith('bon-') ? 'bon' : 'eval');
 
 interface LabDB extends DBSchema {
@@ -105,7 +122,7 @@ const isEmptySweep = (sweep: SavedSweep) => sweep.runLabel === undefined && swee
 /** Opens (creating on first use, upgrading an older version's and keeping its data) the lab's database. */
 export async function openLabStorage(name = DB_NAME): Promise<LabStorage> {
   const db: IDBPDatabase<LabDB> = await openDB<LabDB>(name, DB_VERSION, {
-    upgrade(d, oldVersion) {
+    async upgrade(d, oldVersion, _newVersion, tx) {
       if (oldVersion < 1) {
         d.createObjectStore('config');
         d.createObjectStore('metrics', { autoIncrement: true }).createIndex('stage', 'stage');
@@ -114,6 +131,18 @@ export async function openLabStorage(name = DB_NAME): Promise<LabStorage> {
         d.createObjectStore('checkpoints', { keyPath: 'name' });
       }
       if (oldVersion < 2) d.createObjectStore('sweep');
+      if (oldVersion >= 1 && oldVersion < 3) {
+        // Saved metric records and a sweep's kept series take the metrics' new names.
+        for (let c = await tx.objectStore('metrics').openCursor(); c; c = await c.continue()) {
+          const renamed = renameMetrics(c.value);
+          if (renamed !== c.value) await c.update(renamed);
+        }
+        const sweep = await tx.objectStore('sweep').get(CURRENT_KEY);
+        if (sweep) {
+          const runs = sweep.runs.map((r) => ({ ...r, series: r.series.map((col) => ({ ...col, name: RENAMED_METRICS[col.name] ?? col.name })) }));
+          await tx.objectStore('sweep').put({ ...sweep, runs }, CURRENT_KEY);
+        }
+      }
     },
   });
   const deleteWhere = async (store: 'metrics' | 'samples', stage: PipelineStage) => {
@@ -169,8 +198,7 @@ export async function openLabStorage(name = DB_NAME): Promise<LabStorage> {
   };
 }
 
-const CHECKPOINT_ORDER: readonly PipelineCheckpointName[] = ['base', 'sft', 'reward-model', 'ppo'];
-const sortCheckpoints = (c: CheckpointBytes[]) => c.sort((a, b) => CHECKPOINT_ORDER.indexOf(a.name) - CHECKPOINT_ORDER.indexOf(b.name));
+const sortCheckpoints = (c: CheckpointBytes[]) => c.sort((a, b) => CHECKPOINT_NAMES.indexOf(a.name) - CHECKPOINT_NAMES.indexOf(b.name));
 
 /** Everything saved in the lab's database (empty lists and no config when nothing is). */
 export async function load(name = DB_NAME): Promise<SavedLab> {

@@ -1,12 +1,16 @@
-// The config bar: the Task and Preset selects, the task's description, and "Advanced settings" — a labelled input for
-// every hyperparameter of the preset, by dotted path, generated from PIPELINE_PRESETS. Each change is validated the
+// The config bar: the Task and Preset selects, the task's description, the alignment methods to run beside the
+// InstructGPT recipe (the registry's optional policy stages, e.g. DPO), and "Advanced settings" — a labelled input for
+// every hyperparameter of the preset, by dotted path, generated from PIPELINE_PRESETS (the groups named by the stages). Each change is validated the
 // way the worker will (makePipelineConfig → configProblems) and a problem shows next to its field (aria-describedby);
 // the run bar disables Run while any remains. Task, preset and changed fields live in the URL
 // (`?task=sentiment&preset=nano&ppo.klCoef=0.1`), read on load and rewritten (replaceState) on every change.
 import { type ChangeEvent, useEffect, useId, useMemo, useState } from 'react';
 import type { PresetName } from '../model/config';
 import { useLabStore, displayName, type LabStore } from '../store';
-import { checkForm, type ConfigField, configFields, FORM_PRESETS, FORM_TASKS, formSearch, parseSearch } from '../store/config-form';
+import { STAGE_SETTING_DOCS } from '../rlhf/config';
+import { STAGE_REGISTRY } from '../rlhf/stages';
+import { TASK_DESCRIPTORS } from '../rlhf/tasks/descriptors';
+import { checkForm, type ConfigField, configFields, FORM_PRESETS, FORM_TASKS, formSearch, METHOD_CHOICES, parseSearch } from '../store/config-form';
 
 const PRESET_TEXT: Readonly<Record<PresetName, string>> = {
   nano: 'nano — a smoke run in seconds (pretrains its own tiny base)',
@@ -14,34 +18,16 @@ const PRESET_TEXT: Readonly<Record<PresetName, string>> = {
   small: 'small — for a real GPU (pretrains a larger base)',
 };
 
+/** The settings' groups: the seed, the labelers, and each stage's section under the stage's title. */
 const GROUP_TEXT: Readonly<Record<string, string>> = {
   seed: 'Seed',
+  labels: 'Simulated labelers (the preference data of the reward model and DPO)',
+  ...Object.fromEntries(STAGE_REGISTRY.map((s) => [s.id, s.teaching.title])),
   pretrain: 'Pretraining (only when no base model fits the preset)',
-  sft: 'Supervised fine-tuning',
-  labels: 'Simulated labelers',
-  rm: 'Reward model',
-  ppo: 'PPO',
-  bon: 'Best-of-N',
-  eval: 'Evaluation',
 };
 
-/** The built-in tasks' descriptions, loaded on demand (the task modules stay out of the page's first bundle). */
-const DESCRIPTIONS: Readonly<Record<string, () => Promise<string>>> = {
-  sentiment: () => import('../rlhf/tasks/sentiment').then((m) => m.SENTIMENT_DESCRIPTION),
-  instructions: () => import('../rlhf/tasks/instructions').then((m) => m.INSTRUCTIONS_DESCRIPTION),
-};
-
-function useTaskDescription(task: string): string | undefined {
-  const [loaded, setLoaded] = useState<{ task: string; text: string }>();
-  useEffect(() => {
-    let live = true;
-    DESCRIPTIONS[task]?.().then((text) => live && setLoaded({ task, text }));
-    return () => {
-      live = false;
-    };
-  }, [task]);
-  return loaded?.task === task ? loaded.text : undefined;
-}
+/** The built-in tasks' descriptions (light data: the task generators stay out of the page's first bundle). */
+const DESCRIPTIONS: Readonly<Record<string, string>> = Object.fromEntries(TASK_DESCRIPTORS.map((t) => [t.id, t.description]));
 
 /** Reads the form from the URL once, then keeps the URL's query in step with the form (no history entries). */
 export function useUrlSync(store: LabStore = useLabStore, enabled = true): void {
@@ -70,10 +56,10 @@ export function ConfigPanel({ store = useLabStore, syncUrl = true }: ConfigPanel
   const form = store((s) => s.form);
   const dataset = store((s) => s.dataset);
   const configured = store((s) => s.configured);
-  const { setTask, setPreset, setField } = store.getState();
+  const { setTask, setPreset, setField, setMethod } = store.getState();
   const check = useMemo(() => checkForm(form), [form]);
   const fields = useMemo(() => configFields(form.preset, form.values), [form.preset, form.values]);
-  const description = useTaskDescription(form.task);
+  const description = DESCRIPTIONS[form.task];
   const id = useId();
   const invalid = Object.keys(check.problems);
 
@@ -128,6 +114,16 @@ export function ConfigPanel({ store = useLabStore, syncUrl = true }: ConfigPanel
           {invalid.length === 1 ? '1 setting needs' : `${invalid.length} settings need`} fixing before a run: {invalid.join(', ')}.
         </p>
       )}
+      {METHOD_CHOICES.length > 0 && (
+        <fieldset className="config-methods">
+          <legend>Alignment methods (beside PPO, on the same labels)</legend>
+          {METHOD_CHOICES.map((m) => (
+            <label key={m.id} title={m.what}>
+              <input type="checkbox" checked={form.methods.includes(m.id)} onChange={(e) => setMethod(m.id, e.target.checked)} /> {m.name}
+            </label>
+          ))}
+        </fieldset>
+      )}
       <details className="advanced" open={open} onToggle={(e) => setOpen(e.currentTarget.open)}>
         <summary>
           Advanced settings{changed > 0 ? ` (${changed} changed)` : ''}
@@ -170,7 +166,7 @@ function Field({ field, raw, problem, onChange }: { field: ConfigField; raw: str
   } as const;
   return (
     <div className={`config-field${modified ? ' modified' : ''}${problem ? ' invalid' : ''}`} data-field={field.path}>
-      <label htmlFor={id}>
+      <label htmlFor={id} title={STAGE_SETTING_DOCS[field.path]?.meaning}>
         <code>{field.path}</code>
       </label>
       {field.kind.type === 'number' ? (

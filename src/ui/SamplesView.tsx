@@ -1,10 +1,12 @@
 // The latest PPO rollouts: prompt, response, proxy (reward model) and gold reward, each response token coloured by
 // its KL contribution, advantage or log-prob (one scale for all rollouts shown, so colours compare across them),
 // with a legend; beside it, the SFT policy's answer to the same prompt when the evaluation samples have one. Below,
-// the held-out evaluation samples side by side (SFT vs PPO, and best-of-N) once the later stages have run.
+// the held-out evaluation samples side by side, one column per policy (SFT, PPO, DPO, …, best-of-N) answering the
+// same prompt, once the later stages have run.
 import { useId, useState } from 'react';
 import type { SampleRecord } from '../rlhf/pipeline';
 import type { Episode } from '../rlhf/ppo';
+import { isStageId, STAGE_IDS, STAGE_NAMES } from '../rlhf/stages';
 import { type RunStore, useRunStore } from '../store/run';
 import { formatValue } from './charts/format';
 import './run.css';
@@ -161,8 +163,9 @@ function EvaluationSamples({ samples, limit }: { samples: readonly SampleRecord[
   );
 }
 
-const policyRank = (p: string) => (p === 'sft' ? 0 : p === 'ppo' ? 1 : 2);
-const policyName = (p: string) => (p === 'sft' ? 'SFT' : p === 'ppo' ? 'PPO' : p.startsWith('bon-') ? `Best-of-${p.slice(4)}` : p);
+/** Columns in run order: SFT, each trained policy (PPO, DPO, …), then best-of-N ('bon-<N>'). */
+const policyRank = (p: string) => (isStageId(p) ? STAGE_IDS.indexOf(p) : STAGE_IDS.length);
+const policyName = (p: string) => (isStageId(p) ? STAGE_NAMES[p] : p.startsWith('bon-') ? `Best-of-${p.slice(4)}` : p);
 
 export interface SamplesViewProps {
   store?: RunStore;

@@ -6,7 +6,7 @@
 // red): it kept its last good weights, and later stages can run on them (the KL sweep's β = 0 run ends so).
 import { formatDuration } from './charts/format';
 import { type LabState, type LabStore, useLabStore } from '../store';
-import { RUN_STAGES, type RunStore, STAGE_NAMES, type StageState, useRunStore } from '../store/run';
+import { type RunStore, STAGE_NAMES, type StageState, useRunStore } from '../store/run';
 import type { PipelineStage } from '../rlhf/pipeline';
 import { CHECKPOINT_STAGE } from '../worker/protocol';
 import './run.css';
@@ -34,6 +34,8 @@ export interface StageStepperProps {
 
 export function StageStepper({ onRunStage, store = useRunStore, lab = useLabStore }: StageStepperProps) {
   const stages = store((s) => s.stages);
+  // The stages this run is to run (the recipe, plus the methods chosen); others start outside it only when asked.
+  const plan = store((s) => s.plan);
   const progress = store((s) => s.progress);
   const run = store((s) => s.state);
   const kept = lab(keptCheckpoints)?.map((name) => CHECKPOINT_STAGE[name]) ?? [];
@@ -41,7 +43,7 @@ export function StageStepper({ onRunStage, store = useRunStore, lab = useLabStor
 
   return (
     <ol className="stage-stepper" aria-label="Pipeline stages">
-      {RUN_STAGES.map((stage) => {
+      {plan.map((stage) => {
         const { seconds } = stages[stage];
         const state = stages[stage].state === 'pending' && kept.includes(stage) ? 'kept' : stages[stage].state;
         const p = progress[stage];

@@ -6,6 +6,7 @@
 // 2022 for the KL penalty and reward over-optimization; Stiennon et al. 2020 / WebGPT (Nakano et al. 2021) for
 // best-of-N as a baseline.
 import type { PipelineStage } from '../rlhf/pipeline';
+import { DEFAULT_STAGES } from '../rlhf/stages';
 import type { LessonStepPlan } from '../store';
 import type { ConfigureRequest } from '../worker/protocol';
 
@@ -36,7 +37,7 @@ export interface Lesson {
   runs?: LessonRun[];
 }
 
-const ALL: PipelineStage[] = ['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval'];
+const ALL: PipelineStage[] = [...DEFAULT_STAGES];
 
 export const LESSONS: readonly Lesson[] = [
   {

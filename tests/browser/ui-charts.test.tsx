@@ -259,8 +259,8 @@ describe('ChartGrid and FrontierChart', () => {
     expect(Array.from(d[4])).toEqual([0, undefined, 0.6, undefined, undefined, undefined]); // best-of-N gold
     expect(plot!.series.slice(1).map((s) => s.label)).toEqual(['PPO proxy (RM)', 'PPO gold', 'Best-of-N proxy', 'Best-of-N gold']);
     const summary = div.querySelector('.visually-hidden')!.textContent!;
-    expect(summary).toContain('PPO iteration 4 at √KL 4: proxy 4, gold 0.1');
-    expect(summary).toContain('best-of-4 at √KL 1.5');
+    expect(summary).toContain('PPO (step 4) at √KL 4: proxy 4, gold 0.1');
+    expect(summary).toContain('Best-of-N (N = 4) at √KL 1.5');
     expect(summary).toContain('over-optimisation');
   });
 });

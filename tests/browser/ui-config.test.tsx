@@ -7,7 +7,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest
 import { userEvent } from 'vitest/browser';
 import { PIPELINE_PRESETS } from '../../src/rlhf/config';
 import { createLabStore, type LabStore } from '../../src/store';
-import { checkForm, configFields, DEFAULT_FORM, formOverrides, formSearch, parseSearch } from '../../src/store/config-form';
+import { checkForm, configFields, DEFAULT_FORM, formOverrides, formSearch, formStages, METHOD_CHOICES, parseSearch } from '../../src/store/config-form';
 import { createRunStore } from '../../src/store/run';
 import { ConfigPanel } from '../../src/ui/ConfigPanel';
 import { RunPanel } from '../../src/ui/RunPanel';
@@ -85,7 +85,7 @@ function control(div: HTMLElement, name: string): HTMLInputElement & HTMLSelectE
 describe('config form (pure)', () => {
   test('parses the URL, ignoring what is not a task, preset or setting, and writes it back', () => {
     const form = parseSearch('?task=instructions&preset=nano&ppo.klCoef=0.1&seed=3&lesson=kl-intro&bogus=1&ppo.nothing=2');
-    expect(form).toEqual({ task: 'instructions', preset: 'nano', values: { 'ppo.klCoef': '0.1', seed: '3' }, lesson: 'kl-intro' });
+    expect(form).toEqual({ task: 'instructions', preset: 'nano', values: { 'ppo.klCoef': '0.1', seed: '3' }, lesson: 'kl-intro', methods: [] });
     expect(formSearch(form)).toBe('?task=instructions&preset=nano&lesson=kl-intro&seed=3&ppo.klCoef=0.1');
     expect(parseSearch(formSearch(form))).toEqual(form);
     expect(parseSearch('')).toEqual(DEFAULT_FORM);
@@ -106,6 +106,33 @@ describe('config form (pure)', () => {
     expect(formOverrides(on)).toEqual({ 'ppo.adaptiveKL.target': '6', 'ppo.adaptiveKL.horizon': '10000' });
     expect(checkForm(on).config?.ppo.adaptiveKL).toEqual({ target: 6, horizon: 10000 });
     expect(checkForm({ ...on, values: { ...on.values, 'ppo.adaptiveKL.target': '-1' } }).problems).toEqual({ 'ppo.adaptiveKL.target': 'must be in (0, 1000], got -1' });
+  });
+});
+
+describe('alignment methods', () => {
+  test('the registry offers DPO; chosen methods live in the URL and join the recipe in run order', () => {
+    expect(METHOD_CHOICES.map((m) => [m.id, m.name])).toEqual([['dpo', 'DPO']]);
+    const form = parseSearch('?task=sentiment&preset=nano&methods=dpo,magic');
+    expect(form.methods).toEqual(['dpo']);
+    expect(formSearch(form)).toBe('?task=sentiment&preset=nano&methods=dpo');
+    expect(formStages(form)).toEqual(['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval']);
+    expect(formStages(DEFAULT_FORM)).toBeUndefined(); // the engine's default recipe
+    // DPO's section is in Advanced settings, its loss a select of the documented choices, and validated.
+    expect(configFields('nano').find((f) => f.path === 'dpo.loss')?.kind).toEqual({ type: 'select', options: ['sigmoid', 'ipo'] });
+    expect(checkForm({ ...form, values: { 'dpo.beta': '-1' } }).problems).toEqual({ 'dpo.beta': 'must be in (0, 100], got -1' });
+  });
+
+  test('the DPO checkbox adds DPO to the form (and the URL); Run then starts the recipe with DPO', async () => {
+    window.history.replaceState(null, '', '?task=sentiment&preset=nano');
+    const lab = readyLab();
+    const div = await mount(<ConfigPanel store={lab} />);
+    const box = [...div.querySelectorAll<HTMLInputElement>('.config-methods input[type="checkbox"]')];
+    expect(box.map((b) => b.parentElement!.textContent!.trim())).toEqual(['DPO']);
+    await act(async () => box[0].click());
+    expect(lab.getState().form.methods).toEqual(['dpo']);
+    expect(new URLSearchParams(window.location.search).get('methods')).toBe('dpo');
+    await act(async () => box[0].click());
+    expect(lab.getState().form.methods).toEqual([]);
   });
 });
 

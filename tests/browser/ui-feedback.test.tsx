@@ -9,7 +9,7 @@ import { userEvent } from 'vitest/browser';
 import { makePipelineConfig } from '../../src/rlhf/config';
 import { METRICS } from '../../src/rlhf/metrics';
 import { createFeedbackStore } from '../../src/store/feedback';
-import { RUN_STAGES } from '../../src/store/run';
+import { DEFAULT_STAGES, RUN_STAGES } from '../../src/store/run';
 import { Explain, MetricExplain } from '../../src/ui/Explain';
 import { FeedbackPanel, FeedbackView, type FeedbackViewProps } from '../../src/ui/FeedbackView';
 import { findLesson, type Lesson, lessonFromSearch, LESSONS, lessonSteps } from '../../src/ui/lessons';
@@ -174,7 +174,7 @@ describe('lessons', () => {
       ['β = 0.05', 0.05, 640, 3e-4],
       ['β = 0', 0, 1280, 6e-4],
     ]);
-    expect(findLesson('instructgpt')!.stages).toEqual([...RUN_STAGES]);
+    expect(findLesson('instructgpt')!.stages).toEqual([...DEFAULT_STAGES]);
     expect(findLesson('best-of-n')!.stages).toEqual(expect.arrayContaining(['bon', 'ppo']));
     expect(lessonFromSearch('?lesson=kl-sweep')?.id).toBe('kl-sweep');
     expect(lessonFromSearch('?x=1&lesson=best-of-n')?.id).toBe('best-of-n');

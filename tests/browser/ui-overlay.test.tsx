@@ -154,9 +154,9 @@ describe('a sweep on the frontier chart', () => {
     expect(Array.from(d[5])).toEqual([undefined, undefined, 2, undefined, undefined, undefined]); // its best-of-4 proxy
     expect([stroke(plot!, 2), stroke(plot!, 4)]).toEqual([RUN_COLORS[0], RUN_COLORS[1]]);
     const summary = div.querySelector('.visually-hidden')!.textContent!;
-    expect(summary).toContain('β = 0: PPO iteration 4 at √KL 4: proxy 4, gold 0');
+    expect(summary).toContain('β = 0: PPO (step 4) at √KL 4: proxy 4, gold 0');
     expect(summary).toContain('over-optimisation');
-    expect(summary).toContain('β = 0.05: PPO iteration 2 at √KL 2');
+    expect(summary).toContain('β = 0.05: PPO (step 2) at √KL 2');
 
     // Kept, β = 0.05 keeps its best-of-N markers; β = 0 (none) has none.
     sweepRun(store, 'β = 0.2', false, ppoRecords(2, 0.1));

@@ -56,6 +56,26 @@ const accepted = (preset: 'nano' | 'tiny' = 'nano', overrides: Record<string, st
 });
 
 describe('bridge', () => {
+  test('Run with DPO chosen starts the recipe with DPO in run order; the run store plans those stages', () => {
+    const { lab, run, sent, emit } = setup();
+    lab.getState().setPreset('nano');
+    lab.getState().setMethod('dpo', true);
+    expect(run.getState().plan).toEqual(['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval']); // nothing started yet
+    lab.getState().runPipeline();
+    emit(accepted('nano'));
+    const stages = ['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval'];
+    expect(sent.slice(1)).toEqual([{ type: 'start', stages }]);
+    expect(run.getState().plan).toEqual(stages);
+    // A stage started outside the plan (a stage run alone) joins it in run order.
+    lab.getState().setMethod('dpo', false);
+    lab.getState().runPipeline();
+    emit(accepted('nano'));
+    expect(sent.at(-1)).toEqual({ type: 'start' });
+    expect(run.getState().plan).toEqual(['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval']);
+    emit({ type: 'stage', stage: 'dpo', state: 'started' });
+    expect(run.getState().plan).toEqual(stages);
+  });
+
   test('Run configures, starts once the worker accepts, and a whole run lands in the stores', () => {
     const { lab, run, sent, emit } = setup();
     lab.getState().setPreset('nano');

@@ -1,4 +1,5 @@
 // Best-of-N from the SFT policy with the reward model: the training-free baseline, with a closed-form KL bound.
+import { COLORS } from './shared';
 import type { StageDescriptor } from './types';
 
 export const bon = {
@@ -25,7 +26,7 @@ export const bon = {
       unit: 'nats',
     },
   },
-  policy: { color: '#d4822a', points: { kl: 'bon/kl_bound', proxy: 'bon/proxy', gold: 'bon/gold' } },
+  policy: { color: COLORS.orange, points: { kl: 'bon/kl_bound', proxy: 'bon/proxy', gold: 'bon/gold' } },
   teaching: {
     title: 'Best-of-N',
     what: 'Samples N responses from the SFT policy and keeps the reward model’s favourite, for N = 1, 2, 4, … .',

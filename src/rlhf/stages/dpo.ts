@@ -2,7 +2,7 @@
 // reward model and no sampling while it trains — sigmoid DPO (Rafailov et al. 2023) or IPO (Azar et al. 2023),
 // chosen by dpo.loss. src/rlhf/dpo.ts has the loop and its implementation details.
 import type { PresetName } from '../../model/config';
-import { evaluationMetrics, FRONTIER_METRICS, OPTIMIZER_METRICS } from './shared';
+import { COLORS, evaluationMetrics, FRONTIER_METRICS, OPTIMIZER_METRICS } from './shared';
 import type { StageDescriptor } from './types';
 
 export interface DPOSettings {
@@ -96,7 +96,36 @@ export const dpo = {
     },
     ...evaluationMetrics('dpo', 'DPO'),
   },
-  policy: { color: '#2e9e5b', trajectory: { kl: 'objective/kl', proxy: 'objective/scores', gold: 'objective/gold' } },
+  policy: { color: COLORS.green, trajectory: { kl: 'objective/kl', proxy: 'objective/scores', gold: 'objective/gold' } },
+  charts: [
+    {
+      title: 'DPO reward: proxy and gold (held-out samples)',
+      lines: [
+        { metric: 'objective/scores', label: 'Proxy (RM score)', color: COLORS.blue },
+        { metric: 'objective/gold', label: 'Gold reward', color: COLORS.orange },
+      ],
+    },
+    {
+      title: 'DPO loss and implicit-reward accuracy',
+      lines: [
+        { metric: 'loss/dpo', color: COLORS.blue },
+        { metric: 'rewards/accuracies', label: 'Accuracy (training pairs)', color: COLORS.green, axis: 'right' },
+        { metric: 'eval_rewards/accuracies', label: 'Accuracy (held-out pairs)', color: COLORS.teal, axis: 'right' },
+      ],
+    },
+    {
+      title: 'DPO implicit rewards',
+      lines: [
+        { metric: 'rewards/chosen', color: COLORS.green },
+        { metric: 'rewards/rejected', color: COLORS.red },
+        { metric: 'rewards/margins', color: COLORS.purple },
+      ],
+    },
+    {
+      title: 'DPO: KL to the SFT policy',
+      lines: [{ metric: 'objective/kl', color: COLORS.purple }],
+    },
+  ],
   teaching: {
     title: 'Direct preference optimisation (DPO / IPO)',
     what: 'Trains the SFT policy directly on the rankings — every pair of a ranking says “this response over that one” — raising the preferred response’s log-probability relative to the frozen SFT reference and lowering the other’s. No reward model and no sampling while it trains.',

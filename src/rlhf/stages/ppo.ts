@@ -1,6 +1,6 @@
 // PPO against the reward model with a per-token KL penalty to the SFT policy (InstructGPT's RL stage);
 // src/rlhf/ppo.ts has the algorithm and its implementation details.
-import { evaluationMetrics, FRONTIER_METRICS, OPTIMIZER_METRICS } from './shared';
+import { COLORS, evaluationMetrics, FRONTIER_METRICS, OPTIMIZER_METRICS } from './shared';
 import type { StageDescriptor } from './types';
 
 export const ppo = {
@@ -103,7 +103,34 @@ export const ppo = {
     },
     ...evaluationMetrics('ppo', 'PPO'),
   },
-  policy: { color: '#2f6fde', trajectory: { kl: 'objective/kl', proxy: 'objective/scores', gold: 'objective/gold' } },
+  policy: { color: COLORS.blue, trajectory: { kl: 'objective/kl', proxy: 'objective/scores', gold: 'objective/gold' } },
+  charts: [
+    {
+      title: 'PPO reward: proxy and gold',
+      lines: [
+        { metric: 'objective/scores', label: 'Proxy (RM score)', color: COLORS.blue },
+        { metric: 'objective/gold', label: 'Gold reward', color: COLORS.orange },
+      ],
+    },
+    {
+      title: 'KL to the SFT policy',
+      lines: [
+        { metric: 'objective/kl', color: COLORS.purple },
+        { metric: 'policy/sqrt_kl', color: COLORS.teal, axis: 'right' },
+      ],
+    },
+    { title: 'Policy entropy', lines: [{ metric: 'objective/entropy', color: COLORS.green }] },
+    {
+      title: 'Clip fraction and approx. KL',
+      lines: [
+        { metric: 'policy/clipfrac', color: COLORS.red },
+        { metric: 'policy/approxkl', color: COLORS.purple, axis: 'right' },
+      ],
+    },
+    { title: 'Value loss', lines: [{ metric: 'loss/value', color: COLORS.orange }] },
+    { title: 'Policy ratio', lines: [{ metric: 'val/ratio', color: COLORS.teal }] },
+    { title: 'Response length', lines: [{ metric: 'val/response_length', color: COLORS.blue }] },
+  ],
   teaching: {
     title: 'PPO against the reward model',
     what: 'The policy samples responses, the reward model scores them, a per-token KL penalty to the SFT model is subtracted, and PPO (clipped, with a value model initialised from the reward model) updates the policy; optionally with pretraining text mixed in (PPO-ptx).',

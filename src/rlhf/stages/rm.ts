@@ -1,6 +1,6 @@
 // The reward model: labels (simulated labelers, imported rankings or yours), then a scalar-head copy of the SFT model
 // trained on all C(K,2) pairs of each ranking.
-import { OPTIMIZER_METRICS } from './shared';
+import { COLORS, OPTIMIZER_METRICS } from './shared';
 import type { StageDescriptor } from './types';
 
 export const rm = {
@@ -63,6 +63,15 @@ export const rm = {
       meaning: 'Largest RM score in the batch.',
     },
   },
+  charts: [
+    {
+      title: 'Reward model loss and accuracy',
+      lines: [
+        { metric: 'rm/loss', color: COLORS.blue },
+        { metric: 'rm/accuracy', color: COLORS.green, axis: 'right' },
+      ],
+    },
+  ],
   teaching: {
     title: 'Reward model',
     what: 'Labelers (simulated, or you) rank K samples of the SFT policy per prompt; a copy of the SFT model with a scalar head learns to score the preferred ones higher, all C(K,2) pairs of a prompt in one batch element, for one epoch.',

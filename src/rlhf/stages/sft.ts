@@ -1,5 +1,5 @@
 // Supervised fine-tuning on the task's demonstrations: the starting policy of every method and the KL anchor.
-import { LM_LOSS_FORMULA, LM_LOSS_METRIC, OPTIMIZER_METRICS } from './shared';
+import { COLORS, LM_LOSS_FORMULA, LM_LOSS_METRIC, OPTIMIZER_METRICS } from './shared';
 import type { StageDescriptor } from './types';
 
 export const sft = {
@@ -31,6 +31,7 @@ export const sft = {
       unit: 'nats/token',
     },
   },
+  charts: [{ title: 'SFT loss', lines: [{ metric: 'loss', color: COLORS.blue }] }],
   teaching: {
     title: 'Supervised fine-tuning (SFT)',
     what: 'Fine-tunes the base model on demonstrations (prompt → good response), with the loss on the response tokens only.',

@@ -2,6 +2,9 @@
 // every policy-producing stage gets (the evaluation stage samples each policy on the same held-out prompts).
 import type { Formula, MetricDoc } from './types';
 
+/** The page's chart palette (src/ui/charts/runs.ts uses the same): a metric looks the same on every chart. */
+export const COLORS = { blue: '#2f6fde', orange: '#d4822a', green: '#2e9e5b', purple: '#8a4fd1', red: '#d64545', teal: '#1f9aa8' } as const;
+
 export const LM_LOSS_FORMULA: Formula = {
   title: 'Language-model loss',
   text: 'loss(θ) = −1/N · Σₜ log π_θ(yₜ | x, y₍<ₜ₎)',

@@ -74,6 +74,22 @@ export interface PolicyDisplay {
   readonly points?: FrontierMetrics;
 }
 
+/** One line of a stage's chart: a metric the stage logs. Colours are the page's palette (src/ui/charts/runs.ts PALETTE). */
+export interface StageChartLine {
+  readonly metric: string;
+  /** Legend label; the metric's label by default. */
+  readonly label?: string;
+  readonly color: string;
+  /** A second unit on the same chart goes on the right axis. */
+  readonly axis?: 'left' | 'right';
+}
+
+/** A chart of the stage's metrics: one question a user asks of the run (is it learning, is it healthy). */
+export interface StageChart {
+  readonly title: string;
+  readonly lines: readonly StageChartLine[];
+}
+
 export type StageProduct = 'base model' | 'policy' | 'reward model' | 'measurement';
 
 export interface StageDescriptor<Id extends string = string, Metric extends string = string> {
@@ -93,6 +109,8 @@ export interface StageDescriptor<Id extends string = string, Metric extends stri
   readonly byDefault: boolean;
   readonly config?: StageConfig;
   readonly metrics: { readonly [M in Metric]: MetricDoc };
+  /** Its charts, in page order (a trained policy's first chart is followed by the frontier chart). */
+  readonly charts?: readonly StageChart[];
   readonly teaching: StageTeaching;
   readonly policy?: PolicyDisplay;
   /** Runs the stage (loads its training code first). */

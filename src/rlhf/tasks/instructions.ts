@@ -77,9 +77,6 @@ export const INSTRUCTIONS_TRAIN = 640;
 export const INSTRUCTIONS_HELDOUT = 160;
 export const INSTRUCTIONS_DEMONSTRATIONS = 512;
 
-/** For the page's config bar, which loads it with this module (descriptors.ts has it without the generators). */
-export const INSTRUCTIONS_DESCRIPTION = INSTRUCTIONS.description;
-
 /** The instructions task, deterministic from `seed`. */
 function createInstructionsTask(options: TaskOptions): Task {
   const { seed, maxResponseTokens = 16 } = options;

@@ -256,9 +256,6 @@ function continuation(g: Gen, p: ReviewPrompt, positive: boolean): string {
 export const SENTIMENT_HELDOUT = 160;
 export const SENTIMENT_DEMONSTRATIONS = 512;
 
-/** For the page's config bar, which loads it with this module (descriptors.ts has it without the generators). */
-export const SENTIMENT_DESCRIPTION = SENTIMENT.description;
-
 /** The sentiment task, deterministic from `seed`. */
 function createSentimentTask(options: TaskOptions): Task {
   const { seed, maxResponseTokens = 32 } = options;

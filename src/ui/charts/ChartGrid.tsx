@@ -1,55 +1,29 @@
 // The run's charts: one LineChart per question a user asks of a run (is SFT learning, is the reward model better
-// than chance, is PPO's reward rising without running away from the SFT policy, is the update healthy), plus the
-// reward-vs-√KL frontier. Colours: a fixed palette so a metric looks the same wherever it appears. During a sweep
+// than chance, is PPO's reward rising without running away from the SFT policy, is the update healthy), each declared
+// by its stage (src/rlhf/stages), shown for the stages the run is to run; plus the reward-vs-√KL frontier. Colours: a fixed palette so a metric looks the same wherever it appears. During a sweep
 // the charts draw its kept runs too (./runs.ts); a note above them names the runs and clears the kept ones.
 import type uPlot from 'uplot';
+import type { PipelineStage } from '../../rlhf/pipeline';
+import { STAGE_REGISTRY, stageById, type StageDescriptor } from '../../rlhf/stages';
 import { type RunStore, useRunStore } from '../../store/run';
 import '../run.css';
 import { FrontierChart } from './FrontierChart';
 import { type ChartLine, LineChart } from './LineChart';
-import { PALETTE } from './runs';
 
 export interface ChartSpec {
+  /** The stage whose metrics it draws. */
+  stage: PipelineStage;
   title: string;
   lines: readonly ChartLine[];
 }
 
-/** The line charts, in page order (the frontier chart follows the PPO reward chart). */
-export const CHARTS: readonly ChartSpec[] = [
-  { title: 'SFT loss', lines: [{ metric: 'loss', stage: 'sft', color: PALETTE.blue }] },
-  {
-    title: 'Reward model loss and accuracy',
-    lines: [
-      { metric: 'rm/loss', stage: 'rm', color: PALETTE.blue },
-      { metric: 'rm/accuracy', stage: 'rm', color: PALETTE.green, axis: 'right' },
-    ],
-  },
-  {
-    title: 'PPO reward: proxy and gold',
-    lines: [
-      { metric: 'objective/scores', stage: 'ppo', label: 'Proxy (RM score)', color: PALETTE.blue },
-      { metric: 'objective/gold', stage: 'ppo', label: 'Gold reward', color: PALETTE.orange },
-    ],
-  },
-  {
-    title: 'KL to the SFT policy',
-    lines: [
-      { metric: 'objective/kl', stage: 'ppo', color: PALETTE.purple },
-      { metric: 'policy/sqrt_kl', stage: 'ppo', color: PALETTE.teal, axis: 'right' },
-    ],
-  },
-  { title: 'Policy entropy', lines: [{ metric: 'objective/entropy', stage: 'ppo', color: PALETTE.green }] },
-  {
-    title: 'Clip fraction and approx. KL',
-    lines: [
-      { metric: 'policy/clipfrac', stage: 'ppo', color: PALETTE.red },
-      { metric: 'policy/approxkl', stage: 'ppo', color: PALETTE.purple, axis: 'right' },
-    ],
-  },
-  { title: 'Value loss', lines: [{ metric: 'loss/value', stage: 'ppo', color: PALETTE.orange }] },
-  { title: 'Policy ratio', lines: [{ metric: 'val/ratio', stage: 'ppo', color: PALETTE.teal }] },
-  { title: 'Response length', lines: [{ metric: 'val/response_length', stage: 'ppo', color: PALETTE.blue }] },
-];
+/** Every stage's charts (its descriptor's `charts`), in run order. */
+export const CHARTS: readonly ChartSpec[] = (STAGE_REGISTRY as readonly StageDescriptor[]).flatMap((s) =>
+  (s.charts ?? []).map((c) => ({ stage: s.id as PipelineStage, title: c.title, lines: c.lines.map((l) => ({ ...l, stage: s.id as PipelineStage })) })),
+);
+
+/** Whether a chart's stage trains a policy with a frontier trajectory (the frontier chart follows the first such chart). */
+const hasTrajectory = (c: ChartSpec) => stageById(c.stage).policy?.trajectory !== undefined;
 
 export interface ChartGridProps {
   store?: RunStore;
@@ -61,10 +35,14 @@ export interface ChartGridProps {
 }
 
 export function ChartGrid({ store = useRunStore, smoothing = true, height, onCreate }: ChartGridProps) {
+  const plan = store((s) => s.plan);
   const line = (c: ChartSpec) => (
     <LineChart key={c.title} title={c.title} lines={c.lines} store={store} smoothing={smoothing} height={height} onCreate={onCreate && ((p) => onCreate(c.title, p))} />
   );
-  const [before, after] = [CHARTS.slice(0, 3), CHARTS.slice(3)];
+  // The charts of the stages the run is to run; the frontier after the first trained policy's first chart.
+  const charts = CHARTS.filter((c) => plan.includes(c.stage));
+  const split = charts.findIndex(hasTrajectory) + 1 || charts.length;
+  const [before, after] = [charts.slice(0, split), charts.slice(split)];
   return (
     <>
       <KeptRunsNote store={store} />

@@ -93,7 +93,7 @@ export function frontierSummary(frontier: Frontier): string {
   for (const m of methodsOf(frontier)) {
     const points = pointsOf(frontier, m.stage);
     const end = points[points.length - 1];
-    parts.push(describe(m.lines ? `${m.name} step ${end.step}` : `${m.name} N = ${end.step}`, end));
+    parts.push(describe(m.lines ? `${m.name} (step ${end.step})` : `${m.name} (N = ${end.step})`, end));
   }
   if (!parts.length) return 'No data yet.';
   for (const m of methodsOf(frontier).filter((x) => x.lines)) {

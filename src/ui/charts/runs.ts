@@ -4,9 +4,11 @@
 // current run last so it lies on top: then colour means the run (RUN_COLORS, in sweep order), a dash pattern tells
 // a chart's lines apart (LINE_DASHES), and every legend entry starts with its run's label.
 import type uPlot from 'uplot';
+import { COLORS } from '../../rlhf/stages/shared';
 import type { KeptRun } from '../../store/run';
 
-export const PALETTE = { blue: '#2f6fde', orange: '#d4822a', green: '#2e9e5b', purple: '#8a4fd1', red: '#d64545', teal: '#1f9aa8' } as const;
+/** The stages' chart palette (src/rlhf/stages/shared.ts). */
+export const PALETTE = COLORS;
 
 /** A sweep's runs in order: the first, the second, … (enough for the current run and MAX_KEPT_RUNS kept ones). */
 export const RUN_COLORS: readonly string[] = [PALETTE.blue, PALETTE.orange, PALETTE.green, PALETTE.purple, PALETTE.red];
