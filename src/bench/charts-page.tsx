@@ -7,8 +7,10 @@ import { flushSync } from 'react-dom';
 import { createRoot } from 'react-dom/client';
 import type uPlot from 'uplot';
 import { METRIC_NAMES, METRICS, type MetricRecord, type Stage } from '../rlhf/metrics';
+import { DEFAULT_STAGES, stageById } from '../rlhf/stages';
 import { createRunStore, type RunStore } from '../store/run';
 import { ChartGrid } from '../ui/charts';
+import { CHARTS } from '../ui/charts/ChartGrid';
 import { runName } from '../ui/charts/runs';
 import '../ui/style.css';
 import type { ChartsBenchConfig, ChartsPageResult, ChartUpdate } from './charts';
@@ -22,8 +24,8 @@ declare global {
   }
 }
 
-/** The stages ChartGrid draws curves of: every line chart (and the frontier, from PPO) fills in every update. */
-const STAGES = ['sft', 'rm', 'ppo'] as const satisfies readonly Stage[];
+/** The stages ChartGrid draws curves of in the default recipe: every line chart (and the frontier) fills in every update. */
+const STAGES: readonly Stage[] = [...new Set(CHARTS.filter((c) => DEFAULT_STAGES.includes(c.stage)).map((c) => c.stage))];
 
 /** A record carries every metric the metric table lists for its stage (a pipeline record carries most of them). */
 const STAGE_METRICS = Object.fromEntries(STAGES.map((stage) => [stage, METRIC_NAMES.filter((name) => METRICS[name].stages.includes(stage))]));
@@ -35,14 +37,15 @@ const sweepLabel = (run: number) => `β = ${Number((0.05 * run).toFixed(2))}`;
  * Record `step` of `stage` in the sweep's run `run`: wavy curves that differ per metric and run; PPO's KL grows with
  * the step, fastest at β = 0, so each run has a √KL axis of its own on the frontier.
  */
-function syntheticRecord(stage: (typeof STAGES)[number], step: number, run: number): MetricRecord {
+function syntheticRecord(stage: Stage, step: number, run: number): MetricRecord {
   const record: MetricRecord = { stage, step };
   STAGE_METRICS[stage].forEach((name, i) => {
     record[name] = Math.sin(step / (40 + 7 * i) + run) + ((step * (i + 1)) % 13) / 20;
   });
-  if (stage === 'ppo') {
+  const trajectory = stageById(stage).policy?.trajectory;
+  if (trajectory) {
     const kl = (0.002 * step) / (1 + run);
-    record['objective/kl'] = kl;
+    (record as Record<string, number | string>)[trajectory.kl] = kl;
     record['policy/sqrt_kl'] = Math.sqrt(kl);
   }
   return record;

@@ -118,7 +118,8 @@ export interface Episode {
 }
 
 export interface PPOIteration {
-  metrics: MetricRecord;
+  /** The iteration's metrics (the stage that runs it names the record's stage). */
+  metrics: Omit<MetricRecord, 'stage'>;
   episodes: Episode[];
 }
 
@@ -266,8 +267,7 @@ export class PPOTrainer {
     const ratioVar = mean(stats.ratio.map((r) => (r - ratioMean) ** 2));
     const seconds = (performance.now() - started) / 1000;
     const finishedCount = rollout.finished.filter(Boolean).length;
-    const metrics: MetricRecord = {
-      stage: 'ppo',
+    const metrics: PPOIteration['metrics'] = {
       step: it,
       'objective/scores': mean(scores),
       'objective/kl': meanKL,

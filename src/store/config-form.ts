@@ -23,7 +23,7 @@ export interface ConfigForm {
   values: Readonly<Record<string, string>>;
   /** `?lesson=…`, passed through for the lessons. */
   lesson: string | undefined;
-  /** Alignment methods run beside the InstructGPT recipe (METHOD_CHOICES ids, e.g. ['dpo']). */
+  /** Alignment methods run beside the InstructGPT recipe (METHOD_CHOICES ids,). */
   methods: readonly StageId[];
 }
 

@@ -1,4 +1,4 @@
-// Human feedback as the page sees it: the items waiting to be labelled (sampled by the worker, src/worker/engine.ts
+// Human feedback as the page sees it: the items waiting to be labelled (sampled by the worker, src/worker/feedback.ts
 // `label-request`), the counts, and the worker's statistics of your labels (agreement with the hidden gold reward,
 // which only the worker can compute). Actions turn a click into the worker's commands: prefer/rank send one `labels`
 // command per judgement at once (a label is never lost to a reload mid-batch), skip just drops the item (the next
@@ -28,7 +28,7 @@ export interface FeedbackOptions {
   k?: number;
   /** Ask for more items when the last one is labelled or skipped (default true). */
   autoRefill?: boolean;
-  /** The stages `train` runs (default ['rm']; ['rm', 'ppo'] to go straight on to PPO). */
+  /** The stages `train` runs (default ['rm']; add a policy stage to go straight on to it). */
   trainStages?: PipelineStage[];
 }
 

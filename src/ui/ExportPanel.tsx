@@ -3,6 +3,7 @@
 // and the import of a TRL-format JSONL dataset as the custom task. The worker validates an import: a malformed file
 // is refused with its line-numbered problems and nothing changes.
 import { type ChangeEvent, useId } from 'react';
+import { TRAINED_POLICY_STAGES } from '../rlhf/stages';
 import type { ExportFormat, PipelineCheckpointName } from '../worker/protocol';
 import { displayName, type LabStore, useLabStore } from '../store';
 import { type RunStore, useRunStore } from '../store/run';
@@ -43,8 +44,11 @@ export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPane
   const models: { name: string; format: 'safetensors' | 'onnx'; model: PipelineCheckpointName; why: string }[] = [
     { name: 'Download SFT checkpoint', format: 'safetensors', model: 'sft', why: 'after the SFT stage' },
     { name: 'Download reward model', format: 'safetensors', model: 'reward-model', why: 'after the reward model stage' },
-    { name: 'Download PPO policy', format: 'safetensors', model: 'ppo', why: 'after the PPO stage' },
-    { name: 'Download PPO policy (ONNX)', format: 'onnx', model: 'ppo', why: 'after the PPO stage' },
+    // Every trained policy (PPO, DPO, …): its weights, and its forward pass as ONNX.
+    ...TRAINED_POLICY_STAGES.flatMap((s) => [
+      { name: `Download ${s.name} policy`, format: 'safetensors' as const, model: s.writes!, why: `after the ${s.name} stage` },
+      { name: `Download ${s.name} policy (ONNX)`, format: 'onnx' as const, model: s.writes!, why: `after the ${s.name} stage` },
+    ]),
     { name: 'Download pretrained base', format: 'safetensors', model: 'base', why: 'when the preset pretrains its own base (nano, small)' },
   ];
 

@@ -33,7 +33,7 @@ export interface FeedbackViewProps {
   requesting?: boolean;
   /** A run is going (the worker samples and trains one thing at a time): requesting and training are disabled. */
   busy?: boolean;
-  /** The policy that sampled the items ('sft', 'ppo', 'base'). */
+  /** The policy that sampled the items ('base', 'sft' or a trained policy's checkpoint). */
   policy?: string;
   /** The latest refusal of a feedback command. */
   error?: string;

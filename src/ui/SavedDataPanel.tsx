@@ -4,6 +4,7 @@
 // safetensors file as one of the pipeline's weights (`restore`) — the worker checks it, and a file that does not fit
 // (corrupt, or made for another preset) changes nothing and says why.
 import { type ChangeEvent, useId, useState } from 'react';
+import { TRAINED_POLICY_STAGES } from '../rlhf/stages';
 import { type LabStore, useLabStore } from '../store';
 import { type RunStore, useRunStore } from '../store/run';
 import type { PipelineCheckpointName } from '../worker/protocol';
@@ -11,10 +12,11 @@ import { SavedData } from './SavedData';
 
 const BUSY = ['running', 'paused', 'stopping'];
 
+/** Each checkpoint with what it is: SFT's, the reward model, every trained policy's (PPO, DPO, …), the base. */
 const CHECKPOINTS: readonly [PipelineCheckpointName, string][] = [
   ['sft', 'SFT policy'],
   ['reward-model', 'Reward model'],
-  ['ppo', 'PPO policy'],
+  ...TRAINED_POLICY_STAGES.map((s): [PipelineCheckpointName, string] => [s.writes!, `${s.name} policy`]),
   ['base', 'Pretrained base'],
 ];
 

@@ -104,6 +104,30 @@ export const LESSONS: readonly Lesson[] = [
     overrides: { 'bon.maxN': 32 },
     stages: ALL,
   },
+  {
+    id: 'ppo-or-dpo',
+    title: 'PPO or DPO? Same labels, two methods',
+    summary: 'One SFT model and one set of rankings; PPO learns through a reward model, DPO and IPO straight from the rankings — compared by the hidden gold reward.',
+    text: [
+      'PPO needs a reward model and samples from the policy as it trains. DPO (Rafailov et al. 2023) skips both: the KL-regularised objective PPO optimises has a closed-form optimum, so the policy can be fitted to the rankings directly — each pair says “raise this response’s log-probability relative to the SFT model, lower that one’s”. IPO (Azar et al. 2023) keeps DPO’s form but replaces the log-sigmoid by a squared loss that stops at a margin of 1/(2β).',
+      'The first run trains SFT, the labels and the reward model, then PPO and DPO on exactly those labels (every ranking as all its pairs, the reward model’s held-out rankings held out from DPO too). The second run changes only dpo.loss to IPO: SFT, the reward model and PPO are kept and only IPO trains. The evaluation samples every policy on the same held-out prompts and compares each with SFT by the gold reward; the frontier chart puts them on one gold-vs-√KL picture.',
+      'MEASURED',
+    ],
+    lookFor: [
+      'The frontier chart: PPO’s trajectory (blue), DPO’s (green, one point per held-out check) and best-of-N (orange) — at the same √KL, which has the higher gold reward?',
+      'DPO’s held-out implicit-reward accuracy (eval_rewards/accuracies) next to the reward model’s held-out accuracy (rm/heldout_accuracy): the same held-out pairs.',
+      'rewards/chosen and rewards/rejected: with sigmoid DPO both often fall while their margin grows — the likelihood of the preferred answers drops too.',
+      'Latest metrics: eval/win_rate_ppo and eval/win_rate_dpo, each with its KL to SFT (eval/kl_…).',
+    ],
+    task: 'sentiment',
+    preset: 'tiny',
+    overrides: {},
+    stages: ['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval'],
+    runs: [
+      { label: 'PPO and DPO', overrides: {} },
+      { label: 'IPO', overrides: { 'dpo.loss': 'ipo' } },
+    ],
+  },
 ];
 
 export function findLesson(id: string): Lesson | undefined {

@@ -6,7 +6,7 @@
 import { act } from 'react';
 import { describe, expect, test } from 'vitest';
 import { userEvent } from 'vitest/browser';
-import { makePipelineConfig } from '../../src/rlhf/config';
+import { makePipelineConfig, stagesStillValid } from '../../src/rlhf/config';
 import { METRICS } from '../../src/rlhf/metrics';
 import { createFeedbackStore } from '../../src/store/feedback';
 import { DEFAULT_STAGES, RUN_STAGES } from '../../src/store/run';
@@ -153,7 +153,7 @@ describe('teaching', () => {
 
 describe('lessons', () => {
   test('the built-in lessons have unique ids, valid configurations and the runs the brief names', () => {
-    expect(LESSONS.map((l) => l.id)).toEqual(['instructgpt', 'kl-sweep', 'best-of-n']);
+    expect(LESSONS.map((l) => l.id)).toEqual(['instructgpt', 'kl-sweep', 'best-of-n', 'ppo-or-dpo']);
     for (const lesson of LESSONS) {
       expect(lesson.title).toMatch(/\S/);
       expect(lesson.text.join(' ').length).toBeGreaterThan(200);
@@ -175,6 +175,15 @@ describe('lessons', () => {
       ['β = 0', 0, 1280, 6e-4],
     ]);
     expect(findLesson('instructgpt')!.stages).toEqual([...DEFAULT_STAGES]);
+    // PPO or DPO: one SFT and one set of labels; the IPO run changes only the DPO stage's loss, so it keeps SFT, the
+    // reward model and PPO and trains only IPO (stagesStillValid).
+    const compare = lessonSteps(findLesson('ppo-or-dpo')!);
+    expect(compare.map((s) => [s.label, makePipelineConfig('tiny', s.overrides).dpo.loss])).toEqual([
+      ['PPO and DPO', 'sigmoid'],
+      ['IPO', 'ipo'],
+    ]);
+    expect(compare[0].stages).toEqual(['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval']);
+    expect(stagesStillValid(makePipelineConfig('tiny', compare[0].overrides), makePipelineConfig('tiny', compare[1].overrides))).toEqual(['pretrain', 'sft', 'rm', 'ppo']);
     expect(findLesson('best-of-n')!.stages).toEqual(expect.arrayContaining(['bon', 'ppo']));
     expect(lessonFromSearch('?lesson=kl-sweep')?.id).toBe('kl-sweep');
     expect(lessonFromSearch('?x=1&lesson=best-of-n')?.id).toBe('best-of-n');
@@ -186,9 +195,9 @@ describe('lessons', () => {
     const started: Lesson[] = [];
     const { div, render } = mount(<Lessons onStart={(l) => started.push(l)} activeId="kl-sweep" />);
     const items = [...div.querySelectorAll('li.lesson')];
-    expect(items.map((li) => li.querySelector('h3')!.textContent)).toEqual(['InstructGPT pipeline', 'KL-coefficient sweep', 'Best-of-N vs PPO']);
-    expect(items.map((li) => li.getAttribute('aria-current'))).toEqual([null, 'true', null]);
-    expect(items.map((li) => li.querySelector('details')!.open)).toEqual([false, true, false]);
+    expect(items.map((li) => li.querySelector('h3')!.textContent)).toEqual(['InstructGPT pipeline', 'KL-coefficient sweep', 'Best-of-N vs PPO', 'PPO or DPO? Same labels, two methods']);
+    expect(items.map((li) => li.getAttribute('aria-current'))).toEqual([null, 'true', null, null]);
+    expect(items.map((li) => li.querySelector('details')!.open)).toEqual([false, true, false, false]);
     expect(items[1].querySelector('.lesson-runs')!.textContent).toMatch(/^3 runs: β = 0\.2, β = 0\.05, β = 0 ·/);
     act(() => (items[2].querySelector('button') as HTMLButtonElement).click());
     act(() => (items[1].querySelector('button') as HTMLButtonElement).click());

@@ -92,14 +92,14 @@ describe('lab page (built bundle)', () => {
     await page.close();
   });
 
-  test('runs the whole pipeline from the page, in the worker (the page answers Pause and Resume, its main thread never touches the GPU): charts, latest metrics, samples and a CSV download; a bad import changes nothing', { timeout: 240_000 }, async () => {
+  test('runs the whole pipeline with PPO and DPO from the page, in the worker (the page answers Pause and Resume, its main thread never touches the GPU): charts, the frontier, latest metrics, samples and a CSV download; a bad import changes nothing', { timeout: 240_000 }, async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     // Watches the main thread from before the page's own scripts (src/bench/page.ts: GPU calls, long tasks, heartbeat).
     await page.addInitScript(installPageProbe, HEARTBEAT_MS);
     // nano, cut down like the engine test's run (every stage, a step or two each): most overrides by URL…
-    const settings = { seed: '5', 'pretrain.steps': '4', 'labels.prompts': '4', 'ppo.batchSize': '4', 'bon.maxN': '2', 'bon.prompts': '2', 'eval.prompts': '2' };
+    const settings = { seed: '5', 'pretrain.steps': '4', 'labels.prompts': '4', 'ppo.batchSize': '4', 'dpo.epochs': '1', 'dpo.evalPrompts': '2', 'bon.maxN': '2', 'bon.prompts': '2', 'eval.prompts': '2' };
     await page.goto(`${url}?${new URLSearchParams({ task: 'sentiment', preset: 'nano', ...settings })}`);
     expect(await page.getByLabel('Task', { exact: true }).inputValue()).toBe('sentiment');
     expect(await page.getByLabel('Preset', { exact: true }).inputValue()).toBe('nano');
@@ -110,7 +110,9 @@ describe('lab page (built bundle)', () => {
     await page.getByLabel('sft.steps', { exact: true }).fill('2');
     await page.getByLabel('ppo.episodes', { exact: true }).fill('8');
     // (location.search, not page.url(): Playwright learns of replaceState from an event that may still be on its way.)
-    expect(Object.fromEntries(new URLSearchParams(await page.evaluate(() => location.search)))).toEqual({ task: 'sentiment', preset: 'nano', ...settings, 'sft.steps': '2', 'ppo.episodes': '8' });
+    // DPO joins PPO on the same labels: its box in the config bar, which also goes into the URL.
+    await page.getByLabel('DPO', { exact: true }).check();
+    expect(Object.fromEntries(new URLSearchParams(await page.evaluate(() => location.search)))).toEqual({ task: 'sentiment', preset: 'nano', methods: 'dpo', ...settings, 'sft.steps': '2', 'ppo.episodes': '8' });
 
     const run = page.getByRole('button', { name: 'Run pipeline' });
     await expect.poll(() => run.isEnabled(), { timeout: 60_000 }).toBe(true);
@@ -123,7 +125,7 @@ describe('lab page (built bundle)', () => {
     await page.getByRole('button', { name: 'Resume' }).click();
     const stageState = (stage: string) => page.locator(`li[data-stage="${stage}"] .stage-state`).textContent();
     await expect.poll(() => stageState('eval'), { timeout: 200_000, interval: 500 }).toBe('done');
-    for (const stage of ['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval']) expect(await stageState(stage), stage).toBe('done');
+    for (const stage of ['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval']) expect(await stageState(stage), stage).toBe('done');
     await expect.poll(() => runState.textContent()).toBe('Done');
     expect(await page.getByRole('alert').count()).toBe(0);
 
@@ -134,7 +136,7 @@ describe('lab page (built bundle)', () => {
     const { mainThread, stages, totalSeconds } = summarizeRun(probe);
     expect(probe.changes.filter(([, key]) => key === 'run').map(([, , text]) => text)).toEqual(['Not started', 'Running', 'Paused', 'Running', 'Done']);
     expect(mainThread.gpuCalls).toBe(0);
-    expect(stages.map((s) => [s.stage, s.state])).toEqual(['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval'].map((stage) => [stage, 'done']));
+    expect(stages.map((s) => [s.stage, s.state])).toEqual(['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval'].map((stage) => [stage, 'done']));
     // The main thread's own work (React commits, chart redraws, layout, paint) shares these 2 cores with SwiftShader
     // (the worker's GPU work) and, under `npm test`, other test files. Descheduled, a task of 1 to 50 ms of CPU takes
     // 100 ms to over a second of wall clock (Chrome traces). Measured in this run and in `npm run bench -- page
@@ -156,19 +158,26 @@ describe('lab page (built bundle)', () => {
     expect(await chart('SFT loss').textContent()).toMatch(/^Latest: .* at step 1\.$/);
     expect(await chart('Reward model loss and accuracy').textContent()).toMatch(/^Latest: /);
     expect(await chart('PPO reward: proxy and gold').textContent()).toMatch(/^Latest: .* at step 1/);
-    expect(await chart('Reward vs √KL').textContent()).not.toMatch(/no data|No data/);
+    expect(await chart('DPO reward: proxy and gold').textContent()).toMatch(/^Latest: /);
+    expect(await chart('DPO loss and implicit-reward accuracy').textContent()).toMatch(/^Latest: /);
+    // Both methods on the frontier, with best-of-N.
+    expect(await chart('Reward vs √KL').textContent()).toMatch(/PPO \(step \d+\) at √KL .*DPO \(step \d+\) at √KL .*Best-of-N \(N = 2\) at √KL/);
+    const metricTable = page.getByRole('table', { name: 'Latest metrics' });
+    for (const name of ['rewards/accuracies', 'eval_rewards/accuracies', 'eval/win_rate_ppo', 'eval/win_rate_dpo']) expect(await metricTable.locator(`tr[data-metric="${name}"]`).count(), name).toBe(1);
     const metricRows = page.getByRole('table', { name: 'Latest metrics' }).locator('tr[data-metric]');
     expect(await metricRows.count()).toBeGreaterThan(10);
     const samples = page.getByRole('region', { name: 'Samples' });
     expect(await samples.locator('article.episode').count()).toBe(4); // ppo.batchSize rollouts of the last iteration
     expect(await samples.locator('table.eval-samples tbody tr').count()).toBeGreaterThan(0);
+    // Held-out answers to the same prompt side by side: SFT, PPO, DPO, best-of-N.
+    expect(await samples.locator('table.eval-samples thead th').allTextContents()).toEqual(expect.arrayContaining(['SFT', 'PPO', 'DPO']));
 
     const [csvFile] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download metrics (CSV)' }).click()]);
     expect(csvFile.suggestedFilename()).toBe('rlhf-lab-metrics.csv');
     const csv = readFileSync((await csvFile.path())!, 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^stage,step,/);
-    expect(new Set(csv.slice(1).map((l) => l.split(',')[0]))).toEqual(new Set(['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval']));
-    for (const name of ['Download SFT checkpoint', 'Download reward model', 'Download PPO policy', 'Download PPO policy (ONNX)', 'Download preferences (JSONL)', 'Download samples (JSONL)']) {
+    expect(new Set(csv.slice(1).map((l) => l.split(',')[0]))).toEqual(new Set(['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval']));
+    for (const name of ['Download SFT checkpoint', 'Download reward model', 'Download PPO policy', 'Download PPO policy (ONNX)', 'Download DPO policy', 'Download DPO policy (ONNX)', 'Download preferences (JSONL)', 'Download samples (JSONL)']) {
       expect(await page.getByRole('button', { name, exact: true }).isEnabled(), name).toBe(true);
     }
     await page.screenshot({ path: 'test-results/lab-pipeline.png', fullPage: true });
@@ -248,8 +257,13 @@ describe('lab page (built bundle)', () => {
     expect(await metricRows.count()).toBe(rows);
     expect(await chart('SFT loss').textContent()).toBe(sftLoss);
     expect(await chart('PPO reward: proxy and gold').textContent()).toMatch(/^Latest: .* at step 1/);
-    expect(await chart('Reward vs √KL').textContent()).not.toMatch(/no data|No data/);
-    for (const stage of ['pretrain', 'sft', 'rm', 'ppo', 'bon', 'eval']) expect(await stageState(stage), stage).toBe('done');
+    expect(await chart('DPO reward: proxy and gold').textContent()).toMatch(/^Latest: /);
+    expect(await chart('DPO loss and implicit-reward accuracy').textContent()).toMatch(/^Latest: /);
+    // Both methods on the frontier, with best-of-N.
+    expect(await chart('Reward vs √KL').textContent()).toMatch(/PPO \(step \d+\) at √KL .*DPO \(step \d+\) at √KL .*Best-of-N \(N = 2\) at √KL/);
+    const metricTable = page.getByRole('table', { name: 'Latest metrics' });
+    for (const name of ['rewards/accuracies', 'eval_rewards/accuracies', 'eval/win_rate_ppo', 'eval/win_rate_dpo']) expect(await metricTable.locator(`tr[data-metric="${name}"]`).count(), name).toBe(1);
+    for (const stage of ['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval']) expect(await stageState(stage), stage).toBe('done');
     expect(await page.getByRole('region', { name: 'Samples' }).locator('table.eval-samples tbody tr').count()).toBeGreaterThan(0);
     await expect.poll(() => stat('count'), { timeout: 10_000 }).toBe('Your rankings: 3');
     expect(await page.getByRole('button', { name: 'Download PPO policy', exact: true }).isEnabled()).toBe(true);

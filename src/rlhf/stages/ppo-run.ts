@@ -25,7 +25,7 @@ export async function runPpo(ctx: StageContext): Promise<void> {
       const { metrics, episodes } = await trainer.step(batch);
       ctx.events.episodes?.(it, episodes);
       try {
-        ctx.emit(metrics);
+        ctx.emit({ stage: 'ppo', ...metrics });
       } catch (e) {
         models.policy.params.setWeights(lastGood);
         ctx.keep('ppo', lastGood);

@@ -1,0 +1,73 @@
+// `configure`: a request checked as a whole — the settings (makePipelineConfig), the task (createTask, or importTask
+// for the custom task's JSONL files), every problem reported at once — and what of the session a new configuration
+// keeps: the checkpoints the new settings would make the same (src/rlhf/config.ts stagesStillValid, so a KL sweep's
+// runs, which differ only in ppo.*, share one SFT model and reward model) and the person's rankings while the task
+// stays. The run state and the events around it are the command loop's (./engine).
+import type { PresetName } from '../model/config';
+import { makePipelineConfig, type PipelineConfig, PipelineConfigError, stagesStillValid } from '../rlhf/config';
+import { CHECKPOINT_NAMES } from '../rlhf/stages';
+import { createTask, importTask, type Task, TASK_IDS, type TaskId, TaskImportError } from '../rlhf/tasks';
+import { ConfigureError } from './errors';
+import { CHECKPOINT_STAGE, type ConfigProblem, type ConfigureRequest, type PipelineCheckpointName, type TaskInfo } from './protocol';
+import { type Configured, REWARD_MODEL, type Session } from './session';
+
+/** The configuration and task `request` asks for; a ConfigureError naming every problem when it is refused. */
+export function acceptConfiguration(request: ConfigureRequest): Configured {
+  const problems: ConfigProblem[] = [];
+  const isTask = (TASK_IDS as readonly string[]).includes(request.task);
+  if (!isTask) problems.push({ field: 'task', message: `must be one of ${TASK_IDS.join(', ')}, got "${request.task}"` });
+  if (request.task !== 'custom' && request.custom !== undefined) problems.push({ field: 'custom', message: `files are only imported for the custom task, not "${request.task}"` });
+  let config: PipelineConfig | undefined;
+  try {
+    config = makePipelineConfig(request.preset as PresetName, { ...request.overrides, task: request.task });
+  } catch (e) {
+    if (!(e instanceof PipelineConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  // The custom files are checked even when the settings are wrong, so every problem is reported at once.
+  let task: Task | undefined;
+  if (isTask && (config || request.task === 'custom')) {
+    const options = { seed: config?.seed ?? 0, maxResponseTokens: config?.ppo.maxResponseTokens };
+    try {
+      task = request.task === 'custom' ? importTask(request.custom ?? {}, options) : createTask(request.task as TaskId, options);
+    } catch (e) {
+      if (!(e instanceof TaskImportError)) throw e;
+      for (const p of e.problems) problems.push(p.file === 'task' ? { field: 'custom', message: p.message } : { field: `custom.${p.file}`, line: p.line, message: p.message });
+    }
+  }
+  if (problems.length > 0 || !config || !task) throw new ConfigureError(problems);
+  return { config, task };
+}
+
+/**
+ * Makes `next` the session's configuration: the previous results go, but for the checkpoints it would make the same
+ * and the human rankings of the same task. Returns the checkpoints kept, in run order.
+ */
+export function applyConfiguration(session: Session, next: Configured): PipelineCheckpointName[] {
+  const previous = session.configured;
+  // Human rankings are about this task's prompts: kept while the task stays, dropped with it.
+  if (previous && (previous.task.id !== next.task.id || next.task.id === 'custom')) session.human = [];
+  // Checkpoints the new settings would make the same stay; an imported task may differ under the same settings.
+  const valid = previous && next.task.id !== 'custom' ? stagesStillValid(previous.config, next.config) : [];
+  for (const name of [...session.checkpoints.keys()]) if (!valid.includes(CHECKPOINT_STAGE[name])) session.checkpoints.delete(name);
+  if (!session.checkpoints.has(REWARD_MODEL.checkpoint)) session.rmRankings = undefined;
+  session.configured = next;
+  session.pipeline = undefined;
+  session.metrics = [];
+  session.samples = [];
+  return CHECKPOINT_NAMES.filter((name) => session.checkpoints.has(name));
+}
+
+/** The configured task, for the page (the gold reward itself never leaves the worker). */
+export function taskInfo(task: Task): TaskInfo {
+  return {
+    id: task.id,
+    title: task.title,
+    description: task.description,
+    trainPrompts: task.prompts.train.length,
+    heldoutPrompts: task.prompts.heldout.length,
+    demonstrations: task.demonstrations.length,
+    preferences: task.preferences?.length ?? 0,
+    hasGold: task.gold !== undefined,
+  };
+}

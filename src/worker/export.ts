@@ -1,0 +1,73 @@
+// What the page downloads or saves of a session: `export` writes one file (a model as safetensors or ONNX — the loaded
+// base model, or a checkpoint the pipeline wrote — the metric records as JSONL or CSV, the evaluation samples, the
+// preference rankings; the same files `npm run pipeline` writes, src/cli/pipeline.ts), and `checkpoint-data` hands
+// over a checkpoint's bytes for saving. The session's own copies stay: what is posted is a copy, transferred.
+import { loadCheckpoint, saveCheckpoint, TRAINING_METADATA_KEY } from '../model/checkpoint';
+import { exportGptOnnx } from '../onnx/gpt-export';
+import { metricsToCsv } from '../rlhf/metrics';
+import { PreferenceDataset } from '../rlhf/preferences';
+import { loadedModel } from './base-model';
+import { PipelineCommandError } from './errors';
+import { CHECKPOINT_STAGE, type ExportFormat, type PipelineCheckpointName } from './protocol';
+import { isCheckpointName, POLICY_CHECKPOINTS, REWARD_MODEL, type Session, unknownCheckpoint } from './session';
+
+const jsonl = (items: readonly unknown[]) => items.map((x) => `${JSON.stringify(x)}\n`).join('');
+
+const text = (s: string) => new TextEncoder().encode(s) as Uint8Array<ArrayBuffer>;
+
+/** Posts a file, handing its bytes over (so they must not be used again here). */
+function file(session: Session, name: string, mime: string, bytes: Uint8Array<ArrayBuffer>): void {
+  session.post({ type: 'file', name, mime, bytes }, [bytes.buffer]);
+}
+
+/** The kept checkpoint `name`, or the refusal `who` answers with: no such name, or not written yet. */
+function keptCheckpoint(session: Session, who: string, name: PipelineCheckpointName): Uint8Array {
+  if (!isCheckpointName(name)) throw new PipelineCommandError(`${who}: ${unknownCheckpoint(name)}`);
+  const bytes = session.checkpoints.get(name);
+  if (!bytes) throw new PipelineCommandError(`${who}: there is no ${name} checkpoint yet — run the ${CHECKPOINT_STAGE[name]} stage first`);
+  return bytes;
+}
+
+/** `export`: the file of `format` (for a model, of checkpoint `model`, or of the loaded base model without one). */
+export async function exportFile(session: Session, format: ExportFormat, model: PipelineCheckpointName | undefined): Promise<void> {
+  switch (format) {
+    case 'safetensors':
+    case 'onnx': {
+      if (model === undefined) return exportLoadedModel(session, format);
+      const bytes = keptCheckpoint(session, 'export', model);
+      if (format === 'safetensors') return file(session, `rlhf-lab-${model}.safetensors`, 'application/octet-stream', new Uint8Array(bytes)); // a copy: the kept one stays
+      const checkpoint = loadCheckpoint(bytes);
+      if (checkpoint.head !== undefined) throw new PipelineCommandError(`export: ONNX is for the policies (${POLICY_CHECKPOINTS.join(', ')}); the ${model} has a ${checkpoint.head} head instead of the LM head`);
+      return file(session, `rlhf-lab-${model}.onnx`, 'application/octet-stream', new Uint8Array(exportGptOnnx(checkpoint.config, checkpoint.weights)));
+    }
+    case 'metrics-jsonl':
+      return file(session, 'rlhf-lab-metrics.jsonl', 'application/jsonl', text(jsonl(session.metrics)));
+    case 'metrics-csv':
+      return file(session, 'rlhf-lab-metrics.csv', 'text/csv', text(metricsToCsv(session.metrics)));
+    case 'samples-jsonl':
+      return file(session, 'rlhf-lab-samples.jsonl', 'application/jsonl', text(jsonl(session.samples)));
+    case 'preferences-jsonl': {
+      const rankings = session.pipeline?.rankings;
+      if (!rankings) throw new PipelineCommandError(`export: there are no preference rankings yet — run the ${REWARD_MODEL.stage} stage first`);
+      return file(session, 'rlhf-lab-preferences.jsonl', 'application/jsonl', text(new PreferenceDataset([...rankings.train, ...rankings.heldout]).toJsonl()));
+    }
+    default:
+      throw new PipelineCommandError(`export: unknown format "${String(format)}"`);
+  }
+}
+
+/** The loaded base model as a file: a safetensors checkpoint (GPT-2 names) or its forward pass as ONNX. */
+async function exportLoadedModel(session: Session, format: 'safetensors' | 'onnx'): Promise<void> {
+  const { model, tokenizer, metadata } = loadedModel(session);
+  const weights = await model.params.getWeights();
+  const trained = metadata[TRAINING_METADATA_KEY];
+  const training: Record<string, string> = trained === undefined ? {} : { [TRAINING_METADATA_KEY]: trained };
+  const bytes = format === 'onnx' ? exportGptOnnx(model.config, weights) : saveCheckpoint(weights, model.config, tokenizer.toJSON(), training);
+  file(session, format === 'onnx' ? 'rlhf-lab-model.onnx' : 'rlhf-lab-model.safetensors', 'application/octet-stream', new Uint8Array(bytes));
+}
+
+/** `checkpoint-data`: a copy of the kept checkpoint's bytes, transferred (the kept one stays). */
+export function checkpointData(session: Session, name: PipelineCheckpointName): void {
+  const copy = new Uint8Array(keptCheckpoint(session, 'checkpoint-data', name));
+  session.post({ type: 'checkpoint-data', name, bytes: copy }, [copy.buffer]);
+}

@@ -1,0 +1,104 @@
+// The worker's export module on a made-up session (no GPU): each format's file name, type and contents; a model file
+// is a copy of the kept checkpoint, handed over, so the kept one stays; ONNX only for checkpoints with the LM head;
+// refusals of an unknown or missing checkpoint, a missing preference set, an unknown format and a base model not
+// loaded; checkpoint-data's copy.
+import { describe, expect, test } from 'vitest';
+import { loadCheckpoint } from '../../src/model/checkpoint';
+import { exportGptOnnx } from '../../src/onnx/gpt-export';
+import { metricsToCsv } from '../../src/rlhf/metrics';
+import type { Pipeline } from '../../src/rlhf/pipeline';
+import { parsePreferenceJsonl, type Ranking } from '../../src/rlhf/preferences';
+import { ModelLoadError, PipelineCommandError } from '../../src/worker/errors';
+import { checkpointData, exportFile } from '../../src/worker/export';
+import type { ExportFormat, MetricRecord, SampleRecord } from '../../src/worker/protocol';
+import { checkpointBytes, nanoModel, sameBytes, testSession } from './fakes';
+
+const RECORDS: MetricRecord[] = [
+  { stage: 'sft', step: 0, loss: 2.5, lr: 0.001 },
+  { stage: 'ppo', step: 0, 'policy/approxkl': 0.01 },
+];
+const SAMPLES: SampleRecord[] = [{ prompt: 'p', response: 'r', policy: 'sft', proxy: 0.5, gold: null }];
+const ranking = (prompt: string): Ranking => ({ prompt, completions: ['good', 'bad'], source: 'simulated' });
+
+async function made() {
+  const model = await nanoModel();
+  const { session, rec } = testSession();
+  session.checkpoints.set('sft', checkpointBytes(model, 0.01));
+  session.checkpoints.set('reward-model', checkpointBytes(model, 0.02, 'score'));
+  session.metrics = RECORDS.slice();
+  session.samples = SAMPLES.slice();
+  const file = async (format: ExportFormat, name?: string) => {
+    const from = rec.mark;
+    await exportFile(session, format, name);
+    const [event] = rec.of('file', from);
+    return { ...event, text: new TextDecoder().decode(event.bytes), transfer: rec.transfers[from] };
+  };
+  return { model, session, rec, file };
+}
+
+describe('export', () => {
+  test('metrics as JSONL (one record a line) and CSV; samples as JSONL', async () => {
+    const { file } = await made();
+    const jsonl = await file('metrics-jsonl');
+    expect([jsonl.name, jsonl.mime]).toEqual(['rlhf-lab-metrics.jsonl', 'application/jsonl']);
+    expect(jsonl.text.split('\n')).toEqual([...RECORDS.map((r) => JSON.stringify(r)), '']);
+    const csv = await file('metrics-csv');
+    expect([csv.name, csv.mime, csv.text]).toEqual(['rlhf-lab-metrics.csv', 'text/csv', metricsToCsv(RECORDS)]);
+    const samples = await file('samples-jsonl');
+    expect([samples.name, samples.text]).toEqual(['rlhf-lab-samples.jsonl', `${JSON.stringify(SAMPLES[0])}\n`]);
+  });
+
+  test("preferences: the pipeline's training then held-out rankings; refused before there are any", async () => {
+    const { session, file } = await made();
+    await expect(file('preferences-jsonl')).rejects.toThrow(new PipelineCommandError('export: there are no preference rankings yet — run the rm stage first'));
+    session.pipeline = { rankings: { train: [ranking('a'), ranking('b')], heldout: [ranking('c')] } } as Pipeline;
+    const prefs = await file('preferences-jsonl');
+    expect(prefs.name).toBe('rlhf-lab-preferences.jsonl');
+    expect(parsePreferenceJsonl(prefs.text).map((r) => r.prompt)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('a checkpoint as safetensors: a copy handed over, the kept one stays', async () => {
+    const { session, file } = await made();
+    const kept = session.checkpoints.get('sft')!;
+    const sft = await file('safetensors', 'sft');
+    expect([sft.name, sft.mime]).toEqual(['rlhf-lab-sft.safetensors', 'application/octet-stream']);
+    expect(sameBytes(sft.bytes, kept)).toBe(true);
+    expect(sft.transfer).toHaveLength(1);
+    expect(sft.transfer[0]).toBe(sft.bytes.buffer);
+    structuredClone(sft.bytes, { transfer: [sft.bytes.buffer] }); // as postMessage detaches it
+    expect(session.checkpoints.get('sft')).toBe(kept);
+    expect(kept.byteLength).toBeGreaterThan(0);
+  });
+
+  test('ONNX of a policy checkpoint; refused for the reward model (a score head)', async () => {
+    const { session, file } = await made();
+    const onnx = await file('onnx', 'sft');
+    const sft = loadCheckpoint(session.checkpoints.get('sft')!);
+    expect(onnx.name).toBe('rlhf-lab-sft.onnx');
+    expect(sameBytes(onnx.bytes, exportGptOnnx(sft.config, sft.weights))).toBe(true);
+    await expect(file('onnx', 'reward-model')).rejects.toThrow(/^export: ONNX is for the policies \(base, sft, ppo, dpo\); the reward-model has a score head instead of the LM head$/);
+  });
+
+  test('refusals: unknown or missing checkpoint, unknown format, no base model loaded', async () => {
+    const { file } = await made();
+    await expect(file('safetensors', 'nope')).rejects.toThrow(new PipelineCommandError('export: unknown checkpoint "nope" (known: base, sft, reward-model, ppo, dpo)'));
+    await expect(file('onnx', 'ppo')).rejects.toThrow(new PipelineCommandError('export: there is no ppo checkpoint yet — run the ppo stage first'));
+    await expect(file('zip' as ExportFormat)).rejects.toThrow(new PipelineCommandError('export: unknown format "zip"'));
+    await expect(file('safetensors')).rejects.toThrow(new ModelLoadError('No model is loaded yet.'));
+    await expect(file('onnx')).rejects.toBeInstanceOf(ModelLoadError);
+  });
+
+  test("checkpoint-data: a copy of the kept bytes, handed over; an unknown or missing checkpoint's refusal", async () => {
+    const { session, rec } = await made();
+    checkpointData(session, 'reward-model');
+    const [data] = rec.of('checkpoint-data');
+    expect(data.name).toBe('reward-model');
+    const kept = session.checkpoints.get('reward-model')!;
+    expect(sameBytes(data.bytes, kept)).toBe(true);
+    expect(data.bytes.buffer === kept.buffer).toBe(false); // a copy
+    expect(rec.transfers.at(-1)).toHaveLength(1);
+    expect(rec.transfers.at(-1)![0]).toBe(data.bytes.buffer);
+    expect(() => checkpointData(session, 'base')).toThrow(new PipelineCommandError('checkpoint-data: there is no base checkpoint yet — run the pretrain stage first'));
+    expect(() => checkpointData(session, 'x')).toThrow(/^checkpoint-data: unknown checkpoint "x" \(known: base, sft, reward-model, ppo, dpo\)$/);
+  });
+});
