@@ -21,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type Page } from 'playwright-core';
 import { build, preview } from 'vite';
+import { STAGE_IDS } from '../rlhf/stages';
 import type { Verdict } from './results';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -247,7 +248,9 @@ export function summarizeRun(probe: PageProbe): PageRunSummary {
   const end = endChange?.[0] ?? lastReading;
   const during = after.filter(([t]) => t <= end);
 
-  const stageNames = [...new Set(probe.changes.map(([, key]) => key).filter((key) => key !== 'run'))];
+  // In run order (a stage the run plans after the page loaded, e.g. DPO, joins the stepper later).
+  const rank = (stage: string) => (STAGE_IDS as readonly string[]).indexOf(stage);
+  const stageNames = [...new Set(probe.changes.map(([, key]) => key).filter((key) => key !== 'run'))].sort((a, b) => rank(a) - rank(b));
   const stages = stageNames.map((stage): StageTiming => {
     const own = during.filter(([, key]) => key === stage);
     const startedAt = own.findIndex(([, , state]) => state === 'running');

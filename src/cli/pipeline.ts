@@ -16,6 +16,7 @@ import { PRESETS, type PresetName } from '../model/config';
 import { makePipelineConfig, PipelineConfigError, STAGE_SETTING_DOCS } from '../rlhf/config';
 import { createPipeline, STAGES, type PipelineStage, type PipelineSummary } from '../rlhf/pipeline';
 import { CHECKPOINT_NAMES, DEFAULT_STAGES, STAGE_REGISTRY } from '../rlhf/stages';
+import type { SettingDoc } from '../rlhf/stages/types';
 import { TASK_IDS } from '../rlhf/tasks';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -35,9 +36,27 @@ const ALIASES: Readonly<Record<string, string>> = {
 
 /** The stages, one line each, from the registry. */
 const STAGE_LINES = STAGE_REGISTRY.map((s) => `  ${s.id.padEnd(9)} ${s.name}${s.byDefault ? '' : ' (not run unless named)'}: ${s.teaching.what.split('. ')[0].replace(/\.$/, '')}`).join('\n');
-/** The documented settings of the stages' own sections. */
+/** A documented setting's values in words. */
+function settingValues(doc: SettingDoc): string {
+  switch (doc.kind) {
+    case 'choice':
+      return doc.options.join(' | ');
+    case 'boolean':
+      return 'true | false';
+    case 'optional':
+      return `off, or on by setting its ${Object.keys(doc.fields).join(' or ')}`;
+    case 'int': {
+      const max = typeof doc.max === 'object' ? doc.max.text : doc.max;
+      return max === undefined ? `integer ≥ ${doc.min}` : `integer in [${doc.min}, ${max}]`;
+    }
+    case 'number':
+      return `number in ${doc.minOpen ? '(' : '['}${doc.min}, ${doc.max}]`;
+  }
+}
+const PATH_WIDTH = Math.max(...Object.keys(STAGE_SETTING_DOCS).map((path) => path.length));
+/** Every documented setting of the stages' sections, in their order. */
 const SETTING_LINES = Object.entries(STAGE_SETTING_DOCS)
-  .map(([path, doc]) => `  ${path.padEnd(20)} ${doc.kind === 'choice' ? doc.options.join(' | ') : doc.kind === 'int' ? `integer ≥ ${doc.min}` : `number in ${doc.minOpen ? '(' : '['}${doc.min}, ${doc.max}]`}: ${doc.meaning}`)
+  .map(([path, doc]) => `  ${path.padEnd(PATH_WIDTH)}  ${settingValues(doc)}: ${doc.meaning}`)
   .join('\n');
 
 export const USAGE = `usage: npm run pipeline -- [options]
@@ -66,7 +85,7 @@ options:
   --sft-steps N        SFT steps (sft.steps)
   --kl-estimator k1|k3 per-token KL estimator (ppo.klEstimator)
   --adaptive-kl-target X  adaptive KL controller with this target (ppo.adaptiveKL.target; horizon 10000)
-  --set PATH=VALUE     any other setting by its dotted path, e.g. --set ppo.lr=5e-5 (repeatable), among them:
+  --set PATH=VALUE     any other setting by its dotted path, e.g. --set ppo.lr=5e-5 (repeatable):
 ${SETTING_LINES}
   -h, --help           this text`;
 

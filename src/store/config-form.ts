@@ -50,16 +50,6 @@ export interface ConfigField {
   preset: string;
 }
 
-/** Settings whose values are words, with the words they take (configProblems checks the same; the stages' own
- * sections document theirs). */
-const WORD_OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  'ppo.klEstimator': ['k1', 'k3'],
-  ...Object.fromEntries(Object.entries(STAGE_SETTING_DOCS).flatMap(([path, doc]) => (doc.kind === 'choice' ? [[path, doc.options]] : []))),
-};
-/** Adaptive KL (Ziegler et al. 2019) is off (null) in every preset; makePipelineConfig fills these when it is set. */
-export const ADAPTIVE_KL = 'ppo.adaptiveKL';
-const ADAPTIVE_KL_DEFAULTS: Readonly<Record<string, number>> = { target: 6, horizon: 10000 };
-
 /** Every setting of a preset, in the preset's order (task and preset are chosen by their own selects). */
 export function configFields(preset: PresetName, values: Readonly<Record<string, string>> = {}): ConfigField[] {
   const fields: ConfigField[] = [];
@@ -68,17 +58,15 @@ export function configFields(preset: PresetName, values: Readonly<Record<string,
       const path = prefix ? `${prefix}.${key}` : key;
       if (path === 'task' || path === 'preset') continue;
       const group = path.split('.')[0];
-      if (path === ADAPTIVE_KL) {
+      const doc = STAGE_SETTING_DOCS[path];
+      if (doc?.kind === 'optional') {
         fields.push({ path, group, kind: { type: 'select', options: ['off', 'on'] }, preset: value === null ? 'off' : 'on' });
-        // Its two numbers only when switched on (in the preset or the form).
+        // Its own fields only when switched on (in the preset or the form).
         const on = (values[path] ?? (value === null ? 'off' : 'on')) === 'on';
-        if (on) {
-          const v = (value ?? ADAPTIVE_KL_DEFAULTS) as Record<string, number>;
-          for (const k of ['target', 'horizon']) fields.push({ path: `${path}.${k}`, group, kind: { type: 'number' }, preset: String(v[k]) });
-        }
+        if (on) walk((value ?? doc.whenOn) as Record<string, unknown>, path);
       } else if (value !== null && typeof value === 'object') walk(value as Record<string, unknown>, path);
       else if (typeof value === 'boolean') fields.push({ path, group, kind: { type: 'select', options: ['false', 'true'] }, preset: String(value) });
-      else if (typeof value === 'string') fields.push({ path, group, kind: { type: 'select', options: WORD_OPTIONS[path] ?? [value] }, preset: value });
+      else if (typeof value === 'string') fields.push({ path, group, kind: { type: 'select', options: doc?.kind === 'choice' ? doc.options : [value] }, preset: value });
       else if (typeof value === 'number') fields.push({ path, group, kind: { type: 'number' }, preset: String(value) });
     }
   };
@@ -86,9 +74,9 @@ export function configFields(preset: PresetName, values: Readonly<Record<string,
   return fields;
 }
 
-/** Whether `path` names a setting of some preset (the URL may carry it). */
+/** Whether `path` names a setting (the URL may carry it): the seed or a documented setting of a stage. */
 export function isSettingPath(path: string): boolean {
-  return FORM_PRESETS.some((p) => configFields(p, { [ADAPTIVE_KL]: 'on' }).some((f) => f.path === path));
+  return path === 'seed' || Object.hasOwn(STAGE_SETTING_DOCS, path);
 }
 
 /** The overrides a form amounts to: the fields set to something other than the preset's value. */
@@ -100,10 +88,11 @@ export function formOverrides(form: ConfigForm): Record<string, string> {
     if (raw === undefined || raw === f.preset) continue;
     overrides[f.path] = raw;
   }
-  // Adaptive KL switched on: its numbers go along even at their defaults (they are what turns it on).
-  if (overrides[ADAPTIVE_KL] === 'on') {
-    delete overrides[ADAPTIVE_KL];
-    for (const f of fields) if (f.path.startsWith(`${ADAPTIVE_KL}.`)) overrides[f.path] = form.values[f.path] ?? f.preset;
+  // An optional group switched on (adaptive KL): its fields go along even at their defaults (they turn it on).
+  for (const [path, doc] of Object.entries(STAGE_SETTING_DOCS)) {
+    if (doc.kind !== 'optional' || overrides[path] !== 'on') continue;
+    delete overrides[path];
+    for (const f of fields) if (f.path.startsWith(`${path}.`)) overrides[f.path] = form.values[f.path] ?? f.preset;
   }
   return overrides;
 }

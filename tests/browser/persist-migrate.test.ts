@@ -5,6 +5,7 @@ import { deleteDB, openDB } from 'idb';
 import { describe, expect, test } from 'vitest';
 import { openLabStorage, RENAMED_METRICS } from '../../src/store/persist';
 import { createRunStore, MetricSeries } from '../../src/store/run';
+import { createVersion1Stores } from '../helpers/old-databases';
 
 const NAME = 'rlhf-lab-test-v2';
 
@@ -19,12 +20,8 @@ const V2_METRICS = [
 async function writeVersion2(): Promise<void> {
   const db = await openDB(NAME, 2, {
     upgrade(d) {
-      d.createObjectStore('config');
-      d.createObjectStore('metrics', { autoIncrement: true }).createIndex('stage', 'stage');
-      d.createObjectStore('samples', { autoIncrement: true }).createIndex('stage', 'stage');
-      d.createObjectStore('labels', { autoIncrement: true });
-      d.createObjectStore('checkpoints', { keyPath: 'name' });
-      d.createObjectStore('sweep');
+      createVersion1Stores(d);
+      d.createObjectStore('sweep'); // version 2's addition
     },
   });
   const series = new MetricSeries();

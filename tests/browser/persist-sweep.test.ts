@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { DB_VERSION, openLabStorage, type SavedConfig, type SavedSweep } from '../../src/store/persist';
 import { MetricSeries } from '../../src/store/run';
+import { createVersion1Stores } from '../helpers/old-databases';
 
 const config: SavedConfig = { task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': '0' }, lesson: 'kl-sweep' };
 const metrics: MetricRecord[] = [{ stage: 'ppo', step: 0, 'objective/kl': 0.1, 'objective/scores': -0.2 }];
@@ -77,13 +78,7 @@ describe('IndexedDB: a sweep across a reload', () => {
       expect(DB_VERSION).toBe(3); // version 2 → 3 (metric names): persist-migrate.test.ts
       // The database as version 1 made it.
       const v1 = await openDB('rlhf-lab-test-upgrade', 1, {
-        upgrade(d) {
-          d.createObjectStore('config');
-          d.createObjectStore('metrics', { autoIncrement: true }).createIndex('stage', 'stage');
-          d.createObjectStore('samples', { autoIncrement: true }).createIndex('stage', 'stage');
-          d.createObjectStore('labels', { autoIncrement: true });
-          d.createObjectStore('checkpoints', { keyPath: 'name' });
-        },
+        upgrade: createVersion1Stores,
       });
       await v1.put('config', config, 'current');
       await v1.add('metrics', metrics[0]);

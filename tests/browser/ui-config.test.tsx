@@ -5,7 +5,7 @@ import { act, type ReactNode } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { userEvent } from 'vitest/browser';
-import { PIPELINE_PRESETS } from '../../src/rlhf/config';
+import { PIPELINE_PRESETS, STAGE_SETTING_DOCS } from '../../src/rlhf/config';
 import { createLabStore, type LabStore } from '../../src/store';
 import { checkForm, configFields, DEFAULT_FORM, formOverrides, formSearch, formStages, METHOD_CHOICES, parseSearch } from '../../src/store/config-form';
 import { createRunStore } from '../../src/store/run';
@@ -157,6 +157,16 @@ describe('ConfigPanel', () => {
     setValue(control(div, 'Preset'), 'tiny');
     expect(window.location.search).toBe('?task=sentiment&preset=tiny&lesson=kl-intro');
     expect(control(div, 'ppo.episodes').value).toBe(String(PIPELINE_PRESETS.tiny.ppo.episodes));
+  });
+
+  test("every stage setting's label carries its documented meaning as its title", async () => {
+    window.history.replaceState(null, '', '?preset=tiny&ppo.adaptiveKL=on');
+    const div = await mount(<ConfigPanel store={readyLab()} />);
+    const fields = [...div.querySelectorAll('[data-field]')].filter((f) => f.getAttribute('data-field') !== 'seed');
+    const stageFields = Object.fromEntries(fields.map((f) => [f.getAttribute('data-field')!, f.querySelector('label')!.title]));
+    expect(Object.keys(stageFields)).toContain('ppo.adaptiveKL.horizon');
+    expect(stageFields).toEqual(Object.fromEntries(Object.keys(stageFields).map((path) => [path, STAGE_SETTING_DOCS[path].meaning])));
+    expect(Object.keys(stageFields).sort()).toEqual(Object.keys(STAGE_SETTING_DOCS).sort());
   });
 
   test('shows the selected task description', async () => {

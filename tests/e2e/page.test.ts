@@ -304,7 +304,7 @@ describe('lab page (built bundle)', () => {
     await expect.poll(() => sweep.getAttribute('aria-current')).toBe('true');
     expect(await sweep.textContent()).toMatch(/3 runs: β = 0\.2, β = 0\.05, β = 0 ·/);
     expect(await sweep.locator('details').getAttribute('open')).not.toBeNull();
-    expect(await lessons.getByRole('button', { name: 'Start lesson' }).count()).toBe(3);
+    expect(await lessons.getByRole('button', { name: 'Start lesson' }).count()).toBe(4);
     expect(new URL(page.url()).searchParams.get('lesson')).toBe('kl-sweep');
 
     const explain = page.getByRole('region', { name: 'Stage explanation' });
@@ -315,6 +315,9 @@ describe('lab page (built bundle)', () => {
     expect(await explain.locator('figure.formula figcaption').allTextContents()).toContain('PPO-ptx objective (maximised)');
     // Metric meanings on the table's hover come from the same table (checked with a run above); here the stage's list.
     expect(await explain.locator('[data-metric="objective/kl"]').count()).toBe(1);
+    // DPO is explained too, with both of its losses.
+    await explain.getByRole('button', { name: 'Explain DPO' }).click();
+    expect(await explain.locator('figure.formula figcaption').allTextContents()).toEqual(['DPO loss', 'IPO loss']);
     await page.close();
   });
 

@@ -1,5 +1,55 @@
 import { describe, expect, test } from 'vitest';
-import { changedSettings, configProblems, makePipelineConfig, type PipelineConfig, PIPELINE_PRESETS, PipelineConfigError, stagesStillValid } from '../../src/rlhf/config';
+import { USAGE } from '../../src/cli/pipeline';
+import { PRESETS, type PresetName } from '../../src/model/config';
+import { changedSettings, configProblems, makePipelineConfig, type PipelineConfig, PIPELINE_PRESETS, PipelineConfigError, STAGE_SETTING_DOCS, stagesStillValid } from '../../src/rlhf/config';
+import type { SettingDoc } from '../../src/rlhf/stages/types';
+
+const PRESET_NAMES = Object.keys(PIPELINE_PRESETS) as PresetName[];
+
+/** Every leaf of a configuration by dotted path, task and preset aside (an optional group that is on: its fields). */
+function leafPaths(node: object, prefix = ''): string[] {
+  return Object.entries(node).flatMap(([k, v]) => {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (path === 'task' || path === 'preset') return [];
+    return v !== null && typeof v === 'object' ? leafPaths(v, path) : [path];
+  });
+}
+
+/** A preset with every optional group switched on at its defaults. */
+function allOn(preset: PresetName): PipelineConfig {
+  const on = Object.entries(STAGE_SETTING_DOCS).flatMap(([path, doc]) => (doc.kind === 'optional' ? Object.entries(doc.whenOn).map(([k, v]) => [`${path}.${k}`, v]) : []));
+  return makePipelineConfig(preset, Object.fromEntries(on));
+}
+
+/** The problems of a preset with one setting changed (a PipelineConfigError's, or none). */
+function problemsWith(preset: PresetName, path: string, value: unknown): { field: string; message: string }[] {
+  try {
+    makePipelineConfig(preset, { [path]: value });
+    return [];
+  } catch (e) {
+    if (!(e instanceof PipelineConfigError)) throw e;
+    return [...e.problems];
+  }
+}
+
+/** Values just outside a documented setting's range (or not among its values). */
+function outside(doc: SettingDoc, section: object, preset: PresetName): unknown[] {
+  const nudge = (x: number) => 1e-6 * Math.max(1, Math.abs(x));
+  switch (doc.kind) {
+    case 'choice':
+      return ['nope'];
+    case 'boolean':
+      return ['maybe'];
+    case 'optional':
+      return ['on'];
+    case 'int': {
+      const max = typeof doc.max === 'object' ? doc.max.of(section, PRESETS[preset]) : doc.max;
+      return [doc.min - 1, doc.min + 0.5, ...(max === undefined ? [] : [max + 1])];
+    }
+    case 'number':
+      return [doc.minOpen ? doc.min : doc.min - nudge(doc.min), doc.max + nudge(doc.max)];
+  }
+}
 
 describe('pipeline configuration', () => {
   test('every preset is valid, frozen, and follows the recipe where it is not about size', () => {
@@ -35,6 +85,58 @@ describe('pipeline configuration', () => {
     expect(fields).toEqual(expect.arrayContaining(['ppo.clip', 'ppo.miniBatches', 'labels.k', 'ppo.nope', 'sft.lr', 'ppo.episodes']));
     expect((error as Error).message).toMatch(/labels\.k: must be an integer in \[4, 9\], got 12/);
     expect(() => makePipelineConfig('huge' as 'nano')).toThrow(/preset: must be one of nano, tiny, small/);
+  });
+
+  test('the messages name the field and its range, bounds that follow another field or the preset included', () => {
+    const messages = (preset: PresetName, overrides: Record<string, unknown>) => {
+      try {
+        makePipelineConfig(preset, overrides);
+      } catch (e) {
+        return (e as PipelineConfigError).problems.map((p) => `${p.field}: ${p.message}`);
+      }
+      return [];
+    };
+    expect(messages('nano', { 'ppo.clip': 7 })).toEqual(['ppo.clip: must be in (0, 1], got 7']);
+    expect(messages('nano', { 'ppo.miniBatches': 3 })).toEqual(['ppo.miniBatches: must divide ppo.batchSize (8), got 3']);
+    expect(messages('nano', { 'ppo.miniBatches': 16 })).toEqual(['ppo.miniBatches: must be an integer in [1, 8], got 16', 'ppo.miniBatches: must divide ppo.batchSize (8), got 16']);
+    expect(messages('nano', { 'sft.seq': 33 })).toEqual(['sft.seq: must be an integer in [4, 32], got 33']);
+    expect(messages('tiny', { 'ppo.maxResponseTokens': 126 })).toEqual(['ppo.maxResponseTokens: must be an integer in [1, 125], got 126']);
+    expect(messages('nano', { 'ppo.emaDecay': 1 })).toEqual(['ppo.emaDecay: must be below 1, got 1']);
+    expect(messages('nano', { 'ppo.adaptiveKL.target': -1 })).toEqual(['ppo.adaptiveKL.target: must be in (0, 1000], got -1']);
+    expect(messages('nano', { 'ppo.adaptiveKL': 'on' })).toEqual(['ppo.adaptiveKL: set ppo.adaptiveKL.target and ppo.adaptiveKL.horizon, or "off"']);
+    expect(messages('nano', { 'pretrain.force': 'yes', seed: -1 })).toEqual(['pretrain.force: needs true or false, got "yes"', 'seed: must be an integer in [0, 4294967295], got -1']);
+  });
+});
+
+describe('the stages declare, document and check every setting', () => {
+  test('every setting of every preset has a doc with a meaning, and its default passes its own check', () => {
+    for (const preset of PRESET_NAMES) {
+      const config = allOn(preset);
+      const paths = leafPaths(config).filter((p) => p !== 'seed');
+      // Documented: the settings, with an optional group besides its fields (it is switched off by its own path).
+      const groups = Object.keys(STAGE_SETTING_DOCS).filter((p) => STAGE_SETTING_DOCS[p].kind === 'optional');
+      expect(Object.keys(STAGE_SETTING_DOCS).sort(), preset).toEqual([...paths, ...groups].sort());
+      for (const [path, doc] of Object.entries(STAGE_SETTING_DOCS)) expect(doc.meaning.length, path).toBeGreaterThan(10);
+      expect(configProblems(config), preset).toEqual([]);
+    }
+  });
+
+  test('a value just outside each documented range is refused, naming the field', () => {
+    for (const preset of PRESET_NAMES) {
+      for (const [path, doc] of Object.entries(STAGE_SETTING_DOCS)) {
+        const section = PIPELINE_PRESETS[preset][path.split('.')[0] as 'ppo'];
+        for (const value of outside(doc, section, preset)) expect(problemsWith(preset, path, value).map((p) => p.field), `${preset} ${path} = ${value}`).toContain(path);
+      }
+    }
+  });
+
+  test('--help lists every setting of the tiny preset with its meaning', () => {
+    const lines = USAGE.split('\n').map((l) => l.trim());
+    for (const path of [...leafPaths(allOn('tiny')).filter((p) => p !== 'seed'), 'ppo.adaptiveKL']) {
+      expect(lines.some((l) => l.startsWith(`${path} `) && l.endsWith(`: ${STAGE_SETTING_DOCS[path].meaning}`)), path).toBe(true);
+    }
+    expect(USAGE).toMatch(/^ {2}ppo\.miniBatches +integer in \[1, ppo\.batchSize\]: /m);
+    expect(USAGE).toMatch(/^ {2}pretrain\.force +true \| false: /m);
   });
 });
 

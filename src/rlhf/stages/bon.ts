@@ -1,14 +1,36 @@
 // Best-of-N from the SFT policy with the reward model: the training-free baseline, with a closed-form KL bound.
+import type { PresetName } from '../../model/config';
 import { COLORS } from './shared';
-import type { StageDescriptor } from './types';
+import type { StageConfig, StageDescriptor } from './types';
+
+/** Best-of-N on held-out prompts: N up to maxN. */
+export interface BestOfNSettings {
+  readonly maxN: number;
+  readonly prompts: number;
+}
+
+const DEFAULTS: Readonly<Record<PresetName, BestOfNSettings>> = {
+  nano: { maxN: 4, prompts: 4 },
+  tiny: { maxN: 16, prompts: 32 },
+  small: { maxN: 64, prompts: 64 },
+};
 
 export const bon = {
   id: 'bon',
   name: 'Best-of-N',
   produces: 'measurement',
   reads: ['sft', 'reward-model'],
-  dependsOn: ['bon'],
   byDefault: true,
+  config: [
+    {
+      section: 'bon',
+      defaults: (preset) => DEFAULTS[preset],
+      fields: {
+        maxN: { kind: 'int', min: 1, max: 1024, meaning: 'largest N (N = 1, 2, 4, … up to it): samples per prompt the reward model picks its favourite from' },
+        prompts: { kind: 'int', min: 1, meaning: 'held-out prompts best-of-N answers' },
+      },
+    } as const satisfies StageConfig<BestOfNSettings>,
+  ],
   metrics: {
     'bon/proxy': {
       label: 'Best-of-N RM score',

@@ -2,8 +2,8 @@
 // reward model and no sampling while it trains — sigmoid DPO (Rafailov et al. 2023) or IPO (Azar et al. 2023),
 // chosen by dpo.loss. src/rlhf/dpo.ts has the loop and its implementation details.
 import type { PresetName } from '../../model/config';
-import { COLORS, evaluationMetrics, FRONTIER_METRICS, OPTIMIZER_METRICS } from './shared';
-import type { StageDescriptor } from './types';
+import { COLORS, evaluationMetrics, FRONTIER_METRICS, FRONTIER_TRAJECTORY, OPTIMIZER_METRICS, rewardChart } from './shared';
+import type { StageConfig, StageDescriptor } from './types';
 
 export interface DPOSettings {
   readonly loss: 'sigmoid' | 'ipo';
@@ -32,20 +32,22 @@ export const dpo = {
   // Trains on the reward model's preference data, so the labels' settings matter even without a reward model.
   dependsOn: ['labels'],
   byDefault: false,
-  config: {
-    section: 'dpo',
-    defaults: (preset) => DEFAULTS[preset],
-    fields: {
-      loss: { kind: 'choice', options: ['sigmoid', 'ipo'], meaning: 'sigmoid: DPO’s −log σ(β·h); ipo: IPO’s squared loss (h − 1/(2β))², which stays bounded when preferences are deterministic' },
-      beta: { kind: 'number', min: 0, max: 100, minOpen: true, meaning: 'β: how strongly the policy is held to the SFT reference (larger: closer); the implicit reward is β·log(π/π_ref)' },
-      lr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'learning rate of AdamW (constant after the warm-up)' },
-      epochs: { kind: 'int', min: 1, max: 100, meaning: 'passes over the training rankings' },
-      groupsPerStep: { kind: 'int', min: 1, meaning: 'rankings (prompts) per optimizer step; each ranking is all its C(K,2) pairs' },
-      warmup: { kind: 'int', min: 0, meaning: 'optimizer steps of linear learning-rate warm-up' },
-      evalEvery: { kind: 'int', min: 1, meaning: 'optimizer steps between held-out checks (KL, proxy and gold of samples, held-out pair accuracy)' },
-      evalPrompts: { kind: 'int', min: 1, meaning: 'held-out prompts sampled at each check' },
-    },
-  },
+  config: [
+    {
+      section: 'dpo',
+      defaults: (preset) => DEFAULTS[preset],
+      fields: {
+        loss: { kind: 'choice', options: ['sigmoid', 'ipo'], meaning: 'sigmoid: DPO’s −log σ(β·h); ipo: IPO’s squared loss (h − 1/(2β))², which stays bounded when preferences are deterministic' },
+        beta: { kind: 'number', min: 0, max: 100, minOpen: true, meaning: 'β: how strongly the policy is held to the SFT reference (larger: closer); the implicit reward is β·log(π/π_ref)' },
+        lr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'learning rate of AdamW (constant after the warm-up)' },
+        epochs: { kind: 'int', min: 1, max: 100, meaning: 'passes over the training rankings' },
+        groupsPerStep: { kind: 'int', min: 1, meaning: 'rankings (prompts) per optimizer step; each ranking is all its C(K,2) pairs' },
+        warmup: { kind: 'int', min: 0, meaning: 'optimizer steps of linear learning-rate warm-up' },
+        evalEvery: { kind: 'int', min: 1, meaning: 'optimizer steps between held-out checks (KL, proxy and gold of samples, held-out pair accuracy)' },
+        evalPrompts: { kind: 'int', min: 1, meaning: 'held-out prompts sampled at each check' },
+      },
+    } as const satisfies StageConfig<DPOSettings>,
+  ],
   metrics: {
     ...OPTIMIZER_METRICS,
     ...FRONTIER_METRICS,
@@ -96,15 +98,9 @@ export const dpo = {
     },
     ...evaluationMetrics('dpo', 'DPO'),
   },
-  policy: { color: COLORS.green, trajectory: { kl: 'objective/kl', proxy: 'objective/scores', gold: 'objective/gold' } },
+  policy: { color: COLORS.green, trajectory: FRONTIER_TRAJECTORY },
   charts: [
-    {
-      title: 'DPO reward: proxy and gold (held-out samples)',
-      lines: [
-        { metric: 'objective/scores', label: 'Proxy (RM score)', color: COLORS.blue },
-        { metric: 'objective/gold', label: 'Gold reward', color: COLORS.orange },
-      ],
-    },
+    rewardChart('DPO reward: proxy and gold (held-out samples)'),
     {
       title: 'DPO loss and implicit-reward accuracy',
       lines: [

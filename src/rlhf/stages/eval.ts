@@ -1,6 +1,18 @@
 // Evaluation: every policy the run trained, and SFT, answer the same held-out prompts; the hidden gold reward judges
 // each against SFT (win rate with a 95% interval), next to its proxy score and its KL to SFT.
-import type { StageDescriptor } from './types';
+import type { PresetName } from '../../model/config';
+import type { StageConfig, StageDescriptor } from './types';
+
+/** Win-rate evaluation on held-out prompts. */
+export interface EvaluationSettings {
+  readonly prompts: number;
+}
+
+const DEFAULTS: Readonly<Record<PresetName, EvaluationSettings>> = {
+  nano: { prompts: 8 },
+  tiny: { prompts: 64 },
+  small: { prompts: 128 },
+};
 
 export const evaluation = {
   id: 'eval',
@@ -8,8 +20,16 @@ export const evaluation = {
   produces: 'measurement',
   reads: ['sft'],
   readsIfPresent: ['reward-model'],
-  dependsOn: ['eval'],
   byDefault: true,
+  config: [
+    {
+      section: 'eval',
+      defaults: (preset) => DEFAULTS[preset],
+      fields: {
+        prompts: { kind: 'int', min: 1, meaning: 'held-out prompts every policy and SFT answer (one sample each) for the win rates' },
+      },
+    } as const satisfies StageConfig<EvaluationSettings>,
+  ],
   metrics: {
     'eval/gold_sft': {
       label: 'Gold reward (SFT)',

@@ -1,6 +1,21 @@
 // Pretraining: next-token prediction on the bundled stories, only when no bundled base model fits the preset.
+import type { PresetName } from '../../model/config';
 import { LM_LOSS_FORMULA, LM_LOSS_METRIC, OPTIMIZER_METRICS } from './shared';
-import type { StageDescriptor } from './types';
+import type { StageConfig, StageDescriptor } from './types';
+
+/** Pretraining from scratch: used when no base checkpoint fits the preset (nano, small), or when forced. */
+export interface PretrainSettings {
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly force: boolean;
+}
+
+const DEFAULTS: Readonly<Record<PresetName, PretrainSettings>> = {
+  nano: { steps: 16, batchSize: 8, lr: 3e-3, force: false },
+  tiny: { steps: 600, batchSize: 4, lr: 3e-3, force: false },
+  small: { steps: 2000, batchSize: 8, lr: 1e-3, force: false },
+};
 
 export const pretrain = {
   id: 'pretrain',
@@ -9,8 +24,20 @@ export const pretrain = {
   reads: [],
   writes: 'base',
   // The task is built from task, seed and ppo.maxResponseTokens (createTask): every output depends on them.
-  dependsOn: ['task', 'preset', 'seed', 'pretrain', 'ppo.maxResponseTokens'],
+  dependsOn: ['task', 'preset', 'seed', 'ppo.maxResponseTokens'],
   byDefault: true,
+  config: [
+    {
+      section: 'pretrain',
+      defaults: (preset) => DEFAULTS[preset],
+      fields: {
+        steps: { kind: 'int', min: 1, meaning: 'optimizer steps of next-token prediction on the bundled stories' },
+        batchSize: { kind: 'int', min: 1, meaning: 'sequences per optimizer step' },
+        lr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'peak learning rate of AdamW (linear warm-up, then cosine decay to a tenth of it)' },
+        force: { kind: 'boolean', meaning: 'pretrain even when the bundled base model fits the preset (tiny)' },
+      },
+    } as const satisfies StageConfig<PretrainSettings>,
+  ],
   metrics: { loss: LM_LOSS_METRIC, ...OPTIMIZER_METRICS },
   teaching: {
     title: 'Pretraining',

@@ -1,7 +1,35 @@
 // The reward model: labels (simulated labelers, imported rankings or yours), then a scalar-head copy of the SFT model
 // trained on all C(K,2) pairs of each ranking.
+import type { PresetName } from '../../model/config';
 import { COLORS, OPTIMIZER_METRICS } from './shared';
-import type { StageDescriptor } from './types';
+import type { StageConfig, StageDescriptor } from './types';
+
+/** Simulated labelers: prompts labelled, completions ranked per prompt, target agreement with gold, held-out share. */
+export interface LabelSettings {
+  readonly prompts: number;
+  readonly k: number;
+  readonly agreement: number;
+  readonly heldoutFraction: number;
+}
+
+export interface RewardModelSettings {
+  readonly lr: number;
+  readonly groupsPerStep: number;
+  readonly epochs: number;
+  readonly warmup: number;
+}
+
+const LABEL_DEFAULTS: Readonly<Record<PresetName, LabelSettings>> = {
+  nano: { prompts: 10, k: 4, agreement: 0.73, heldoutFraction: 0.2 },
+  tiny: { prompts: 320, k: 6, agreement: 0.73, heldoutFraction: 0.2 },
+  small: { prompts: 512, k: 6, agreement: 0.73, heldoutFraction: 0.2 },
+};
+
+const DEFAULTS: Readonly<Record<PresetName, RewardModelSettings>> = {
+  nano: { lr: 1e-3, groupsPerStep: 4, epochs: 1, warmup: 0 },
+  tiny: { lr: 1e-3, groupsPerStep: 4, epochs: 1, warmup: 4 },
+  small: { lr: 1e-4, groupsPerStep: 8, epochs: 1, warmup: 8 },
+};
 
 export const rm = {
   id: 'rm',
@@ -9,9 +37,30 @@ export const rm = {
   produces: 'reward model',
   reads: ['sft'],
   writes: 'reward-model',
-  // Simulated labelers rank SFT samples; the reward model trains on them (responses cut at ppo.maxResponseTokens).
-  dependsOn: ['labels', 'rm'],
   byDefault: true,
+  // The labels first: the preference data the reward model (and DPO, which depends on them) learns from.
+  config: [
+    {
+      section: 'labels',
+      defaults: (preset) => LABEL_DEFAULTS[preset],
+      fields: {
+        prompts: { kind: 'int', min: 2, meaning: 'training prompts the simulated labelers rank SFT samples of' },
+        k: { kind: 'int', min: 4, max: 9, meaning: 'K: completions ranked per prompt (InstructGPT: 4…9)' },
+        agreement: { kind: 'number', min: 0.5, max: 1, minOpen: true, meaning: 'how often the simulated labelers order a pair as the gold reward does (their noise is calibrated to it)' },
+        heldoutFraction: { kind: 'number', min: 0, max: 0.9, minOpen: true, meaning: 'share of the rankings held out to measure the reward model (and DPO)' },
+      },
+    } as const satisfies StageConfig<LabelSettings>,
+    {
+      section: 'rm',
+      defaults: (preset) => DEFAULTS[preset],
+      fields: {
+        lr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'learning rate of AdamW (constant after the warm-up)' },
+        groupsPerStep: { kind: 'int', min: 1, meaning: 'rankings (prompts) per optimizer step; each ranking is all its C(K,2) pairs' },
+        epochs: { kind: 'int', min: 1, meaning: 'passes over the training rankings (InstructGPT: 1; more overfits)' },
+        warmup: { kind: 'int', min: 0, meaning: 'optimizer steps of linear learning-rate warm-up' },
+      },
+    } as const satisfies StageConfig<RewardModelSettings>,
+  ],
   metrics: {
     ...OPTIMIZER_METRICS,
     'rm/loss': {

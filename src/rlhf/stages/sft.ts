@@ -1,6 +1,22 @@
 // Supervised fine-tuning on the task's demonstrations: the starting policy of every method and the KL anchor.
+import type { PresetName } from '../../model/config';
 import { COLORS, LM_LOSS_FORMULA, LM_LOSS_METRIC, OPTIMIZER_METRICS } from './shared';
-import type { StageDescriptor } from './types';
+import type { StageConfig, StageDescriptor } from './types';
+
+/** Supervised fine-tuning on the task's demonstrations. */
+export interface SFTSettings {
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly seq: number;
+  readonly lr: number;
+  readonly warmup: number;
+}
+
+const DEFAULTS: Readonly<Record<PresetName, SFTSettings>> = {
+  nano: { steps: 8, batchSize: 8, seq: 32, lr: 1e-3, warmup: 2 },
+  tiny: { steps: 150, batchSize: 8, seq: 64, lr: 5e-4, warmup: 10 },
+  small: { steps: 300, batchSize: 16, seq: 96, lr: 3e-4, warmup: 20 },
+};
 
 export const sft = {
   id: 'sft',
@@ -8,8 +24,20 @@ export const sft = {
   produces: 'policy',
   reads: ['base'],
   writes: 'sft',
-  dependsOn: ['sft'],
   byDefault: true,
+  config: [
+    {
+      section: 'sft',
+      defaults: (preset) => DEFAULTS[preset],
+      fields: {
+        steps: { kind: 'int', min: 0, meaning: 'optimizer steps on the demonstrations (0: the base model is the SFT policy)' },
+        batchSize: { kind: 'int', min: 1, meaning: 'demonstrations per optimizer step' },
+        seq: { kind: 'int', min: 4, max: { text: 'the context length', of: (_, model) => model.contextLength }, meaning: 'tokens per training row: prompt + response (a longer demonstration loses the start of its prompt)' },
+        lr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'peak learning rate of AdamW (linear warm-up, then cosine decay)' },
+        warmup: { kind: 'int', min: 0, meaning: 'optimizer steps of linear learning-rate warm-up' },
+      },
+    } as const satisfies StageConfig<SFTSettings>,
+  ],
   metrics: {
     loss: LM_LOSS_METRIC,
     ...OPTIMIZER_METRICS,

@@ -69,6 +69,20 @@ export const FRONTIER_METRICS = {
   },
 } as const satisfies Record<string, MetricDoc>;
 
+/** Where a policy's training-time records put it on the frontier (PPO's rollouts, DPO's held-out checks). */
+export const FRONTIER_TRAJECTORY = { kl: 'objective/kl', proxy: 'objective/scores', gold: 'objective/gold' } as const;
+
+/** A trained policy's chart of the proxy and the gold reward of its samples. */
+export function rewardChart(title: string) {
+  return {
+    title,
+    lines: [
+      { metric: 'objective/scores', label: 'Proxy (RM score)', color: COLORS.blue },
+      { metric: 'objective/gold', label: 'Gold reward', color: COLORS.orange },
+    ],
+  } as const;
+}
+
 /** The evaluation stage's metrics for one policy (`id` a policy stage, `name` as the page shows it). */
 export function evaluationMetrics<Id extends string>(id: Id, name: string) {
   const doc = (label: string, meaning: string, healthy?: string, unit?: string): MetricDoc => ({ label, meaning, ...(healthy && { healthy }), ...(unit && { unit }), loggedBy: 'eval' });

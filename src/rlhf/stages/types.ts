@@ -1,9 +1,9 @@
 // What a pipeline stage declares about itself, in one place (src/rlhf/stages/<id>.ts): its id and name, what it
-// produces, which checkpoints it reads and writes, the settings its output depends on, its own config section (each
+// produces, which checkpoints it reads and writes, the settings its output depends on, its own config sections (each
 // field documented and checked), its metrics (meaning, healthy range), its teaching text — and `run`, which loads
 // the training code only when the stage runs, so the page's main bundle holds the descriptors alone.
 // Types only: the registry (./index.ts) lists the descriptors; src/rlhf/pipeline.ts runs them.
-import type { PresetName } from '../../model/config';
+import type { GPTConfig, PresetName } from '../../model/config';
 import type { StageContext } from './context';
 
 /** A metric's documentation (the metric table in src/rlhf/metrics.ts adds which stages log it). */
@@ -42,19 +42,35 @@ export interface StageTeaching {
   readonly metrics: readonly string[];
 }
 
-/** One documented setting of a stage's config section; `makePipelineConfig` checks values against it. */
-export type SettingDoc =
-  | { readonly kind: 'int'; readonly meaning: string; readonly min: number; readonly max?: number }
-  | { readonly kind: 'number'; readonly meaning: string; readonly min: number; readonly max: number; readonly minOpen?: boolean }
-  | { readonly kind: 'choice'; readonly meaning: string; readonly options: readonly string[] };
+/** What a bound may read of the preset's model besides the section. */
+export type PresetModel = Pick<GPTConfig, 'contextLength'>;
 
-/** A stage's own config section: its defaults per preset, every field documented, and cross-field checks. */
+/** A maximum that follows another field of the section or the preset's model, with the words --help shows for it. */
+export interface Bound<S = object> {
+  readonly text: string;
+  of(section: S, model: PresetModel): number;
+}
+
+/** One documented setting of a stage's config section; `makePipelineConfig` checks values against it. */
+export type SettingDoc<S = object> =
+  | { readonly kind: 'int'; readonly meaning: string; readonly min: number; readonly max?: number | Bound<S> }
+  | { readonly kind: 'number'; readonly meaning: string; readonly min: number; readonly max: number; readonly minOpen?: boolean }
+  | { readonly kind: 'choice'; readonly meaning: string; readonly options: readonly string[] }
+  | { readonly kind: 'boolean'; readonly meaning: string }
+  /**
+   * Off (null) or on with its own documented numbers (PPO's adaptive KL controller): setting one of them switches it
+   * on with `whenOn` for the others; "off" switches it off.
+   */
+  | { readonly kind: 'optional'; readonly meaning: string; readonly fields: { readonly [key: string]: SettingDoc }; readonly whenOn: { readonly [key: string]: number } };
+
+/** A config section of a stage: its defaults per preset, every field documented, and cross-field checks. */
 export interface StageConfig<S extends object = object> {
   readonly section: string;
   readonly defaults: (preset: PresetName) => S;
-  readonly fields: { readonly [K in keyof S]: SettingDoc };
+  /** In the order of the defaults' keys (the order --help lists them in). */
+  readonly fields: { readonly [K in keyof S]: SettingDoc<S> };
   /** Problems a field-by-field check cannot see (e.g. one field must divide another), each naming its field. */
-  readonly check?: (section: S) => { field: string; message: string }[];
+  check?(section: S): { field: string; message: string }[];
 }
 
 /** The metrics that place a record on the gold-vs-√KL frontier (kl in nats; the chart takes its square root). */
@@ -107,7 +123,8 @@ export interface StageDescriptor<Id extends string = string, Metric extends stri
   readonly dependsOn?: readonly string[];
   /** Part of the pipeline when no stages are named (the InstructGPT recipe); the others are chosen. */
   readonly byDefault: boolean;
-  readonly config?: StageConfig;
+  /** Its config sections, in the order the page and --help list them (the reward model's: its labels, then its own). */
+  readonly config?: readonly StageConfig[];
   readonly metrics: { readonly [M in Metric]: MetricDoc };
   /** Its charts, in page order (a trained policy's first chart is followed by the frontier chart). */
   readonly charts?: readonly StageChart[];
