@@ -387,6 +387,8 @@ export function createRunStore(options: RunStoreOptions = {}) {
       records,
 
       onStage(stage, state, seconds) {
+        // A stage outside the plan (run alone, or restored from saved data) joins it, in run order.
+        if (!get().plan.includes(stage)) set({ plan: inRunOrder([...get().plan, stage]) });
         if (state === 'started') {
           // A stage run again replaces its earlier results (steps restart at 0, so old points would interleave).
           series.clear(stage);
@@ -399,8 +401,7 @@ export function createRunStore(options: RunStoreOptions = {}) {
           const progress = { ...get().progress };
           delete progress[stage];
           const run = get().state;
-          const plan = get().plan.includes(stage) ? get().plan : inRunOrder([...get().plan, stage]);
-          set({ stage, plan, progress, state: run === 'paused' || run === 'stopping' ? run : 'running', error: undefined });
+          set({ stage, progress, state: run === 'paused' || run === 'stopping' ? run : 'running', error: undefined });
           setStage(stage, { state: 'running' });
           throttle.stop();
           commit();

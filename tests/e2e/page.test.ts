@@ -248,12 +248,12 @@ describe('lab page (built bundle)', () => {
     expect(await page.locator('li[data-stage="ppo"] button').isEnabled()).toBe(true);
     await page.screenshot({ path: 'test-results/lab-feedback.png', fullPage: true });
 
-    // Everything is saved (base, sft, reward-model and ppo checkpoints; the three labels), then the page reloads.
-    await expect.poll(() => saved.textContent(), { timeout: 30_000 }).toMatch(/Saved in this browser: [1-9]\d* metric records, [1-9]\d* samples, 3 labels, 4 checkpoints\./);
+    // Everything is saved (base, sft, reward-model, ppo and dpo checkpoints; the three labels), then the page reloads.
+    await expect.poll(() => saved.textContent(), { timeout: 30_000 }).toMatch(/Saved in this browser: [1-9]\d* metric records, [1-9]\d* samples, 3 labels, 5 checkpoints\./);
     const rows = await metricRows.count();
     const sftLoss = await chart('SFT loss').textContent();
     await page.reload();
-    await expect.poll(() => page.getByTestId('restore-status').textContent(), { timeout: 120_000 }).toMatch(/^Restored your saved run: [1-9]\d* metric records, [1-9]\d* samples, 3 labels; checkpoints loaded: base, sft, reward-model, ppo\.$/);
+    await expect.poll(() => page.getByTestId('restore-status').textContent(), { timeout: 120_000 }).toMatch(/^Restored your saved run: [1-9]\d* metric records, [1-9]\d* samples, 3 labels; checkpoints loaded: base, sft, reward-model, ppo, dpo\.$/);
     expect(await metricRows.count()).toBe(rows);
     expect(await chart('SFT loss').textContent()).toBe(sftLoss);
     expect(await chart('PPO reward: proxy and gold').textContent()).toMatch(/^Latest: .* at step 1/);

@@ -8,14 +8,13 @@ import { DPOTrainer, dpoSchedule } from '../dpo';
 import { sampleKL, samplePolicy } from '../evaluate';
 import type { MetricRecord } from '../metrics';
 import type { StageContext } from './context';
-import type { DPOSettings } from './dpo';
 import { preferenceData } from './preference-data';
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export async function runDpo(ctx: StageContext): Promise<void> {
   const sft = ctx.need('sft', 'DPO');
-  const c = (ctx.config as unknown as { dpo: DPOSettings }).dpo;
+  const c = ctx.config.dpo;
   const { train, heldout } = await preferenceData(ctx, 'dpo');
   const schedule = dpoSchedule(train.length, c.groupsPerStep, c.epochs, mixSeed(ctx.config.seed, 81));
   const rmWeights = ctx.weights['reward-model'];
@@ -26,9 +25,11 @@ export async function runDpo(ctx: StageContext): Promise<void> {
   const prompts = ctx.task.prompts.heldout.slice(0, c.evalPrompts);
   const report = ctx.progress('dpo', performance.now());
 
+  let heldoutAccuracy = NaN;
   /** The held-out check after `step` optimizer steps. The same prompts and seed every time: the points differ by the policy alone. */
   const check = async (step: number) => {
     const pairs = await trainer.heldout(heldout);
+    heldoutAccuracy = pairs.accuracy;
     const samples = await samplePolicy(policy, rm, ctx.tokenizer, prompts, { ...ctx.rules, seed: mixSeed(ctx.config.seed, 82), gold: ctx.task.gold });
     const kls = await sampleKL(policy, reference, samples);
     const kl = mean(kls);
@@ -80,6 +81,11 @@ export async function runDpo(ctx: StageContext): Promise<void> {
       report(done, schedule.length);
     }
     weights = lastGood;
+    const rmAccuracy = ctx.summary.rm.heldout_accuracy;
+    ctx.events.log?.(
+      `dpo (${c.loss}): held-out implicit-reward accuracy ${heldoutAccuracy.toFixed(3)} on ${heldout.length} held-out rankings` +
+        (rmAccuracy === null ? '' : ` (the reward model on the same pairs: ${rmAccuracy.toFixed(3)})`),
+    );
   } finally {
     trainer.dispose();
     policy.dispose();
