@@ -1,7 +1,7 @@
 // Launcher for shaders/attention_decode.wgsl: causal attention of a few new tokens per row against one layer's
 // KV cache (filled by kvCacheWrite, including this step's tokens), at per-row positions.
 import { params, type Step, type Tensor } from '../gpu';
-import { ATTENTION_MAX_HEAD_SIZE } from './attention';
+import { ATTENTION_MAX_HEAD_SIZE } from './limits';
 import { assertDType, assertSize } from './checks';
 import { MAX_WORKGROUPS_PER_DIM } from './grid';
 import { cacheDims, newTokens } from './kv-cache';

@@ -3,6 +3,7 @@
 import { params, type Step, type Tensor } from '../gpu';
 import { assertSize } from './checks';
 import { ceilDiv } from './grid';
+import { ATTENTION_MAX_HEAD_SIZE } from './limits';
 
 export interface AttentionDims {
   B: number;
@@ -11,8 +12,6 @@ export interface AttentionDims {
   NH: number;
 }
 
-/** Largest head size: the kernels keep per-thread rows of HS floats in private arrays of this constant length. */
-export const ATTENTION_MAX_HEAD_SIZE = 128;
 
 // Tile geometry. Each workgroup has 64 threads (one query or key each) that all read the same tile row at a time
 // (a broadcast), so a tile is reused 64 times however tall it is; its height only sets how many keys pass

@@ -1,7 +1,7 @@
 // The GPT's configuration: a typed, frozen record of its architecture, named presets, validation against the
 // kernels' and the device's limits, and the parameter list every other part (arena, checkpoints, ONNX, the
 // float64 reference) agrees on.
-import { ATTENTION_MAX_HEAD_SIZE } from '../kernels/attention';
+import { ATTENTION_MAX_HEAD_SIZE } from '../kernels/limits';
 import { VIEW_ALIGNMENT } from '../gpu/tensor';
 
 export interface GPTConfig {
