@@ -85,8 +85,10 @@ export function expectedAgreement(goldSamples: readonly (readonly number[])[], n
  * reach.
  */
 export function calibrateNoise(goldSamples: readonly (readonly number[])[], targetAgreement = INSTRUCTGPT_AGREEMENT, seed = 0): number {
-  if (!(targetAgreement > 0.5 && targetAgreement < 1)) throw new RangeError(`calibrateNoise: targetAgreement must be in (0.5, 1), got ${targetAgreement}`);
+  if (!(targetAgreement > 0.5 && targetAgreement <= 1)) throw new RangeError(`calibrateNoise: targetAgreement must be in (0.5, 1], got ${targetAgreement}`);
   if (goldSamples.length === 0) throw new RangeError('calibrateNoise: no gold samples');
+  // Noiseless labelers: always the gold order (ties aside), whatever the samples.
+  if (targetAgreement === 1) return 0;
   const spread = Math.max(...goldSamples.map((g) => Math.max(...g) - Math.min(...g)));
   if (!(spread > 0)) throw new RangeError('calibrateNoise: every prompt has all gold scores tied; no noise level reaches the target');
   const at = (tau: number) => expectedAgreement(goldSamples, tau, seed);

@@ -87,9 +87,15 @@ describe('calibrateNoise', () => {
     expect(Math.abs(expectedAgreement(samples, t80, 1) - 0.8)).toBeLessThan(0.01);
   });
 
+  test('agreement 1 is noiseless labelers (noise 0: the gold order, labels.agreement = 1)', () => {
+    const samples = goldSamples(50, 4);
+    expect(calibrateNoise(samples, 1, 1)).toBe(0);
+    expect(expectedAgreement(samples, 0, 1)).toBe(1);
+  });
+
   test('rejects unreachable targets', () => {
     expect(() => calibrateNoise(goldSamples(5, 1), 0.5)).toThrow(/targetAgreement/);
-    expect(() => calibrateNoise(goldSamples(5, 1), 1)).toThrow(/targetAgreement/);
+    expect(() => calibrateNoise(goldSamples(5, 1), 1.01)).toThrow(/targetAgreement must be in \(0\.5, 1\]/);
     expect(() => calibrateNoise([[1, 1, 1, 1]], 0.73)).toThrow(/tied/);
     expect(() => calibrateNoise([], 0.73)).toThrow(/no gold samples/);
   });
