@@ -25,6 +25,8 @@ export interface BestOfNResult {
   points: BestOfNPoint[];
   /** The chosen response per prompt at N = maxN, with its scores. */
   chosen: { prompt: string; response: string; proxy: number; gold: number }[];
+  /** The first sample of each prompt's pool (best-of-1: an SFT sample), with its scores: what best-of-maxN is judged against. */
+  single: { prompt: string; response: string; proxy: number; gold: number }[];
 }
 
 /** Powers of two up to maxN (maxN itself included even if it is not one). */
@@ -63,9 +65,6 @@ export async function bestOfN(
     const picks = prompts.map((_, p) => pickBest(p, n));
     return { n, kl_bound: bestOfNKLBound(n), proxy: mean(picks.map((i, p) => proxies[p][i])), gold: mean(picks.map((i, p) => golds[p][i])) };
   });
-  const chosen = prompts.map((prompt, p) => {
-    const i = pickBest(p, maxN);
-    return { prompt, response: pool.texts[p][i], proxy: proxies[p][i], gold: golds[p][i] };
-  });
-  return { points, chosen };
+  const sample = (prompt: string, p: number, i: number) => ({ prompt, response: pool.texts[p][i], proxy: proxies[p][i], gold: golds[p][i] });
+  return { points, chosen: prompts.map((prompt, p) => sample(prompt, p, pickBest(p, maxN))), single: prompts.map((prompt, p) => sample(prompt, p, 0)) };
 }

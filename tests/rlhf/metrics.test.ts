@@ -29,7 +29,7 @@ const EXPECTED: Record<Stage, string[]> = {
     'loss/dpo', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected',
     'eval_rewards/accuracies', 'eval_rewards/margins', 'objective/scores', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'policy/sqrt_kl', 'lr', 'grad_norm',
   ],
-  bon: ['bon/proxy', 'bon/gold', 'bon/kl_bound'],
+  bon: ['bon/proxy', 'bon/gold', 'bon/kl_bound', 'bon/win_rate', 'bon/win_rate_lo', 'bon/win_rate_hi'],
   eval: [
     'eval/gold_sft', 'eval/proxy_sft',
     ...['ppo', 'dpo'].flatMap((p) => ['win_rate', 'win_rate_lo', 'win_rate_hi', 'gold', 'proxy', 'kl'].map((m) => `eval/${m}_${p}`)),

@@ -77,7 +77,9 @@ describe('npm run pipeline (nano smoke run)', () => {
     expect(checks.at(-1)!.step).toBe(steps.length);
     for (const c of checks) for (const name of ['eval_rewards/accuracies', 'eval_rewards/margins', 'objective/scores', 'objective/gold', 'policy/sqrt_kl'] as const) expect(c[name], name).toBeTypeOf('number');
     // summary.json's policies: every trained policy against SFT on the same prompts; PPO's also in today's fields.
-    expect(Object.keys(written.policies)).toEqual(['ppo', 'dpo']);
+    expect(Object.keys(written.policies).sort()).toEqual(['bon', 'dpo', 'ppo']);
+    // Best-of-N's KL is its bound at N = maxN, its win rate against the first sample of each prompt's pool (SFT's).
+    expect(written.policies.bon).toMatchObject({ kl: written.bon[2].kl_bound, proxy: written.bon[2].proxy, gold: written.bon[2].gold });
     for (const p of Object.values(written.policies) as Record<string, unknown>[]) {
       for (const k of ['gold', 'win_rate', 'kl', 'proxy']) expect(Number.isFinite(p[k]), k).toBe(true);
       expect((p.win_ci as number[])[0]).toBeLessThanOrEqual(p.win_rate as number);

@@ -1,7 +1,9 @@
 // Best-of-N from the SFT policy with the reward model, N = 1, 2, 4, …, maxN, on held-out prompts.
 import { mixSeed } from '../../model/data';
 import { bestOfN } from '../best-of-n';
+import { winRate } from '../math';
 import type { MetricRecord } from '../metrics';
+import type { PolicyEvaluation } from '../pipeline';
 import type { StageContext } from './context';
 
 export async function runBestOfN(ctx: StageContext): Promise<void> {
@@ -20,6 +22,16 @@ export async function runBestOfN(ctx: StageContext): Promise<void> {
       ctx.emit(record);
     }
     ctx.events.samples?.(result.chosen.map((s) => ({ ...s, policy: `bon-${bon.maxN}`, gold: Number.isFinite(s.gold) ? s.gold : null })));
+    // Best-of-maxN against SFT by the same win-rate code as the trained policies, on its own pool: each prompt's first
+    // sample is an SFT sample (no sampling again for the evaluation stage).
+    const top = result.points[result.points.length - 1];
+    const evaluation: PolicyEvaluation = { gold: null, win_rate: null, win_ci: null, kl: top.kl_bound, proxy: top.proxy };
+    if (ctx.task.gold) {
+      const w = winRate(result.chosen.map((s) => s.gold), result.single.map((s) => s.gold));
+      Object.assign(evaluation, { gold: top.gold, win_rate: w.winRate, win_ci: w.ci });
+      ctx.emit({ stage: 'bon', step: bon.maxN, 'bon/win_rate': w.winRate, 'bon/win_rate_lo': w.ci[0], 'bon/win_rate_hi': w.ci[1] });
+    }
+    ctx.summary.policies.bon = evaluation;
   } finally {
     policy.dispose();
     rm.dispose();

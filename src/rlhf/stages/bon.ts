@@ -32,6 +32,19 @@ export const bon = {
     } as const satisfies StageConfig<BestOfNSettings>,
   ],
   metrics: {
+    'bon/win_rate': {
+      label: 'Best-of-N win rate vs SFT',
+      meaning: 'Fraction of prompts where the best of N = bon.maxN samples beats one SFT sample (the first of the same pool) by gold reward (ties count ½).',
+      healthy: 'Above 0.5; compare with the trained policies’ win rates at their KL.',
+    },
+    'bon/win_rate_lo': {
+      label: 'Best-of-N win rate 95% CI low',
+      meaning: 'Lower end of the 95% Wilson confidence interval of the best-of-N win rate.',
+    },
+    'bon/win_rate_hi': {
+      label: 'Best-of-N win rate 95% CI high',
+      meaning: 'Upper end of the 95% Wilson confidence interval of the best-of-N win rate.',
+    },
     'bon/proxy': {
       label: 'Best-of-N RM score',
       meaning: 'Mean RM (proxy) score of the RM-preferred response out of N samples of the SFT policy.',
