@@ -1,8 +1,9 @@
 // DPO / IPO (src/rlhf/dpo.ts) on the run's preference data, from the SFT policy with the SFT policy frozen as the
-// reference. Before the first step, every dpo.evalEvery steps and after the last, a held-out check: the implicit
-// reward's accuracy on the held-out rankings, and samples of the policy on held-out prompts with their KL to SFT
-// (the estimator PPO logs), gold reward and — when a reward model was trained — proxy score: DPO's trajectory on
-// the same gold-vs-√KL frontier as PPO's. A metric alarm keeps the last good weights as the checkpoint.
+// reference. Before the first step, every dpo.evalEvery steps, at the end of every epoch and after the last, a
+// held-out check: the implicit reward's accuracy on the held-out rankings, and samples of the policy on held-out
+// prompts with their KL to SFT (the estimator PPO logs), gold reward and — when a reward model was trained — proxy
+// score: DPO's trajectory on the same gold-vs-√KL frontier as PPO's. A metric alarm keeps the last good weights as
+// the checkpoint.
 import { mixSeed } from '../../model/data';
 import { DPOTrainer, dpoSchedule } from '../dpo';
 import { sampleKL, samplePolicy } from '../evaluate';
@@ -17,6 +18,7 @@ export async function runDpo(ctx: StageContext): Promise<void> {
   const c = ctx.config.dpo;
   const { train, heldout } = await preferenceData(ctx, 'dpo');
   const schedule = dpoSchedule(train.length, c.groupsPerStep, c.epochs, mixSeed(ctx.config.seed, 81));
+  const stepsPerEpoch = Math.ceil(train.length / c.groupsPerStep);
   const rmWeights = ctx.weights['reward-model'];
   const policy = ctx.model(sft);
   const reference = ctx.model(sft);
@@ -76,7 +78,8 @@ export async function runDpo(ctx: StageContext): Promise<void> {
         grad_norm: m.gradNorm,
       });
       const done = s + 1;
-      if (done % c.evalEvery === 0 || done === schedule.length) await emit(await check(done));
+      // Every evalEvery steps, and at the end of every epoch (the KL per epoch of a run of several).
+      if (done % c.evalEvery === 0 || done % stepsPerEpoch === 0 || done === schedule.length) await emit(await check(done));
       lastGood = await policy.params.getWeights();
       report(done, schedule.length);
     }
