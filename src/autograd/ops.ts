@@ -6,7 +6,7 @@ import type { Tensor } from '../gpu';
 import { attentionBackward, attentionForward } from '../kernels/attention';
 import { assertDType } from '../kernels/checks';
 import { crossentropyForwardBackward } from '../kernels/crossentropy';
-import { dpoLossForwardBackward, type PreferenceLoss } from '../kernels/dpo-loss';
+import { preferenceLossForwardBackward, type PreferenceLoss } from '../kernels/preference-loss';
 import { type DropoutKey, dropoutBackward, dropoutForward } from '../kernels/dropout';
 import { embeddingBackwardWpe, embeddingBackwardWte, embeddingForward, type TokenIndexTensors } from '../kernels/embedding';
 import { geluBackward } from '../kernels/gelu';
@@ -319,11 +319,11 @@ export function rankingLoss(tape: Tape, scores: Var, last: Tensor<'u32'>, offset
  * The direct preference losses (DPO, Rafailov et al. 2023; IPO, Azar et al. 2023) over the same K-way groups:
  * logp (B·T) (from op.logprob), refLogp (B·T) (the frozen reference policy's), weights (B,T) (the response mask,
  * PackedBatch.mask; its shape gives B), offsets (G+1) u32 (group g = rows offsets[g]..offsets[g+1]−1, best → worst,
- * 2 ≤ K ≤ DPO_MAX_K) → losses (G) = 1/C(K,2)·Σ_{i<j} ℓ(z_i − z_j) with z = Σ_t w·(logp − refLogp), and rewards (B)
- * = β·z, the implicit reward. Validate offsets with validatePreferenceGroups (src/kernels/dpo-loss.ts) where they are
+ * 2 ≤ K ≤ PREFERENCE_MAX_K) → losses (G) = 1/C(K,2)·Σ_{i<j} ℓ(z_i − z_j) with z = Σ_t w·(logp − refLogp), and rewards (B)
+ * = β·z, the implicit reward. Validate offsets with validatePreferenceGroups (src/kernels/preference-loss.ts) where they are
  * built; gradScale = 1/G for the mean.
  */
-export function dpoLoss(
+export function preferenceLoss(
   tape: Tape,
   logp: Var,
   refLogp: Tensor,
@@ -332,13 +332,13 @@ export function dpoLoss(
   beta: number,
   loss: PreferenceLoss,
   gradScale: number,
-  name = 'dpo_loss',
+  name = 'preference_loss',
 ): { losses: Tensor; rewards: Tensor } {
   if (weights.shape.length < 2) throw new Error(`${name}: weights must have shape (B,T), got [${weights.shape}]`);
   const losses = tape.alloc([Math.max(offsets.size - 1, 0)], `${name}/losses`);
   const rewards = tape.alloc([weights.shape[0]], `${name}/rewards`);
   const dlogp = tape.alloc(logp.shape, `${name}/dlogp`);
-  dpoLossForwardBackward(tape.step, logp.tensor, refLogp, weights, offsets, losses, rewards, dlogp, beta, loss, gradScale);
+  preferenceLossForwardBackward(tape.step, logp.tensor, refLogp, weights, offsets, losses, rewards, dlogp, beta, loss, gradScale);
   if (logp.requiresGrad) tape.record(name, [logp], [], (tp) => tp.adopt(logp, dlogp), { terminal: true });
   return { losses, rewards };
 }

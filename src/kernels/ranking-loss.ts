@@ -10,7 +10,7 @@ const KERNEL = 'ranking_loss_forward_backward';
 
 /**
  * CPU check of a group layout: offsets (G+1) rises from 0 to B by steps of 2 ≤ K ≤ maxK (every row in exactly one
- * group). Throws an error naming `kernel` and the first problem. Shared with the preference losses (dpo-loss.ts).
+ * group). Throws an error naming `kernel` and the first problem. Shared with the preference losses (preference-loss.ts).
  */
 export function validateGroupOffsets(kernel: string, offsets: ArrayLike<number>, B: number, maxK = Infinity): void {
   if (!Number.isInteger(B) || B < 2) throw new Error(`${kernel}: B = ${B}, need an integer ≥ 2 (one group of K ≥ 2)`);

@@ -6,7 +6,7 @@
 //      packs them (src/rlhf/reward-model.ts packRankings); all C(K,2) pairs of a ranking are one batch element.
 //   2. Reference: the frozen SFT policy's log-prob of every response token (one forward without gradients).
 //   3. Policy: forward with the tape, log π of every target (op.logprob), then the fused loss kernel
-//      (shaders/dpo_loss_forward_backward.wgsl): per row z = Σₜ log π − log π_ref over the response tokens, per pair
+//      (shaders/preference_loss_forward_backward.wgsl): per row z = Σₜ log π − log π_ref over the response tokens, per pair
 //      h = z_w − z_l, loss −log σ(β·h) (sigmoid) or (h − 1/(2β))² (IPO), mean over a ranking's pairs, mean over
 //      rankings; backward through the whole model; gradient-norm clipping and AdamW, one submit.
 //   4. Metrics (TRL's names): the implicit rewards β·z of each pair's chosen and rejected response, their margin and
@@ -26,7 +26,7 @@ import { mixSeed, shuffledIndices } from '../model/data';
 import type { GPT } from '../model/gpt';
 import type { Tokenizer } from '../model/tokenizer';
 import { Trainer } from '../model/train';
-import { validatePreferenceGroups, type PreferenceLoss } from '../kernels/dpo-loss';
+import { validatePreferenceGroups, type PreferenceLoss } from '../kernels/preference-loss';
 import { sequenceLogprobs } from './forward';
 import type { Ranking } from './preferences';
 import { packRankings } from './reward-model';
@@ -129,7 +129,7 @@ export class DPOTrainer {
         tape = new Tape(step);
         const logits = policy.logits(tape, policy.hidden(tape, input.tokens, input.index));
         const logp = op.logprob(tape, logits, input.targets, 1);
-        const { losses, rewards } = op.dpoLoss(tape, logp, ref, input.weights.reshape([batch.B, batch.T]), offs, options.beta, options.loss, 1 / G);
+        const { losses, rewards } = op.preferenceLoss(tape, logp, ref, input.weights.reshape([batch.B, batch.T]), offs, options.beta, options.loss, 1 / G);
         tape.backward();
         return [losses, rewards, logp.tensor];
       });

@@ -2,7 +2,7 @@ import { describe, expect } from 'vitest';
 import * as op from '../../src/autograd/ops';
 import { Tape } from '../../src/autograd/tape';
 import type { Tensor } from '../../src/gpu';
-import * as refDpo from '../../src/reference/dpo-loss';
+import * as refDpo from '../../src/reference/preference-loss';
 import * as refLp from '../../src/reference/logprob';
 import * as refMm from '../../src/reference/matmul';
 import * as refPpo from '../../src/reference/ppo-loss';
@@ -158,7 +158,7 @@ describe('RLHF loss ops on the tape', () => {
   });
 
   for (const loss of ['sigmoid', 'ipo'] as const) {
-    gpuTest(`logits → logprob → dpoLoss (${loss}): d logits is the float64 chain (logprob backward ∘ DPO backward)`, async ({ rt }) => {
+    gpuTest(`logits → logprob → preferenceLoss (${loss}): d logits is the float64 chain (logprob backward ∘ DPO backward)`, async ({ rt }) => {
       const offsets = Uint32Array.from([0, 3, 5, 9]); // K = 3, 2, 4
       const [B, Tn, V, beta] = [9, 6, 7, 0.5];
       const [G, N] = [offsets.length - 1, B * Tn];
@@ -183,16 +183,16 @@ describe('RLHF loss ops on the tape', () => {
       try {
         const logits = tape.input(T[0], 'logits', { requiresGrad: true });
         const logp = op.logprob(tape, logits, T[1]);
-        const { losses, rewards } = op.dpoLoss(tape, logp, T[2], T[3], T[4] as Tensor<'u32'>, beta, loss, 1 / G);
+        const { losses, rewards } = op.preferenceLoss(tape, logp, T[2], T[3], T[4] as Tensor<'u32'>, beta, loss, 1 / G);
         expect([losses.shape, rewards.shape]).toEqual([[G], [B]]);
         tape.backward();
         const reads = [tape.gradOf(logits)!, losses, rewards].map((t) => step.read(t));
         await step.submit();
         const [dlogits, l, r] = await Promise.all(reads);
-        const want = refDpo.dpoLossForward(lp, refLogp, w, offsets, beta, loss, B, Tn);
+        const want = refDpo.preferenceLossForward(lp, refLogp, w, offsets, beta, loss, B, Tn);
         expectClose(l, want.losses, LOSS, `${loss} losses`);
         expectClose(r, want.rewards, LOSS, `${loss} rewards`);
-        const dlogp = refDpo.dpoLossBackward(lp, refLogp, w, offsets, beta, loss, 1 / G, B, Tn);
+        const dlogp = refDpo.preferenceLossBackward(lp, refLogp, w, offsets, beta, loss, 1 / G, B, Tn);
         expectGrad(dlogits, refLp.logprobBackward(x, tokens, dlogp, N, V), 'd logits');
       } finally {
         tape.dispose();

@@ -9,7 +9,7 @@ import { makeConfig } from '../../src/model/config';
 import { GPT } from '../../src/model/gpt';
 import { initWeights } from '../../src/model/params';
 import type { GpuRuntime } from '../../src/gpu';
-import type { PreferenceLoss } from '../../src/kernels/dpo-loss';
+import type { PreferenceLoss } from '../../src/kernels/preference-loss';
 import { DPOTrainer, dpoSchedule, pairStats } from '../../src/rlhf/dpo';
 import type { Ranking } from '../../src/rlhf/preferences';
 import { gpuTest } from '../helpers/gpu';

@@ -3,7 +3,7 @@
 // held-out check: the implicit reward's accuracy on the held-out rankings, and samples of the policy on held-out
 // prompts with their KL to SFT (the estimator PPO logs), gold reward and — when a reward model was trained — proxy
 // score: DPO's trajectory on the same gold-vs-√KL frontier as PPO's. A metric alarm keeps the last good weights as
-// the checkpoint.
+// the checkpoint (the weights of the last check it passed).
 import { mixSeed } from '../../model/data';
 import { DPOTrainer, dpoSchedule } from '../dpo';
 import { sampleKL, samplePolicy } from '../evaluate';
@@ -79,8 +79,11 @@ export async function runDpo(ctx: StageContext): Promise<void> {
       });
       const done = s + 1;
       // Every evalEvery steps, and at the end of every epoch (the KL per epoch of a run of several).
-      if (done % c.evalEvery === 0 || done % stepsPerEpoch === 0 || done === schedule.length) await emit(await check(done));
-      lastGood = await policy.params.getWeights();
+      // The weights are read back at checks only (not every step): an alarm keeps those of the last passed check.
+      if (done % c.evalEvery === 0 || done % stepsPerEpoch === 0 || done === schedule.length) {
+        await emit(await check(done));
+        lastGood = await policy.params.getWeights();
+      }
       report(done, schedule.length);
     }
     weights = lastGood;

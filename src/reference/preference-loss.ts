@@ -1,4 +1,4 @@
-// Float64 reference for the direct preference losses (shaders/dpo_loss_forward_backward.wgsl): the policy is
+// Float64 reference for the direct preference losses (shaders/preference_loss_forward_backward.wgsl): the policy is
 // trained on ranked completions directly, its log-ratio to a frozen reference policy acting as the reward
 // (Rafailov et al. 2023, "Direct Preference Optimization"; Azar et al. 2023, "A General Theoretical Paradigm to
 // Understand Learning from Human Preferences" for IPO). K-way rankings expand to all C(K,2) pairs of one prompt:
@@ -7,7 +7,7 @@
 //   ℓ(h)    = −log σ(β·h) ('sigmoid')  or  (h − 1/(2β))² ('ipo')
 // Shapes: G groups, B sequences (rows), T positions. logp, refLogp, weights (B·T); offsets (G+1): group g is rows
 // offsets[g] .. offsets[g+1]−1. Positions with w = 0 are never read (as in the kernel).
-import type { PreferenceLoss } from '../kernels/dpo-loss';
+import type { PreferenceLoss } from '../kernels/preference-loss';
 import { sigmoid, softplus } from './ranking-loss';
 
 // logp, refLogp, weights (B·T) → z (B), the sequence log-ratios
@@ -36,7 +36,7 @@ function pairGrad(h: number, beta: number, loss: PreferenceLoss): number {
 }
 
 // logp, refLogp, weights (B·T), offsets (G+1) → losses (G) = 1/C(K,2)·Σ_{i<j} ℓ(z_i − z_j), rewards (B) = β·z
-export function dpoLossForward(
+export function preferenceLossForward(
   logp: ArrayLike<number>,
   refLogp: ArrayLike<number>,
   weights: ArrayLike<number>,
@@ -62,7 +62,7 @@ export function dpoLossForward(
 
 // logp, refLogp, weights (B·T), offsets (G+1) → dlogp (B·T), the gradient of gradScale·Σ_g losses[g]:
 // w·(the row's ∂/∂z), 0 where w = 0
-export function dpoLossBackward(
+export function preferenceLossBackward(
   logp: ArrayLike<number>,
   refLogp: ArrayLike<number>,
   weights: ArrayLike<number>,

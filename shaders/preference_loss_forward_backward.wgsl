@@ -1,4 +1,4 @@
-// dpo_loss_forward_backward: the direct preference losses over K-way rankings, all C(K,2) pairs of one prompt in
+// preference_loss_forward_backward: the direct preference losses over K-way rankings, all C(K,2) pairs of one prompt in
 // one batch element (as the reward model's ranking loss), fused with the gradient in the policy's log-probs:
 //   z_b        = Σ_t w_bt·(logp_bt − ref_logp_bt)   (row b's sequence log-ratio against the frozen reference)
 //   rewards[b] = β·z_b                              (the implicit reward)
@@ -36,7 +36,7 @@ override LOSS: u32 = 0u;   // 0 = sigmoid DPO, 1 = IPO
 @group(0) @binding(7) var<storage, read_write> dlogp: array<f32>;     // (B·T)
 
 const WG: u32 = 256u;
-const MAX_K: u32 = 16u;          // rows per group (InstructGPT ranks K ≤ 9); the launcher's DPO_MAX_K
+const MAX_K: u32 = 16u;          // rows per group (InstructGPT ranks K ≤ 9); the launcher's PREFERENCE_MAX_K
 const LANES: u32 = WG / MAX_K;   // threads summing one row
 
 var<workgroup> partial: array<f32, WG>;      // lane sums, row k's at k·LANES ..

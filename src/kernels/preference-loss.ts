@@ -1,4 +1,4 @@
-// Launcher for shaders/dpo_loss_forward_backward.wgsl: the direct preference losses (sigmoid DPO, Rafailov et al.
+// Launcher for shaders/preference_loss_forward_backward.wgsl: the direct preference losses (sigmoid DPO, Rafailov et al.
 // 2023; IPO, Azar et al. 2023) over K-way rankings (all C(K,2) pairs of one prompt in one batch element), fused
 // with the gradient in the policy's per-token log-probs.
 // Shapes: G groups (prompts), B sequences (rows; group g is rows offsets[g] .. offsets[g+1]−1, best → worst),
@@ -8,10 +8,10 @@ import { assertDType, assertSize } from './checks';
 import { grid1d } from './grid';
 import { validateGroupOffsets } from './ranking-loss';
 
-const KERNEL = 'dpo_loss_forward_backward';
+const KERNEL = 'preference_loss_forward_backward';
 
 /** Most sequences one group may rank (the shader's MAX_K: 16 lanes of its 256 threads per row). */
-export const DPO_MAX_K = 16;
+export const PREFERENCE_MAX_K = 16;
 
 /** ℓ(h) of a pair whose preferred sequence leads by log-ratio h: 'sigmoid' −log σ(β·h) (DPO), 'ipo' (h − 1/(2β))². */
 export type PreferenceLoss = 'sigmoid' | 'ipo';
@@ -20,11 +20,11 @@ const LOSS_KINDS: Record<PreferenceLoss, number> = { sigmoid: 0, ipo: 1 };
 
 /**
  * CPU check of the group layout the kernel trusts (offsets live on the GPU, so the launcher cannot read them):
- * offsets (G+1) rises from 0 to B by steps of 2 ≤ K ≤ DPO_MAX_K (every row in exactly one group). Throws an error
+ * offsets (G+1) rises from 0 to B by steps of 2 ≤ K ≤ PREFERENCE_MAX_K (every row in exactly one group). Throws an error
  * naming the first problem.
  */
 export function validatePreferenceGroups(offsets: ArrayLike<number>, B: number): void {
-  validateGroupOffsets(KERNEL, offsets, B, DPO_MAX_K);
+  validateGroupOffsets(KERNEL, offsets, B, PREFERENCE_MAX_K);
 }
 
 /**
@@ -37,7 +37,7 @@ export function validatePreferenceGroups(offsets: ArrayLike<number>, B: number):
  * validatePreferenceGroups where they are built. A malformed group gives NaN in that group. gradScale is the
  * caller's normalisation (1/G for the mean over prompts).
  */
-export function dpoLossForwardBackward(
+export function preferenceLossForwardBackward(
   step: Step,
   logp: Tensor, // (B,T) or (B·T)
   refLogp: Tensor, // (B,T) or (B·T)

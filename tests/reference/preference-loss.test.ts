@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { PreferenceLoss } from '../../src/kernels/dpo-loss';
-import { dpoLossBackward, dpoLossForward } from '../../src/reference/dpo-loss';
+import type { PreferenceLoss } from '../../src/kernels/preference-loss';
+import { preferenceLossBackward, preferenceLossForward } from '../../src/reference/preference-loss';
 import { expectGradient } from '../helpers/finite-diff';
 import { normal } from '../helpers/random';
 
@@ -41,8 +41,8 @@ describe('reference DPO / IPO loss', () => {
         const w = T === 1 ? new Float64Array(B).fill(1) : responseMask(B, T);
         if (T > 1) w[T + 2] = 0.5;
         const gradScale = 1 / sizes.length;
-        const f = () => gradScale * sum(dpoLossForward(logp, refLogp, w, offsets, beta, loss, B, T).losses);
-        const dlogp = dpoLossBackward(logp, refLogp, w, offsets, beta, loss, gradScale, B, T);
+        const f = () => gradScale * sum(preferenceLossForward(logp, refLogp, w, offsets, beta, loss, B, T).losses);
+        const dlogp = preferenceLossBackward(logp, refLogp, w, offsets, beta, loss, gradScale, B, T);
         expectGradient(dlogp, f, logp, `d${loss}/dlogp`);
         dlogp.forEach((g, i) => {
           if (w[i] === 0) expect(g).toBe(0);
@@ -57,8 +57,8 @@ describe('reference DPO / IPO loss', () => {
     const [B, T, beta] = [9, 5, 0.1];
     const logp = Float64Array.from(normal(B * T, 7), (x) => x - 3);
     const w = responseMask(B, T);
-    const sig = dpoLossForward(logp, logp, w, offsets, beta, 'sigmoid', B, T);
-    const ipo = dpoLossForward(logp, logp, w, offsets, beta, 'ipo', B, T);
+    const sig = preferenceLossForward(logp, logp, w, offsets, beta, 'sigmoid', B, T);
+    const ipo = preferenceLossForward(logp, logp, w, offsets, beta, 'ipo', B, T);
     for (const l of sig.losses) expect(l).toBeCloseTo(Math.LN2, 15);
     for (const l of ipo.losses) expect(l).toBeCloseTo(1 / (4 * beta * beta), 12);
     expect(Array.from(sig.rewards)).toEqual(new Array(B).fill(0));
@@ -71,18 +71,18 @@ describe('reference DPO / IPO loss', () => {
     const w = [0, 1, 1, 0, 1, 1];
     const [zw, zl, beta] = [-0.5 + 0.25, -0.25 + 0.5, 0.5];
     const h = zw - zl;
-    const sig = dpoLossForward(logp, refLogp, w, [0, 2], beta, 'sigmoid', 2, 3);
+    const sig = preferenceLossForward(logp, refLogp, w, [0, 2], beta, 'sigmoid', 2, 3);
     expect(sig.losses[0]).toBeCloseTo(-Math.log(1 / (1 + Math.exp(-beta * h))), 15);
     expect(Array.from(sig.rewards)).toEqual([beta * zw, beta * zl]);
-    expect(dpoLossForward(logp, refLogp, w, [0, 2], beta, 'ipo', 2, 3).losses[0]).toBeCloseTo((h - 1 / (2 * beta)) ** 2, 15);
+    expect(preferenceLossForward(logp, refLogp, w, [0, 2], beta, 'ipo', 2, 3).losses[0]).toBeCloseTo((h - 1 / (2 * beta)) ** 2, 15);
     // The DPO gradient −β·σ(−β·h) on the chosen row's response positions and its negative on the rejected row's.
     const g = beta / (1 + Math.exp(beta * h));
-    const dlogp = dpoLossBackward(logp, refLogp, w, [0, 2], beta, 'sigmoid', 1, 2, 3);
+    const dlogp = preferenceLossBackward(logp, refLogp, w, [0, 2], beta, 'sigmoid', 1, 2, 3);
     expect(Array.from(dlogp, (x) => x + 0)).toEqual([0, -g, -g, 0, g, g]);
     // z = ±1e3: the correct order costs log1p(e^−1000) = 0, the reversed one exactly β·2e3; the gradient saturates at ∓β.
-    const far = dpoLossForward([1e3, -1e3, -1e3, 1e3], [0, 0, 0, 0], [1, 1, 1, 1], [0, 2, 4], beta, 'sigmoid', 4, 1);
+    const far = preferenceLossForward([1e3, -1e3, -1e3, 1e3], [0, 0, 0, 0], [1, 1, 1, 1], [0, 2, 4], beta, 'sigmoid', 4, 1);
     expect(Array.from(far.losses)).toEqual([0, 1e3]);
-    const farGrad = dpoLossBackward([1e3, -1e3, -1e3, 1e3], [0, 0, 0, 0], [1, 1, 1, 1], [0, 2, 4], beta, 'sigmoid', 1, 4, 1);
+    const farGrad = preferenceLossBackward([1e3, -1e3, -1e3, 1e3], [0, 0, 0, 0], [1, 1, 1, 1], [0, 2, 4], beta, 'sigmoid', 1, 4, 1);
     expect(Array.from(farGrad, (x) => x + 0)).toEqual([0, 0, -beta, beta]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { GpuRuntime, Tensor } from '../../src/gpu';
-import { DPO_MAX_K, dpoLossForwardBackward, type PreferenceLoss, validatePreferenceGroups } from '../../src/kernels/dpo-loss';
-import * as ref from '../../src/reference/dpo-loss';
+import { PREFERENCE_MAX_K, preferenceLossForwardBackward, type PreferenceLoss, validatePreferenceGroups } from '../../src/kernels/preference-loss';
+import * as ref from '../../src/reference/preference-loss';
 import { gpuTest } from '../helpers/gpu';
 import { integers, normal, rng, uniform } from '../helpers/random';
 import { expectClose, expectFinite, type Tolerance } from '../helpers/tolerance';
@@ -89,7 +89,7 @@ async function run(rt: GpuRuntime, x: Inputs, offsets: Uint32Array, T: number, b
     dlogp: rt.upload(new Float32Array(B * T).fill(NaN), [B, T], 'dlogp'),
   };
   const step = rt.step('dpo loss');
-  dpoLossForwardBackward(step, t.logp, t.refLogp, t.w, t.offsets, t.losses, t.rewards, t.dlogp, beta, loss, gradScale);
+  preferenceLossForwardBackward(step, t.logp, t.refLogp, t.w, t.offsets, t.losses, t.rewards, t.dlogp, beta, loss, gradScale);
   const reads = [t.losses, t.rewards, t.dlogp].map((x) => step.read(x));
   await step.submit();
   const [losses, rewards, dlogp] = await Promise.all(reads);
@@ -97,7 +97,7 @@ async function run(rt: GpuRuntime, x: Inputs, offsets: Uint32Array, T: number, b
   return { losses, rewards, dlogp };
 }
 
-describe('dpo_loss_forward_backward', () => {
+describe('preference_loss_forward_backward', () => {
   const uneven = [3, 2, 9, 4, 7, 5, 8, 6]; // K = 2..9
   // 300 groups of K = 2..4: 300 workgroups, more than one workgroup's worth of groups.
   const many = Array.from({ length: 300 }, (_, g) => 2 + (g % 3));
@@ -111,7 +111,7 @@ describe('dpo_loss_forward_backward', () => {
     { sizes: [2], T: 1 },
     { sizes: uneven, T: 33 },
     { sizes: uneven, T: 33, soft: true },
-    { sizes: [DPO_MAX_K, 2, 11], T: 40 },
+    { sizes: [PREFERENCE_MAX_K, 2, 11], T: 40 },
     { sizes: many, T: 5 },
     { sizes: [9, 2, 5], T: 33, extreme: true },
   ];
@@ -127,11 +127,11 @@ describe('dpo_loss_forward_backward', () => {
         const x = inputs(B, c.T, c.sizes.length * 100 + c.T, c);
         const [beta, gradScale] = [0.1, 1 / c.sizes.length];
         const out = await run(rt, x, offsets, c.T, beta, loss, gradScale);
-        const want = ref.dpoLossForward(x.logp, x.refLogp, x.w, offsets, beta, loss, B, c.T);
+        const want = ref.preferenceLossForward(x.logp, x.refLogp, x.w, offsets, beta, loss, B, c.T);
         const tol = tolerances(loss, beta, c.T, x, want.rewards, gradScale);
         expectClose(out.losses, want.losses, tol.losses, `${loss} losses`);
         expectClose(out.rewards, want.rewards, tol.rewards, `${loss} rewards`);
-        expectClose(out.dlogp, ref.dpoLossBackward(x.logp, x.refLogp, x.w, offsets, beta, loss, gradScale, B, c.T), tol.dlogp, `${loss} dlogp`);
+        expectClose(out.dlogp, ref.preferenceLossBackward(x.logp, x.refLogp, x.w, offsets, beta, loss, gradScale, B, c.T), tol.dlogp, `${loss} dlogp`);
         for (const [v, what] of [[out.losses, 'losses'], [out.rewards, 'rewards'], [out.dlogp, 'dlogp']] as const) expectFinite(v, what);
         // Exactly +0 where w = 0 (not merely close, nor −0).
         for (let i = 0; i < B * c.T; i++) if (x.w[i] === 0) expect(Object.is(out.dlogp[i], 0), `dlogp[${i}]`).toBe(true);
@@ -139,7 +139,7 @@ describe('dpo_loss_forward_backward', () => {
     }
   }
 
-  gpuTest('malformed groups (K = 1, K > DPO_MAX_K, rows past B) give NaN in their group only; other groups are exact', async ({ rt }) => {
+  gpuTest('malformed groups (K = 1, K > PREFERENCE_MAX_K, rows past B) give NaN in their group only; other groups are exact', async ({ rt }) => {
     const [T, beta, loss] = [3, 0.5, 'sigmoid'] as const;
     // group 0: K = 1; group 1: rows 1..2; group 2: K = 17; group 3: rows 20..21; group 4: rows 22..25, past B = 24.
     const offsets = Uint32Array.from([0, 1, 3, 20, 22, 26]);
@@ -159,11 +159,11 @@ describe('dpo_loss_forward_backward', () => {
     for (const [g, lo] of [[1, 1], [3, 20]]) {
       const rows = (a: ArrayLike<number>) => Array.from(a).slice(lo * T, (lo + 2) * T);
       const [lp, rl, w] = [rows(x.logp), rows(x.refLogp), rows(x.w)];
-      const want = ref.dpoLossForward(lp, rl, w, [0, 2], beta, loss, 2, T);
+      const want = ref.preferenceLossForward(lp, rl, w, [0, 2], beta, loss, 2, T);
       const tol = tolerances(loss, beta, T, { logp: Float32Array.from(lp), refLogp: Float32Array.from(rl), w: Float32Array.from(w) }, want.rewards, 1);
       expectClose([out.losses[g]], want.losses, tol.losses, `group ${g} loss`);
       expectClose(out.rewards.slice(lo, lo + 2), want.rewards, tol.rewards, `group ${g} rewards`);
-      expectClose(out.dlogp.slice(lo * T, (lo + 2) * T), ref.dpoLossBackward(lp, rl, w, [0, 2], beta, loss, 1, 2, T), tol.dlogp, `group ${g} dlogp`);
+      expectClose(out.dlogp.slice(lo * T, (lo + 2) * T), ref.preferenceLossBackward(lp, rl, w, [0, 2], beta, loss, 1, 2, T), tol.dlogp, `group ${g} dlogp`);
     }
   });
 
@@ -177,7 +177,7 @@ describe('dpo_loss_forward_backward', () => {
   });
 
   gpuTest('wrong shapes and arguments are rejected before anything runs', async ({ rt }) => {
-    const k = 'dpo_loss_forward_backward';
+    const k = 'preference_loss_forward_backward';
     const [B, T, G] = [4, 3, 2];
     const logp = rt.tensor([B, T], 'logp');
     const odd = rt.tensor([B * T + 1], 'odd-logp');
@@ -194,7 +194,7 @@ describe('dpo_loss_forward_backward', () => {
     type Args = Partial<Record<'logp' | 'refLogp' | 'w' | 'offsets' | 'losses' | 'rewards' | 'dlogp', Tensor>>;
     // Valid arguments but for those named in `o`.
     const call = (o: Args, beta = 0.1, loss = 'sigmoid', gradScale = 1) => () =>
-      dpoLossForwardBackward(
+      preferenceLossForwardBackward(
         step,
         o.logp ?? logp,
         o.refLogp ?? logp,
@@ -224,11 +224,11 @@ describe('dpo_loss_forward_backward', () => {
 });
 
 describe('validatePreferenceGroups', () => {
-  test(`accepts groups of 2 ≤ K ≤ ${DPO_MAX_K} covering 0..B`, () => {
-    expect(() => validatePreferenceGroups([0, 2, 5, 5 + DPO_MAX_K], 5 + DPO_MAX_K)).not.toThrow();
+  test(`accepts groups of 2 ≤ K ≤ ${PREFERENCE_MAX_K} covering 0..B`, () => {
+    expect(() => validatePreferenceGroups([0, 2, 5, 5 + PREFERENCE_MAX_K], 5 + PREFERENCE_MAX_K)).not.toThrow();
   });
   test('rejects each malformed layout with a message naming the problem', () => {
-    const k = 'dpo_loss_forward_backward';
+    const k = 'preference_loss_forward_backward';
     expect(() => validatePreferenceGroups([0, 4], 1)).toThrow(new RegExp(`${k}: B = 1, need an integer ≥ 2`));
     expect(() => validatePreferenceGroups([0], 4)).toThrow(new RegExp(`${k}: offsets has 1 entries, need G\\+1 ≥ 2`));
     expect(() => validatePreferenceGroups([1, 4], 4)).toThrow(new RegExp(`${k}: offsets\\[0\\] = 1, expected 0`));
