@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import react from '@vitejs/plugin-react';
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vite';
+import { contentSecurityPolicy } from './src/build/csp';
 import { SummaryLineReporter } from './tests/setup/summary-reporter';
 
 // The Vulkan loader reads these when Dawn starts; they must be real environment variables of this (main)
@@ -22,7 +23,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), contentSecurityPolicy()],
   worker: { format: 'es' },
   optimizeDeps: { include: ['onnxruntime-web', 'idb'] },
   build: { target: 'es2022' },

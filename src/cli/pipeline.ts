@@ -3,10 +3,14 @@
 //   metrics.jsonl   one object per logged step: {"stage","step","<metric name>": value, …} (src/rlhf/metrics.ts)
 //   samples.jsonl   held-out evaluation samples {"prompt","response","policy":"sft"|<policy stage>|"bon-<N>","proxy","gold"}
 //   episodes.jsonl  every PPO rollout episode (prompt, response, score, gold, per-token KL/advantage/log-prob)
-//   summary.json    the headline numbers (see PipelineSummary; `policies` has every trained policy's evaluation)
+//   summary.json    the headline numbers (see PipelineCliSummary; `policies` has every trained policy's evaluation,
+//                   `alarms` the metric alarms that stopped a stage)
 //   checkpoints/    one safetensors file per checkpoint a stage wrote (base when pretrained, sft, reward-model, …)
 // --stages, --set and --help come from the stage registry (src/rlhf/stages/index.ts) and the config sections.
 // and prints a line per stage and per PPO iteration.
+// A metric alarm (src/rlhf/metrics.ts checkAlarms) is an outcome, not a crash, as on the page: it stops its stage (a
+// policy stage keeps its last good weights), the later stages run on what it kept, summary.json lists it in `alarms`
+// and the exit status stays 0 — unless --fail-on-alarm, which makes it EXIT_ALARM once every file is written.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +18,7 @@ import { createNodeRuntime } from '../gpu/node';
 import { loadCheckpoint } from '../model/checkpoint';
 import { PRESETS, type PresetName } from '../model/config';
 import { makePipelineConfig, PipelineConfigError, STAGE_SETTING_DOCS } from '../rlhf/config';
+import type { Alarm } from '../rlhf/metrics';
 import { createPipeline, STAGES, type PipelineStage, type PipelineSummary } from '../rlhf/pipeline';
 import { CHECKPOINT_NAMES, DEFAULT_STAGES, STAGE_REGISTRY } from '../rlhf/stages';
 import type { SettingDoc } from '../rlhf/stages/types';
@@ -34,6 +39,9 @@ const ALIASES: Readonly<Record<string, string>> = {
   '--adaptive-kl-target': 'ppo.adaptiveKL.target',
 };
 
+/** The exit status of a run a metric alarm stopped a stage of, with --fail-on-alarm (1: it failed, 2: bad usage). */
+export const EXIT_ALARM = 3;
+
 /** The stages, one line each, from the registry. */
 const STAGE_LINES = STAGE_REGISTRY.map((s) => `  ${s.id.padEnd(9)} ${s.name}${s.byDefault ? '' : ' (not run unless named)'}: ${s.teaching.what.split('. ')[0].replace(/\.$/, '')}`).join('\n');
 /** A documented setting's values in words. */
@@ -46,8 +54,7 @@ function settingValues(doc: SettingDoc): string {
     case 'optional':
       return `off, or on by setting its ${Object.keys(doc.fields).join(' or ')}`;
     case 'int': {
-      const max = typeof doc.max === 'object' ? doc.max.text : doc.max;
-      return max === undefined ? `integer ≥ ${doc.min}` : `integer in [${doc.min}, ${max}]`;
+      return `integer in [${doc.min}, ${typeof doc.max === 'object' ? doc.max.text : doc.max}]`;
     }
     case 'number':
       return `number in ${doc.minOpen ? '(' : '['}${doc.min}, ${doc.max}]`;
@@ -87,9 +94,27 @@ options:
   --adaptive-kl-target X  adaptive KL controller with this target (ppo.adaptiveKL.target; horizon 10000)
   --set PATH=VALUE     any other setting by its dotted path, e.g. --set ppo.lr=5e-5 (repeatable):
 ${SETTING_LINES}
+  --fail-on-alarm      exit with status ${EXIT_ALARM} when a metric alarm stopped a stage (after the later stages ran and every
+                       file was written); without it an alarm is printed, listed in summary.json's alarms, and the
+                       exit status is 0
   -h, --help           this text`;
 
 export class UsageError extends Error {}
+
+/** A metric alarm that stopped a stage (summary.json `alarms`); the later stages ran on the weights it kept. */
+export interface AlarmRecord {
+  stage: PipelineStage;
+  step: number;
+  metric: Alarm['metric'];
+  /** The metric's value in the record that raised the alarm; null when it is NaN or infinite (the message says which). */
+  value: number | null;
+  message: string;
+}
+
+/** summary.json: the pipeline's summary and the alarms that stopped stages (none on a clean run). */
+export interface PipelineCliSummary extends PipelineSummary {
+  alarms: AlarmRecord[];
+}
 
 export interface PipelineCliOptions {
   task: string;
@@ -100,6 +125,8 @@ export interface PipelineCliOptions {
   overrides: Record<string, string>;
   /** A folder whose checkpoints/ seed the stages' weights. */
   from?: string;
+  /** Exit with EXIT_ALARM when a metric alarm stopped a stage. */
+  failOnAlarm: boolean;
 }
 
 export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions | 'help' {
@@ -110,10 +137,15 @@ export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions |
   let out: string | undefined;
   let from: string | undefined;
   let stages: string[] = [...DEFAULT_STAGES];
+  let failOnAlarm = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--') continue;
     if (arg === '-h' || arg === '--help') return 'help';
+    if (arg === '--fail-on-alarm') {
+      failOnAlarm = true;
+      continue;
+    }
     const eq = arg.indexOf('=');
     const flag = arg.startsWith('--') && eq > 0 && !arg.startsWith('--set=') ? arg.slice(0, eq) : arg.startsWith('--set=') ? '--set' : arg;
     const inline = flag !== arg ? arg.slice(flag.length + 1) : undefined;
@@ -126,6 +158,7 @@ export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions |
     else if (flag === '--out') out = value;
     else if (flag === '--from') from = value;
     else if (flag === '--stages') stages = value.split(',').map((s) => s.trim());
+    else if (flag === '--fail-on-alarm') throw new UsageError('--fail-on-alarm takes no value');
     else if (flag === '--set') {
       const at = value.indexOf('=');
       if (at < 1) throw new UsageError(`--set needs PATH=VALUE, got "${value}"`);
@@ -138,11 +171,11 @@ export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions |
   if (!/^\d+$/.test(seed)) throw new UsageError(`--seed needs a non-negative integer, got "${seed}"`);
   const bad = stages.filter((s) => !(STAGES as readonly string[]).includes(s));
   if (bad.length) throw new UsageError(`--stages: unknown stage ${bad.join(', ')} (stages: ${STAGES.join(', ')})`);
-  return { task, preset: preset as PresetName, seed: Number(seed), out: out ?? `pipeline-out/${task}-${preset}-${seed}`, stages: stages as PipelineStage[], overrides: { ...overrides, task, seed }, from };
+  return { task, preset: preset as PresetName, seed: Number(seed), out: out ?? `pipeline-out/${task}-${preset}-${seed}`, stages: stages as PipelineStage[], overrides: { ...overrides, task, seed }, from, failOnAlarm };
 }
 
-/** Runs the pipeline and writes its files; returns the summary. */
-export async function runPipelineCli(opts: PipelineCliOptions, log: (line: string) => void = console.log): Promise<PipelineSummary> {
+/** Runs the pipeline and writes its files; returns summary.json's contents. */
+export async function runPipelineCli(opts: PipelineCliOptions, log: (line: string) => void = console.log): Promise<PipelineCliSummary> {
   const config = makePipelineConfig(opts.preset, opts.overrides);
   const out = resolve(opts.out);
   mkdirSync(resolve(out, 'checkpoints'), { recursive: true });
@@ -176,7 +209,12 @@ export async function runPipelineCli(opts: PipelineCliOptions, log: (line: strin
         log(`loaded ${file}`);
       }
     }
-    const summary = await pipeline.run(opts.stages);
+    const alarms: AlarmRecord[] = [];
+    const pipelineSummary = await pipeline.run(opts.stages, (e) => {
+      alarms.push({ stage: e.stage, step: e.step, metric: e.alarm.metric, value: Number.isFinite(e.value) ? e.value : null, message: e.alarm.message });
+      log(`== ${e.stage} stopped by an alarm at step ${e.step}: ${e.alarm.message}; the later stages run on its last good weights`);
+    });
+    const summary: PipelineCliSummary = { ...pipelineSummary, alarms };
     writeFileSync(resolve(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     log(`wrote ${out}: summary.json, metrics.jsonl, samples.jsonl, episodes.jsonl, checkpoints/ (${summary.seconds.toFixed(0)} s)`);
     return summary;
@@ -192,7 +230,11 @@ export async function main(args: readonly string[], out = console.log, err = con
       out(USAGE);
       return 0;
     }
-    await runPipelineCli(opts, out);
+    const { alarms } = await runPipelineCli(opts, out);
+    if (opts.failOnAlarm && alarms.length > 0) {
+      err(`--fail-on-alarm: ${alarms.map((a) => `${a.stage} stopped at step ${a.step} (${a.metric})`).join('; ')}`);
+      return EXIT_ALARM;
+    }
     return 0;
   } catch (e) {
     if (e instanceof UsageError || e instanceof PipelineConfigError) {

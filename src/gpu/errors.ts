@@ -33,6 +33,34 @@ export class GpuKernelError extends Error {
   }
 }
 
+/** Bytes in mebibytes for messages: one decimal below 10 MiB, none above (e.g. "4.8 MiB", "1024 MiB"). */
+export function mebibytes(bytes: number): string {
+  const mib = bytes / 2 ** 20;
+  return `${mib.toFixed(mib < 10 ? 1 : 0)} MiB`;
+}
+
+/**
+ * Creating a buffer failed for want of memory (the device's error scope said so). Thrown by the step that first
+ * submits after it, instead of the errors the invalid buffer causes there, so a run stops naming the allocation.
+ */
+export class GpuOutOfMemoryError extends Error {
+  constructor(
+    /** Bytes the failed buffer asked for. */
+    readonly bytes: number,
+    /** The buffer's label: what it was for. */
+    readonly what: string,
+    /** Bytes of the pool's buffers in use when it was asked for. */
+    readonly inUseBytes: number,
+    readonly gpuMessage: string,
+  ) {
+    super(
+      `the GPU ran out of memory allocating ${mebibytes(bytes)} for "${what}" with ${mebibytes(inUseBytes)} in use ` +
+        `(${gpuMessage.split('\n')[0].trim()}); use smaller batches or a smaller preset`,
+    );
+    this.name = 'GpuOutOfMemoryError';
+  }
+}
+
 /** The device was lost (driver reset, tab backgrounded too long, destroy()); nothing further can run on it. */
 export class DeviceLostError extends Error {
   constructor(readonly reason: string, detail: string) {

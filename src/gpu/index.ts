@@ -1,15 +1,17 @@
 // The GPU runtime's public surface (Node-only device creation lives in ./node).
 export { BufferPool, type BufferStats } from './buffers';
-export { DeviceLostError, GpuKernelError, NoAdapterError } from './errors';
+export { DeviceLostError, GpuKernelError, GpuOutOfMemoryError, mebibytes, NoAdapterError } from './errors';
 export { PipelineCache, pipelineKey, type Overrides } from './pipelines';
 export {
   browserGpu,
   createRuntime,
   GpuRuntime,
+  memoryBudget,
   Step,
   type AdapterReport,
   type DispatchSpec,
   type GpuHost,
+  type MemoryBudget,
   type KernelTime,
   type StepResult,
 } from './runtime';

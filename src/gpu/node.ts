@@ -1,6 +1,7 @@
 // WebGPU in Node through Dawn (the `webgpu` package), for tests, benchmarks and the command-line pipeline.
 // On machines without a GPU driver, Dawn runs on SwiftShader, the software Vulkan Debian's chromium ships.
 import { existsSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { create, globals } from 'webgpu';
 import { createRuntime, type GpuRuntime } from './runtime';
 
@@ -20,5 +21,5 @@ export function nodeGpu(): GPU {
 }
 
 export function createNodeRuntime(): Promise<GpuRuntime> {
-  return createRuntime(nodeGpu(), 'node');
+  return createRuntime(nodeGpu(), 'node', totalmem());
 }

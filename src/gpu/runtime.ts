@@ -30,6 +30,48 @@ export interface AdapterReport {
   key: string;
 }
 
+/**
+ * What the engine may allocate on a device; src/rlhf/memory.ts refuses a configuration that needs more before any of
+ * it is allocated.
+ */
+export interface MemoryBudget {
+  /** The largest buffer the device creates (its maxBufferSize) … */
+  maxBufferSize: number;
+  /** … and binds as storage, which every buffer of a model is (its maxStorageBufferBindingSize). */
+  maxStorageBufferBindingSize: number;
+  /** Every buffer together: half the host's memory (see memoryBudget). */
+  totalBytes: number;
+  /** Where totalBytes comes from, in words for a refusal. */
+  totalSource: string;
+}
+
+/** Host memory assumed where the host does not say (Firefox, Safari): a small laptop's. */
+const UNKNOWN_HOST_MEMORY = 4 * 2 ** 30;
+
+/**
+ * The device's buffer limits, and a total. WebGPU does not tell how much memory a device has, so the total is half
+ * the host's memory as the host reports it (Node: os.totalmem(); a browser: navigator.deviceMemory, which Chrome
+ * rounds and caps at 8 GiB) — what a software adapter such as SwiftShader allocates from, and a bound a browser's GPU
+ * process keeps within on a real GPU — leaving the rest to the system and the page.
+ */
+export function memoryBudget(limits: Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>, hostMemoryBytes: number | undefined): MemoryBudget {
+  const known = hostMemoryBytes !== undefined && hostMemoryBytes > 0;
+  const host = known ? hostMemoryBytes : UNKNOWN_HOST_MEMORY;
+  const gib = (host / 2 ** 30).toFixed(1);
+  return {
+    maxBufferSize: limits.maxBufferSize,
+    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+    totalBytes: host / 2,
+    totalSource: known ? `half of this machine's ${gib} GiB` : `half of an assumed ${gib} GiB machine`,
+  };
+}
+
+/** The machine's memory as a browser reports it (navigator.deviceMemory, in GiB; Chrome only), or undefined. */
+function browserMemoryBytes(): number | undefined {
+  const gib = typeof navigator !== 'undefined' ? (navigator as { deviceMemory?: number }).deviceMemory : undefined;
+  return gib === undefined ? undefined : gib * 2 ** 30;
+}
+
 function describe(adapter: GPUAdapter, host: GpuHost): AdapterReport {
   const info = adapter.info;
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
@@ -64,20 +106,28 @@ export class GpuRuntime {
   readonly buffers: BufferPool;
   /** Work sent to the GPU so far: a training step should add exactly one submit. */
   readonly counters = { submits: 0, dispatches: 0 };
+  /** What a configuration may allocate here (src/rlhf/memory.ts checks against it). */
+  readonly memory: MemoryBudget;
   private lost: DeviceLostError | undefined;
   private readonly uncaptured: string[] = [];
 
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterReport,
+    /** The machine's memory (Node: os.totalmem()); in a browser navigator.deviceMemory when not given. */
+    hostMemoryBytes?: number,
   ) {
     this.pipelines = new PipelineCache(device);
-    this.buffers = new BufferPool(device);
+    this.memory = memoryBudget(device.limits, hostMemoryBytes ?? browserMemoryBytes());
+    this.buffers = new BufferPool(device, this.memory.totalBytes);
     device.lost.then((info) => {
       this.lost = new DeviceLostError(info.reason, info.message);
     });
     device.addEventListener('uncapturederror', (e) => {
-      this.uncaptured.push((e as GPUUncapturedErrorEvent).error.message);
+      const message = (e as GPUUncapturedErrorEvent).error.message;
+      // Using an object whose creation failed says nothing new: that failure was reported where it happened (a
+      // scope's error, such as the pool's out-of-memory checks, or an uncaptured error of its own).
+      if (!/is invalid due to a previous error/.test(message)) this.uncaptured.push(message);
     });
   }
 
@@ -145,7 +195,7 @@ export class GpuRuntime {
  * Gets a device from `gpu` (navigator.gpu in a page or worker, the `webgpu` package in Node), asking for the
  * optional features the kernels can use and the adapter's full limits for buffers and workgroup memory.
  */
-export async function createRuntime(gpu: GPU | undefined, host: GpuHost): Promise<GpuRuntime> {
+export async function createRuntime(gpu: GPU | undefined, host: GpuHost, hostMemoryBytes?: number): Promise<GpuRuntime> {
   if (!gpu) throw new NoAdapterError(host);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new NoAdapterError(host);
@@ -166,7 +216,7 @@ export async function createRuntime(gpu: GPU | undefined, host: GpuHost): Promis
       maxBufferSize: l.maxBufferSize,
     },
   });
-  return new GpuRuntime(device, report);
+  return new GpuRuntime(device, report, hostMemoryBytes);
 }
 
 /** The browser's WebGPU entry point, in a page or a worker. */
@@ -345,9 +395,11 @@ export class Step {
     const validation = await device.popErrorScope();
     const oom = await device.popErrorScope();
     const error = validation ?? oom;
-    if (error) {
+    // A buffer that could not be created is the cause of this step's errors, if it has any; reported once anyway.
+    const allocation = buffers.mayHaveFailed ? await buffers.outOfMemory(error !== null) : undefined;
+    if (error || allocation) {
       staging.forEach((s) => buffers.release(s));
-      const err = this.kernelError(dispatches, error.message);
+      const err = allocation ?? this.kernelError(dispatches, error!.message);
       this.reads.forEach((r) => r.reject(err));
       throw err;
     }

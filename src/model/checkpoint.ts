@@ -20,7 +20,8 @@
 //   plus any `extra` entries the caller adds (they cannot replace the keys above).
 //
 // Loading validates everything before returning anything, so a caller that applies the weights only after
-// loadCheckpoint returns leaves its model untouched by a bad file. It also reads GPT-2 files written by
+// loadCheckpoint returns leaves its model untouched by a bad file; every weight must be finite (a NaN or an infinity
+// would only surface later, as a training run that fails). It also reads GPT-2 files written by
 // transformers: names with or without the `transformer.` prefix (GPT2LMHeadModel vs GPT2Model/original GPT-2
 // files), the attention-mask buffers h.{i}.attn.bias and h.{i}.attn.masked_bias that older transformers versions
 // saved (ignored: the causal mask is not a parameter), an lm_head.weight identical to wte (tied; an untied head is
@@ -216,6 +217,7 @@ function readWeights(tensors: readonly DecodedTensor[], config: GPTConfig, head:
     const t = byName.get(fileName(name))!;
     checkTensor(t, fileShape(name, shape));
     weights[name] = tensorToFloat32(t);
+    checkFinite(t.name, weights[name]);
   }
   if (lmHead) {
     checkTensor(lmHead, [config.vocabSize, config.dModel]);
@@ -239,6 +241,15 @@ function checkTensor(t: DecodedTensor, shape: readonly number[]): void {
       `tensor ${t.name} has shape ${shapeText(t.shape)}, expected ${shapeText(shape)}` +
         (transposed ? " (transposed: GPT-2 stores linear weights [in, out] as its Conv1D, not nn.Linear's [out, in])" : ''),
     );
+  }
+}
+
+/** Names the tensor, flat index and value of the first NaN or infinity. */
+function checkFinite(tensorName: string, values: Float32Array): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new CheckpointError(`tensor ${tensorName} holds ${values[i]} at flat index ${i}: every weight must be finite (saved from a run that diverged?)`);
+    }
   }
 }
 

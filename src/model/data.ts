@@ -89,14 +89,10 @@ export class SftParseError extends Error {
 export function parseSftJsonl(text: string): SftExample[] {
   const examples: SftExample[] = [];
   const { objects, problems, lineCount } = jsonlObjects(text, '{"prompt": string, "completion": string}');
-  for (const { line, value: o } of objects) {
-    const bad: string[] = [];
-    for (const field of ['prompt', 'completion'] as const) {
-      if (!(field in o)) bad.push(`missing "${field}"`);
-      else if (typeof o[field] !== 'string') bad.push(`"${field}" must be a string, got ${jsonTypeName(o[field])}`);
-    }
-    if (bad.length > 0) problems.push({ line, message: bad.join('; ') });
-    else examples.push({ prompt: o.prompt as string, completion: o.completion as string });
+  for (const { line, value } of objects) {
+    const example = sftExampleOf(value);
+    if (typeof example === 'string') problems.push({ line, message: example });
+    else examples.push(example);
   }
   problems.sort((a, b) => a.line - b.line);
   if (problems.length > 0) throw new SftParseError(problems);
@@ -104,9 +100,45 @@ export function parseSftJsonl(text: string): SftExample[] {
   return examples;
 }
 
+/** The SFT example a JSONL object is, or what is wrong with it. */
+export function sftExampleOf(o: Record<string, unknown>): SftExample | string {
+  const bad: string[] = [];
+  for (const field of ['prompt', 'completion'] as const) {
+    if (!(field in o)) bad.push(`missing "${field}"`);
+    else if (typeof o[field] !== 'string') bad.push(`"${field}" must be a string, got ${jsonTypeName(o[field])}`);
+  }
+  return bad.length > 0 ? bad.join('; ') : { prompt: o.prompt as string, completion: o.completion as string };
+}
+
+/** How many problems a refusal shows: a file of 300,000 bad lines must still give a short message. */
+export const SHOWN_PROBLEMS = 20;
+/** The longest problem message shown (a message may quote a value from the file, which can be any length). */
+export const SHOWN_PROBLEM_CHARS = 200;
+
 /**
- * The message of an import error: "<what>: N <noun>s, nothing imported:", then the first 50 problems one per line
- * (the error's `.problems` keeps them all), each as `show` writes it.
+ * The problems a refusal shows, in the one place that bounds them (import errors' messages, the worker's refusal of
+ * a configuration): the first SHOWN_PROBLEMS, each message clipped to SHOWN_PROBLEM_CHARS, and how many are left out
+ * (`moreProblems` words them).
+ */
+export function shownProblems<P extends { message: string }>(problems: readonly P[]): { shown: P[]; hidden: number } {
+  const shown = problems.slice(0, SHOWN_PROBLEMS).map((p) => (p.message.length > SHOWN_PROBLEM_CHARS ? { ...p, message: clipped(p.message) } : p));
+  return { shown, hidden: problems.length - shown.length };
+}
+
+export function moreProblems(hidden: number): string {
+  return `… and ${hidden} more`;
+}
+
+function clipped(message: string): string {
+  let end = SHOWN_PROBLEM_CHARS - 1;
+  const last = message.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--; // never half a surrogate pair
+  return `${message.slice(0, end)}…`;
+}
+
+/**
+ * The message of an import error: "<what>: N <noun>s, nothing imported:", then the problems shownProblems keeps, one
+ * per line (the error's `.problems` keeps them all), each as `show` writes it.
  */
 export function importProblemsMessage<P extends { line: number; message: string }>(
   what: string,
@@ -115,9 +147,10 @@ export function importProblemsMessage<P extends { line: number; message: string 
   show: (p: P) => string = (p) => `line ${p.line}: ${p.message}`,
 ): string {
   const n = problems.length;
-  const shown = problems.slice(0, 50).map((p) => `  ${show(p)}`);
-  if (n > shown.length) shown.push(`  …and ${n - shown.length} more (see .problems)`);
-  return `${what}: ${n} ${noun}${n === 1 ? '' : 's'}, nothing imported:\n${shown.join('\n')}`;
+  const { shown, hidden } = shownProblems(problems);
+  const lines = shown.map((p) => `  ${show(p)}`);
+  if (hidden > 0) lines.push(`  ${moreProblems(hidden)} (see .problems)`);
+  return `${what}: ${n} ${noun}${n === 1 ? '' : 's'}, nothing imported:\n${lines.join('\n')}`;
 }
 
 /** A JSON value's type in words, for error messages: "null", "an array", "string", … */
@@ -125,10 +158,32 @@ export function jsonTypeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
+/** A UTF-16 surrogate without its pair (`\p{Cs}` matches only those in a `u` regex): not Unicode text. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Whether a string anywhere in a JSON value (a key included) holds a lone surrogate. A loop, not recursion: JSON
+ * nests deeper than the stack. */
+function hasLoneSurrogate(value: unknown): boolean {
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) return true;
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [key, item] of Object.entries(v)) {
+        if (LONE_SURROGATE.test(key)) return true;
+        stack.push(item);
+      }
+    }
+  }
+  return false;
+}
+
 /**
  * The non-blank lines of JSONL text as JSON objects with their 1-based line numbers; a line that is not valid JSON,
- * or not an object (`expected` describes the object wanted), becomes a problem instead. Callers add their own
- * problems and report them all at once, so nothing is ever half-imported.
+ * not an object (`expected` describes the object wanted), or holds a lone surrogate (e.g. the escape "\ud800"),
+ * becomes a problem instead. Callers add their own problems and report them all at once, so nothing is ever
+ * half-imported.
  */
 export function jsonlObjects(text: string, expected: string): { objects: { line: number; value: Record<string, unknown> }[]; problems: { line: number; message: string }[]; lineCount: number } {
   const objects: { line: number; value: Record<string, unknown> }[] = [];
@@ -145,6 +200,7 @@ export function jsonlObjects(text: string, expected: string): { objects: { line:
       return;
     }
     if (typeof v !== 'object' || v === null || Array.isArray(v)) problems.push({ line: i + 1, message: `expected an object ${expected}, got ${jsonTypeName(v)}` });
+    else if (hasLoneSurrogate(v)) problems.push({ line: i + 1, message: 'a string holds a lone UTF-16 surrogate (an escape like "\\ud800" without its pair): not Unicode text' });
     else objects.push({ line: i + 1, value: v as Record<string, unknown> });
   });
   return { objects, problems, lineCount: lines.length };

@@ -131,7 +131,7 @@ export function encodeSafetensors(tensors: readonly TensorInput[], metadata: Rec
   const ordered = [...tensors].sort(
     (a, b) => DTYPE_RANK.get(b.dtype)! - DTYPE_RANK.get(a.dtype)! || compareNames(a.name, b.name),
   );
-  const header: Record<string, unknown> = {};
+  const header: Record<string, unknown> = Object.create(null); // no __proto__ setter: a tensor may be named "__proto__"
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   for (const t of ordered) {
@@ -198,7 +198,7 @@ export function decodeSafetensors(bytes: Uint8Array): Safetensors {
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) throw new SafetensorsError(`header has the key "${duplicate}" twice`);
 
-  const metadata: Record<string, string> = {};
+  const metadata: Record<string, string> = Object.create(null); // no __proto__ setter: any key is kept
   const entries: Entry[] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') {
@@ -206,7 +206,7 @@ export function decodeSafetensors(bytes: Uint8Array): Safetensors {
         throw new SafetensorsError('"__metadata__" must be an object of strings');
       }
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof v !== 'string') throw new SafetensorsError(`"__metadata__" value "${k}" must be a string, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string') throw new SafetensorsError(`"__metadata__" value "${k}" must be a string, got ${brief(v)}`);
         metadata[k] = v;
       }
       continue;
@@ -264,11 +264,11 @@ function parseEntry(name: string, value: unknown): Entry {
   }
   const { dtype, shape, data_offsets: offsets } = info;
   if (dtype === undefined) throw bad('missing "dtype"');
-  if (!isDtype(dtype)) throw bad(`unknown dtype ${JSON.stringify(dtype)}`);
+  if (!isDtype(dtype)) throw bad(`unknown dtype ${brief(dtype)}`);
   const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-  if (!Array.isArray(shape) || !shape.every(isIndex)) throw bad(`"shape" must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || !shape.every(isIndex)) throw bad(`"shape" must be an array of non-negative integers, got ${brief(shape)}`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
-    throw bad(`"data_offsets" must be [begin, end] non-negative integers, got ${JSON.stringify(offsets)}`);
+    throw bad(`"data_offsets" must be [begin, end] non-negative integers, got ${brief(offsets)}`);
   }
   const [begin, end] = offsets as number[];
   if (end < begin) throw bad(`data_offsets [${begin}, ${end}) end before they begin`);
@@ -277,6 +277,17 @@ function parseEntry(name: string, value: unknown): Entry {
     throw bad(`shape ${shapeText(shape)} of ${dtype} needs ${bytes} bytes but data_offsets [${begin}, ${end}) hold ${end - begin}`);
   }
   return { name, dtype, shape: shape as number[], begin, end };
+}
+
+/**
+ * A header value for an error message: its JSON with containers inside it elided and the whole clipped, so that a
+ * huge or deeply nested value still gives a short message (JSON.stringify recurses: deep nesting overflows the stack).
+ */
+function brief(value: unknown): string {
+  const shallow = (v: unknown): string =>
+    v === undefined ? 'nothing' : Array.isArray(v) ? '[…]' : v !== null && typeof v === 'object' ? '{…}' : JSON.stringify(v);
+  const text = Array.isArray(value) ? `[${value.slice(0, 16).map(shallow).join(',')}${value.length > 16 ? ',…' : ''}]` : shallow(value);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
 /**

@@ -26,7 +26,8 @@ export interface SftOptions {
   /** Held-out demonstrations for the validation loss (none: no validation). */
   heldOut?: readonly SftExample[];
   evalEvery?: number;
-  onStep?: (metrics: StepMetrics & { valLoss?: number }) => void;
+  /** Awaited after every optimizer step: waiting in it holds training, throwing (a stop, a metric alarm) ends it. */
+  onStep?: (metrics: StepMetrics & { valLoss?: number }) => void | Promise<void>;
 }
 
 export interface SftResult {
@@ -69,7 +70,7 @@ export async function supervisedFineTune(
         valLoss = await validationLoss(model, valBatches);
         result.valLosses.push([step, valLoss]);
       }
-      options.onStep?.({ ...metrics, valLoss });
+      await options.onStep?.({ ...metrics, valLoss });
     }
   } finally {
     trainer.dispose();

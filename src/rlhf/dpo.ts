@@ -29,7 +29,7 @@ import { Trainer } from '../model/train';
 import { validatePreferenceGroups, type PreferenceLoss } from '../kernels/preference-loss';
 import { sequenceLogprobs } from './forward';
 import type { Ranking } from './preferences';
-import { packRankings } from './reward-model';
+import { packRankings, SCORE_CHUNK_RANKINGS } from './reward-model';
 import type { PackedBatch } from './sequences';
 
 export interface DPOOptions {
@@ -142,13 +142,13 @@ export class DPOTrainer {
     }
   }
 
-  /** Implicit-reward statistics on rankings the policy does not train on (no gradients), in chunks of 16 rankings. */
+  /** Implicit-reward statistics on rankings the policy does not train on (no gradients), in chunks of SCORE_CHUNK_RANKINGS. */
   async heldout(rankings: readonly Ranking[]): Promise<PairStats> {
     const rewards: number[] = [];
     const logps: number[] = [];
     const offsets = [0];
-    for (let i = 0; i < rankings.length; i += 16) {
-      const { batch } = this.pack(rankings.slice(i, i + 16));
+    for (let i = 0; i < rankings.length; i += SCORE_CHUNK_RANKINGS) {
+      const { batch } = this.pack(rankings.slice(i, i + SCORE_CHUNK_RANKINGS));
       const logp = rowSums(batch, await sequenceLogprobs(this.policy, batch));
       const ref = rowSums(batch, await sequenceLogprobs(this.reference, batch));
       logp.forEach((lp, b) => {

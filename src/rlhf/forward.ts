@@ -7,7 +7,7 @@ import type { GPT } from '../model/gpt';
 import type { PackedBatch } from './sequences';
 
 /** Rows per submit: keeps the logits (rows·T·V floats) of a chunk well inside binding limits. */
-const CHUNK_TOKENS = 4096;
+export const CHUNK_TOKENS = 4096;
 
 async function perPosition(model: GPT, batch: PackedBatch, what: string, build: (tape: Tape, b: ReturnType<GPT['uploadBatch']>) => op.Var): Promise<Float32Array> {
   const { B, T } = batch;

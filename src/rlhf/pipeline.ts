@@ -11,7 +11,9 @@
 //   eval      win rate of every trained policy over the SFT policy on held-out prompts, by the gold reward
 // and the methods a run may add, e.g. dpo (DPO or IPO on the same preference data, no reward model needed).
 // Weights move between stages as CPU records keyed by checkpoint name; each stage creates the GPU models it needs
-// and frees them after, so any stage can be run again alone (with the outputs of the stages before it).
+// and frees them after, so any stage can be run again alone (with the outputs of the stages before it). Before a run
+// or a stage allocates anything, what it needs on the GPU is checked against the device (src/rlhf/memory.ts): too
+// much is a PipelineConfigError naming the settings to lower.
 //
 // Control: pause / resume / stop / single-step between units of work (an optimizer step, a PPO iteration, a chunk
 // of sampling) through PipelineControl. Events stream metrics (MetricRecord, names from the stages' descriptors),
@@ -25,7 +27,8 @@ import { mixSeed } from '../model/data';
 import { GPT } from '../model/gpt';
 import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
 import type { BestOfNPoint } from './best-of-n';
-import type { PipelineConfig } from './config';
+import { type PipelineConfig, PipelineConfigError } from './config';
+import { memoryProblems } from './memory';
 import { checkAlarms, type Alarm, type MetricRecord } from './metrics';
 import type { Episode } from './ppo';
 import type { Ranking } from './preferences';
@@ -111,6 +114,8 @@ export class PipelineAlarmError extends Error {
     readonly alarm: Alarm,
     readonly stage: PipelineStage,
     readonly step: number,
+    /** The alarmed metric's value in the record that raised it (the step itself for a bad step number). */
+    readonly value: number,
   ) {
     super(`${stage} stopped at step ${step}: ${alarm.message}`);
     this.name = 'PipelineAlarmError';
@@ -271,19 +276,33 @@ export class Pipeline implements StageContext {
     this.human = labels;
   }
 
-  /** Runs the stages in run order (the default recipe when none are named); pretrain is skipped when a base model is there. */
-  async run(stages: readonly PipelineStage[] = DEFAULT_STAGES): Promise<PipelineSummary> {
-    for (const s of STAGE_IDS.filter((id) => stages.includes(id))) await this.runStage(s);
+  /**
+   * Runs the stages in run order (the default recipe when none are named); pretrain is skipped when a base model is there.
+   * A metric alarm ends the run, or with `onAlarm` only its own stage (a policy stage kept its last good weights): the
+   * alarm goes to onAlarm and the later stages run on what the stage kept, as the page's lessons do.
+   */
+  async run(stages: readonly PipelineStage[] = DEFAULT_STAGES, onAlarm?: (alarm: PipelineAlarmError) => void): Promise<PipelineSummary> {
+    this.checkMemory(stages);
+    for (const s of STAGE_IDS.filter((id) => stages.includes(id))) {
+      try {
+        await this.runStage(s);
+      } catch (e) {
+        if (!onAlarm || !(e instanceof PipelineAlarmError)) throw e;
+        onAlarm(e);
+      }
+    }
     return this.summary;
   }
 
   async runStage(stage: PipelineStage): Promise<void> {
     const descriptor = stageById(stage);
-    // A base model that came with the lab (or an earlier run) is not made again.
-    if (descriptor.produces === 'base model' && descriptor.writes && this.weights[descriptor.writes]) {
+    if (this.skips(stage)) {
       this.events.stage?.(stage, 'skipped');
       return;
     }
+    this.checkMemory([stage]);
+    // The free buffers earlier stages left in the pool are of their shapes: destroyed, the device holds this stage's.
+    this.rt.buffers.trim();
     const t0 = performance.now();
     this.events.stage?.(stage, 'started');
     await descriptor.run(this);
@@ -291,6 +310,21 @@ export class Pipeline implements StageContext {
     this.summary.stage_seconds[stage] = seconds;
     this.summary.seconds = (performance.now() - this.started) / 1000;
     this.events.stage?.(stage, 'done', seconds);
+  }
+
+  /**
+   * Refuses, with a PipelineConfigError naming the settings to lower, when a stage of `stages` needs more GPU memory
+   * than this device allows (src/rlhf/memory.ts) — before anything of it is allocated.
+   */
+  checkMemory(stages: readonly PipelineStage[]): void {
+    const problems = memoryProblems(this.config, this.modelConfig, stages.filter((s) => !this.skips(s)), this.rt.memory);
+    if (problems.length > 0) throw new PipelineConfigError(problems);
+  }
+
+  /** A base model that came with the lab (or an earlier run) is not made again. */
+  private skips(stage: PipelineStage): boolean {
+    const descriptor = stageById(stage);
+    return descriptor.produces === 'base model' && descriptor.writes !== undefined && this.weights[descriptor.writes] !== undefined;
   }
 
   // ---- the stages' services (StageContext) -------------------------------------------------------------------------
@@ -305,7 +339,7 @@ export class Pipeline implements StageContext {
   emit(record: MetricRecord): void {
     this.events.metrics?.(record);
     const alarm = checkAlarms(record);
-    if (alarm) throw new PipelineAlarmError(alarm, record.stage, record.step);
+    if (alarm) throw new PipelineAlarmError(alarm, record.stage, record.step, alarm.metric === 'step' ? record.step : record[alarm.metric]!);
   }
 
   need(checkpoint: string, who: string): Weights {

@@ -73,7 +73,8 @@ function sharedPrompt(chosen: string, rejected: string): string | undefined {
   return at < 0 ? undefined : chosen.slice(0, at + 'Assistant:'.length);
 }
 
-function parseLine(o: Record<string, unknown>): Ranking | string {
+/** The ranking a JSONL object is (any of the formats in the file header), or what is wrong with it. */
+export function rankingOf(o: Record<string, unknown>): Ranking | string {
   const bad: string[] = [];
   const hasPair = 'chosen' in o || 'rejected' in o;
   const hasList = 'completions' in o;
@@ -131,7 +132,7 @@ export function parsePreferenceJsonl(text: string): Ranking[] {
   const out: Ranking[] = [];
   const { objects, problems, lineCount } = jsonlObjects(text, 'with "prompt" and "chosen"/"rejected" or "completions"');
   for (const { line, value } of objects) {
-    const r = parseLine(value);
+    const r = rankingOf(value);
     if (typeof r === 'string') problems.push({ line, message: r });
     else out.push(r);
   }

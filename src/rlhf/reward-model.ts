@@ -31,11 +31,17 @@ export interface SampleOptions {
   maxResponseTokens: number;
   temperature: number;
   seed: number;
-  /** Sequences generated per submit batch. */
+  /** Sequences generated per submit batch (default SAMPLE_BATCH_ROWS). */
   batchSize?: number;
   /** Called after each batch (sequences done, total): progress, and a point to pause or stop at. */
   onBatch?: (done: number, total: number) => void | Promise<void>;
 }
+
+/** Sequences sampleResponses generates at once: the rows of its generation batch. */
+export const SAMPLE_BATCH_ROWS = 64;
+
+/** Rankings scored in one batch (scoreRankings, and DPO's held-out checks). */
+export const SCORE_CHUNK_RANKINGS = 16;
 
 /** Samples `k` responses for every prompt from `policy` (rows grouped per prompt). Texts, EOS-finished flags. */
 export async function sampleResponses(
@@ -45,7 +51,7 @@ export async function sampleResponses(
   k: number,
   options: SampleOptions,
 ): Promise<{ texts: string[][]; ids: Uint32Array[][]; finished: boolean[][] }> {
-  const { maxResponseTokens, temperature, seed, batchSize = 64 } = options;
+  const { maxResponseTokens, temperature, seed, batchSize = SAMPLE_BATCH_ROWS } = options;
   const queryRoom = policy.config.contextLength - maxResponseTokens;
   const queries = prompts.flatMap((p) => Array.from({ length: k }, () => encodeQuery(tokenizer, p, queryRoom)));
   const ids: Uint32Array[] = [];
@@ -196,8 +202,8 @@ function rankingStats(scores: ArrayLike<number>, offsets: ArrayLike<number>): { 
 /** Scores of every completion of every ranking (per ranking, in its order), in chunks of rankings. */
 export async function scoreRankings(rm: GPT, tokenizer: Tokenizer, rankings: readonly Ranking[], maxResponseTokens: number): Promise<number[][]> {
   const out: number[][] = [];
-  for (let i = 0; i < rankings.length; i += 16) {
-    const chunk = rankings.slice(i, i + 16);
+  for (let i = 0; i < rankings.length; i += SCORE_CHUNK_RANKINGS) {
+    const chunk = rankings.slice(i, i + SCORE_CHUNK_RANKINGS);
     const { batch, offsets } = packRankings(tokenizer, chunk, maxResponseTokens, rm.config.contextLength);
     const scores = await lastTokenScores(rm, batch);
     chunk.forEach((_, g) => out.push(Array.from(scores.subarray(offsets[g], offsets[g + 1]))));

@@ -11,21 +11,30 @@
 // back into the worker, the metrics and samples back into the run store, the labels back into the worker (whose
 // labels-stats refill the feedback counts), a sweep's earlier runs and the current run's label back into the run
 // store (the charts overlay them again). The sweep is saved whenever the run store's keptRuns or runLabel change.
-// Without IndexedDB it records into memory and says so.
+// Without IndexedDB it records into memory and says so. When a fresh worker replaces one that crashed or hung
+// (Restart engine), `restart` restores the saved session into it the same way.
+// Saved data's own troubles are the page's notes, never a broken page: records skipped as damaged are counted, a
+// restore that throws leaves the lab usable and says so, a full storage stops saving (training goes on), a connection
+// another version or the browser took away asks for a reload. Once a stage has finished, the browser is asked to keep
+// the saved data (navigator.storage.persist()). `handOver` lets another tab have the lab (src/store/tab-lock.ts).
 import type { Command, EngineEvent, PipelineCheckpointName, PipelineState } from '../worker/protocol';
 import type { FeedbackStore } from './feedback';
 import { type LabState, type LabStore, pipelineError, type SavedDataSummary } from './index';
 import {
   createMemoryStorage,
   createPersistenceRecorder,
+  DB_NAME,
+  isQuotaExceeded,
   type LabStorage,
   openLabStorage,
   type PersistenceRecorder,
   type SavedLab,
   type SavedSweep,
   savedEvents,
+  type StorageEvents,
 } from './persist';
 import { type KeptRun, MetricSeries, RUN_STAGES, type RunData, type RunStore, type SweepRun } from './run';
+import { skippedNotice } from './saved-records';
 
 export interface BridgeTargets {
   lab: LabStore;
@@ -123,8 +132,11 @@ export interface LabSessionOptions {
   feedback?: FeedbackStore;
   /** Reaches the worker. */
   worker: (command: Command) => void;
-  /** Opens the saved-data storage (default: IndexedDB, openLabStorage); if it fails the session keeps memory. */
-  openStorage?: () => Promise<LabStorage>;
+  /** Opens the saved-data storage (default: IndexedDB, openLabStorage, telling `events`); if it fails the session
+   * keeps memory. */
+  openStorage?: (events: StorageEvents) => Promise<LabStorage>;
+  /** Asked to keep the saved data (default navigator.storage; absent: not asked). */
+  storageManager?: Pick<StorageManager, 'persist' | 'persisted'>;
   /** The URL named a configuration: the form keeps it (the saved one is still restored into the worker). */
   keepForm?: boolean;
 }
@@ -136,13 +148,34 @@ export interface LabSession {
   onEvent(event: EngineEvent): void;
   /** Opens the storage, restores the saved session (if any), and records from then on. Never throws. */
   start(): Promise<void>;
+  /**
+   * A fresh worker now takes the commands in place of one that crashed or hung: the stores forget the old worker's
+   * pipeline, what it never answered is forgotten, and the saved session is restored into the new worker as after a
+   * reload (the form stays as it is). Never throws.
+   */
+  restart(): Promise<void>;
   /** Wipes the saved data (what the page shows stays). */
   clear(): Promise<void>;
   /** Resolves when every write so far has finished. */
   flushed(): Promise<void>;
+  /** Another tab takes the lab over: stops a run that is going (as Stop does, at its next unit), waits for it to end
+   * and for everything it made to be saved (checkpoint bytes too, HANDOVER_SAVE_MS at most), then disposes. */
+  handOver(): Promise<void>;
   /** Closes the storage (the page is going). */
   dispose(): void;
 }
+
+/** How long a handover waits for the last saves (a worker that died never sends the checkpoint bytes it was asked for). */
+const HANDOVER_SAVE_MS = 30_000;
+
+export const STORAGE_FULL_NOTE =
+  "Saving stopped: the browser's storage for this page is full. Training goes on, and the session saved before stays as it was. Free some space (Clear saved data, or other sites' data) and the next run you configure is saved again.";
+const BLOCKED_NOTE =
+  'RLHF Lab is open in another tab of an older version, which holds on to the saved data: close or reload that tab to open your saved session here.';
+const CLOSED_NOTES: Record<'versionchange' | 'terminated', string> = {
+  versionchange: 'A newer version of RLHF Lab opened in another tab and needs the saved data: this tab stopped saving. Reload it to go on.',
+  terminated: 'The browser closed the saved data (its site data was cleared, or the disk failed): this tab stopped saving. Reload it to go on.',
+};
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -174,7 +207,15 @@ interface RestoreSent {
   saved?: SavedLab;
 }
 
-export function createLabSession({ lab, run, feedback, worker, openStorage = () => openLabStorage(), keepForm = false }: LabSessionOptions): LabSession {
+export function createLabSession({
+  lab,
+  run,
+  feedback,
+  worker,
+  openStorage = (events) => openLabStorage(DB_NAME, events),
+  storageManager = globalThis.navigator?.storage,
+  keepForm = false,
+}: LabSessionOptions): LabSession {
   let storage: LabStorage | undefined;
   let recorder: PersistenceRecorder | undefined;
   let disposed = false;
@@ -238,14 +279,63 @@ export function createLabSession({ lab, run, feedback, worker, openStorage = () 
     }
   };
 
+  // Set once the connection to the saved data is gone: its note asks for a reload, and failing writes add nothing.
+  let connectionLost = false;
+  const storageEvents: StorageEvents = {
+    blocked: () => lab.getState().setSaved({ note: BLOCKED_NOTE }),
+    closed: (why) => {
+      connectionLost = true;
+      lab.getState().setSaved({ note: CLOSED_NOTES[why], reloadNeeded: true });
+    },
+  };
+  const saveFailed = (e: unknown) => {
+    if (!connectionLost) lab.getState().setSaved({ note: isQuotaExceeded(e) ? STORAGE_FULL_NOTE : `Saving failed: ${message(e)}` });
+  };
+  /** A restore that threw (saved data the page cannot take): the lab goes on afresh and says so. */
+  const restoreFailed = (e: unknown) => {
+    refill = undefined;
+    if (lab.getState().pending?.purpose === 'restore') lab.setState({ pending: undefined });
+    const why = `Your saved run could not be restored (${message(e)}): the lab starts afresh, and the saved data stays until a new run replaces it or you clear it.`;
+    lab.getState().setSaved({ restore: { state: 'failed', message: why } });
+  };
+  // The browser is asked to keep the saved data once, when a stage has finished with IndexedDB saving it; not when it
+  // said at start that it keeps it already.
+  let persistenceAsked = false;
+  const askToPersist = async () => {
+    if (persistenceAsked || !storageManager || lab.getState().saved.storage !== 'indexeddb') return;
+    persistenceAsked = true;
+    try {
+      lab.getState().setSaved({ persistent: await storageManager.persist() });
+    } catch {
+      // No answer: the panel says nothing about it.
+    }
+  };
+  const showKeptAlready = async () => {
+    try {
+      if (!(await storageManager?.persisted())) return;
+      persistenceAsked = true;
+      lab.getState().setSaved({ persistent: true });
+    } catch {
+      // No answer: asked after the first finished stage.
+    }
+  };
+
   const afterEvent = (event: EngineEvent) => {
     const l = lab.getState();
     switch (event.type) {
+      case 'stage':
+        if (event.state === 'done') void askToPersist();
+        break;
       case 'pipeline-config':
         if (refill) {
           const saved = refill;
           refill = undefined;
-          showSaved(saved);
+          try {
+            showSaved(saved);
+          } catch (e) {
+            restoreFailed(e);
+            break;
+          }
           if (saved.checkpoints.length === 0 && saved.labels.length === 0) {
             l.setSaved({ restore: { state: 'restored', message: `Restored your saved run: ${saved.metrics.length} metric records, ${saved.samples.length} samples (no checkpoints were saved).` } });
           }
@@ -289,6 +379,42 @@ export function createLabSession({ lab, run, feedback, worker, openStorage = () 
     }
   };
 
+  /** Records from now on into `store` (what passed before first); its `resume` restores `saved`. */
+  const record = (store: LabStorage, saved: SavedLab): PersistenceRecorder => {
+    const rec = createPersistenceRecorder(store, toWorker('resume', saved), saveFailed);
+    recorder = rec;
+    for (const x of early.splice(0)) 'command' in x ? rec.command(x.command) : rec.event(x.event);
+    return rec;
+  };
+
+  /** Puts `saved` back into the worker and the stores (`setForm`: the form too), unless the page has started
+   * something of its own meanwhile. */
+  const restoreSaved = (rec: PersistenceRecorder, saved: SavedLab, setForm: boolean) => {
+    const l = lab.getState();
+    const anything =
+      saved.config !== undefined || saved.sweep !== undefined || saved.metrics.length + saved.samples.length + saved.labels.length + saved.checkpoints.length > 0;
+    if (!anything || l.configured || l.pending) {
+      // Not restored: the page's own sweep (none, most likely) replaces the saved one.
+      if (saved.sweep || hasSweep(run.getState())) rec.sweep(sweepToSave(run.getState()));
+      return;
+    }
+    try {
+      if (saved.config) {
+        l.expectRestore(saved, setForm);
+        refill = saved;
+      } else showSaved(saved);
+      rec.resume(saved);
+    } catch (e) {
+      restoreFailed(e);
+    }
+  };
+
+  const dispose = () => {
+    disposed = true;
+    unsubscribeSweep?.();
+    storage?.close();
+  };
+
   return {
     send(command) {
       if (recorder) recorder.command(command);
@@ -304,42 +430,49 @@ export function createLabSession({ lab, run, feedback, worker, openStorage = () 
     async start() {
       let saved: SavedLab;
       try {
-        storage = await openStorage();
+        storage = await openStorage(storageEvents);
         saved = await storage.load();
         if (disposed) return storage.close();
-        lab.getState().setSaved({ storage: 'indexeddb', summary: counts(saved) });
+        // (The note goes: it may have said that older tabs held the opening up.)
+        lab.getState().setSaved({ storage: 'indexeddb', summary: counts(saved), skipped: skippedNotice(saved.skipped), note: undefined });
+        void showKeptAlready();
       } catch (e) {
         if (disposed) return;
         storage = createMemoryStorage();
         saved = await storage.load();
+        // VersionError: a newer version of the lab upgraded the database since this page loaded.
+        const why = (e as { name?: unknown } | null)?.name === 'VersionError' ? 'a newer version of RLHF Lab saved data here; reload to use it' : message(e);
         lab.getState().setSaved({
           storage: 'memory',
           summary: counts(saved),
-          note: `IndexedDB is unavailable here (${message(e)}), so this session is kept in memory only: a reload starts afresh.`,
+          note: `IndexedDB is unavailable here (${why}), so this session is kept in memory only: a reload starts afresh.`,
         });
       }
-      const onError = (e: unknown) => lab.getState().setSaved({ note: `Saving failed: ${message(e)}` });
-      const rec = createPersistenceRecorder(storage, toWorker('resume', saved), onError);
-      recorder = rec;
-      for (const x of early.splice(0)) 'command' in x ? rec.command(x.command) : rec.event(x.event);
+      const rec = record(storage, saved);
       unsubscribeSweep = run.subscribe((s, prev) => {
-        if (!restoringSweep && (s.keptRuns !== prev.keptRuns || s.runLabel !== prev.runLabel)) rec.sweep(sweepToSave(s));
+        if (!restoringSweep && (s.keptRuns !== prev.keptRuns || s.runLabel !== prev.runLabel)) recorder?.sweep(sweepToSave(s));
       });
-
-      // Restore only into a page that has not started something of its own meanwhile.
-      const l = lab.getState();
-      const anything =
-        saved.config !== undefined || saved.sweep !== undefined || saved.metrics.length + saved.samples.length + saved.labels.length + saved.checkpoints.length > 0;
-      if (!anything || l.configured || l.pending) {
-        // Not restored: the page's own sweep (none, most likely) replaces the saved one.
-        if (saved.sweep || hasSweep(run.getState())) rec.sweep(sweepToSave(run.getState()));
-        return;
+      restoreSaved(rec, saved, !keepForm);
+    },
+    async restart() {
+      lab.getState().onEngineRestart();
+      // Restores and a configuration on their way to the old worker will never be answered.
+      restores.length = 0;
+      refill = undefined;
+      const old = recorder;
+      if (!storage || !old) return; // start() has not restored yet: it will, into the new worker
+      // A recorder of its own for the new worker (the old one waits for answers that will never come); what passes
+      // meanwhile waits in `early`.
+      recorder = undefined;
+      let saved: SavedLab = { config: undefined, metrics: [], samples: [], labels: [], checkpoints: [] };
+      try {
+        await old.flushed();
+        saved = await storage.load();
+      } catch (e) {
+        lab.getState().setSaved({ note: `Could not read the saved data: ${message(e)}` });
       }
-      if (saved.config) {
-        l.expectRestore(saved, !keepForm);
-        refill = saved;
-      } else showSaved(saved);
-      rec.resume(saved);
+      if (disposed) return;
+      restoreSaved(record(storage, saved), saved, false);
     },
     async clear() {
       if (!storage || !recorder) throw new Error('the saved data is not open yet');
@@ -348,10 +481,23 @@ export function createLabSession({ lab, run, feedback, worker, openStorage = () 
       lab.getState().setSaved({ summary: { metrics: 0, samples: 0, labels: 0, checkpoints: 0, sweepRuns: 0 }, restore: undefined });
     },
     flushed: () => recorder?.flushed() ?? Promise.resolve(),
-    dispose() {
-      disposed = true;
-      unsubscribeSweep?.();
-      storage?.close();
+    async handOver() {
+      const going = () => ['running', 'paused', 'stopping'].includes(run.getState().state);
+      if (going()) {
+        if (run.getState().state !== 'stopping') fromPage({ type: 'stop' });
+        await new Promise<void>((resolve) => {
+          const unsubscribe = run.subscribe(() => {
+            if (going()) return;
+            unsubscribe();
+            resolve();
+          });
+        });
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([recorder?.settled(), new Promise((resolve) => (timer = setTimeout(resolve, HANDOVER_SAVE_MS)))]);
+      clearTimeout(timer);
+      dispose();
     },
+    dispose,
   };
 }

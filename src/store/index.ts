@@ -19,6 +19,7 @@ import type { AdapterReport } from '../gpu/runtime';
 import type { PresetName } from '../model/config';
 import type { PipelineStage } from '../rlhf/pipeline';
 import { inRunOrder, type StageId } from '../rlhf/stages';
+import { recordKind } from '../rlhf/tasks/custom-files';
 import {
   CHECKPOINT_STAGE,
   type Command,
@@ -37,6 +38,7 @@ import {
 } from '../worker/protocol';
 import { checkForm, type ConfigForm, DEFAULT_FORM, formStages, METHOD_CHOICES } from './config-form';
 import { createFeedbackStore } from './feedback';
+import { readImportFile } from './import-file';
 import type { SavedLab } from './persist';
 import { STAGE_NAMES } from './run';
 
@@ -66,6 +68,12 @@ export interface EngineSlice {
   /** After a lost device: asks the worker for a new one with the pipeline's checkpoints loaded back (`recover`). */
   recoverDevice(): void;
   dismissRecovery(): void;
+  /** After an 'internal' error (a crashed, hung or failing worker): ends the worker and starts a fresh one, into which
+   * the saved session is restored. Set by the page once the worker starts (src/ui/App.tsx). */
+  restartEngine: () => void;
+  /** A fresh worker replaced the engine (fed by the session's restart): starting again, and the old worker's
+   * configuration, checkpoints and errors are gone with it. A lesson going cannot go on. */
+  onEngineRestart(): void;
   /** The engine's own events (ready, model, sample, file, recovered, engine errors). Pipeline events go through the
    * bridge. */
   applyEngineEvent(event: EngineEvent): void;
@@ -120,10 +128,12 @@ export type PendingConfigure =
   /** The saved configuration sent again after a reload (persist.ts resume): accepted, it is the form's, not run. */
   | { purpose: 'restore'; key: string };
 
-/** An import the worker refused: its problems (line-numbered) and the file's name. */
+/** An import refused, by the worker or before (too large, unreadable, not UTF-8): its problems (line-numbered) and
+ * the file's name. */
 export interface ImportRefusal {
   name: string;
-  file: keyof CustomTaskTexts;
+  /** The file the worker read it as; undefined when it was refused before reaching the worker. */
+  file?: keyof CustomTaskTexts;
   message: string;
   problems: ConfigProblem[];
 }
@@ -147,6 +157,8 @@ export interface PipelineSlice {
   runStage(stage: PipelineStage): void;
   /** Configures the custom task from a JSONL file (preferences, rankings or SFT, detected by its first valid line). */
   importDataset(name: string, text: string): void;
+  /** Reads a picked file (src/store/import-file.ts: size limit, strict UTF-8) and imports it, or says why not. */
+  importFile(file: File): Promise<void>;
   exportFile(format: ExportFormat, model?: PipelineCheckpointName): void;
   dismissPipelineError(): void;
 
@@ -220,6 +232,13 @@ export interface SavedStatus {
   restore: { state: 'restoring' | 'restored' | 'failed'; message: string } | undefined;
   /** An uploaded checkpoint on its way to the worker, or its answer. */
   upload: { state: 'sending' | 'loaded' | 'failed'; message: string } | undefined;
+  /** Records the restore skipped (damaged, or of a newer version), e.g. "3 metric records were damaged and skipped." */
+  skipped?: string;
+  /** The browser's answer to navigator.storage.persist(), asked once there is work worth keeping. */
+  persistent?: boolean;
+  /** This tab's connection to the saved data is gone (another version needs it, or the browser closed it): saving
+   * stopped, and the note asks for a reload. */
+  reloadNeeded?: boolean;
 }
 
 export interface SavedSlice {
@@ -261,25 +280,28 @@ export function requestForm(request: ConfigureRequest, lesson?: string, stages: 
 const ENDED: readonly PipelineState[] = ['done', 'stopped', 'failed'];
 
 /**
- * The custom task's file a JSONL text is, from its first line that parses as a JSON object of a known shape:
- * preferences {"prompt","chosen","rejected"} (or HH {"chosen","rejected"}), rankings {"prompt","completions"},
- * SFT {"prompt","completion"} (or {"text"}), prompts {"prompt"}. With none, 'preferences', so the worker reports
- * every line's problem.
+ * The custom task's file a JSONL text is, from its first line that parses as a JSON object of a known kind
+ * (src/rlhf/tasks/custom-files.ts recordKind): preferences {"prompt","chosen","rejected"} (or HH {"chosen",
+ * "rejected"}), rankings {"prompt","completions"}, SFT {"prompt","completion"}, prompts {"prompt"}; pretraining text
+ * {"text"} fits SFT and prompts files alike, so it decides only when nothing else does (then 'sft'). With none,
+ * 'preferences', so the worker reports every line's problem. The worker refuses a line of any other kind.
  */
 export function detectDatasetFile(text: string): keyof CustomTaskTexts {
+  let hasText = false;
   for (const raw of text.split(/\r?\n/)) {
-    let o: unknown;
+    const line = raw.trim();
+    if (!line.startsWith('{')) continue; // not an object: spares the page JSON.parse's exception for every junk line
+    let o: object;
     try {
-      o = JSON.parse(raw);
+      o = JSON.parse(line);
     } catch {
       continue;
     }
-    if (typeof o !== 'object' || o === null || Array.isArray(o)) continue;
-    if ('chosen' in o || 'rejected' in o || 'completions' in o) return 'preferences';
-    if ('completion' in o || 'text' in o) return 'sft';
-    if ('prompt' in o) return 'prompts';
+    const kind = recordKind(o);
+    if (kind === 'text') hasText = true;
+    else if (kind !== undefined) return kind;
   }
-  return 'preferences';
+  return hasText ? 'sft' : 'preferences';
 }
 
 export function createLabStore(options: LabStoreOptions = {}) {
@@ -348,6 +370,23 @@ export function createLabStore(options: LabStoreOptions = {}) {
         get().send({ type: 'recover' });
       },
       dismissRecovery: () => set({ recovery: undefined }),
+      restartEngine: () => {
+        throw new Error('The engine worker has not started');
+      },
+      onEngineRestart: () => {
+        const lesson = get().lessonRun;
+        set({
+          engine: { state: 'starting' },
+          model: undefined,
+          recovery: undefined,
+          generating: false,
+          configured: undefined,
+          pending: undefined,
+          checkpoints: {},
+          pipelineError: undefined,
+          lessonRun: lesson?.state === 'running' ? { ...lesson, state: 'failed' } : lesson,
+        });
+      },
       sample: undefined,
       generating: false,
       send: () => {
@@ -440,6 +479,12 @@ export function createLabStore(options: LabStoreOptions = {}) {
         const overrides = checkForm({ ...form, task: 'custom' }).overrides;
         const request: ConfigureRequest = { task: 'custom', preset: form.preset, overrides, custom: dataset.texts };
         configure({ purpose: 'import', key: requestKey(request, `${name}#${++importCount}`), dataset: { ...dataset, name: `${name}#${importCount}` } }, request);
+      },
+
+      importFile: async (file) => {
+        const read = await readImportFile(file);
+        if ('text' in read) get().importDataset(file.name, read.text);
+        else set({ importRefusal: { name: file.name, message: read.message, problems: read.problems } });
       },
 
       exportFile: (format, model) => get().send(model === undefined ? { type: 'export', format } : { type: 'export', format, model }),

@@ -17,6 +17,13 @@
 //
 // createMemoryStorage is the same storage in memory: for Node tests, and a fallback where IndexedDB is unavailable
 // (some private-browsing modes).
+//
+// Read back, every record is checked and migrated (src/store/saved-records.ts): a damaged one is skipped and counted
+// in `skipped`, never thrown. Records are written stamped with their format (RECORD_SCHEMA_VERSION). One tab at a time
+// has the saved session open (src/store/tab-lock.ts); the connection still tells the page when another version
+// needs it (`closed`: 'versionchange', after which it is closed), when the browser closed it ('terminated'), and
+// when older tabs hold up its upgrade (`blocked`). When the storage is full, the recorder stops saving (the last
+// saved state stays whole) until the next configuration starts a saved run afresh.
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
 import type { MetricRecord } from '../rlhf/metrics';
 import { CHECKPOINT_NAMES } from '../rlhf/stages';
@@ -32,26 +39,17 @@ import type {
   SampleRecord,
 } from '../worker/protocol';
 import type { KeptRun, SeriesColumn } from './run';
+import { readSavedLab, SCHEMA_KEY, type SkippedRecords, type Stamped, stamp } from './saved-records';
+
+export { RENAMED_METRICS } from './saved-records';
 
 export const DB_NAME = 'rlhf-lab';
-/** 1: config, metrics, samples, labels, checkpoints; 2: + sweep; 3: the evaluation's metrics named per policy. */
-export const DB_VERSION = 3;
-
 /**
- * Metric names of version 2 and what they are now: the evaluation reports a win rate per trained policy
- * (eval/win_rate_<stage>), and version 2 had only PPO's.
+ * 1: config, metrics, samples, labels, checkpoints; 2: + sweep; 3: the evaluation's metrics named per policy; 4: every
+ * record stamped with its format (saved-records.ts), which the upgrade sets to what the old version wrote (2 or 3)
+ * and reading migrates. (Code of version 3 must not open it: it would show the stamp as a metric.)
  */
-export const RENAMED_METRICS: Readonly<Record<string, string>> = {
-  'eval/win_rate': 'eval/win_rate_ppo',
-  'eval/win_rate_lo': 'eval/win_rate_lo_ppo',
-  'eval/win_rate_hi': 'eval/win_rate_hi_ppo',
-};
-
-/** A record with its renamed metrics under their new names (the same object when none is renamed). */
-function renameMetrics<R extends object>(record: R): R {
-  if (!Object.keys(record).some((k) => Object.hasOwn(RENAMED_METRICS, k))) return record;
-  return Object.fromEntries(Object.entries(record).map(([k, v]) => [RENAMED_METRICS[k] ?? k, v])) as R;
-}
+export const DB_VERSION = 4;
 
 /** The configuration as the page sent it (so `configure` can be sent again), and the lesson it came from, if any. */
 export type SavedConfig = ConfigureRequest & { lesson?: string };
@@ -77,6 +75,8 @@ export interface SavedLab {
   checkpoints: CheckpointBytes[];
   /** Absent when no sweep is saved. */
   sweep?: SavedSweep;
+  /** Records read back but not restored (damaged, or of a newer format), by store; absent when there are none. */
+  skipped?: SkippedRecords;
 }
 
 /** Where saved data goes: IndexedDB (openLabStorage) or memory (createMemoryStorage). Writes keep their order. */
@@ -105,12 +105,12 @@ export interface LabStorage {
 const sampleStage = (s: SampleRecord): PipelineStage => (s.policy.startsWith('bon-') ? 'bon' : 'eval');
 
 interface LabDB extends DBSchema {
-  config: { key: string; value: SavedConfig };
-  metrics: { key: number; value: MetricRecord; indexes: { stage: string } };
-  samples: { key: number; value: SampleRecord & { stage: PipelineStage }; indexes: { stage: string } };
-  labels: { key: number; value: Ranking };
-  checkpoints: { key: string; value: CheckpointBytes };
-  sweep: { key: string; value: SavedSweep };
+  config: { key: string; value: Stamped<SavedConfig> };
+  metrics: { key: number; value: Stamped<MetricRecord>; indexes: { stage: string } };
+  samples: { key: number; value: Stamped<SampleRecord & { stage: PipelineStage }>; indexes: { stage: string } };
+  labels: { key: number; value: Stamped<Ranking> };
+  checkpoints: { key: string; value: Stamped<CheckpointBytes> };
+  sweep: { key: string; value: Stamped<SavedSweep> };
 }
 
 const STORES = ['config', 'metrics', 'samples', 'labels', 'checkpoints', 'sweep'] as const;
@@ -119,8 +119,29 @@ const CURRENT_KEY = 'current';
 
 const isEmptySweep = (sweep: SavedSweep) => sweep.runLabel === undefined && sweep.runs.length === 0;
 
+/** What the open connection tells the page beyond its own calls. */
+export interface StorageEvents {
+  /** Tabs with an older version of the database open hold up its upgrade (opening waits until they close). */
+  blocked?(): void;
+  /** The connection is gone: another tab needs a newer version ('versionchange': closed here to let it), or the
+   * browser closed it ('terminated': site data cleared, a disk error). Writes after it fail. */
+  closed?(why: 'versionchange' | 'terminated'): void;
+}
+
+/**
+ * Waits for a transaction's requests and its commit. A transaction that aborts rejects with its own error (a
+ * QuotaExceededError), not with the AbortError its requests get.
+ */
+async function committed(tx: { done: Promise<void>; error: DOMException | null }, requests: Promise<unknown>[]): Promise<void> {
+  try {
+    await Promise.all([...requests, tx.done]);
+  } catch (e) {
+    throw tx.error ?? e;
+  }
+}
+
 /** Opens (creating on first use, upgrading an older version's and keeping its data) the lab's database. */
-export async function openLabStorage(name = DB_NAME): Promise<LabStorage> {
+export async function openLabStorage(name = DB_NAME, events: StorageEvents = {}): Promise<LabStorage> {
   const db: IDBPDatabase<LabDB> = await openDB<LabDB>(name, DB_VERSION, {
     async upgrade(d, oldVersion, _newVersion, tx) {
       if (oldVersion < 1) {
@@ -131,41 +152,52 @@ export async function openLabStorage(name = DB_NAME): Promise<LabStorage> {
         d.createObjectStore('checkpoints', { keyPath: 'name' });
       }
       if (oldVersion < 2) d.createObjectStore('sweep');
-      if (oldVersion >= 1 && oldVersion < 3) {
-        // Saved metric records and a sweep's kept series take the metrics' new names.
-        for (let c = await tx.objectStore('metrics').openCursor(); c; c = await c.continue()) {
-          const renamed = renameMetrics(c.value);
-          if (renamed !== c.value) await c.update(renamed);
-        }
-        const sweep = await tx.objectStore('sweep').get(CURRENT_KEY);
-        if (sweep) {
-          const runs = sweep.runs.map((r) => ({ ...r, series: r.series.map((col) => ({ ...col, name: RENAMED_METRICS[col.name] ?? col.name })) }));
-          await tx.objectStore('sweep').put({ ...sweep, runs }, CURRENT_KEY);
+      if (oldVersion >= 1 && oldVersion < 4) {
+        // The records get the format their version wrote (3's metric names, or 2's before); reading migrates them.
+        const format = oldVersion < 3 ? 2 : 3;
+        for (const store of STORES) {
+          for (let c = await tx.objectStore(store).openCursor(); c; c = await c.continue()) {
+            const value: unknown = c.value;
+            // Anything else is damaged: left as it is, it is skipped when read.
+            if (typeof value === 'object' && value !== null && !Array.isArray(value)) await c.update({ ...value, [SCHEMA_KEY]: format } as never);
+          }
         }
       }
     },
+    blocked: () => events.blocked?.(),
+    blocking: () => {
+      db.close();
+      events.closed?.('versionchange');
+    },
+    terminated: () => events.closed?.('terminated'),
   });
   const deleteWhere = async (store: 'metrics' | 'samples', stage: PipelineStage) => {
     const tx = db.transaction(store, 'readwrite');
-    for (let cursor = await tx.store.index('stage').openCursor(stage); cursor; cursor = await cursor.continue()) await cursor.delete();
-    await tx.done;
+    const deleted = async () => {
+      for (let cursor = await tx.store.index('stage').openCursor(stage); cursor; cursor = await cursor.continue()) await cursor.delete();
+    };
+    await committed(tx, [deleted()]);
   };
   const addAll = async <S extends 'metrics' | 'samples' | 'labels'>(store: S, values: readonly LabDB[S]['value'][]) => {
     if (values.length === 0) return;
     const tx = db.transaction(store, 'readwrite');
-    await Promise.all([...values.map((v) => tx.store.add(v)), tx.done]);
+    await committed(tx, values.map((v) => tx.store.add(v)));
+  };
+  const put = async <S extends 'config' | 'checkpoints' | 'sweep'>(store: S, value: LabDB[S]['value'], key?: string) => {
+    const tx = db.transaction(store, 'readwrite');
+    await committed(tx, [tx.store.put(value, key)]);
   };
   const clearStores = async (stores: readonly (typeof STORES)[number][]) => {
     const tx = db.transaction(stores, 'readwrite');
-    await Promise.all([...stores.map((s) => tx.objectStore(s).clear()), tx.done]);
+    await committed(tx, stores.map((s) => tx.objectStore(s).clear()));
   };
   return {
-    saveConfig: async (config) => void (await db.put('config', structuredClone(config), CURRENT_KEY)),
-    appendMetrics: (records) => addAll('metrics', records),
-    appendSamples: (samples) => addAll('samples', samples.map((s) => ({ ...s, stage: sampleStage(s) }))),
-    addLabels: (rankings) => addAll('labels', rankings),
+    saveConfig: (config) => put('config', stamp(structuredClone(config)), CURRENT_KEY),
+    appendMetrics: (records) => addAll('metrics', records.map(stamp)),
+    appendSamples: (samples) => addAll('samples', samples.map((s) => stamp({ ...s, stage: sampleStage(s) }))),
+    addLabels: (rankings) => addAll('labels', rankings.map(stamp)),
     clearLabels: () => clearStores(['labels']),
-    saveCheckpoint: async (name, bytes) => void (await db.put('checkpoints', { name, bytes: new Uint8Array(bytes) })),
+    saveCheckpoint: (name, bytes) => put('checkpoints', stamp({ name, bytes: new Uint8Array(bytes) })),
     clearStage: async (stage) => {
       await deleteWhere('metrics', stage);
       await deleteWhere('samples', stage);
@@ -174,11 +206,12 @@ export async function openLabStorage(name = DB_NAME): Promise<LabStorage> {
       const tx = db.transaction(['metrics', 'samples', 'checkpoints'], 'readwrite');
       const checkpoints = tx.objectStore('checkpoints');
       const dropped = (await checkpoints.getAllKeys()).filter((n) => !keptCheckpoints.includes(n as PipelineCheckpointName));
-      await Promise.all([tx.objectStore('metrics').clear(), tx.objectStore('samples').clear(), ...dropped.map((n) => checkpoints.delete(n)), tx.done]);
+      await committed(tx, [tx.objectStore('metrics').clear(), tx.objectStore('samples').clear(), ...dropped.map((n) => checkpoints.delete(n))]);
     },
     saveSweep: async (sweep) => {
-      if (isEmptySweep(sweep)) await db.delete('sweep', CURRENT_KEY);
-      else await db.put('sweep', sweep, CURRENT_KEY);
+      if (!isEmptySweep(sweep)) return put('sweep', stamp(sweep), CURRENT_KEY);
+      const tx = db.transaction('sweep', 'readwrite');
+      await committed(tx, [tx.store.delete(CURRENT_KEY)]);
     },
     load: async () => {
       const tx = db.transaction(STORES, 'readonly');
@@ -191,7 +224,9 @@ export async function openLabStorage(name = DB_NAME): Promise<LabStorage> {
         tx.objectStore('sweep').get(CURRENT_KEY),
       ]);
       await tx.done;
-      return { config, metrics, samples: samples.map(({ stage: _stage, ...s }) => s), labels, checkpoints: sortCheckpoints(checkpoints), sweep };
+      const saved = readSavedLab({ config, metrics, samples, labels, checkpoints, sweep });
+      sortCheckpoints(saved.checkpoints);
+      return saved;
     },
     clear: () => clearStores(STORES),
     close: () => db.close(),
@@ -256,6 +291,9 @@ export interface PersistenceRecorder {
   sweep(sweep: SavedSweep): void;
   /** Resolves when every write so far has finished. */
   flushed(): Promise<void>;
+  /** Resolves once the bytes of every checkpoint asked for so far have come (or were refused) and every write so far
+   * has finished: nothing the worker sent is left to save. */
+  settled(): Promise<void>;
   /**
    * Puts saved state back into a fresh worker (restoreCommands(saved), sent through `send`). The configuration this
    * sends comes back as a pipeline-config event, which does not wipe the saved run this time: the restored
@@ -264,14 +302,32 @@ export interface PersistenceRecorder {
   resume(saved: SavedLab): void;
 }
 
+/** The error of a write the browser refused for lack of space (IndexedDB's transaction abort, or a DOMException). */
+export const isQuotaExceeded = (e: unknown): boolean => (e as { name?: unknown } | null)?.name === 'QuotaExceededError';
+
 /**
  * Saves what passes between the page and the worker into `storage`. `send` reaches the worker (to ask for checkpoint
- * bytes); `onError` hears failed writes (quota, a closed database) — the writes after it still go on.
+ * bytes); `onError` hears failed writes (quota, a closed database). After most failures the writes go on; after the
+ * storage ran out of space none is made (a deletion would succeed and break the saved session up) until the page's
+ * next configuration, which starts the saved run afresh.
  */
 export function createPersistenceRecorder(storage: LabStorage, send: (command: Command) => void, onError: (e: unknown) => void = console.error): PersistenceRecorder {
   let chain: Promise<void> = Promise.resolve();
+  let full = false;
   const write = (f: () => Promise<void>) => {
-    chain = chain.then(f).catch(onError);
+    chain = chain
+      .then(() => (full ? undefined : f()))
+      .catch((e: unknown) => {
+        if (isQuotaExceeded(e)) full = true;
+        onError(e);
+      });
+  };
+  // Checkpoints whose bytes were asked for and have not come, and who waits for them (settled()).
+  let bytesDue = 0;
+  let onBytesCame: (() => void)[] = [];
+  const bytesCame = () => {
+    bytesDue = Math.max(0, bytesDue - 1);
+    if (bytesDue === 0) for (const resolve of onBytesCame.splice(0)) resolve();
   };
   // Items the worker sent to label, until their label passes by (K completions in the worker's order).
   const items = new Map<string, LabelItem>();
@@ -312,6 +368,7 @@ export function createPersistenceRecorder(storage: LabStorage, send: (command: C
           if (resuming) resuming = false;
           else {
             const request = configures.shift();
+            chain = chain.then(() => void (full = false));
             write(() => storage.clearRun(event.kept));
             if (request) write(() => storage.saveConfig(request));
           }
@@ -322,6 +379,7 @@ export function createPersistenceRecorder(storage: LabStorage, send: (command: C
             if (resuming) resuming = false; // resume()'s configure was refused
             else configures.shift(); // the page's was
           }
+          if (event.kind === 'pipeline' && event.message.startsWith('checkpoint-data:')) bytesCame();
           break;
         case 'stage':
           if (event.state === 'started') write(() => storage.clearStage(event.stage));
@@ -333,10 +391,12 @@ export function createPersistenceRecorder(storage: LabStorage, send: (command: C
           write(() => storage.appendSamples(event.samples));
           break;
         case 'checkpoint':
+          bytesDue++;
           send({ type: 'checkpoint-data', name: event.name });
           break;
         case 'checkpoint-data':
           write(() => storage.saveCheckpoint(event.name, event.bytes));
+          bytesCame();
           break;
         case 'label-items':
           for (const item of event.items) items.set(item.id, item);
@@ -345,6 +405,10 @@ export function createPersistenceRecorder(storage: LabStorage, send: (command: C
     },
     sweep: (sweep) => write(() => storage.saveSweep(sweep)),
     flushed: () => chain,
+    async settled() {
+      if (bytesDue > 0) await new Promise<void>((resolve) => onBytesCame.push(resolve));
+      await chain;
+    },
     resume(saved) {
       const commands = restoreCommands(saved);
       resuming = commands[0]?.type === 'configure';

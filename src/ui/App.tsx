@@ -1,10 +1,11 @@
 // The lab page. It starts the engine worker and a session (src/store/bridge.ts createLabSession) that routes every
 // event it posts into the stores, records commands and events as saved data (IndexedDB), and restores the saved run
-// after a reload. The layout, top to bottom: header (title, adapter badge), alerts, lessons, the config bar, the run
+// after a reload; Restart engine replaces a crashed or hung worker with a fresh one and restores it the same way.
+// The layout, top to bottom: header (title, adapter badge), alerts, lessons, the config bar, the run
 // bar (RunControls and StageStepper) beside the running stage's explanation, the charts (with the reward-vs-√KL
 // frontier), "Latest metrics", samples, your feedback, the base model panel, export/import, the saved session and
 // the adapter report. All training runs in the worker, so the page stays responsive.
-import { useEffect, useState } from 'react';
+import { useContext, useEffect, useState } from 'react';
 import { useFeedbackStore, useLabStore } from '../store';
 import { createLabSession, type LabSession } from '../store/bridge';
 import { useRunStore } from '../store/run';
@@ -22,6 +23,7 @@ import { ModelPanel } from './ModelPanel';
 import { RunPanel } from './RunPanel';
 import { SamplesView } from './SamplesView';
 import { SavedDataPanel } from './SavedDataPanel';
+import { LabTabContext } from './TabGate';
 
 /** Whether the URL the page opened with names a configuration (a shared link): the form keeps it after a restore.
  * Read before the config bar rewrites the URL. */
@@ -31,6 +33,7 @@ export function App() {
   const engine = useLabStore((s) => s.engine);
   const model = useLabStore((s) => s.model);
   const [session, setSession] = useState<LabSession>();
+  const tab = useContext(LabTabContext);
   useEffect(() => {
     let client: EngineClient | undefined;
     const session = createLabSession({
@@ -40,12 +43,26 @@ export function App() {
       worker: (command) => client?.send(command),
       keepForm: URL_NAMES_CONFIG,
     });
-    client = startEngine(session.onEvent);
-    useLabStore.setState({ send: session.send });
-    session.send({ type: 'init' });
+    const connect = () => {
+      client = startEngine(session.onEvent);
+      session.send({ type: 'init' });
+    };
+    connect();
+    useLabStore.setState({
+      send: session.send,
+      restartEngine: () => {
+        client?.terminate();
+        // restart() resets the stores at once, before the new worker can answer; the saved session goes after init.
+        void session.restart();
+        connect();
+      },
+    });
     void session.start();
     setSession(session);
+    // Another tab asking for the lab: this one stops, saves and lets go (src/store/tab-lock.ts).
+    tab?.getState().setHandover(session.handOver);
     return () => {
+      tab?.getState().setHandover(undefined);
       client?.terminate();
       session.dispose();
     };

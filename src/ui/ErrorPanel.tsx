@@ -4,6 +4,8 @@
 // (role="alert") naming the cause; pipeline errors can be dismissed, engine errors stay while the engine cannot go on.
 // A lost device offers "Resume from autosave": the worker gets a new device and loads the checkpoints back (the same
 // ones the page autosaves), and a status then says which; if that fails, reloading the page restores the autosave.
+// A crashed, hung or failing engine (kind 'internal') offers "Restart engine": a fresh worker, with the autosave
+// restored into it.
 import { type LabStore, useLabStore } from '../store';
 import { STAGE_NAMES } from '../store/run';
 
@@ -28,7 +30,7 @@ export function ErrorPanel({ store = useLabStore }: { store?: LabStore }) {
           <p>{engine.message}</p>
           {engine.kind === 'no-adapter' && <NoWebGpuHelp />}
           {engine.kind === 'device-lost' && <DeviceLostHelp store={store} />}
-          {engine.kind === 'internal' && <p>Reload the page to start a new engine. If it happens again, the message above says where.</p>}
+          {engine.kind === 'internal' && <RestartHelp store={store} />}
         </section>
       )}
       {recovery?.state === 'recovered' && (
@@ -91,6 +93,23 @@ function DeviceLostHelp({ store }: { store: LabStore }) {
       {recovery?.state === 'recovering' && <p role="status">{recovery.message}</p>}
       {recovery?.state === 'failed' && <p>{recovery.message}</p>}
       {recovery === undefined && <p className="muted">Reload the page if resuming does not work: your autosaved session is restored then.</p>}
+    </>
+  );
+}
+
+/** The way back from a crashed or hung worker: a fresh one, with the autosaved session restored into it. */
+function RestartHelp({ store }: { store: LabStore }) {
+  const restartEngine = store((s) => s.restartEngine);
+  return (
+    <>
+      <p>
+        Restart the engine: a new worker starts and your autosaved session (the configuration, checkpoints and labels) is
+        restored into it, so later stages run without running the finished ones again; a stage the failure cut short must run
+        again. If it happens again, the message above says where.
+      </p>
+      <button type="button" onClick={restartEngine}>
+        Restart engine
+      </button>
     </>
   );
 }

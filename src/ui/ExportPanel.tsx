@@ -1,9 +1,11 @@
 // Downloads of the run (metrics as CSV/JSONL, evaluation samples, the preference rankings) and of the
 // checkpoints the pipeline wrote (safetensors; the PPO policy also as ONNX), each enabled once the worker has it;
-// and the import of a TRL-format JSONL dataset as the custom task. The worker validates an import: a malformed file
-// is refused with its line-numbered problems and nothing changes.
+// and the import of a TRL-format JSONL dataset as the custom task. The page refuses a file too large or not UTF-8
+// before sending it (src/store/import-file.ts); the worker validates the rest: a malformed file is refused with its
+// line-numbered problems (the first few, then how many more) and nothing changes.
 import { type ChangeEvent, useId } from 'react';
 import { TRAINED_POLICY_STAGES } from '../rlhf/stages';
+import { FILE_TEXT, MAX_IMPORT_TEXT } from '../rlhf/tasks/custom-files';
 import type { ExportFormat, PipelineCheckpointName } from '../worker/protocol';
 import { displayName, type LabStore, useLabStore } from '../store';
 import { type RunStore, useRunStore } from '../store/run';
@@ -14,8 +16,6 @@ export interface ExportPanelProps {
 }
 
 const BUSY = ['running', 'paused', 'stopping'];
-
-const FILE_TEXT = { preferences: 'preferences', sft: 'SFT demonstrations', prompts: 'prompts' } as const;
 
 function size(bytes: number): string {
   return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${Math.max(1, Math.round(bytes / 1024))} KiB`;
@@ -32,7 +32,7 @@ export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPane
   const refusal = lab((s) => s.importRefusal);
   const configured = lab((s) => s.configured);
   const dataset = lab((s) => s.dataset);
-  const { exportFile, importDataset } = lab.getState();
+  const { exportFile, importFile } = lab.getState();
   const id = useId();
 
   const files: { name: string; format: ExportFormat; enabled: boolean; why: string }[] = [
@@ -56,9 +56,8 @@ export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPane
     const input = e.currentTarget;
     const file = input.files?.[0];
     if (!file) return;
-    const text = await file.text();
     input.value = ''; // the same file can be chosen again after fixing it
-    importDataset(file.name, text);
+    await importFile(file);
   };
 
   const busy = BUSY.includes(state);
@@ -103,7 +102,7 @@ export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPane
           <p id={`${id}-import-help`} className="muted">
             Hugging Face TRL formats, one JSON object per line: preferences <code>{'{"prompt","chosen","rejected"}'}</code>, rankings{' '}
             <code>{'{"prompt","completions"}'}</code> (best first), or SFT <code>{'{"prompt","completion"}'}</code>. It becomes the
-            custom task; a file with problems changes nothing.
+            custom task; a file with problems changes nothing. At most {MAX_IMPORT_TEXT}, UTF-8, one kind of record per file.
           </p>
           {dataset && configured?.task.id === 'custom' && (
             <p role="status">
@@ -114,10 +113,11 @@ export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPane
           {refusal && (
             <div role="alert" className="error import-problems">
               <p>
-                <strong>{refusal.name}</strong> was not imported (read as {FILE_TEXT[refusal.file]}); nothing changed.
+                <strong>{refusal.name}</strong> was not imported{refusal.file && ` (read as ${FILE_TEXT[refusal.file]})`}; nothing changed.
               </p>
               <ul>
-                {(refusal.problems.length ? refusal.problems : [{ field: 'custom', message: refusal.message }]).map((p, i) => (
+                {refusal.problems.length === 0 && <li>{refusal.message}</li>}
+                {refusal.problems.map((p, i) => (
                   <li key={i}>{p.line ? `Line ${p.line}: ${p.message}` : `${p.field}: ${p.message}`}</li>
                 ))}
               </ul>

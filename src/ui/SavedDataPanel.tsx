@@ -2,12 +2,15 @@
 // "Clear saved data" (src/ui/SavedData.tsx); what came back after a reload, or why it could not; a quiet note when
 // IndexedDB is unavailable (the page then keeps the session in memory only); and "Upload checkpoint", which loads a
 // safetensors file as one of the pipeline's weights (`restore`) — the worker checks it, and a file that does not fit
-// (corrupt, or made for another preset) changes nothing and says why.
+// (corrupt, made for another preset or tokenizer, or too large or unreadable here) changes nothing and says why.
+// Below the counts: records the restore skipped as damaged, whether the browser agreed to keep the saved data
+// (navigator.storage.persist()), and a Reload button when this tab lost its connection to the saved data.
 import { type ChangeEvent, useId, useState } from 'react';
 import { TRAINED_POLICY_STAGES } from '../rlhf/stages';
 import { type LabStore, useLabStore } from '../store';
 import { type RunStore, useRunStore } from '../store/run';
 import type { PipelineCheckpointName } from '../worker/protocol';
+import { readCheckpointFile } from './checkpoint-file';
 import { SavedData } from './SavedData';
 
 const BUSY = ['running', 'paused', 'stopping'];
@@ -40,9 +43,10 @@ export function SavedDataPanel({ onClear, lab = useLabStore, run = useRunStore }
     const input = e.currentTarget;
     const file = input.files?.[0];
     if (!file) return;
-    const bytes = new Uint8Array(await file.arrayBuffer());
+    const read = await readCheckpointFile(file);
     input.value = ''; // the same file can be chosen again
-    lab.getState().uploadCheckpoint(which, bytes);
+    if ('problem' in read) lab.getState().setSaved({ upload: { state: 'failed', message: read.problem } });
+    else lab.getState().uploadCheckpoint(which, read.bytes);
   };
 
   const { restore, upload } = saved;
@@ -52,13 +56,33 @@ export function SavedDataPanel({ onClear, lab = useLabStore, run = useRunStore }
       <h2>Saved session</h2>
       {saved.storage === 'loading' && <p className="muted">Opening the saved data…</p>}
       {saved.note && (
-        <p className="muted" data-testid="saved-note">
+        <p role={saved.reloadNeeded ? 'alert' : undefined} className={saved.reloadNeeded ? 'error-text' : 'muted'} data-testid="saved-note">
           {saved.note}
+          {saved.reloadNeeded && (
+            <>
+              {' '}
+              <button type="button" onClick={() => location.reload()}>
+                Reload
+              </button>
+            </>
+          )}
         </p>
       )}
       {restore && (
         <p role={restore.state === 'failed' ? 'alert' : 'status'} className={restore.state === 'failed' ? 'error-text' : 'muted'} data-testid="restore-status">
           {restore.message}
+        </p>
+      )}
+      {saved.skipped && (
+        <p role="status" className="muted" data-testid="saved-skipped">
+          {saved.skipped}
+        </p>
+      )}
+      {saved.persistent !== undefined && (
+        <p className="muted" data-testid="saved-persistence">
+          {saved.persistent
+            ? 'This browser keeps the saved data until you clear it (persistent storage granted).'
+            : 'This browser may clear the saved data when it runs short of space: it did not grant persistent storage.'}
         </p>
       )}
       {saved.storage !== 'loading' && <SavedData summary={saved.summary} onClear={onClear} />}

@@ -1,18 +1,41 @@
 // `configure`: a request checked as a whole — the settings (makePipelineConfig), the task (createTask, or importTask
-// for the custom task's JSONL files), every problem reported at once — and what of the session a new configuration
+// for the custom task's JSONL files), once the device is known the GPU memory its stages need (src/rlhf/memory.ts),
+// every problem reported at once — and what of the session a new configuration
 // keeps: the checkpoints the new settings would make the same (src/rlhf/config.ts stagesStillValid, so a KL sweep's
 // runs, which differ only in ppo.*, share one SFT model and reward model) and the person's rankings while the task
 // stays. The run state and the events around it are the command loop's (./engine).
-import type { PresetName } from '../model/config';
+import type { MemoryBudget } from '../gpu';
+import { type GPTConfig, makeConfig, type PresetName } from '../model/config';
 import { makePipelineConfig, type PipelineConfig, PipelineConfigError, stagesStillValid } from '../rlhf/config';
-import { CHECKPOINT_NAMES } from '../rlhf/stages';
+import { memoryProblems } from '../rlhf/memory';
+import { CHECKPOINT_NAMES, STAGE_REGISTRY, type StageId } from '../rlhf/stages';
 import { createTask, importTask, type Task, TASK_IDS, type TaskId, TaskImportError } from '../rlhf/tasks';
 import { ConfigureError } from './errors';
 import { CHECKPOINT_STAGE, type ConfigProblem, type ConfigureRequest, type PipelineCheckpointName, type TaskInfo } from './protocol';
 import { type Configured, REWARD_MODEL, type Session } from './session';
 
-/** The configuration and task `request` asks for; a ConfigureError naming every problem when it is refused. */
-export function acceptConfiguration(request: ConfigureRequest): Configured {
+/** The device a configuration will run on, once `init` has it: what it allows, and the bundled base model's architecture. */
+export interface DeviceFit {
+  memory: MemoryBudget;
+  base: GPTConfig;
+}
+
+/**
+ * The stages a configuration may run and the model they train (src/rlhf/pipeline.ts createPipeline's): the preset with
+ * the base model's vocabulary; its pretraining only when the base model is of another architecture, or when forced.
+ */
+function stagesOnDevice(config: PipelineConfig, base: GPTConfig): { model: GPTConfig; stages: StageId[] } {
+  const model = makeConfig(config.preset, { vocabSize: base.vocabSize, dropout: 0 });
+  const bundled = (['contextLength', 'nLayer', 'nHead', 'dModel'] as const).every((k) => base[k] === model[k]) && !config.pretrain.force;
+  return { model, stages: STAGE_REGISTRY.filter((s) => !(bundled && s.produces === 'base model')).map((s) => s.id) };
+}
+
+/**
+ * The configuration and task `request` asks for; a ConfigureError naming every problem when it is refused. With the
+ * `device`, a configuration whose stages need more GPU memory than it allows is refused too (checked for every stage,
+ * since the page may start any of them).
+ */
+export function acceptConfiguration(request: ConfigureRequest, device?: DeviceFit): Configured {
   const problems: ConfigProblem[] = [];
   const isTask = (TASK_IDS as readonly string[]).includes(request.task);
   if (!isTask) problems.push({ field: 'task', message: `must be one of ${TASK_IDS.join(', ')}, got "${request.task}"` });
@@ -34,6 +57,10 @@ export function acceptConfiguration(request: ConfigureRequest): Configured {
       if (!(e instanceof TaskImportError)) throw e;
       for (const p of e.problems) problems.push(p.file === 'task' ? { field: 'custom', message: p.message } : { field: `custom.${p.file}`, line: p.line, message: p.message });
     }
+  }
+  if (config && device) {
+    const { model, stages } = stagesOnDevice(config, device.base);
+    problems.push(...memoryProblems(config, model, stages, device.memory));
   }
   if (problems.length > 0 || !config || !task) throw new ConfigureError(problems);
   return { config, task };

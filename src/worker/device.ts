@@ -25,6 +25,8 @@ export interface DeviceHooks {
 
 export class Device {
   private runtime: Promise<GpuRuntime> | undefined;
+  /** The runtime once the host gave it, until it is replaced. */
+  private current: GpuRuntime | undefined;
   /** Set when the runtime's device was lost, until `recover` replaced it. */
   private lostWith: DeviceLostError | undefined;
   /** A `recover` replacing the device; a second one waits for it. */
@@ -41,6 +43,11 @@ export class Device {
     return this.lostWith;
   }
 
+  /** The working runtime, when the host has given one (after `init` or a first GPU command) and it was not lost. */
+  get ready(): GpuRuntime | undefined {
+    return this.lostWith ? undefined : this.current;
+  }
+
   /** The loss when `command` needs the GPU and there is none. */
   refusal(command: Command['type']): DeviceLostError | undefined {
     return GPU_COMMANDS.has(command) ? this.lostWith : undefined;
@@ -51,6 +58,7 @@ export class Device {
     if (!this.runtime) {
       this.runtime = this.host.runtime().then((rt) => {
         rt.device.lost.then((info) => this.onLost(new DeviceLostError(info.reason, info.message)));
+        this.current = rt;
         return rt;
       });
       this.runtime.catch(() => (this.runtime = undefined)); // a later init may find an adapter
@@ -82,6 +90,7 @@ export class Device {
     await this.hooks.settled();
     try {
       this.runtime = undefined;
+      this.current = undefined;
       const rt = await this.gpu();
       await this.hooks.rebuild(rt);
       if (rt.isLost) throw new Error('the new device was lost as well');

@@ -203,7 +203,9 @@ export function createEngine(post: Post, host: EngineHost): Engine {
   function configure(request: ConfigureRequest): void {
     if (run.running) throw new PipelineCommandError('configure: a run is going — stop it first');
     if (feedback.labelling) throw new PipelineCommandError('configure: completions to label are being sampled — wait for label-items');
-    const next = acceptConfiguration(request);
+    // Once `init` has the device and the base model, a configuration too large for the device is refused here.
+    const rt = device.ready;
+    const next = acceptConfiguration(request, rt && session.loaded ? { memory: rt.memory, base: session.loaded.model.config } : undefined);
     const kept = applyConfiguration(session, next);
     feedback.forgetItems();
     run.stage = undefined;
@@ -236,6 +238,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     let final: PipelineState = 'done';
     try {
       const pipeline = await ensurePipeline('start');
+      pipeline.checkMemory(stages); // every stage of the run, before the first allocates anything
       pipeline.humanLabels = mode ? { rankings: session.human.slice(), mode } : undefined;
       for (const s of stages) {
         await control.gate();

@@ -1,13 +1,17 @@
 // The engine worker: a thin wrapper that runs the engine (./engine) in a Web Worker. The page's host: the browser's
 // WebGPU, and the bundled files fetched from the site (import.meta.env.BASE_URL). Commands arrive as messages; each
 // is handled as it comes (a running pipeline does not block pause/stop), and every failure becomes an error event.
+// A heartbeat goes out every HEARTBEAT_INTERVAL_MS for the page's watchdog: a timer, so it stops when this thread
+// hangs or dies, not while it awaits the GPU.
 import { browserGpu, createRuntime } from '../gpu';
 import { createEngine, type EngineHost } from './engine';
-import type { Command, EngineEvent } from './protocol';
+import { type Command, HEARTBEAT_INTERVAL_MS, type WorkerMessage } from './protocol';
 
-function post(event: EngineEvent, transfer: Transferable[] = []): void {
-  self.postMessage(event, { transfer });
+function post(message: WorkerMessage, transfer: Transferable[] = []): void {
+  self.postMessage(message, { transfer });
 }
+
+setInterval(() => post({ type: 'heartbeat' }), HEARTBEAT_INTERVAL_MS);
 
 const host: EngineHost = {
   runtime: () => createRuntime(browserGpu(), 'worker'),

@@ -1,6 +1,7 @@
 // The engine's own failures, and the protocol's 'error' event each failure becomes (its kind says the page what
 // happened: protocol.ts ErrorEvent). The modules throw; only the command loop (./engine) turns a throw into an event.
 import { DeviceLostError, NoAdapterError } from '../gpu';
+import { moreProblems, shownProblems } from '../model/data';
 import { PipelineAlarmError } from '../rlhf/pipeline';
 import type { ConfigProblem, ErrorEvent } from './protocol';
 
@@ -13,10 +14,16 @@ export class PipelineCommandError extends Error {}
 /** `recover` could not get a new device (reported as 'device-lost': the engine is still without one). */
 export class RecoverError extends Error {}
 
-/** `configure` was refused; `problems` name the fields (or the custom files' lines). */
+/** `configure` was refused; `problems` name the fields (or the custom files' lines): the ones shown (the page gets
+ * them), so that a file of 300,000 bad lines makes a short refusal, with one last problem saying how many more. */
 export class ConfigureError extends Error {
-  constructor(readonly problems: ConfigProblem[]) {
-    super(`the pipeline configuration was refused: ${problems.map((p) => `${p.field}${p.line ? ` line ${p.line}` : ''}: ${p.message}`).join('; ')}`);
+  readonly problems: ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[]) {
+    const { shown, hidden } = shownProblems(problems);
+    const listed = hidden > 0 ? [...shown, { field: problems[shown.length].field, message: moreProblems(hidden) }] : shown;
+    super(`the pipeline configuration was refused: ${listed.map((p) => `${p.field}${p.line ? ` line ${p.line}` : ''}: ${p.message}`).join('; ')}`);
+    this.problems = listed;
   }
 }
 

@@ -176,6 +176,7 @@ export type PipelineState = 'idle' | 'running' | 'paused' | 'stopping' | 'done' 
 /**
  * One problem of a `configure`: `field` is a dotted setting path ('ppo.klCoef'), 'task', or for the custom files
  * 'custom.sft' | 'custom.preferences' | 'custom.prompts' (with the 1-based `line`) or 'custom' for the task as a whole.
+ * A refusal lists the first SHOWN_PROBLEMS (src/model/data.ts), clipped, then one saying how many more.
  */
 export interface ConfigProblem {
   field: string;
@@ -241,3 +242,14 @@ export type EngineEvent =
   /** The answer to `checkpoint-data`: a copy of the checkpoint's safetensors bytes (transferred). */
   | { type: 'checkpoint-data'; name: PipelineCheckpointName; bytes: Uint8Array<ArrayBuffer> }
   | ErrorEvent;
+
+/** How often the worker posts a Heartbeat, from its start until it ends. */
+export const HEARTBEAT_INTERVAL_MS = 1000;
+
+/** The worker's sign of life for the page's watchdog (src/worker/client.ts), which keeps it to itself: it is no event. */
+export interface Heartbeat {
+  type: 'heartbeat';
+}
+
+/** What the worker posts. */
+export type WorkerMessage = EngineEvent | Heartbeat;

@@ -1,9 +1,11 @@
 // A saved session of the format before the stage registry (database version 2, as the page wrote it then: PPO's win
 // rate as eval/win_rate, a KL sweep kept) opens upgraded in headless Chromium: every record and kept series carries
-// the evaluation's per-policy names, nothing else changes, and the run store draws it as it draws a new run's.
+// the evaluation's per-policy names, nothing else changes, and the run store draws it as it draws a new run's. The
+// upgrade stamps the records as format 2 and reading migrates them (src/store/saved-records.ts).
 import { deleteDB, openDB } from 'idb';
 import { describe, expect, test } from 'vitest';
 import { openLabStorage, RENAMED_METRICS } from '../../src/store/persist';
+import { SCHEMA_KEY } from '../../src/store/saved-records';
 import { createRunStore, MetricSeries } from '../../src/store/run';
 import { createVersion1Stores } from '../helpers/old-databases';
 
@@ -57,6 +59,11 @@ describe('a saved session of version 2', () => {
       const kept = saved.sweep!.runs[0];
       expect(kept.series.map((c) => c.name)).toEqual(['objective/kl', 'eval/win_rate_ppo']);
       expect(kept.frontier.ppo).toEqual([{ step: 0, sqrtKl: 0.4, proxy: 0.2, gold: 0.1 }]);
+
+      // As stored, the records keep version 2's names, stamped as format 2: reading migrates them (saved-records.ts).
+      const raw = await openDB(NAME);
+      expect((await raw.getAll('metrics')).map((r) => [r[SCHEMA_KEY], Object.hasOwn(r, 'eval/win_rate')])).toEqual([[2, false], [2, false], [2, true]]);
+      raw.close();
 
       // The run store takes it as it takes a new run's records: the latest win rate under its new name.
       const run = createRunStore({ schedule: () => () => {} });

@@ -75,7 +75,7 @@ describe('IndexedDB: a sweep across a reload', () => {
 
   test('a version 1 database (no sweep store) opens upgraded, its data intact', () =>
     withDatabase('rlhf-lab-test-upgrade', async () => {
-      expect(DB_VERSION).toBe(3); // version 2 → 3 (metric names): persist-migrate.test.ts
+      expect(DB_VERSION).toBe(4); // version 2 → 3 (metric names), 3 → 4 (records stamped): persist-migrate.test.ts
       // The database as version 1 made it.
       const v1 = await openDB('rlhf-lab-test-upgrade', 1, {
         upgrade: createVersion1Stores,

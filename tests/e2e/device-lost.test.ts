@@ -3,35 +3,17 @@
 // must say so (an alert, the run failed, PPO failed), offer "Resume from autosave", get a new device in the worker
 // with the finished stages' checkpoints loaded back, and then run PPO and the evaluation from them without running
 // SFT or the reward model again. A browser of its own: the crash takes every page of its browser down.
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { servePage, type ServedPage } from '../../src/bench/page';
-import { CHROMIUM_ARGS } from '../../vite.config';
+import { expect, test } from 'vitest';
+import { nanoRunSettings, rerunPpoThenEvaluate, useBuiltPage } from '../helpers/built-page';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-let served: ServedPage;
-let browser: Browser;
-
-beforeAll(async () => {
-  served = await servePage();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await served?.close();
-});
+const lab = useBuiltPage();
 
 test('the GPU process crashes mid-PPO: the page says so, resumes on a new device from the checkpoints, and PPO and Evaluate then run', { timeout: 300_000 }, async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await lab.browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  // nano cut down to a step or two per stage, but PPO long enough (24 iterations) to be crashed in the middle. The k3
-  // KL estimator (never negative): with 4 rollouts of a 2-step SFT model, k1's batch mean wanders below the
-  // negative-KL alarm's −0.1 by chance (seen at iteration 10 of this run, with or without a lost device).
-  const settings = { task: 'sentiment', preset: 'nano', seed: '7', 'pretrain.steps': '4', 'sft.steps': '2', 'labels.prompts': '4', 'ppo.batchSize': '4', 'ppo.episodes': '96', 'ppo.klEstimator': 'k3', 'bon.maxN': '2', 'bon.prompts': '2', 'eval.prompts': '2' };
-  await page.goto(`${served.url}?${new URLSearchParams(settings)}`);
+  await page.goto(`${lab.url}?${new URLSearchParams(nanoRunSettings(96))}`);
   const stageState = (stage: string) => page.locator(`li[data-stage="${stage}"] .stage-state`).textContent();
   const runState = page.locator('.run-state');
   const run = page.getByRole('button', { name: 'Run pipeline' });
@@ -40,7 +22,7 @@ test('the GPU process crashes mid-PPO: the page says so, resumes on a new device
   await expect.poll(() => stageState('ppo'), { timeout: 200_000, interval: 100 }).toBe('running');
   for (const stage of ['pretrain', 'sft', 'rm']) expect(await stageState(stage), stage).toBe('done');
 
-  const cdp = await browser.newBrowserCDPSession();
+  const cdp = await lab.browser.newBrowserCDPSession();
   await cdp.send('Browser.crashGpuProcess');
 
   // The page tells what happened and what was lost; the run ended, failed, at PPO.
@@ -57,14 +39,7 @@ test('the GPU process crashes mid-PPO: the page says so, resumes on a new device
   expect(await page.getByTestId('adapter-name').textContent()).toMatch(/\S/);
 
   // PPO again, alone, from the SFT policy and reward model loaded back: SFT and the reward model do not run again.
-  await page.locator('li[data-stage="ppo"]').getByRole('button', { name: 'PPO' }).click();
-  const alerts = () => page.getByRole('alert').allTextContents();
-  await expect.poll(async () => [await stageState('ppo'), ...(await alerts())], { timeout: 200_000, interval: 250 }).toEqual(['done']);
-  await expect.poll(() => runState.textContent()).toBe('Done');
-  for (const stage of ['sft', 'rm']) expect(await stageState(stage), stage).toBe('done');
-  await page.locator('li[data-stage="eval"]').getByRole('button', { name: 'Evaluate' }).click();
-  await expect.poll(() => stageState('eval'), { timeout: 120_000, interval: 250 }).toBe('done');
-  expect(await page.getByRole('alert').count()).toBe(0);
+  await rerunPpoThenEvaluate(page);
   const chart = page.locator('figure.run-chart', { has: page.locator('figcaption', { hasText: 'PPO reward: proxy and gold' }) }).locator('.visually-hidden');
   expect(await chart.textContent()).toMatch(/^Latest: .* at step 23/);
   await page.screenshot({ path: 'test-results/lab-device-lost.png', fullPage: true });

@@ -59,12 +59,12 @@ describe('parseSftJsonl', () => {
     expect(() => parseSftJsonl('\n\n')).toThrow(/no examples/);
   });
 
-  test('an import error lists its first 50 problems, then how many more there are', () => {
-    const problems = Array.from({ length: 52 }, (_, i) => ({ line: i + 1, message: `bad ${i + 1}` }));
+  test('an import error lists its first 20 problems, then how many more there are', () => {
+    const problems = Array.from({ length: 22 }, (_, i) => ({ line: i + 1, message: `bad ${i + 1}` }));
     const lines = importProblemsMessage('SFT JSONL', 'malformed line', problems).split('\n');
-    expect(lines[0]).toBe('SFT JSONL: 52 malformed lines, nothing imported:');
+    expect(lines[0]).toBe('SFT JSONL: 22 malformed lines, nothing imported:');
     expect(lines.slice(1, 3)).toEqual(['  line 1: bad 1', '  line 2: bad 2']);
-    expect(lines.slice(50)).toEqual(['  line 50: bad 50', '  …and 2 more (see .problems)']);
+    expect(lines.slice(20)).toEqual(['  line 20: bad 20', '  … and 2 more (see .problems)']);
     expect(importProblemsMessage('custom task import', 'problem', problems.slice(0, 1), (p) => `sft line ${p.line}: ${p.message}`)).toBe(
       'custom task import: 1 problem, nothing imported:\n  sft line 1: bad 1',
     );
@@ -77,7 +77,7 @@ describe('parseSftJsonl', () => {
       expect.unreachable();
     } catch (e) {
       expect((e as SftParseError).problems.length).toBe(80);
-      expect((e as Error).message).toMatch(/…and 30 more/);
+      expect((e as Error).message).toMatch(/… and 60 more/);
     }
   });
 });

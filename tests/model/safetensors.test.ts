@@ -152,6 +152,13 @@ describe('safetensors round trip', () => {
     for (const t of tensors) expect(t.data.byteOffset % (t.dtype === 'U8' ? 1 : t.dtype === 'BF16' ? 2 : 4)).toBe(0);
   });
 
+  test('a tensor or metadata key named "__proto__" is kept like any other name', () => {
+    const bytes = encodeSafetensors([{ name: '__proto__', dtype: 'U8', shape: [1], data: Uint8Array.of(7) }], { ['__proto__']: 'kept' }); // computed: an own key
+    const decoded = decodeSafetensors(bytes);
+    expect(decoded.tensors.map((t) => [t.name, [...t.data]])).toEqual([['__proto__', [7]]]);
+    expect(Object.entries(decoded.metadata)).toEqual([['__proto__', 'kept']]);
+  });
+
   test('decoding does not depend on where the bytes sit in their buffer', () => {
     const bytes = encodeSafetensors([{ name: 'a', dtype: 'F32', shape: [3], data: Float32Array.of(1, 2, 3) }]);
     const shifted = new Uint8Array(bytes.length + 3);

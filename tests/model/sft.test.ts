@@ -24,7 +24,9 @@ describe('supervised fine-tuning', () => {
       seed: 1,
       heldOut: examples.slice(360, 376),
       evalEvery: 15,
-      onStep: (m) => seen.push(m.step),
+      onStep: (m) => {
+        seen.push(m.step);
+      },
     });
     expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => i));
     expect(result.losses).toHaveLength(30);

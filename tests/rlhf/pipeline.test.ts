@@ -4,10 +4,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { main, parsePipelineArgs, runPipelineCli, UsageError } from '../../src/cli/pipeline';
+import { EXIT_ALARM, main, parsePipelineArgs, type PipelineCliSummary, runPipelineCli, UsageError } from '../../src/cli/pipeline';
 import { loadCheckpoint } from '../../src/model/checkpoint';
-import { isMetricName, type MetricRecord } from '../../src/rlhf/metrics';
-import type { PipelineSummary } from '../../src/rlhf/pipeline';
+import { isMetricName, KL_BLOWUP_THRESHOLD, type MetricRecord } from '../../src/rlhf/metrics';
 
 const dir = mkdtempSync(join(tmpdir(), 'pipeline-test-'));
 const lines = (file: string) =>
@@ -16,9 +15,22 @@ const lines = (file: string) =>
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l));
 
+/**
+ * A 95% Wilson score interval for a win rate p̂ over n prompts, checked by its definition rather than math.ts's closed
+ * form: its ends are the two p at which the normal score test just accepts p̂, (p̂ − p)² = z²·p(1 − p)/n, one on each
+ * side of p̂ — so a wrong n, a Wald interval or an interval that merely contains p̂ fails.
+ */
+function expectWilsonInterval(ci: [number, number], winRate: number, n: number, what: string) {
+  const z = 1.959963984540054; // the normal distribution's 97.5% quantile
+  for (const end of ci) expect((winRate - end) ** 2, `${what}: interval end ${end}`).toBeCloseTo((z * z * end * (1 - end)) / n, 12);
+  expect(ci[0], what).toBeLessThan(ci[1]);
+  expect(ci[0], what).toBeLessThanOrEqual(winRate);
+  expect(ci[1], what).toBeGreaterThanOrEqual(winRate);
+}
+
 describe('npm run pipeline (nano smoke run)', () => {
   const out = join(dir, 'full');
-  let summary: PipelineSummary;
+  let summary: PipelineCliSummary;
   const log: string[] = [];
 
   test('runs every stage and writes summary.json, metrics.jsonl, samples.jsonl, episodes.jsonl and checkpoints', { timeout: 600_000 }, async () => {
@@ -35,10 +47,13 @@ describe('npm run pipeline (nano smoke run)', () => {
     for (const v of [written.rm.heldout_accuracy, written.rm.gold_agreement, written.rm.labeler_gold_agreement, written.rm.inter_labeler_agreement, written.ppo.gold_sft, written.ppo.gold_ppo, written.ppo.win_rate, written.ppo.kl, written.seconds]) {
       expect(Number.isFinite(v)).toBe(true);
     }
-    expect(written.rm.heldout_accuracy).toBeGreaterThanOrEqual(0);
-    expect(written.rm.heldout_accuracy).toBeLessThanOrEqual(1);
-    expect(written.ppo.win_rate_ci[0]).toBeLessThanOrEqual(written.ppo.win_rate);
-    expect(written.ppo.win_rate_ci[1]).toBeGreaterThanOrEqual(written.ppo.win_rate);
+    expect(written.alarms).toEqual([]);
+    // Held-out accuracy: the mean over nano's 2 held-out rankings (10 prompts × heldoutFraction 0.2) of the share of
+    // their C(4,2) = 6 pairs the reward model orders as the labels do, so a multiple of 1/12. Ordering at random gets
+    // 6/12 on average; this seed measures 9/12 (what a second simulated labeler gets on the same labels), and a
+    // comparison the wrong way round (preferred and rejected swapped) would give 3/12.
+    expect(written.rm.heldout_accuracy * 12).toBeCloseTo(Math.round(written.rm.heldout_accuracy * 12), 9);
+    expect(written.rm.heldout_accuracy).toBeGreaterThan(0.5);
     expect(written.bon.map((b: { n: number }) => b.n)).toEqual([1, 2, 4]);
     expect(written.bon[0].kl_bound).toBe(0);
     expect(written.bon[2].kl_bound).toBeCloseTo(Math.log(4) - 3 / 4, 12);
@@ -82,8 +97,9 @@ describe('npm run pipeline (nano smoke run)', () => {
     expect(written.policies.bon).toMatchObject({ kl: written.bon[2].kl_bound, proxy: written.bon[2].proxy, gold: written.bon[2].gold });
     for (const p of Object.values(written.policies) as Record<string, unknown>[]) {
       for (const k of ['gold', 'win_rate', 'kl', 'proxy']) expect(Number.isFinite(p[k]), k).toBe(true);
-      expect((p.win_ci as number[])[0]).toBeLessThanOrEqual(p.win_rate as number);
     }
+    // Best-of-N is judged on bon.prompts = 4 prompts, the trained policies on eval.prompts = 8 (below).
+    expectWilsonInterval(written.policies.bon.win_ci, written.policies.bon.win_rate, 4, 'bon');
     expect(written.policies.ppo).toMatchObject({ gold: written.ppo.gold_ppo, win_rate: written.ppo.win_rate });
     const evalRecord = metrics.find((r) => r.stage === 'eval')!;
     expect(evalRecord['eval/win_rate_dpo']).toBe(written.policies.dpo.win_rate);
@@ -98,6 +114,18 @@ describe('npm run pipeline (nano smoke run)', () => {
       expect(Number.isFinite(s.proxy) && Number.isFinite(s.gold)).toBe(true);
     }
     expect(samples.filter((s) => s.policy === 'sft')).toHaveLength(8);
+    // Each policy's win rate over SFT again from these samples (the same prompts in the same order; a tie counts ½),
+    // and its interval for those 8 prompts.
+    const sftSamples = samples.filter((s) => s.policy === 'sft');
+    for (const policy of ['ppo', 'dpo']) {
+      const own = samples.filter((s) => s.policy === policy);
+      expect(own.map((s) => s.prompt)).toEqual(sftSamples.map((s) => s.prompt));
+      const outcomes = own.map((s, i): number => (s.gold > sftSamples[i].gold ? 1 : s.gold === sftSamples[i].gold ? 0.5 : 0));
+      const winRate = outcomes.reduce((a, b) => a + b, 0) / outcomes.length;
+      expect(written.policies[policy].win_rate, policy).toBeCloseTo(winRate, 12);
+      expectWilsonInterval(written.policies[policy].win_ci, winRate, sftSamples.length, policy);
+    }
+    expect(written.ppo.win_rate_ci).toEqual(written.policies.ppo.win_ci);
     expect(lines(join(out, 'episodes.jsonl'))).toHaveLength(16);
 
     // Checkpoints: the policies are language models, the reward model carries the score head.
@@ -114,6 +142,42 @@ describe('npm run pipeline (nano smoke run)', () => {
     expect(lines(join(again, 'metrics.jsonl'))).toEqual(first);
     expect(readFileSync(join(again, 'checkpoints', 'sft.safetensors')).equals(readFileSync(join(out, 'checkpoints', 'sft.safetensors')))).toBe(true);
   });
+
+  test('a metric alarm stops its stage, not the run: later stages use the kept policy, summary.json lists the alarm, exit 0 (EXIT_ALARM with --fail-on-alarm)', { timeout: 300_000 }, async () => {
+    // PPO from the smoke run's SFT model and reward model, driven into the designed KL alarm: β = 0, learning rate 1,
+    // one minibatch per iteration (so val/ratio is exactly 1 and cannot raise its own alarm first) and 29-token
+    // responses. Iteration 0 has KL 0 (policy = reference); iteration 1 samples from the policy its step wrecked:
+    // 187 nats per response on SwiftShader, 3.7× the alarm's 50.
+    const args = ['--preset', 'nano', '--seed', '3', '--from', out, '--stages', 'ppo,bon,eval', '--kl-coef', '0', '--set', 'ppo.lr=1', '--set', 'ppo.miniBatches=1', '--set', 'ppo.maxResponseTokens=29'];
+    const alarmed = join(dir, 'alarm');
+    const [log, err] = [[] as string[], [] as string[]];
+    expect(await main([...args, '--out', alarmed], (l) => log.push(l), (l) => err.push(l))).toBe(0);
+    expect(err).toEqual([]);
+    const written: PipelineCliSummary = JSON.parse(readFileSync(join(alarmed, 'summary.json'), 'utf8'));
+    const ppo = lines(join(alarmed, 'metrics.jsonl')).filter((r: MetricRecord) => r.stage === 'ppo');
+    expect(ppo.map((r: MetricRecord) => r.step)).toEqual([0, 1]);
+    expect(written.alarms).toEqual([{ stage: 'ppo', step: 1, metric: 'objective/kl', value: ppo[1]['objective/kl'], message: expect.stringMatching(/^objective\/kl is \d+\.\d\d nats \(> 50\): KL blow-up/) }]);
+    expect(written.alarms[0].value).toBeGreaterThan(KL_BLOWUP_THRESHOLD);
+    // Printed, and the later stages ran after it.
+    expect(log.join('\n')).toMatch(/== ppo stopped by an alarm at step 1: objective\/kl is [\s\S]*== bon done[\s\S]*== eval done[\s\S]*wrote /);
+    expect(log.join('\n')).not.toMatch(/== ppo done/);
+    // The evaluation measured the policy PPO kept (the one iteration 1 sampled from, far from SFT), not SFT itself
+    // (beside the smoke run's DPO policy, which --from loaded).
+    expect(Object.keys(written.policies).sort()).toEqual(['bon', 'dpo', 'ppo']);
+    expect(written.policies.ppo.kl).toBeGreaterThan(KL_BLOWUP_THRESHOLD);
+    expect(Number.isFinite(written.policies.ppo.win_rate)).toBe(true);
+    expect(loadCheckpoint(readFileSync(join(alarmed, 'checkpoints', 'ppo.safetensors'))).head).toBeUndefined();
+
+    // --fail-on-alarm: the same run and files, then a non-zero exit status that names the alarm.
+    const failing = join(dir, 'alarm-fail');
+    err.length = 0;
+    expect(await main([...args, '--fail-on-alarm', '--out', failing], () => {}, (l) => err.push(l))).toBe(EXIT_ALARM);
+    expect(EXIT_ALARM).not.toBe(0);
+    expect(err).toEqual(['--fail-on-alarm: ppo stopped at step 1 (objective/kl)']);
+    const again: PipelineCliSummary = JSON.parse(readFileSync(join(failing, 'summary.json'), 'utf8'));
+    expect(again.alarms).toEqual(written.alarms);
+    expect(again.policies).toEqual(written.policies);
+  });
 });
 
 describe('pipeline command line', () => {
@@ -124,6 +188,9 @@ describe('pipeline command line', () => {
     expect(() => parsePipelineArgs(['--stages', 'sft,magic'])).toThrow(/unknown stage magic/);
     expect(() => parsePipelineArgs(['--bogus', '1'])).toThrow(/unknown option --bogus/);
     expect(() => parsePipelineArgs(['--set', 'novalue'])).toThrow(/PATH=VALUE/);
+    expect(o).toMatchObject({ failOnAlarm: false });
+    expect(parsePipelineArgs(['--fail-on-alarm', '--seed', '2'])).toMatchObject({ failOnAlarm: true, seed: 2 }); // a switch: it takes no value
+    expect(() => parsePipelineArgs(['--fail-on-alarm=yes'])).toThrow(/--fail-on-alarm takes no value/);
     const err: string[] = [];
     expect(await main(['--preset', 'nano', '--set', 'ppo.clip=7', '--out', join(dir, 'bad')], () => {}, (l) => err.push(l))).toBe(2);
     expect(err.join('\n')).toMatch(/ppo\.clip: must be in \(0, 1\], got 7/);
@@ -142,6 +209,7 @@ describe('pipeline command line', () => {
     expect(help).toMatch(/^ {2}dpo {7}DPO \(not run unless named\): /m);
     expect(help).toMatch(/^ {2}dpo\.loss +sigmoid \| ipo: /m);
     expect(help).toMatch(/^ {2}dpo\.beta +number in \(0, 100\]: /m);
+    expect(help).toMatch(new RegExp(`^ {2}--fail-on-alarm +exit with status ${EXIT_ALARM} when a metric alarm stopped a stage`, 'm'));
     const err: string[] = [];
     expect(await main(['--preset', 'nano', '--set', 'dpo.loss=hinge', '--set', 'dpo.beta=0', '--out', join(dir, 'bad-dpo')], () => {}, (l) => err.push(l))).toBe(2);
     expect(err.join('\n')).toMatch(/dpo\.loss: must be one of sigmoid, ipo, got "hinge"; dpo\.beta: must be in \(0, 100\], got 0/);

@@ -3,7 +3,7 @@
 // that reads the bundled files from public/.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GpuRuntime } from '../../src/gpu';
+import { type GpuRuntime, memoryBudget } from '../../src/gpu';
 import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint';
 import { type GPTConfig, type HeadName, makeConfig, parameterShapes } from '../../src/model/config';
 import { tokenizerFromJSON } from '../../src/model/tokenizer';
@@ -13,11 +13,16 @@ import { softwareAdapter } from '../helpers/lab-stores';
 
 type Of<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
-/** A runtime with an adapter and a device that `lose` loses (as a driver reset would: its `lost` promise resolves). */
+/**
+ * A runtime with an adapter, a device that `lose` loses (as a driver reset would: its `lost` promise resolves), the
+ * memory budget of a 16 GiB machine with 1 GiB buffers (a pipeline checks a run's memory against it) and an empty
+ * buffer pool (a stage trims it before it starts).
+ */
 export function fakeRuntime(name: string): { rt: GpuRuntime; lose: (reason?: string) => void } {
   let lose!: (info: { reason: string; message: string }) => void;
   const lost = new Promise<{ reason: string; message: string }>((resolve) => (lose = resolve));
-  const rt = { adapter: softwareAdapter(name), device: { lost }, isLost: false };
+  const memory = memoryBudget({ maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30 }, 16 * 2 ** 30);
+  const rt = { adapter: softwareAdapter(name), device: { lost }, isLost: false, memory, buffers: { trim: () => {} } };
   return {
     rt: rt as unknown as GpuRuntime,
     lose: (reason = 'unknown') => {

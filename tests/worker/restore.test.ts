@@ -1,9 +1,15 @@
 // The worker's restore module on the CPU, with checkpoints of the nano preset built here and a stand-in pipeline: a
-// saved checkpoint must be of a known name, the preset's architecture and the head its name says; the request is all
+// saved checkpoint must be of a known name, the preset's architecture, the head its name says and the pipeline's
+// tokenizer, its weights finite; the request is all
 // or nothing (rankings checked before the pipeline is even asked for); what is restored becomes the pipeline's weights
 // and the session's kept checkpoints (copies), the rankings join the human ones without duplicates, and the answer is
 // `restored`, then the labels' stats.
 import { describe, expect, test } from 'vitest';
+import { saveCheckpoint } from '../../src/model/checkpoint';
+import { BpeTokenizer } from '../../src/model/bpe-tokenizer';
+import { CharTokenizer } from '../../src/model/char-tokenizer';
+import { tokenizerFromJSON } from '../../src/model/tokenizer';
+import type { BpeTokenizerJSON } from '../../src/model/tokenizer-base';
 import type { Pipeline } from '../../src/rlhf/pipeline';
 import type { Ranking } from '../../src/rlhf/preferences';
 import { Feedback } from '../../src/worker/feedback';
@@ -13,17 +19,56 @@ import { checkpointBytes, filledWeights, nanoModel, publicAsset, testSession } f
 
 const human = (prompt: string): Ranking => ({ prompt, completions: ['yes', 'no'], source: 'human' });
 
+/** What restore reads of a nano pipeline: its architecture and its tokenizer (the bundled one). */
+const nanoPipeline = (nano: Awaited<ReturnType<typeof nanoModel>>) => ({ modelConfig: nano.config, tokenizer: tokenizerFromJSON(nano.tokenizerJson) });
+
+/** A character tokenizer with `vocabSize` ids (5 specials, then code points from U+0100): the BPE's size, other tokens. */
+const charTokenizerOfSize = (vocabSize: number) => CharTokenizer.fromText(String.fromCodePoint(...Array.from({ length: vocabSize - 5 }, (_, i) => 0x100 + i)));
+
 describe('savedWeights', () => {
   test('the weights of a checkpoint that fits; else what does not', async () => {
     const nano = await nanoModel();
-    const want = nano.config;
-    expect(savedWeights('sft', checkpointBytes(nano, 0.5), want)).toEqual({ weights: filledWeights(want, 0.5) });
-    expect(savedWeights('reward-model', checkpointBytes(nano, 0.5, 'score'), want)).toEqual({ weights: filledWeights(want, 0.5, 'score') });
+    const want = nanoPipeline(nano);
+    expect(savedWeights('sft', checkpointBytes(nano, 0.5), want)).toEqual({ weights: filledWeights(nano.config, 0.5) });
+    expect(savedWeights('reward-model', checkpointBytes(nano, 0.5, 'score'), want)).toEqual({ weights: filledWeights(nano.config, 0.5, 'score') });
     expect(savedWeights('policy', checkpointBytes(nano, 0), want)).toEqual({ problem: 'unknown checkpoint "policy" (known: base, sft, reward-model, ppo, dpo)' });
     expect(savedWeights('sft', await publicAsset(BASE_MODEL_PATH), want)).toEqual({ problem: expect.stringMatching(/^sft: contextLength 128 ≠ 32, nLayer 4 ≠ 2, .* — it was made for another preset$/) });
     expect(savedWeights('ppo', checkpointBytes(nano, 0, 'score'), want)).toEqual({ problem: 'ppo: has a score head, expected none (the LM head)' });
     expect(savedWeights('reward-model', checkpointBytes(nano, 0), want)).toEqual({ problem: 'reward-model: has no head, expected a score' });
     expect(savedWeights('base', new Uint8Array([1, 2, 3]), want)).toEqual({ problem: expect.stringMatching(/^base: /) });
+  });
+
+  test('a weight that is not finite: refused, naming the tensor, the flat index and the value', async () => {
+    const nano = await nanoModel();
+    const weights = filledWeights(nano.config, 0.5);
+    weights['h.1.mlp.c_fc.weight'][5] = NaN;
+    expect(savedWeights('sft', saveCheckpoint(weights, nano.config, nano.tokenizerJson), nanoPipeline(nano))).toEqual({
+      problem: expect.stringMatching(/^sft: checkpoint: tensor transformer\.h\.1\.mlp\.c_fc\.weight holds NaN at flat index 5: every weight must be finite/),
+    });
+  });
+
+  test("another tokenizer of the same size: refused, naming both and the difference; none recorded: refused", async () => {
+    const nano = await nanoModel();
+    const want = nanoPipeline(nano);
+    const ours = `the pipeline uses the 'bpe-${nano.config.vocabSize}' #[0-9a-f]{8}`;
+    const withTokenizer = (tokenizerJson: unknown, extra: Record<string, string> = {}) => saveCheckpoint(filledWeights(nano.config, 0.5), nano.config, tokenizerJson, extra);
+    const chars = charTokenizerOfSize(nano.config.vocabSize);
+    const run = { 'rlhf_lab.pipeline': JSON.stringify({ task: 'sentiment', stage: 'sft', seed: 1 }) };
+    expect(savedWeights('sft', withTokenizer(chars.toJSON(), run), want)).toEqual({
+      problem: expect.stringMatching(new RegExp(`^sft: this checkpoint's tokenizer is the 'char-${nano.config.vocabSize}' #[0-9a-f]{8} of task "sentiment"; ${ours} \\(char ≠ bpe\\) — the same architecture, but its token ids mean other text$`)),
+    });
+    // The same BPE size, its last merge another pair.
+    const bundled = nano.tokenizerJson as BpeTokenizerJSON;
+    const last = nano.config.vocabSize - 1;
+    const merges = [...bundled.merges.slice(0, -1), [255, last - 1] as [number, number]];
+    const other = BpeTokenizer.fromJSON({ ...bundled, merges });
+    expect(savedWeights('sft', withTokenizer(other.toJSON()), want)).toEqual({
+      problem: expect.stringMatching(new RegExp(`^sft: this checkpoint's tokenizer is the 'bpe-${nano.config.vocabSize}' #[0-9a-f]{8}; ${ours} \\(id ${last} is .+ ≠ .+\\) — the same architecture`)),
+    });
+    expect(savedWeights('sft', withTokenizer(undefined), want)).toEqual({
+      problem: expect.stringMatching(new RegExp(`^sft: it records no tokenizer \\(no "rlhf_lab.tokenizer" in its metadata\\), so its token ids cannot be checked; ${ours}$`)),
+    });
+    expect(savedWeights('sft', withTokenizer({ kind: 'wordpiece' }), want)).toEqual({ problem: 'sft: invalid tokenizer JSON: "kind" must be "char" or "bpe", got "wordpiece"' });
   });
 });
 
@@ -31,7 +76,7 @@ describe('restore', () => {
   async function setup() {
     const nano = await nanoModel();
     const { session, rec } = testSession();
-    const pipeline = { modelConfig: nano.config, weights: {} } as unknown as Pipeline;
+    const pipeline = { ...nanoPipeline(nano), weights: {} } as unknown as Pipeline;
     const asked: string[] = [];
     const ensure = async (who: string) => {
       asked.push(who);
@@ -50,6 +95,18 @@ describe('restore', () => {
       'restore: nothing restored — ppo: has a score head, expected none (the LM head); unknown checkpoint "x" (known: base, sft, reward-model, ppo, dpo)',
     );
     expect([pipeline.weights, session.checkpoints.size, session.human, rec.events]).toEqual([{}, 0, [], []]);
+  });
+
+  test('a weight that is not finite or another tokenizer refuses it all: no `restored`, which the page waits for to say "Loaded"', async () => {
+    const { nano, session, rec, pipeline, run } = await setup();
+    const weights = filledWeights(nano.config, 0.1);
+    weights.wpe[3] = Infinity;
+    await expect(run([{ name: 'sft', bytes: saveCheckpoint(weights, nano.config, nano.tokenizerJson) }])).rejects.toThrow(
+      /^restore: nothing restored — sft: checkpoint: tensor transformer\.wpe\.weight holds Infinity at flat index 3: /,
+    );
+    const chars = saveCheckpoint(filledWeights(nano.config, 0.1), nano.config, charTokenizerOfSize(nano.config.vocabSize).toJSON());
+    await expect(run([{ name: 'ppo', bytes: chars }])).rejects.toThrow(/^restore: nothing restored — ppo: this checkpoint's tokenizer is the 'char-\d+' #[0-9a-f]{8}; the pipeline uses/);
+    expect([pipeline.weights, session.checkpoints.size, rec.events]).toEqual([{}, 0, []]);
   });
 
   test('checkpoints become the weights and kept copies, rankings join once; answered by restored and the stats', async () => {

@@ -27,7 +27,7 @@ export const bon = {
       defaults: (preset) => DEFAULTS[preset],
       fields: {
         maxN: { kind: 'int', min: 1, max: 1024, meaning: 'largest N (N = 1, 2, 4, … up to it): samples per prompt the reward model picks its favourite from' },
-        prompts: { kind: 'int', min: 1, meaning: 'held-out prompts best-of-N answers' },
+        prompts: { kind: 'int', min: 1, max: 10_000, meaning: 'held-out prompts best-of-N answers' },
       },
     } as const satisfies StageConfig<BestOfNSettings>,
   ],

@@ -2,8 +2,9 @@
 // reference. Before the first step, every dpo.evalEvery steps, at the end of every epoch and after the last, a
 // held-out check: the implicit reward's accuracy on the held-out rankings, and samples of the policy on held-out
 // prompts with their KL to SFT (the estimator PPO logs), gold reward and — when a reward model was trained — proxy
-// score: DPO's trajectory on the same gold-vs-√KL frontier as PPO's. A metric alarm keeps the last good weights as
-// the checkpoint (the weights of the last check it passed).
+// score: DPO's trajectory on the same gold-vs-√KL frontier as PPO's. A metric alarm, or the GPU running out of
+// memory, keeps the last good weights as the checkpoint (the weights of the last check it passed).
+import { GpuOutOfMemoryError } from '../../gpu';
 import { mixSeed } from '../../model/data';
 import { DPOTrainer, dpoSchedule } from '../dpo';
 import { sampleKL, samplePolicy } from '../evaluate';
@@ -92,6 +93,9 @@ export async function runDpo(ctx: StageContext): Promise<void> {
       `dpo (${c.loss}): held-out implicit-reward accuracy ${heldoutAccuracy.toFixed(3)} on ${heldout.length} held-out rankings` +
         (rmAccuracy === null ? '' : ` (the reward model on the same pairs: ${rmAccuracy.toFixed(3)})`),
     );
+  } catch (e) {
+    if (e instanceof GpuOutOfMemoryError) ctx.keep('dpo', lastGood);
+    throw e;
   } finally {
     trainer.dispose();
     policy.dispose();

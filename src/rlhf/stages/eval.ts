@@ -26,7 +26,7 @@ export const evaluation = {
       section: 'eval',
       defaults: (preset) => DEFAULTS[preset],
       fields: {
-        prompts: { kind: 'int', min: 1, meaning: 'held-out prompts every policy and SFT answer (one sample each) for the win rates' },
+        prompts: { kind: 'int', min: 1, max: 10_000, meaning: 'held-out prompts every policy and SFT answer (one sample each) for the win rates' },
       },
     } as const satisfies StageConfig<EvaluationSettings>,
   ],

@@ -1,6 +1,8 @@
 // PPO against the reward model (src/rlhf/ppo.ts): the four models, one iteration per batch of prompts. A metric
-// alarm stops it with the policy's last good weights kept as the PPO checkpoint (not the EMA, which took in the
-// refused step); otherwise the checkpoint holds the EMA of the policy weights, which evaluation measures.
+// alarm, or the GPU running out of memory, stops it with the policy's last good weights kept as the PPO checkpoint
+// (not the EMA, which took in the refused step); otherwise the checkpoint holds the EMA of the policy weights, which
+// evaluation measures.
+import { GpuOutOfMemoryError } from '../../gpu';
 import { mixSeed, shuffledIndices } from '../../model/data';
 import { PPOTrainer } from '../ppo';
 import type { StageContext } from './context';
@@ -17,11 +19,12 @@ export async function runPpo(ctx: StageContext): Promise<void> {
   const prompts = ctx.task.prompts.train;
   const order = shuffledIndices(prompts.length, mixSeed(ctx.config.seed, 52));
   let ema;
+  let lastGood = sft;
   try {
     for (let it = 0; it < iterations; it++) {
       await ctx.control.gate();
       const batch = Array.from({ length: c.batchSize }, (_, i) => prompts[order[(it * c.batchSize + i) % prompts.length]]);
-      const lastGood = await models.policy.params.getWeights();
+      lastGood = await models.policy.params.getWeights();
       const { metrics, episodes } = await trainer.step(batch);
       ctx.events.episodes?.(it, episodes);
       try {
@@ -35,6 +38,9 @@ export async function runPpo(ctx: StageContext): Promise<void> {
       report(it + 1, iterations);
     }
     ema = await trainer.emaWeights();
+  } catch (e) {
+    if (e instanceof GpuOutOfMemoryError) ctx.keep('ppo', lastGood);
+    throw e;
   } finally {
     trainer.dispose();
     Object.values(models).forEach((m) => m.dispose());

@@ -45,8 +45,8 @@ export const ppo = {
       section: 'ppo',
       defaults: (preset) => DEFAULTS[preset],
       fields: {
-        epochs: { kind: 'int', min: 1, meaning: 'passes over each batch (InstructGPT: 1; TRL: 4)' },
-        warmupIterations: { kind: 'int', min: 0, meaning: 'iterations of linear learning-rate warm-up (InstructGPT: 10)' },
+        epochs: { kind: 'int', min: 1, max: 100, meaning: 'passes over each batch (InstructGPT: 1; TRL: 4)' },
+        warmupIterations: { kind: 'int', min: 0, max: 100_000, meaning: 'iterations of linear learning-rate warm-up (InstructGPT: 10)' },
         clip: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'ε of the policy’s clipped surrogate' },
         valueClip: { kind: 'number', min: 0, max: 1e6, minOpen: true, meaning: 'ε of the value loss clipping' },
         vfCoef: { kind: 'number', min: 0, max: 1e3, minOpen: true, meaning: 'weight of the value loss' },
@@ -67,18 +67,18 @@ export const ppo = {
         ptxCoef: { kind: 'number', min: 0, max: 1e3, meaning: 'γ_ptx: weight of the pretraining LM loss mixed into each policy step (0 = plain PPO)' },
         emaDecay: { kind: 'number', min: 0, max: 1, meaning: 'decay (below 1) of the EMA of the policy weights used for evaluation' },
         gradClip: { kind: 'number', min: 0, max: 1e6, meaning: 'global gradient-norm clipping of both models' },
-        batchSize: { kind: 'int', min: 1, meaning: 'episodes (prompt + sampled response) per iteration' },
+        batchSize: { kind: 'int', min: 1, max: 4096, meaning: 'episodes (prompt + sampled response) per iteration' },
         miniBatches: { kind: 'int', min: 1, max: { text: 'ppo.batchSize', of: (p) => Math.max(1, p.batchSize) }, meaning: 'minibatches per epoch (they divide ppo.batchSize evenly)' },
         lr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'learning rate of the policy (constant after the warm-up)' },
         valueLr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'learning rate of the value model (constant after the warm-up)' },
-        ptxBatchSize: { kind: 'int', min: 1, meaning: 'pretraining sequences per policy step when ppo.ptxCoef > 0' },
+        ptxBatchSize: { kind: 'int', min: 1, max: 1024, meaning: 'pretraining sequences per policy step when ppo.ptxCoef > 0' },
         maxResponseTokens: {
           kind: 'int',
           min: 1,
           max: { text: 'the context length − 3', of: (_, model) => Math.max(1, model.contextLength - 3) },
           meaning: 'longest response in tokens, wherever the policy samples (labels, PPO, best-of-N, evaluation); the task is built for it',
         },
-        episodes: { kind: 'int', min: 1, meaning: 'episodes of the whole run, a multiple of ppo.batchSize (one iteration per batch)' },
+        episodes: { kind: 'int', min: 1, max: 10_000_000, meaning: 'episodes of the whole run, a multiple of ppo.batchSize (one iteration per batch)' },
       },
       check(p) {
         const problems: { field: string; message: string }[] = [];

@@ -31,8 +31,8 @@ export const pretrain = {
       section: 'pretrain',
       defaults: (preset) => DEFAULTS[preset],
       fields: {
-        steps: { kind: 'int', min: 1, meaning: 'optimizer steps of next-token prediction on the bundled stories' },
-        batchSize: { kind: 'int', min: 1, meaning: 'sequences per optimizer step' },
+        steps: { kind: 'int', min: 1, max: 1_000_000, meaning: 'optimizer steps of next-token prediction on the bundled stories' },
+        batchSize: { kind: 'int', min: 1, max: 1024, meaning: 'sequences per optimizer step' },
         lr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'peak learning rate of AdamW (linear warm-up, then cosine decay to a tenth of it)' },
         force: { kind: 'boolean', meaning: 'pretrain even when the bundled base model fits the preset (tiny)' },
       },

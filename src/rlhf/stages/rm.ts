@@ -44,7 +44,7 @@ export const rm = {
       section: 'labels',
       defaults: (preset) => LABEL_DEFAULTS[preset],
       fields: {
-        prompts: { kind: 'int', min: 2, meaning: 'training prompts the simulated labelers rank SFT samples of' },
+        prompts: { kind: 'int', min: 2, max: 100_000, meaning: 'training prompts the simulated labelers rank SFT samples of' },
         k: { kind: 'int', min: 4, max: 9, meaning: 'K: completions ranked per prompt (InstructGPT: 4…9)' },
         agreement: { kind: 'number', min: 0.5, max: 1, minOpen: true, meaning: 'how often the simulated labelers order a pair as the gold reward does (their noise is calibrated to it)' },
         heldoutFraction: { kind: 'number', min: 0, max: 0.9, minOpen: true, meaning: 'share of the rankings held out to measure the reward model (and DPO)' },
@@ -55,9 +55,9 @@ export const rm = {
       defaults: (preset) => DEFAULTS[preset],
       fields: {
         lr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'learning rate of AdamW (constant after the warm-up)' },
-        groupsPerStep: { kind: 'int', min: 1, meaning: 'rankings (prompts) per optimizer step; each ranking is all its C(K,2) pairs' },
-        epochs: { kind: 'int', min: 1, meaning: 'passes over the training rankings (InstructGPT: 1; more overfits)' },
-        warmup: { kind: 'int', min: 0, meaning: 'optimizer steps of linear learning-rate warm-up' },
+        groupsPerStep: { kind: 'int', min: 1, max: 1024, meaning: 'rankings (prompts) per optimizer step; each ranking is all its C(K,2) pairs' },
+        epochs: { kind: 'int', min: 1, max: 100, meaning: 'passes over the training rankings (InstructGPT: 1; more overfits)' },
+        warmup: { kind: 'int', min: 0, max: 1_000_000, meaning: 'optimizer steps of linear learning-rate warm-up' },
       },
     } as const satisfies StageConfig<RewardModelSettings>,
   ],

@@ -53,7 +53,8 @@ export interface Bound<S = object> {
 
 /** One documented setting of a stage's config section; `makePipelineConfig` checks values against it. */
 export type SettingDoc<S = object> =
-  | { readonly kind: 'int'; readonly meaning: string; readonly min: number; readonly max?: number | Bound<S> }
+  /** `max` is required: a count without a bound (1e15 sequences a step) would validate and only fail on the GPU. */
+  | { readonly kind: 'int'; readonly meaning: string; readonly min: number; readonly max: number | Bound<S> }
   | { readonly kind: 'number'; readonly meaning: string; readonly min: number; readonly max: number; readonly minOpen?: boolean }
   | { readonly kind: 'choice'; readonly meaning: string; readonly options: readonly string[] }
   | { readonly kind: 'boolean'; readonly meaning: string }

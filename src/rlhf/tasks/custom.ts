@@ -1,18 +1,21 @@
 // A custom task imported from JSONL files in Hugging Face TRL's dataset formats (one JSON object per line):
-//   sft          {"prompt": "...", "completion": "..."}   demonstrations for SFT (parsed by parseSftJsonl)
+//   sft          {"prompt": "...", "completion": "..."}   demonstrations for SFT (as parseSftJsonl reads them)
 //                {"text": "..."}                          plain text for the PPO-ptx pretraining loss
 //   preferences  {"prompt": "...", "chosen": "...", "rejected": "..."}, Anthropic HH {"chosen", "rejected"}, or
 //                rankings {"prompt": "...", "completions": ["best", …, "worst"]} (K ≥ 2 distinct; see preferences.ts)
 //   prompts      {"prompt": "..."}                         prompts for RL (and held-out evaluation)
 //                {"text": "..."}                          plain text for PPO-ptx
-// Every file is optional, but together they must provide at least one prompt. Every malformed line of every file is
-// reported with its file and line number in one TaskImportError; nothing is imported when there is any.
+// Every file is optional, but together they must provide at least one prompt. Each file holds one kind of record
+// (custom-files.ts FILE_HOLDS: a file of prompts with a preference line in it is refused, not read as prompts with
+// the ranking dropped) and is at most MAX_IMPORT_BYTES long. Every malformed line of every file is reported with its
+// file and line number in one TaskImportError; nothing is imported when there is any.
 // A custom task has no gold reward: its preferences come from the files (or people in the UI), and the reward model
 // is the only judge. Held-out prompts (for the policy's win-rate evaluation) are split off deterministically from the
 // seed, taking prompts that carry no demonstration or preference first; all demonstrations and preferences are kept.
 // Plain TypeScript (no node:*, no DOM): runs in Node and in a browser Web Worker.
-import { importProblemsMessage, jsonlObjects, jsonTypeName, mixSeed, parseSftJsonl, SftParseError, type SftExample } from '../../model/data';
-import { hashString, parsePreferenceJsonl, PreferenceParseError, type Ranking } from '../preferences';
+import { importProblemsMessage, jsonlObjects, jsonTypeName, mixSeed, sftExampleOf, type SftExample } from '../../model/data';
+import { hashString, rankingOf, type Ranking } from '../preferences';
+import { type CustomFile, FILE_HOLDS, FILE_TEXT, MAX_IMPORT_BYTES, MAX_IMPORT_TEXT, RECORD_TEXT, type RecordKind, recordKind } from './custom-files';
 import { CUSTOM } from './descriptors';
 import type { CustomTaskFiles, Task, TaskDefinition } from './types';
 
@@ -39,66 +42,89 @@ export class TaskImportError extends Error {
 }
 
 
-/** JSON object of a line, or undefined (blank line, invalid JSON, not an object: left for the caller to report). */
-function object(raw: string): Record<string, unknown> | undefined {
-  const s = raw.trim();
-  if (s === '') return undefined;
-  try {
-    const v: unknown = JSON.parse(s);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
+/** What each file's lines must be, for the message of a line that is not an object. */
+const EXPECTED: Readonly<Record<CustomFile, string>> = {
+  sft: '{"prompt": string, "completion": string} or {"text": string}',
+  preferences: 'with "prompt" and "chosen"/"rejected" or "completions"',
+  prompts: '{"prompt": string} or {"text": string}',
+};
+
+const EMPTY: Readonly<Record<CustomFile, string>> = { sft: 'no examples in the file', preferences: 'no preferences in the file', prompts: 'no prompts in the file' };
+
+/** What the files hold, each kind in file order. */
+interface FileRecords {
+  demonstrations: SftExample[];
+  preferences: Ranking[];
+  prompts: string[];
+  /** Pretraining text for PPO-ptx, from the SFT and prompts files. */
+  texts: string[];
+}
+
+/** Reads one object (of `kind`, one its file holds) into `into`; returns what is wrong with it instead. */
+type LineReader = (o: Record<string, unknown>, kind: RecordKind | undefined, into: FileRecords) => string | undefined;
+
+function readText(o: Record<string, unknown>, into: FileRecords): string | undefined {
+  if (typeof o.text !== 'string') return `"text" must be a string, got ${jsonTypeName(o.text)}`;
+  into.texts.push(o.text);
+  return undefined;
+}
+
+const READ_LINE: Readonly<Record<CustomFile, LineReader>> = {
+  sft: (o, kind, into) => {
+    if (kind === 'text') return readText(o, into);
+    const example = sftExampleOf(o);
+    if (typeof example === 'string') return example;
+    into.demonstrations.push(example);
     return undefined;
-  }
-}
-
-/** SFT file: {"text"} lines are pretraining text, everything else goes through parseSftJsonl (line numbers kept). */
-function parseSftFile(text: string, problems: TaskImportProblem[]): { demos: SftExample[]; texts: string[] } {
-  const lines = text.split(/\r?\n/);
-  const texts: string[] = [];
-  let rest = 0;
-  const forSft = lines.map((raw, i) => {
-    const o = object(raw);
-    if (o && 'text' in o && !('prompt' in o) && !('completion' in o)) {
-      if (typeof o.text === 'string') texts.push(o.text);
-      else problems.push({ file: 'sft', line: i + 1, message: `"text" must be a string, got ${jsonTypeName(o.text)}` });
-      return '';
-    }
-    if (raw.trim() !== '') rest++;
-    return raw;
-  });
-  let demos: SftExample[] = [];
-  if (rest > 0 || texts.length === 0) {
-    try {
-      demos = parseSftJsonl(forSft.join('\n'));
-    } catch (e) {
-      if (!(e instanceof SftParseError)) throw e;
-      for (const p of e.problems) problems.push({ file: 'sft', line: p.line, message: p.message });
-    }
-  }
-  return { demos, texts };
-}
-
-function parsePromptsFile(text: string, problems: TaskImportProblem[]): { prompts: string[]; texts: string[] } {
-  const prompts: string[] = [];
-  const texts: string[] = [];
-  const parsed = jsonlObjects(text, '{"prompt": string} or {"text": string}');
-  const found: TaskImportProblem[] = parsed.problems.map((p) => ({ file: 'prompts', ...p }));
-  for (const { line, value: o } of parsed.objects) {
+  },
+  preferences: (o, _kind, into) => {
+    const ranking = rankingOf(o);
+    if (typeof ranking === 'string') return ranking;
+    into.preferences.push(ranking);
+    return undefined;
+  },
+  prompts: (o, _kind, into) => {
     const hasPrompt = 'prompt' in o;
-    const hasText = 'text' in o;
-    if (hasPrompt && hasText) found.push({ file: 'prompts', line, message: 'has both "prompt" and "text": use one per line' });
-    else if (!hasPrompt && !hasText) found.push({ file: 'prompts', line, message: 'missing "prompt" (or "text" for pretraining text)' });
-    else {
-      const field = hasPrompt ? 'prompt' : 'text';
-      const v = o[field];
-      if (typeof v !== 'string') found.push({ file: 'prompts', line, message: `"${field}" must be a string, got ${jsonTypeName(v)}` });
-      else (hasPrompt ? prompts : texts).push(v);
-    }
+    if (hasPrompt && 'text' in o) return 'has both "prompt" and "text": use one per line';
+    if (!hasPrompt) return 'text' in o ? readText(o, into) : 'missing "prompt" (or "text" for pretraining text)';
+    if (typeof o.prompt !== 'string') return `"prompt" must be a string, got ${jsonTypeName(o.prompt)}`;
+    into.prompts.push(o.prompt);
+    return undefined;
+  },
+};
+
+/**
+ * The records of one file; its problems, in line order, go to `problems`. Every line must be of the file's one kind
+ * (FILE_HOLDS): the first line of another kind is reported naming both kinds and the line that made the file's kind
+ * (the page reads a file's kind from its first such line), and lines of other kinds are not read as this one's.
+ */
+function readFile(file: CustomFile, text: string, problems: TaskImportProblem[]): FileRecords {
+  const into: FileRecords = { demonstrations: [], preferences: [], prompts: [], texts: [] };
+  if (text.length > MAX_IMPORT_BYTES) {
+    problems.push({ file, line: 0, message: `longer than the ${MAX_IMPORT_TEXT} an import may be` });
+    return into;
   }
+  const parsed = jsonlObjects(text, EXPECTED[file]);
+  const found: TaskImportProblem[] = parsed.problems.map((p) => ({ file, ...p }));
+  let fileKindLine: number | undefined; // the first line of exactly the file's kind
+  let otherKind: TaskImportProblem | undefined;
+  for (const { line, value } of parsed.objects) {
+    const kind = recordKind(value);
+    if (kind !== undefined && !FILE_HOLDS[file].includes(kind)) {
+      const why = fileKindLine === undefined ? `this is a file of ${FILE_TEXT[file]}` : `line ${fileKindLine} made this a file of ${FILE_TEXT[file]}`;
+      otherKind ??= { file, line, message: `${RECORD_TEXT[kind]}, but ${why}: every line must be of the file's one kind` };
+      continue;
+    }
+    if (kind === file) fileKindLine ??= line;
+    const problem = READ_LINE[file](value, kind, into);
+    if (problem !== undefined) found.push({ file, line, message: problem });
+  }
+  if (otherKind) found.push(otherKind);
   found.sort((a, b) => a.line - b.line);
-  problems.push(...found);
-  if (prompts.length === 0 && texts.length === 0 && found.length === 0) problems.push({ file: 'prompts', line: parsed.lineCount, message: 'no prompts in the file' });
-  return { prompts, texts };
+  const read = into.demonstrations.length + into.preferences.length + into.prompts.length + into.texts.length;
+  if (read === 0 && found.length === 0) found.push({ file, line: parsed.lineCount, message: EMPTY[file] });
+  for (const p of found) problems.push(p); // not push(...found): a file's 300,000 problems overflow the stack as arguments
+  return into;
 }
 
 /**
@@ -114,28 +140,11 @@ export function importTask(files: CustomTaskFiles, options: CustomTaskOptions): 
   if (files.sft === undefined && files.preferences === undefined && files.prompts === undefined) {
     problems.push({ file: 'task', line: 0, message: 'no files: give at least one of sft, preferences, prompts' });
   }
-  let demonstrations: SftExample[] = [];
-  let preferences: Ranking[] = [];
-  const pretrainText: string[] = [];
-  const extraPrompts: string[] = [];
-  if (files.sft !== undefined) {
-    const { demos, texts } = parseSftFile(files.sft, problems);
-    demonstrations = demos;
-    pretrainText.push(...texts);
-  }
-  if (files.preferences !== undefined) {
-    try {
-      preferences = parsePreferenceJsonl(files.preferences);
-    } catch (e) {
-      if (!(e instanceof PreferenceParseError)) throw e;
-      for (const p of e.problems) problems.push({ file: 'preferences', line: p.line, message: p.message });
-    }
-  }
-  if (files.prompts !== undefined) {
-    const { prompts, texts } = parsePromptsFile(files.prompts, problems);
-    extraPrompts.push(...prompts);
-    pretrainText.push(...texts);
-  }
+  const read = (['sft', 'preferences', 'prompts'] as const).flatMap((file) => (files[file] === undefined ? [] : [readFile(file, files[file], problems)]));
+  const demonstrations = read.flatMap((r) => r.demonstrations);
+  const preferences = read.flatMap((r) => r.preferences);
+  const extraPrompts = read.flatMap((r) => r.prompts);
+  const pretrainText = read.flatMap((r) => r.texts);
   const labelled = new Set([...demonstrations.map((d) => d.prompt), ...preferences.map((r) => r.prompt)]);
   const all = [...new Set([...demonstrations.map((d) => d.prompt), ...preferences.map((r) => r.prompt), ...extraPrompts])];
   if (problems.length === 0 && all.length === 0) problems.push({ file: 'task', line: 0, message: 'no prompts: the files must give at least one prompt' });
