@@ -7,9 +7,13 @@
 // Stable for any logits: exponents are taken relative to the row maximum, and the loss is computed as
 // (max − logit[target]) + log Σ exp(logit − max), with no cancellation against a large logsumexp.
 // Shapes: N = B·T rows, V vocabulary (any V ≥ 1). logits, dlogits (N,V); targets, weights, losses (N).
-// Parallel: one workgroup of 256 threads per row. Each thread keeps an online (max, Σexp) over its strided
-// columns (coalesced reads), the pairs are merged by a fixed-order tree in workgroup memory, then a second
-// sweep writes the gradient. The grid folds into (x, y) past 65535 rows.
+// Parallel: WG threads per workgroup = WG/TPR rows × TPR threads (src/kernels/rows.ts picks the variant):
+//   tree   (GPUs: WG = TPR = 256, one row per workgroup) each thread keeps an online (max, Σexp) over its strided
+//          columns (coalesced reads), the pairs are merged by a fixed-order tree in workgroup memory;
+//   serial (CPU-emulated adapters: TPR 1) each thread walks its own row in order: no workgroup memory and no
+//          barriers, which such adapters pay for with a coroutine switch per thread.
+// Then a second sweep writes the gradient. WG and TPR are powers of two. The grid folds into (x, y) past 65535
+// workgroups.
 struct Params { n: u32, v: u32, grad_scale: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,47 +23,23 @@ struct Params { n: u32, v: u32, grad_scale: f32 }
 @group(0) @binding(4) var<storage, read_write> losses: array<f32>;    // (N)
 @group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;   // (N,V)
 
-const WG: u32 = 256u;
+override WG: u32 = 256u;    // threads per workgroup
+override TPR: u32 = 256u;   // threads per row, dividing WG; 1 = serial
 const LOWEST: f32 = -0x1.fffffep+127f;   // the most negative finite f32
 
 var<workgroup> red_m: array<f32, WG>;
 var<workgroup> red_s: array<f32, WG>;
-var<workgroup> row_weight: f32;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) nwg: vec3u) {
-  let row = wid.y * nwg.x + wid.x;
-  if (row >= p.n) { return; }   // uniform: the same for the whole workgroup
-  let V = p.v;
-  let base = row * V;
-
-  // Ignored rows skip both sweeps; workgroupUniformLoad makes the branch provably uniform.
-  if (lid == 0u) { row_weight = weights[row]; }
-  let w = workgroupUniformLoad(&row_weight);
-  if (w == 0.0) {
-    for (var i = lid; i < V; i += WG) { dlogits[base + i] = 0.0; }
-    if (lid == 0u) { losses[row] = 0.0; }
-    return;
-  }
-
-  // Online max and Σexp(x − max) over this thread's columns.
-  var m = LOWEST;
-  var s = 0.0;
-  for (var i = lid; i < V; i += WG) {
-    let x = logits[base + i];
-    if (x > m) {
-      s = s * exp(m - x) + 1.0;
-      m = x;
-    } else {
-      s += exp(x - m);
-    }
-  }
+// Merges the (max, Σexp(x − max)) pairs of the TPR threads of each row segment; every thread gets its row's
+// pair. Called in uniform control flow by the whole workgroup.
+fn row_merge(lid: u32, m: f32, s: f32) -> vec2f {
+  if (TPR == 1u) { return vec2f(m, s); }   // serial: the thread already holds its row's pair
+  let lane = lid % TPR;
   red_m[lid] = m;
   red_s[lid] = s;
   workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k >>= 1u) {
-    if (lid < k) {
+  for (var k = TPR / 2u; k > 0u; k >>= 1u) {
+    if (lane < k) {
       let m1 = red_m[lid];
       let m2 = red_m[lid + k];
       let mx = max(m1, m2);
@@ -68,22 +48,57 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
     workgroupBarrier();
   }
-  let row_max = red_m[0];
-  let sum = red_s[0];   // ≥ 1: the maximum contributes exp(0)
+  return vec2f(red_m[lid - lane], red_s[lid - lane]);   // read once: no barrier needed before reuse
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3u) {
+  let row = (wid.y * nwg.x + wid.x) * (WG / TPR) + lid / TPR;
+  let lane = lid % TPR;
+  let V = p.v;
+  let base = row * V;
+  // Rows past N and ignored rows (w = 0) skip the first sweep but still take part in the merge's barriers.
+  var w = 0.0;
+  if (row < p.n) { w = weights[row]; }
+
+  // Online max and Σexp(x − max) over this thread's columns.
+  var m = LOWEST;
+  var s = 0.0;
+  if (w != 0.0) {
+    for (var i = lane; i < V; i += TPR) {
+      let x = logits[base + i];
+      if (x > m) {
+        s = s * exp(m - x) + 1.0;
+        m = x;
+      } else {
+        s += exp(x - m);
+      }
+    }
+  }
+  let merged = row_merge(lid, m, s);
+  if (row >= p.n) { return; }
+  if (w == 0.0) {
+    for (var i = lane; i < V; i += TPR) { dlogits[base + i] = 0.0; }
+    if (lane == 0u) { losses[row] = 0.0; }
+    return;
+  }
+  let row_max = merged.x;
+  let sum = merged.y;   // ≥ 1: the maximum contributes exp(0)
 
   let t = targets[row];
   if (t >= V) {
     var nan_bits = 0x7fc00000u;   // a runtime var: a constant NaN is a WGSL compile error
     let nan = bitcast<f32>(nan_bits);
-    for (var i = lid; i < V; i += WG) { dlogits[base + i] = nan; }
-    if (lid == 0u) { losses[row] = nan; }
+    for (var i = lane; i < V; i += TPR) { dlogits[base + i] = nan; }
+    if (lane == 0u) { losses[row] = nan; }
     return;
   }
-  if (lid == 0u) { losses[row] = w * ((row_max - logits[base + t]) + log(sum)); }
+  if (lane == 0u) { losses[row] = w * ((row_max - logits[base + t]) + log(sum)); }
 
   let scale = w * p.grad_scale;
   let inv_sum = 1.0 / sum;
-  for (var i = lid; i < V; i += WG) {
+  for (var i = lane; i < V; i += TPR) {
     let prob = exp(logits[base + i] - row_max) * inv_sum;
     dlogits[base + i] = scale * (prob - select(0.0, 1.0, i == t));
   }

@@ -3,8 +3,8 @@
 // for the Tn new tokens i < Tn of every row; slots s ≥ maxT are skipped (never written out of bounds).
 // Rows have their own positions (ragged prompts, right-padded): row b's new tokens start at slot pos[b] + offset.
 // Shapes: qkv (B,Tn,3C) is GPT-2's c_attn output (q | k | v, heads contiguous inside each); pos (B) u32;
-// k_cache, v_cache (B,NH,maxT,HS): per head, the keys (values) of every position are contiguous HS-rows, so
-// attention_decode streams them with unit stride.
+// k_cache, v_cache (B,NH,maxT,HS): per head, the keys (values) of every position are contiguous HS-rows, the
+// layout decode_forward reads (one layer of its (L,B,NH,maxT,HS) cache; generation's prefill fills it here).
 // Legend: B batch, Tn new tokens per row, C channels, NH heads, HS = C/NH head size, maxT cache slots per row.
 // Parallel: one thread per (b, i, c) of the B·Tn·C channels; each copies one key and one value float (reads of
 // qkv are contiguous across threads). The grid folds into (x, y) past 65535 workgroups.

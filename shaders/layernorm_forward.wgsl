@@ -1,8 +1,12 @@
 // layernorm_forward: out = (x − mean)·rstd·weight + bias per row, with mean = Σx/C, rstd = 1/√(Σ(x − mean)²/C + eps),
 // as in GPT-2 / llm.c. Saves mean and rstd for the backward pass.
 // Shapes: N = B·T rows, C channels (any C ≥ 1). inp, out (N,C); weight, bias (C); mean, rstd (N).
-// Parallel: 256 threads per workgroup = 8 rows × 32 threads; each row's 32 threads stride over its C columns
-// (coalesced) and combine their partial sums with a fixed-order tree in workgroup memory (deterministic).
+// Parallel: WG threads per workgroup = WG/TPR rows × TPR threads (src/kernels/rows.ts picks the variant):
+//   tree   (GPUs: WG 256, TPR 32) each row's 32 threads stride over its C columns (coalesced) and combine their
+//          partial sums with a fixed-order tree in workgroup memory (deterministic);
+//   serial (CPU-emulated adapters: TPR 1) each thread walks its own row in order: no workgroup memory and no
+//          barriers, which such adapters pay for with a coroutine switch per thread.
+// WG and TPR are powers of two.
 // Sums run over x − x[row, 0] (exact in f32 for nearby values) and the variance is a second pass Σ(x − mean)²,
 // so both stay accurate when |mean| ≫ std.
 // The workgroup grid folds into (x, y) past 65535 workgroups.
@@ -16,15 +20,15 @@ struct Params { n: u32, c: u32, eps: f32 }
 @group(0) @binding(5) var<storage, read_write> mean: array<f32>;   // (N)
 @group(0) @binding(6) var<storage, read_write> rstd: array<f32>;   // (N)
 
-const WG: u32 = 256u;
-const TPR: u32 = 32u;   // threads per row
-const RPW: u32 = 8u;    // rows per workgroup = WG / TPR
+override WG: u32 = 256u;   // threads per workgroup
+override TPR: u32 = 32u;   // threads per row, dividing WG; 1 = serial
 
 var<workgroup> red: array<f32, WG>;
 
 // Sums `v` over the TPR threads of each row segment; every thread gets its row's total. Called in uniform
 // control flow by the whole workgroup.
 fn row_sum(lid: u32, v: f32) -> f32 {
+  if (TPR == 1u) { return v; }   // serial: the thread already holds its row's total
   red[lid] = v;
   workgroupBarrier();
   let lane = lid % TPR;
@@ -37,10 +41,10 @@ fn row_sum(lid: u32, v: f32) -> f32 {
   return total;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3u) {
-  let row = (wid.y * nwg.x + wid.x) * RPW + lid / TPR;
+  let row = (wid.y * nwg.x + wid.x) * (WG / TPR) + lid / TPR;
   let lane = lid % TPR;
   // Threads past the last row still take part in the barriers; they read and write nothing.
   let valid = row < p.n;

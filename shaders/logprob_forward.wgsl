@@ -4,9 +4,12 @@
 // two parts apart keeps softmax accurate in the backward even when |max z| ~ 1e4 (their f32 sum would not be).
 // A token ≥ V gives a NaN log-probability (and stats), so a bad id cannot train silently.
 // Shapes: N = B·T rows, V vocabulary (any V ≥ 1). logits (N,V); tokens, logprobs (N); stats (N,2).
-// Parallel: one workgroup of 256 threads per row. Each thread keeps an online (max, Σexp) over its strided
-// columns (coalesced reads); the pairs are merged by a fixed-order tree in workgroup memory. The grid folds
-// into (x, y) past 65535 rows.
+// Parallel: WG threads per workgroup = WG/TPR rows × TPR threads (src/kernels/rows.ts picks the variant):
+//   tree   (GPUs: WG = TPR = 256, one row per workgroup) each thread keeps an online (max, Σexp) over its strided
+//          columns (coalesced reads); the pairs are merged by a fixed-order tree in workgroup memory;
+//   serial (CPU-emulated adapters: TPR 1) each thread walks its own row in order: no workgroup memory and no
+//          barriers, which such adapters pay for with a coroutine switch per thread.
+// WG and TPR are powers of two. The grid folds into (x, y) past 65535 workgroups.
 struct Params { n: u32, v: u32, temperature: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -15,37 +18,23 @@ struct Params { n: u32, v: u32, temperature: f32 }
 @group(0) @binding(3) var<storage, read_write> logprobs: array<f32>;  // (N)
 @group(0) @binding(4) var<storage, read_write> stats: array<f32>;     // (N,2)
 
-const WG: u32 = 256u;
+override WG: u32 = 256u;    // threads per workgroup
+override TPR: u32 = 256u;   // threads per row, dividing WG; 1 = serial
 const LOWEST: f32 = -0x1.fffffep+127f;   // the most negative finite f32
 
 var<workgroup> red_m: array<f32, WG>;
 var<workgroup> red_s: array<f32, WG>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
-        @builtin(num_workgroups) nwg: vec3u) {
-  let row = wid.y * nwg.x + wid.x;
-  if (row >= p.n) { return; }   // uniform: the same for the whole workgroup
-  let V = p.v;
-  let base = row * V;
-  let inv_t = 1.0 / p.temperature;
-
-  var m = LOWEST;
-  var s = 0.0;
-  for (var i = lid; i < V; i += WG) {
-    let z = logits[base + i] * inv_t;
-    if (z > m) {
-      s = s * exp(m - z) + 1.0;
-      m = z;
-    } else {
-      s += exp(z - m);
-    }
-  }
+// Merges the (max, Σexp(z − max)) pairs of the TPR threads of each row segment; every thread gets its row's
+// pair. Called in uniform control flow by the whole workgroup.
+fn row_merge(lid: u32, m: f32, s: f32) -> vec2f {
+  if (TPR == 1u) { return vec2f(m, s); }   // serial: the thread already holds its row's pair
+  let lane = lid % TPR;
   red_m[lid] = m;
   red_s[lid] = s;
   workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k >>= 1u) {
-    if (lid < k) {
+  for (var k = TPR / 2u; k > 0u; k >>= 1u) {
+    if (lane < k) {
       let m1 = red_m[lid];
       let m2 = red_m[lid + k];
       let mx = max(m1, m2);
@@ -54,9 +43,36 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
     workgroupBarrier();
   }
-  if (lid != 0u) { return; }
-  let row_max = red_m[0];
-  let log_sum = log(red_s[0]);
+  return vec2f(red_m[lid - lane], red_s[lid - lane]);   // read once: no barrier needed before reuse
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3u) {
+  let row = (wid.y * nwg.x + wid.x) * (WG / TPR) + lid / TPR;
+  let lane = lid % TPR;
+  let V = p.v;
+  let base = row * V;
+  let inv_t = 1.0 / p.temperature;
+
+  // Threads past the last row still take part in the merge's barriers; they read nothing.
+  var m = LOWEST;
+  var s = 0.0;
+  if (row < p.n) {
+    for (var i = lane; i < V; i += TPR) {
+      let z = logits[base + i] * inv_t;
+      if (z > m) {
+        s = s * exp(m - z) + 1.0;
+        m = z;
+      } else {
+        s += exp(z - m);
+      }
+    }
+  }
+  let merged = row_merge(lid, m, s);
+  if (row >= p.n || lane != 0u) { return; }
+  let row_max = merged.x;
+  let log_sum = log(merged.y);
   let t = tokens[row];
   if (t >= V) {
     var nan_bits = 0x7fc00000u;   // a runtime var: a constant NaN is a WGSL compile error

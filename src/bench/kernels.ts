@@ -1,15 +1,20 @@
 // The kernel benchmark page (src/bench/kernels.html), driven by `npm run bench -- kernels`. In one page on the
 // browser's WebGPU adapter it times C (M,N) = A (M,K) · B (K,N) for this library (the tuned variant and every
 // variant forced), TF.js's WebGPU backend and ONNX Runtime Web's WebGPU EP, plus the arithmetic-ceiling kernel,
-// then leaves the rows in window.__benchResult for the CLI to collect.
+// then leaves the rows in window.__benchResult for the CLI to collect. With the lab it also times the per-row
+// kernels (layernorm, cross-entropy, log-prob) in both variants at the tiny preset's training shape.
 //
-// Every timing is wall clock from issuing the work to the device queue reporting it done
-// (queue.onSubmittedWorkDone), inputs and outputs resident on the GPU, no readback inside the timed region;
-// median of `runs` timed runs after `warmup` untimed ones (the first of which compiles the pipelines).
+// Every matmul and ceiling timing is wall clock from issuing the work to the device queue reporting it done
+// (queue.onSubmittedWorkDone), inputs and outputs resident on the GPU, no readback inside the timed region (the
+// per-row kernels, too short for that, report their GPU time from timestamp queries); median of `runs` timed
+// runs after `warmup` untimed ones (the first of which compiles the pipelines).
 // Each implementation gets its own GPUDevice (TF.js and ORT create theirs); all come from navigator.gpu's one
 // adapter, which each row records as its library's device reports it.
-import { browserGpu, createRuntime, type GpuRuntime } from '../gpu';
+import { browserGpu, createRuntime, type GpuRuntime, type Step } from '../gpu';
 import { CEILING_MADS_PER_ITER, ceilingFma } from '../kernels/ceiling';
+import { crossentropyForwardBackward } from '../kernels/crossentropy';
+import { layernormBackward, layernormForward, layernormScratchShape } from '../kernels/layernorm';
+import { logprobForward } from '../kernels/logprob';
 import {
   localStorageVariantCache,
   MATMUL_VARIANTS,
@@ -18,9 +23,12 @@ import {
   matmulVariant,
   tuneMatmul,
 } from '../kernels/matmul';
+import { ROW_VARIANTS, type RowVariant, rowVariant } from '../kernels/rows';
+import { PRESETS } from '../model/config';
 import { seededRandom } from '../model/data';
 import { matmulModel } from './onnx-matmul';
-import { type BenchRow, errorRow, type Impl, type Shape, shapeText, timedRow } from './results';
+import { type BenchRow, errorRow, type Impl, median, type Shape, shapeText, timedRow } from './results';
+import { DEFAULT_TRAIN_SHAPES } from './train';
 
 export interface BenchConfig {
   shapes: Shape[];
@@ -251,6 +259,76 @@ async function benchCeiling(rt: GpuRuntime | undefined, cfg: BenchConfig, rows: 
   }
 }
 
+// The per-row kernels at the tiny preset's training shape (N = B·T rows of C channels or V logits), each variant
+// forced in turn within every run so both see the same machine load; ms is the kernel's GPU time (timestamps,
+// summed over its dispatches: layernorm_backward includes layernorm_backward_weight).
+async function benchRowKernels(rt: GpuRuntime, cfg: BenchConfig, rows: BenchRow[]): Promise<void> {
+  const { dModel: C, vocabSize: V } = PRESETS.tiny;
+  const { B, T } = DEFAULT_TRAIN_SHAPES.tiny;
+  const N = B * T;
+  const x = rt.upload(uniform(N * C, 11), [N, C], 'bench ln x'); // (N,C)
+  const w = rt.upload(uniform(C, 12), [C], 'bench ln weight'); // (C)
+  const b = rt.upload(uniform(C, 13), [C], 'bench ln bias'); // (C)
+  const y = rt.tensor([N, C], 'bench ln out'); // (N,C)
+  const mean = rt.tensor([N], 'bench ln mean'); // (N)
+  const rstd = rt.tensor([N], 'bench ln rstd'); // (N)
+  const dx = rt.tensor([N, C], 'bench ln dinp'); // (N,C)
+  const dw = rt.tensor([C], 'bench ln dweight'); // (C)
+  const db = rt.tensor([C], 'bench ln dbias'); // (C)
+  const scratch = rt.tensor(layernormScratchShape(N, C), 'bench ln scratch');
+  const logits = rt.upload(uniform(N * V, 14).map((v) => 4 * v), [N, V], 'bench logits'); // (N,V)
+  const targets = rt.upload(Uint32Array.from({ length: N }, (_, n) => (n * 37) % V), [N], 'bench targets', 'u32'); // (N)
+  const weights = rt.upload(new Float32Array(N).fill(1), [N], 'bench ce weights'); // (N)
+  const losses = rt.tensor([N], 'bench ce losses'); // (N)
+  const dlogits = rt.tensor([N, V], 'bench dlogits'); // (N,V)
+  const logprobs = rt.tensor([N], 'bench logprobs'); // (N)
+  const stats = rt.tensor([N, 2], 'bench logprob stats'); // (N,2)
+  const kernels: { kernel: string; width: number; record: (step: Step, variant: RowVariant) => void }[] = [
+    { kernel: 'layernorm_forward', width: C, record: (s, variant) => layernormForward(s, x, w, b, y, mean, rstd, undefined, { variant }) },
+    {
+      kernel: 'layernorm_backward',
+      width: C,
+      record: (s, variant) => layernormBackward(s, y, x, w, mean, rstd, dx, dw, db, scratch, { variant }),
+    },
+    {
+      kernel: 'crossentropy_forward_backward',
+      width: V,
+      record: (s, variant) => crossentropyForwardBackward(s, logits, targets, weights, losses, dlogits, 1 / N, { variant }),
+    },
+    { kernel: 'logprob_forward', width: V, record: (s, variant) => logprobForward(s, logits, targets, logprobs, stats, 1, { variant }) },
+  ];
+  const timestamps = rt.adapter.features.timestampQuery;
+  const defaultVariant = rowVariant(rt);
+  for (const { kernel, width, record } of kernels) {
+    const base = { op: 'row-kernel' as const, impl: 'lab' as const, shape: [N, width, 0] as Shape, adapter: adapterText(rt.adapter), kernel };
+    const runsMs = new Map<RowVariant, number[]>(ROW_VARIANTS.map((v) => [v, []]));
+    try {
+      for (let i = 0; i < Math.max(1, cfg.warmup) + cfg.runs; i++) {
+        for (const variant of ROW_VARIANTS) {
+          const step = rt.step(`bench ${kernel} ${variant}`);
+          record(step, variant);
+          const t0 = performance.now();
+          const { kernelTimes } = await step.submit({ profile: true });
+          await rt.device.queue.onSubmittedWorkDone();
+          const ms = timestamps && kernelTimes ? kernelTimes.reduce((sum, t) => sum + t.ms, 0) : performance.now() - t0;
+          if (i >= Math.max(1, cfg.warmup)) runsMs.get(variant)!.push(ms);
+        }
+      }
+      for (const variant of ROW_VARIANTS) {
+        const ms = runsMs.get(variant)!;
+        const note = timestamps ? 'GPU time (timestamp queries)' : 'wall clock (no timestamp-query)';
+        rows.push({ ...base, variant, chosen: variant === defaultVariant, ms: median(ms), gflops: null, runsMs: ms, note });
+      }
+      const [tree, serial] = ROW_VARIANTS.map((v) => median(runsMs.get(v)!));
+      log(`rows ${kernel} ${N}×${width}: tree ${tree.toFixed(2)} ms, serial ${serial.toFixed(2)} ms`);
+    } catch (e) {
+      for (const variant of ROW_VARIANTS) rows.push(errorRow({ ...base, variant }, e));
+      log(`rows ${kernel}: ${errorText(e)}`);
+    }
+  }
+  rt.free(x, w, b, y, mean, rstd, dx, dw, db, scratch, logits, targets, weights, losses, dlogits, logprobs, stats);
+}
+
 // TF.js 4.22, WebGPU backend: tf.matMul, then flush the backend's command encoder and wait on its device's
 // onSubmittedWorkDone (no dataSync/readback in the timed region).
 async function setupTfjs(cfg: BenchConfig): Promise<Contender> {
@@ -374,6 +452,7 @@ export async function runBench(cfg: BenchConfig): Promise<BenchResult> {
     ({ tuning, rt } = lab);
     impls.push(lab.impl);
   }
+  if (rt) await benchRowKernels(rt, cfg, rows);
   if (cfg.impls.includes('ceiling')) await benchCeiling(rt, cfg, rows);
   if (cfg.impls.includes('tfjs-webgpu')) impls.push(await setupTfjs(cfg));
   if (cfg.impls.includes('ort-webgpu')) impls.push(await setupOrt(cfg));

@@ -14,11 +14,15 @@ export type Impl = 'lab' | 'tfjs-webgpu' | 'ort-webgpu' | 'ceiling';
  *   `chosen` set on the winner (`shape` is the tuning shape when known, else [0, 0, 0]).
  * - 'fma-ceiling': impl 'ceiling', the independent vec4 multiply-add kernel; `shape` is
  *   [threads, vec4 multiply-adds per thread, 4 lanes] so that FLOPs = 2·m·k·n as for a matmul.
- * `ms` is the median wall-clock time from issuing the work to the GPU queue reporting it done, over `runs` timed
+ * - 'row-kernel': impl 'lab', one per-row kernel (`kernel`) with one `variant` forced (src/kernels/rows.ts) at the
+ *   tiny preset's training shape; `shape` is [rows N = B·T, row width C or V, 0], `gflops` null, `chosen` marks
+ *   the variant this adapter gets by default, and `ms` is the kernel's own GPU time (timestamp queries; wall
+ *   clock when the adapter has none, as `note` says).
+ * Otherwise `ms` is the median wall-clock time from issuing the work to the GPU queue reporting it done, over `runs` timed
  * runs after warm-up; null when the impl failed (then `error` says why).
  */
 export interface BenchRow {
-  op: 'matmul' | 'matmul-variant' | 'matmul-tune' | 'fma-ceiling';
+  op: 'matmul' | 'matmul-variant' | 'matmul-tune' | 'fma-ceiling' | 'row-kernel';
   impl: Impl;
   shape: Shape;
   ms: number | null;
@@ -26,6 +30,8 @@ export interface BenchRow {
   adapter: string;
   variant?: string;
   chosen?: boolean;
+  /** The shader a 'row-kernel' row timed. */
+  kernel?: string;
   /** Every timed run in ms, in order. */
   runsMs?: number[];
   /** Largest |GPU − CPU float64| over sampled output entries (a benchmark of a wrong kernel is worthless). */
@@ -113,8 +119,10 @@ export function formatTable(rows: readonly BenchRow[]): string {
       ? `${r.shape[0]} thr × ${r.shape[1]} vec4`
       : r.op === 'matmul-tune' && r.shape[0] === 0
         ? 'tuning shapes'
-        : shapeText(r.shape),
-    fixed(r.ms, 1),
+        : r.op === 'row-kernel'
+          ? `${r.kernel} ${r.shape[0]}×${r.shape[1]}`
+          : shapeText(r.shape),
+    fixed(r.ms, r.op === 'row-kernel' ? 2 : 1),
     fixed(r.gflops, 2),
     r.maxAbsErr === undefined ? '' : r.maxAbsErr.toExponential(1),
     r.error ? `ERROR: ${r.error}` : (r.note ?? ''),

@@ -119,8 +119,8 @@ export const DEFAULT_TRAIN_SHAPES: Readonly<Record<PresetName, { B: number; T: n
 
 /**
  * The generation measurement: 4 sequences × (16-token prompt + 112 new tokens) = context 128 on tiny. Recomputing
- * is ~15× slower (a minute a run on SwiftShader, itself an average over 112 decode steps), so it gets one timed run
- * by default and the KV cache three.
+ * is ~20–40× slower (a minute a run on SwiftShader, itself an average over 112 decode steps), so it gets one timed
+ * run by default and the KV cache three.
  */
 export const DEFAULT_GENERATION: Readonly<GenerationConfig> = Object.freeze({
   preset: 'tiny',

@@ -1,6 +1,6 @@
 // `npm run bench -- <name> [options]`: benchmarks that run in headless Chromium on its WebGPU adapter.
-//   kernels   matmul (this library, TF.js WebGPU, ONNX Runtime Web WebGPU) and the arithmetic ceiling
-//             → a table on stdout and bench-results/kernels.json
+//   kernels   matmul (this library, TF.js WebGPU, ONNX Runtime Web WebGPU), the arithmetic ceiling and the
+//             per-row kernels' variants → a table on stdout and bench-results/kernels.json
 //   train     GPT training tokens/s (lab vs TF.js WebGPU), KV-cache vs recompute generation, dispatches and
 //             submits per step, GPU bytes vs the theoretical minimum → a table and bench-results/train.json
 //   page      the lab page's own pipeline run (its production bundle, vite preview): seconds per stage and the
@@ -55,7 +55,8 @@ const USAGE = `usage: npm run bench -- kernels|train|page|charts [options]
 benchmarks:
   kernels            matmul at 256³, 512³, 1024³ and the GPT shapes (2048×128×512, 2048×512×128, 2048×128×384)
                      for this library (every variant), TF.js WebGPU and ONNX Runtime Web WebGPU, plus the
-                     adapter's arithmetic ceiling; writes bench-results/kernels.json
+                     adapter's arithmetic ceiling; with the lab, the per-row kernels (layernorm, cross-entropy,
+                     log-prob) in both variants at the tiny preset's training shape; writes bench-results/kernels.json
 
 options (kernels):
   --runs N           timed runs per measurement, the median is reported (default 5)
@@ -284,7 +285,9 @@ async function runKernels(opts: KernelsOptions): Promise<number> {
 
   console.log('\n' + formatTable(result.rows));
   console.log('\nrows: "matmul" = each impl at its default (lab: the variant tuned for this adapter); "matmul-variant" =');
-  console.log('lab with a variant forced; "matmul-tune" = the start-up tuning (* = chosen); ms = median wall clock to queue done.');
+  console.log('lab with a variant forced; "matmul-tune" = the start-up tuning (* = chosen); ms = median wall clock to queue done;');
+  console.log('"row-kernel" = a per-row kernel at the tiny training shape, each variant forced (* = this adapter\'s default),');
+  console.log('ms = median GPU time of its dispatches.');
   if (result.tuning) {
     const t = result.tuning;
     const times = Object.entries(t.msByVariant)

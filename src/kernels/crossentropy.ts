@@ -3,6 +3,7 @@
 import { params, type Step, type Tensor } from '../gpu';
 import { assertDType, assertSize } from './checks';
 import { grid1d } from './grid';
+import { type RowOptions, rowGeometry } from './rows';
 
 /**
  * logits (N,V), targets (N) u32, weights (N) → losses (N), dlogits (N,V).
@@ -10,6 +11,7 @@ import { grid1d } from './grid';
  * Rows with weight 0 get exactly 0 loss and gradient. gradScale is the caller's normalisation (e.g. 1/Σweights);
  * the mean loss is Σlosses/Σweights, reduced elsewhere. Targets live on the GPU and are not checked here: a
  * target ≥ V in a row with weight ≠ 0 produces NaN loss and gradient.
+ * options.variant: 'tree' (a workgroup of 256 threads per row) or 'serial' (a thread per row), see rows.ts.
  */
 export function crossentropyForwardBackward(
   step: Step,
@@ -19,6 +21,7 @@ export function crossentropyForwardBackward(
   losses: Tensor, // (N)
   dlogits: Tensor, // (N,V)
   gradScale: number,
+  options: RowOptions = {},
 ): void {
   const k = 'crossentropy_forward_backward';
   assertDType(k, targets, 'u32');
@@ -35,10 +38,12 @@ export function crossentropyForwardBackward(
   assertSize(k, losses, N, 'losses (N)');
   assertSize(k, dlogits, N * V, 'dlogits (N,V)');
   if (!Number.isFinite(gradScale)) throw new Error(`${k}: gradScale must be finite, got ${gradScale}`);
+  const { WG, TPR } = rowGeometry(k, options, step, { WG: 256, TPR: 256 });
   step.dispatch({
     shader: k,
+    overrides: { WG, TPR },
     uniforms: params([N, V], [gradScale]),
     bindings: [logits, targets, weights, losses, dlogits],
-    workgroups: grid1d(N, 1), // one workgroup per row
+    workgroups: grid1d(N, WG / TPR), // WG/TPR rows per workgroup
   });
 }

@@ -4,13 +4,8 @@ import { params, type Step, type Tensor } from '../gpu';
 import { assertDType } from './checks';
 import { grid1d } from './grid';
 
-/** Shape of one layer's key (or value) cache: (B,NH,maxT,HS) — each head's rows contiguous for attention_decode. */
-export function kvCacheShape(B: number, NH: number, maxT: number, HS: number): [number, number, number, number] {
-  return [B, NH, maxT, HS];
-}
-
-/** B, NH, maxT, HS of a (B,NH,maxT,HS) cache pair, checked; shared with attention_decode's launcher. */
-export function cacheDims(kernel: string, kCache: Tensor, vCache: Tensor): { B: number; NH: number; maxT: number; HS: number } {
+/** B, NH, maxT, HS of a (B,NH,maxT,HS) cache pair (each head's rows contiguous, as decode_forward reads them), checked. */
+function cacheDims(kernel: string, kCache: Tensor, vCache: Tensor): { B: number; NH: number; maxT: number; HS: number } {
   for (const t of [kCache, vCache]) {
     assertDType(kernel, t, 'f32');
     if (t.shape.length !== 4) throw new Error(`${kernel}: ${t.label} must have shape (B,NH,maxT,HS), got [${t.shape}]`);
@@ -24,7 +19,7 @@ export function cacheDims(kernel: string, kCache: Tensor, vCache: Tensor): { B: 
 }
 
 /** Tn, the new tokens per row, from a (B,Tn,3C) tensor's size. */
-export function newTokens(kernel: string, t: Tensor, B: number, width: number, what: string): number {
+function newTokens(kernel: string, t: Tensor, B: number, width: number, what: string): number {
   const Tn = t.size / (B * width);
   if (!Number.isInteger(Tn) || Tn < 1) {
     throw new Error(`${kernel}: ${t.label} (${what}) has ${t.size} elements, not a positive multiple of ${B}·${width} = ${B * width}`);

@@ -3,6 +3,7 @@
 import { params, type Step, type Tensor } from '../gpu';
 import { assertDType, assertSize } from './checks';
 import { ceilDiv, grid1d } from './grid';
+import { type RowOptions, rowGeometry } from './rows';
 
 export const LAYERNORM_EPS = 1e-5;
 /** Rows per workgroup in layernorm_backward, and so per slice of its scratch (CHUNK in the shader). */
@@ -24,6 +25,7 @@ function checkRows(kernel: string, inp: Tensor, C: number): number {
 }
 
 // inp (N,C), weight (C), bias (C) → out (N,C), mean (N), rstd (N); C is the last dimension of inp.
+// options.variant: 'tree' (32 threads per row, 8 rows per workgroup) or 'serial' (a thread per row), see rows.ts.
 export function layernormForward(
   step: Step,
   inp: Tensor,
@@ -33,6 +35,7 @@ export function layernormForward(
   mean: Tensor,
   rstd: Tensor,
   eps = LAYERNORM_EPS,
+  options: RowOptions = {},
 ): void {
   const k = 'layernorm_forward';
   const C = inp.shape[inp.shape.length - 1];
@@ -43,15 +46,17 @@ export function layernormForward(
   assertSize(k, out, N * C, 'out (N,C)');
   assertSize(k, mean, N, 'mean (N)');
   assertSize(k, rstd, N, 'rstd (N)');
+  const { WG, TPR } = rowGeometry(k, options, step, { WG: 256, TPR: 32 });
   step.dispatch({
     shader: k,
+    overrides: { WG, TPR },
     uniforms: params([N, C], [eps]),
     bindings: [inp, weight, bias, out, mean, rstd],
-    workgroups: grid1d(N, 8), // 8 rows per workgroup
+    workgroups: grid1d(N, WG / TPR), // WG/TPR rows per workgroup
   });
 }
 
-export interface LayernormBackwardOptions {
+export interface LayernormBackwardOptions extends RowOptions {
   /** dinp += … instead of dinp = … (the residual stream's gradient). */
   accumulateInput?: boolean;
   /** dweight += …, dbias += … instead of overwriting (gradient accumulation over micro-batches). */
@@ -76,12 +81,13 @@ export function layernormBackward(
   scratch: Tensor,
   options: LayernormBackwardOptions = {},
 ): void {
-  layernormBackwardInput(step, dout, inp, weight, mean, rstd, dinp, scratch, options.accumulateInput ?? false);
+  layernormBackwardInput(step, dout, inp, weight, mean, rstd, dinp, scratch, options.accumulateInput ?? false, options);
   layernormBackwardWeight(step, scratch, dweight, dbias, options.accumulateParams ?? false);
 }
 
 // Launcher for layernorm_backward alone (prefer layernormBackward).
 // dout (N,C), inp (N,C), weight (C), mean (N), rstd (N) → dinp (N,C), scratch (⌈N/32⌉,2,C)
+// options.variant: 'tree' (256 threads, 32 per row in the row reductions) or 'serial' (32 threads, one per row).
 export function layernormBackwardInput(
   step: Step,
   dout: Tensor,
@@ -92,6 +98,7 @@ export function layernormBackwardInput(
   dinp: Tensor,
   scratch: Tensor,
   accumulate = false,
+  options: RowOptions = {},
 ): void {
   const k = 'layernorm_backward';
   const C = inp.shape[inp.shape.length - 1];
@@ -104,8 +111,10 @@ export function layernormBackwardInput(
   assertSize(k, dinp, N * C, 'dinp (N,C)');
   const [K] = layernormScratchShape(N, C);
   assertSize(k, scratch, K * 2 * C, `scratch (⌈N/${LAYERNORM_BACKWARD_CHUNK}⌉,2,C) = (${K},2,${C})`);
+  const { WG, TPR } = rowGeometry(k, options, step, { WG: 256, TPR: 32 }, LAYERNORM_BACKWARD_CHUNK);
   step.dispatch({
     shader: k,
+    overrides: { WG, TPR },
     uniforms: params([N, C, accumulate ? 1 : 0]),
     bindings: [dout, inp, weight, mean, rstd, dinp, scratch],
     workgroups: grid1d(K, 1), // one workgroup per chunk of 32 rows

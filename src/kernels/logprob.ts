@@ -4,6 +4,7 @@
 import { params, type Step, type Tensor } from '../gpu';
 import { assertDType, assertSize } from './checks';
 import { grid1d } from './grid';
+import { type RowOptions, rowGeometry } from './rows';
 
 function rowsAndVocab(kernel: string, logits: Tensor, tokens: Tensor): [number, number] {
   const N = tokens.size;
@@ -27,7 +28,8 @@ function checkTemperature(kernel: string, temperature: number): void {
 /**
  * logits (N,V), tokens (N) u32 → logprobs (N) = log_softmax(logits/τ)[token], stats (N,2) saved for the backward
  * (row max of logits/τ and log Σ exp(logits/τ − max)). Tokens live on the GPU and are not checked here: a token
- * ≥ V yields NaN.
+ * ≥ V yields NaN. options.variant: 'tree' (a workgroup of 256 threads per row) or 'serial' (a thread per row), see
+ * rows.ts.
  */
 export function logprobForward(
   step: Step,
@@ -36,6 +38,7 @@ export function logprobForward(
   logprobs: Tensor, // (N)
   stats: Tensor, // (N,2)
   temperature = 1,
+  options: RowOptions = {},
 ): void {
   const k = 'logprob_forward';
   assertDType(k, tokens, 'u32');
@@ -44,11 +47,13 @@ export function logprobForward(
   assertSize(k, logprobs, N, 'logprobs (N)');
   assertSize(k, stats, 2 * N, 'stats (N,2)');
   checkTemperature(k, temperature);
+  const { WG, TPR } = rowGeometry(k, options, step, { WG: 256, TPR: 256 });
   step.dispatch({
     shader: k,
+    overrides: { WG, TPR },
     uniforms: params([N, V], [temperature]),
     bindings: [logits, tokens, logprobs, stats],
-    workgroups: grid1d(N, 1), // one workgroup per row
+    workgroups: grid1d(N, WG / TPR), // WG/TPR rows per workgroup
   });
 }
 

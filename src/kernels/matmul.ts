@@ -1,6 +1,7 @@
 // Launchers for shaders/matmul_regblock.wgsl, matmul_tiled.wgsl and matmul_backward_bias.wgsl, and the
 // per-adapter choice between the two matmul variants (register blocking wins on CPU emulation, workgroup-memory
-// tiling on real GPUs; tuneMatmul measures which).
+// tiling on real GPUs; tuneMatmul measures which). regblock shares loads across subgroup lanes, so it runs only
+// where subgroups have the shape it assumes (regblockSupported); elsewhere tiled is the only variant.
 import { type GpuRuntime, params, type Step, type Tensor } from '../gpu';
 import { assertDType, assertSize } from './checks';
 import { ceilDiv, MAX_WORKGROUPS_PER_DIM } from './grid';
@@ -33,10 +34,26 @@ export interface MatmulOptions {
   variant?: MatmulVariant;
 }
 
-/** Tile shapes (override constants): regblock threads are 8×8 of 4×4 blocks (32×32 of C per workgroup),
- *  tiled workgroups own 64×64 of C in 16×16 threads with 8-deep K slices (see matmul_tiled.wgsl on BK). */
+/** Tile shapes: regblock threads are 8×8 (override constants) of 16×8 blocks (fixed in the shader: 128×64 of C
+ *  per workgroup), tiled workgroups own 64×64 of C in 16×16 threads with 8-deep K slices (see matmul_tiled.wgsl
+ *  on BK). */
 const REGBLOCK = { WG_X: 8, WG_Y: 8 };
+const REGBLOCK_ROWS = 16;
+const REGBLOCK_COLS = 8;
 const TILED = { BM: 64, BN: 64, BK: 8 };
+
+/**
+ * matmul_regblock broadcasts loads from subgroup lanes 0–3 to the lanes beside them in x: it needs subgroups
+ * whose size is a multiple of 4 dividing WG_X (so lanes 0–3 are consecutive threads of one row). Adapters that
+ * do not report their subgroup sizes are taken at their feature flag only on software (SwiftShader: 4).
+ */
+export function regblockSupported(rt: GpuRuntime): boolean {
+  if (!rt.device.features.has('subgroups' as GPUFeatureName)) return false;
+  const { subgroupMinSize: min, subgroupMaxSize: max } = rt.device.adapterInfo ?? {};
+  if (min === undefined || max === undefined) return rt.adapter.software;
+  for (let size = min; size <= max; size *= 2) if (size % 4 !== 0 || REGBLOCK.WG_X % size !== 0) return false;
+  return true;
+}
 
 // ---- optional bindings -------------------------------------------------------------------------------------
 // Every binding a shader declares must be bound; bias and pre are unused unless their override is on. A 16-byte
@@ -120,6 +137,7 @@ export function matmul(step: Step, a: Tensor, b: Tensor, out: Tensor, dims: Matm
   const bindings = [a, b, out, options.bias ?? d.read, options.preActivation ?? d.write];
   const uniforms = params([m, k, n, sa, sb, sc]);
   if (kernel === 'matmul_regblock') {
+    if (!regblockSupported(rt)) throw new Error(`${kernel}: needs subgroups of 4 or a multiple of 4 dividing ${REGBLOCK.WG_X}`);
     // vec4 loads need op(A)'s contiguous direction (K, or M when transposed) and each batch's start to be
     // multiples of 4 elements; likewise for op(B) (N, or K when transposed). Buffers are 16-byte padded (pool).
     for (const t of [a, b]) {
@@ -132,7 +150,7 @@ export function matmul(step: Step, a: Tensor, b: Tensor, out: Tensor, dims: Matm
       overrides: { ...flags, VEC_A: vecA, VEC_B: vecB, ...REGBLOCK },
       uniforms,
       bindings,
-      workgroups: [ceilDiv(n, 4 * REGBLOCK.WG_X), ceilDiv(m, 4 * REGBLOCK.WG_Y), batch],
+      workgroups: [ceilDiv(n, REGBLOCK_COLS * REGBLOCK.WG_X), ceilDiv(m, REGBLOCK_ROWS * REGBLOCK.WG_Y), batch],
     });
   } else {
     step.dispatch({
@@ -259,9 +277,15 @@ export interface MatmulTuning {
 const tuned = new WeakMap<GpuRuntime, MatmulVariant>();
 const defaultCache = memoryVariantCache();
 
-/** The variant matmul uses on this runtime: the tuned one, else regblock on software adapters, tiled on GPUs. */
+/** The variants this runtime can run (regblock needs suitable subgroups). */
+export function matmulVariants(rt: GpuRuntime): MatmulVariant[] {
+  return MATMUL_VARIANTS.filter((v) => v !== 'regblock' || regblockSupported(rt));
+}
+
+/** The variant matmul uses on this runtime: the tuned one, else regblock on software adapters (where it can run),
+ *  tiled on GPUs. */
 export function matmulVariant(rt: GpuRuntime): MatmulVariant {
-  return tuned.get(rt) ?? (rt.adapter.software ? 'regblock' : 'tiled');
+  return tuned.get(rt) ?? (rt.adapter.software && regblockSupported(rt) ? 'regblock' : 'tiled');
 }
 
 function isVariant(v: unknown): v is MatmulVariant {
@@ -289,23 +313,25 @@ const TUNING_SHAPES: readonly MatmulDims[] = [
 const TUNING_RUNS = 3;
 
 /**
- * Times both variants (median of 3 runs per shape after a warm-up that compiles the pipeline, summed over the
- * shapes), makes the faster one this runtime's default and caches it under the adapter's key; a cached choice is
- * reused without timing.
+ * Times the runtime's variants (median of 3 runs per shape after a warm-up that compiles the pipeline, summed
+ * over the shapes; NaN for one it cannot run), makes the fastest this runtime's default and caches it under the
+ * adapter's key; a cached choice is reused without timing.
  */
 export async function tuneMatmul(rt: GpuRuntime, cache: VariantCache = defaultCache): Promise<MatmulTuning> {
+  const available = matmulVariants(rt);
   const hit = parseCached(cache.get(rt.adapter.key));
-  if (hit) {
+  if (hit && available.includes(hit.variant)) {
     tuned.set(rt, hit.variant);
     return hit;
   }
-  const msByVariant = { regblock: 0, tiled: 0 };
+  const msByVariant = { regblock: NaN, tiled: NaN };
+  for (const variant of available) msByVariant[variant] = 0;
   for (const dims of TUNING_SHAPES) {
     const a = rt.tensor([dims.m, dims.k], 'tune/a');
     const b = rt.tensor([dims.k, dims.n], 'tune/b');
     const c = rt.tensor([dims.m, dims.n], 'tune/c');
     try {
-      for (const variant of MATMUL_VARIANTS) {
+      for (const variant of available) {
         const times: number[] = [];
         for (let run = 0; run <= TUNING_RUNS; run++) {
           const step = rt.step(`tune matmul ${variant}`);
@@ -321,7 +347,7 @@ export async function tuneMatmul(rt: GpuRuntime, cache: VariantCache = defaultCa
       rt.free(a, b, c);
     }
   }
-  const variant: MatmulVariant = msByVariant.tiled < msByVariant.regblock ? 'tiled' : 'regblock';
+  const variant = available.reduce((best, v) => (msByVariant[v] < msByVariant[best] ? v : best));
   cache.set(rt.adapter.key, JSON.stringify({ variant, msByVariant }));
   tuned.set(rt, variant);
   return { variant, msByVariant, cached: false };

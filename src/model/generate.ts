@@ -10,9 +10,11 @@
 // Cached path (default): a prefill runs positions 0..len_b−2 of every row through the blocks (right-padded to the
 // longest prompt; slots past a row's prompt get overwritten before anything reads them) and writes each layer's
 // keys/values into a (B,NH,W,HS) cache; the last layer needs only its keys/values. Then one token per row per
-// step: embedding at the row's position → per layer ln_1 → c_attn → kv_cache_write → attention_decode → c_proj →
-// residual → ln_2 → c_fc+GELU → c_proj → residual; ln_f → logits (B,V) → sample_forward, which writes the token
-// into the sequence buffer where the next step's embedding reads it. The CPU never sees a token between steps:
+// step in two dispatches: decode_forward runs the whole model for it — embedding at the row's position, per layer
+// ln_1 → c_attn → cache append → attention → c_proj + residual → ln_2 → c_fc + GELU → c_proj + residual, ln_f →
+// logits (B,V), one workgroup per row (at M = B every matmul is a matrix-vector product, and a decode step is
+// bound by dispatches, not arithmetic) — then sample_forward, which writes the token into the sequence buffer
+// where the next step's decode_forward reads it. The CPU never sees a token between steps:
 // `stepsPerSubmit` steps go in one submit, after which the sequences are read back once to check for EOS.
 // Full-context path (useCache: false): each step copies the (B,T) prefix of the sequence buffer (T = the longest
 // row so far) and runs the model's own forward (GPT.hidden/logits, the training code path) over it, then samples
@@ -26,10 +28,10 @@
 import type { GpuRuntime, Step, Tensor } from '../gpu';
 import { Tape } from '../autograd/tape';
 import { attentionForward } from '../kernels/attention';
-import { attentionDecode } from '../kernels/attention-decode';
 import { checkTokenIds } from '../kernels/embedding';
+import { decodeCacheStride, decodeForward, type DecodeModel, decodeWorkShape } from '../kernels/decode';
 import { embeddingDecode } from '../kernels/embedding-decode';
-import { kvCacheShape, kvCacheWrite } from '../kernels/kv-cache';
+import { kvCacheWrite } from '../kernels/kv-cache';
 import { layernormForward } from '../kernels/layernorm';
 import { matmul } from '../kernels/matmul';
 import { residualForward } from '../kernels/residual';
@@ -187,10 +189,16 @@ export async function generate(model: GPT, options: GenerateOptions): Promise<Ge
 
 class CachedDecoder implements Decoder {
   private readonly rt: GpuRuntime;
-  private readonly kCache: Tensor[] = [];
-  private readonly vCache: Tensor[] = [];
-  /** One token per row: (B,1,·) activations, reused by every step. */
-  private readonly act: Record<'x' | 'x2' | 'ln' | 'mean' | 'rstd' | 'qkv' | 'att' | 'proj' | 'fc' | 'logits', Tensor>;
+  private readonly decodeModel: DecodeModel;
+  /** (L, stride): layer l's (B,NH,W,HS) keys (values) at l·stride — decode_forward's layout. */
+  private readonly kCache: Tensor;
+  private readonly vCache: Tensor;
+  /** Layer l's cache as a (B,NH,W,HS) view, for the prefill's kv_cache_write. */
+  private readonly kLayers: Tensor[] = [];
+  private readonly vLayers: Tensor[] = [];
+  /** decode_forward's per-row scratch and its logits (B,V), reused by every step. */
+  private readonly work: Tensor;
+  private readonly logits: Tensor;
   /** The prefill's (B,P,·) activations, freed after the first submit. */
   private prefill: Record<'x' | 'x2' | 'ln' | 'mean' | 'rstd' | 'qkv' | 'att' | 'lse' | 'proj' | 'fc' | 'zeros', Tensor> | undefined;
   private readonly P: number;
@@ -201,26 +209,21 @@ class CachedDecoder implements Decoder {
     private readonly plan: Plan,
   ) {
     this.rt = model.rt;
+    const { params } = model;
+    this.decodeModel = { ...model.config, arena: params.arena, offsetOf: (name: string) => params.spec(name).offset };
     const { nLayer, nHead, dModel: C, vocabSize: V } = model.config;
     const HS = C / nHead;
     const { B, W } = plan;
-    const t = (shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32') => this.rt.tensor(shape, `generate/${label}`, dtype);
+    const t = (shape: number[], label: string) => this.rt.tensor(shape, `generate/${label}`);
+    const stride = decodeCacheStride(B, nHead, W, HS);
+    this.kCache = t([nLayer, stride], 'k_cache');
+    this.vCache = t([nLayer, stride], 'v_cache');
     for (let l = 0; l < nLayer; l++) {
-      this.kCache.push(t(kvCacheShape(B, nHead, W, HS), `h.${l}.k_cache`));
-      this.vCache.push(t(kvCacheShape(B, nHead, W, HS), `h.${l}.v_cache`));
+      this.kLayers.push(this.kCache.view([B, nHead, W, HS], l * stride * 4, `generate/h.${l}.k_cache`));
+      this.vLayers.push(this.vCache.view([B, nHead, W, HS], l * stride * 4, `generate/h.${l}.v_cache`));
     }
-    this.act = {
-      x: t([B, 1, C], 'x'),
-      x2: t([B, 1, C], 'x2'),
-      ln: t([B, 1, C], 'ln'),
-      mean: t([B], 'mean'),
-      rstd: t([B], 'rstd'),
-      qkv: t([B, 1, 3 * C], 'qkv'),
-      att: t([B, 1, C], 'att'),
-      proj: t([B, 1, C], 'proj'),
-      fc: t([B, 1, 4 * C], 'fc'),
-      logits: t([B, V], 'logits'),
-    };
+    this.work = t(decodeWorkShape(B, C, nHead, W), 'decode_work');
+    this.logits = t([B, V], 'logits');
     // The prefill covers positions 0..maxLen−2: each row's last prompt token goes through decode step 0.
     this.P = plan.maxLen - 1;
     const P = this.P;
@@ -245,56 +248,35 @@ class CachedDecoder implements Decoder {
     return this.model.params.get(name);
   }
 
-  /** x (N,C) += attention and MLP of block l, for rows that hold their own keys/values already in the cache. */
-  private block(step: Step, l: number, a: { x: Tensor; x2: Tensor; ln: Tensor; mean: Tensor; rstd: Tensor; att: Tensor; proj: Tensor; fc: Tensor }, attend: (step: Step) => void): void {
-    const C = this.model.config.dModel;
-    const N = a.x.size / C;
-    const h = (name: string) => this.w(`h.${l}.${name}`);
-    attend(step); // writes a.att
-    matmul(step, a.att, h('attn.c_proj.weight'), a.proj, { m: N, k: C, n: C }, { bias: h('attn.c_proj.bias') });
-    residualForward(step, a.x, a.proj, a.x2);
-    layernormForward(step, a.x2, h('ln_2.weight'), h('ln_2.bias'), a.ln, a.mean, a.rstd);
-    matmul(step, a.ln, h('mlp.c_fc.weight'), a.fc, { m: N, k: C, n: 4 * C }, { bias: h('mlp.c_fc.bias'), gelu: true });
-    matmul(step, a.fc, h('mlp.c_proj.weight'), a.proj, { m: N, k: 4 * C, n: C }, { bias: h('mlp.c_proj.bias') });
-    residualForward(step, a.x2, a.proj, a.x);
-  }
-
-  /** ln_1 → c_attn of block l into qkv, then its keys/values into the cache. */
-  private qkv(step: Step, l: number, x: Tensor, ln: Tensor, mean: Tensor, rstd: Tensor, qkv: Tensor, pos: Tensor, offset: number): void {
-    const C = this.model.config.dModel;
-    const N = x.size / C;
-    const h = (name: string) => this.w(`h.${l}.${name}`);
-    layernormForward(step, x, h('ln_1.weight'), h('ln_1.bias'), ln, mean, rstd);
-    matmul(step, ln, h('attn.c_attn.weight'), qkv, { m: N, k: C, n: 3 * C }, { bias: h('attn.c_attn.bias') });
-    kvCacheWrite(step, qkv, pos, this.kCache[l], this.vCache[l], offset);
-  }
-
+  /** Positions 0..P−1 of every row through the blocks, their keys/values into the cache (the last layer's only). */
   private recordPrefill(step: Step): void {
     const a = this.prefill!;
     const { nLayer, nHead, dModel: C } = this.model.config;
     const { B } = this.plan;
+    const N = B * this.P;
     embeddingDecode(step, this.seqs.tokens, a.zeros, this.w('wte'), this.w('wpe'), a.x);
     for (let l = 0; l < nLayer; l++) {
-      this.qkv(step, l, a.x, a.ln, a.mean, a.rstd, a.qkv, a.zeros, 0);
+      const h = (name: string) => this.w(`h.${l}.${name}`);
+      layernormForward(step, a.x, h('ln_1.weight'), h('ln_1.bias'), a.ln, a.mean, a.rstd);
+      matmul(step, a.ln, h('attn.c_attn.weight'), a.qkv, { m: N, k: C, n: 3 * C }, { bias: h('attn.c_attn.bias') });
+      kvCacheWrite(step, a.qkv, a.zeros, this.kLayers[l], this.vLayers[l]);
       if (l === nLayer - 1) break; // later positions need only the last layer's keys and values
-      this.block(step, l, a, (s) => attentionForward(s, a.qkv, a.att, a.lse, { B, T: this.P, C, NH: nHead }));
+      attentionForward(step, a.qkv, a.att, a.lse, { B, T: this.P, C, NH: nHead });
+      matmul(step, a.att, h('attn.c_proj.weight'), a.proj, { m: N, k: C, n: C }, { bias: h('attn.c_proj.bias') });
+      residualForward(step, a.x, a.proj, a.x2);
+      layernormForward(step, a.x2, h('ln_2.weight'), h('ln_2.bias'), a.ln, a.mean, a.rstd);
+      matmul(step, a.ln, h('mlp.c_fc.weight'), a.fc, { m: N, k: C, n: 4 * C }, { bias: h('mlp.c_fc.bias'), gelu: true });
+      matmul(step, a.fc, h('mlp.c_proj.weight'), a.proj, { m: N, k: 4 * C, n: C }, { bias: h('mlp.c_proj.bias') });
+      residualForward(step, a.x2, a.proj, a.x);
     }
   }
 
+  /** Two dispatches: the whole model for one token per row (decode_forward), then sample_forward. */
   step(step: Step, s: number): void {
     if (s === 0 && this.prefill) this.recordPrefill(step);
-    const a = this.act;
-    const { nLayer, dModel: C, vocabSize: V } = this.model.config;
-    const { B } = this.plan;
     const { tokens, logprobs, pos } = this.seqs;
-    embeddingDecode(step, tokens, pos, this.w('wte'), this.w('wpe'), a.x, s);
-    for (let l = 0; l < nLayer; l++) {
-      this.qkv(step, l, a.x, a.ln, a.mean, a.rstd, a.qkv, pos, s);
-      this.block(step, l, a, (st) => attentionDecode(st, a.qkv, this.kCache[l], this.vCache[l], pos, a.att, { offset: s }));
-    }
-    layernormForward(step, a.x, this.w('ln_f.weight'), this.w('ln_f.bias'), a.ln, a.mean, a.rstd);
-    matmul(step, a.ln, this.w('wte'), a.logits, { m: B, k: C, n: V }, { transB: true });
-    sampleForward(step, a.logits, pos, tokens, logprobs, { ...this.plan.sampling, offset: s + 1 });
+    decodeForward(step, this.decodeModel, tokens, pos, this.kCache, this.vCache, this.work, this.logits, { offset: s });
+    sampleForward(step, this.logits, pos, tokens, logprobs, { ...this.plan.sampling, offset: s + 1 });
   }
 
   afterSubmit(): void {
@@ -306,9 +288,9 @@ class CachedDecoder implements Decoder {
 
   dispose(): void {
     this.afterSubmit();
-    this.rt.free(...this.kCache, ...this.vCache, ...Object.values(this.act));
-    this.kCache.length = 0;
-    this.vCache.length = 0;
+    this.rt.free(this.kCache, this.vCache, this.work, this.logits);
+    this.kLayers.length = 0;
+    this.vLayers.length = 0;
   }
 }
 

@@ -1,4 +1,5 @@
-// Float64 reference for attention against a KV cache (shaders/attention_decode.wgsl): new token i of row b sits at
+// Float64 reference for attention against a KV cache (the attention of shaders/decode_forward.wgsl, through
+// src/reference/decode.ts): new token i of row b sits at
 // position s = pos[b] + offset + i and attends to cache slots 0..s (which must already hold this step's keys).
 // Layout: qkv (B,Tn,3C) is GPT-2's c_attn output (q at channels [0,C), head h at h·HS..(h+1)·HS); the caches are
 // (B,NH,maxT,HS); out (B,Tn,C) heads concatenated. A query at s ≥ maxT produces no output (left 0 here).

@@ -57,6 +57,12 @@ describe('bench results', () => {
     expect(Object.keys(JSON.parse(text)[1])).toEqual(['op', 'impl', 'shape', 'ms', 'gflops', 'adapter', 'variant', 'error']);
   });
 
+  test('row-kernel rows name their kernel and rows × width, with ms to two decimals and no GFLOP/s', () => {
+    const base = { op: 'row-kernel' as const, impl: 'lab' as const, shape: [256, 96, 0] as BenchRow['shape'], adapter: ADAPTER };
+    const r: BenchRow = { ...base, kernel: 'crossentropy_forward_backward', variant: 'serial', chosen: true, ms: 1.284, gflops: null };
+    expect(formatTable([r])).toMatch(/row-kernel +lab +serial \* +crossentropy_forward_backward 256×96 +1\.28 +—/);
+  });
+
   test('the table has a header, aligned columns and one line per row', () => {
     const rows = [
       row('lab', [1024, 1024, 1024], 1000, { variant: 'regblock' }),

@@ -1,11 +1,14 @@
 import { describe, expect } from 'vitest';
 import type { GpuRuntime } from '../../src/gpu';
 import { crossentropyForwardBackward } from '../../src/kernels/crossentropy';
+import { ROW_VARIANTS, type RowVariant } from '../../src/kernels/rows';
 import * as ref from '../../src/reference/crossentropy';
 import { gpuTest } from '../helpers/gpu';
 import { integers, normal, uniform } from '../helpers/random';
 import { expectClose, expectFinite, type Tolerance } from '../helpers/tolerance';
 
+// Both variants (tree, serial) are held to the same tolerances (a serial Σexp of V positive terms is still good to
+// ~1e-6 relative at V = 5000).
 // Loss: f32 Σexp over up to V = 5000 terms (≲ 1e-6 relative) and one log; the max − logit difference is exact
 // or rounded once, so losses up to 2e4 (±1e4 logits) keep ~1e-7 relative. 1e-5 either way leaves margin.
 const LOSS: Tolerance = { atol: 1e-5, rtol: 1e-5 };
@@ -20,7 +23,7 @@ interface Case {
   extreme?: boolean; // logits uniform in ±1e4
 }
 
-async function run(rt: GpuRuntime, c: Case, seed: number) {
+async function run(rt: GpuRuntime, variant: RowVariant, c: Case, seed: number) {
   const { N, V } = c;
   const x = c.extreme ? uniform(N * V, seed, -1e4, 1e4) : normal(N * V, seed, c.scale ?? 2);
   const y = integers(N, V, seed + 1);
@@ -34,7 +37,7 @@ async function run(rt: GpuRuntime, c: Case, seed: number) {
   const losses = rt.upload(new Float32Array(N).fill(NaN), [N], 'losses'); // garbage: every element must be written
   const dlogits = rt.upload(new Float32Array(N * V).fill(NaN), [N, V], 'dlogits');
   const step = rt.step('crossentropy');
-  crossentropyForwardBackward(step, logits, targets, weights, losses, dlogits, gradScale);
+  crossentropyForwardBackward(step, logits, targets, weights, losses, dlogits, gradScale, { variant });
   const [l, d] = [step.read(losses), step.read(dlogits)];
   await step.submit();
   const out = { losses: await l, dlogits: await d };
@@ -42,18 +45,22 @@ async function run(rt: GpuRuntime, c: Case, seed: number) {
   return { out, x, y, w, gradScale };
 }
 
-describe('crossentropy', () => {
-  const cases: Case[] = [
-    { N: 1, V: 1 },
-    { N: 5, V: 3 },
-    { N: 17, V: 257 },
-    { N: 4, V: 5000 },
-    { N: 7, V: 33, scale: 30 },
-    { N: 6, V: 300, extreme: true },
-  ];
-  for (const c of cases) {
+// Ragged shapes: row counts around the serial variant's 64 rows per workgroup, vocabularies that are not multiples
+// of the tree's 256 threads per row.
+const RAGGED: Case[] = [1, 3, 17, 129].flatMap((N) => [5, 33, 100, 257].map((V) => ({ N, V })));
+const CASES: Case[] = [
+  { N: 1, V: 1 },
+  { N: 5, V: 3 },
+  { N: 4, V: 5000 },
+  { N: 7, V: 33, scale: 30 },
+  { N: 6, V: 300, extreme: true },
+  ...RAGGED,
+];
+
+describe.for(ROW_VARIANTS)('crossentropy, %s variant', (variant) => {
+  for (const c of CASES) {
     gpuTest(`loss and gradient match the float64 reference, N=${c.N} V=${c.V}${c.extreme ? ' logits ±1e4' : ''}`, async ({ rt }) => {
-      const { out, x, y, w, gradScale } = await run(rt, c, c.N * 100 + c.V);
+      const { out, x, y, w, gradScale } = await run(rt, variant, c, c.N * 100 + c.V);
       expectClose(out.losses, ref.crossentropyForward(x, y, w, c.N, c.V), LOSS, 'crossentropy losses');
       expectClose(out.dlogits, ref.crossentropyBackward(x, y, w, gradScale, c.N, c.V), DLOGITS, 'crossentropy dlogits');
       expectFinite(out.dlogits, 'crossentropy dlogits');
@@ -66,6 +73,13 @@ describe('crossentropy', () => {
     });
   }
 
+  gpuTest('losses and gradients are bitwise reproducible (fixed-order reductions)', async ({ rt }) => {
+    const a = await run(rt, variant, { N: 70, V: 45 }, 11);
+    const b = await run(rt, variant, { N: 70, V: 45 }, 11);
+    expect(Array.from(b.out.losses)).toEqual(Array.from(a.out.losses));
+    expect(Array.from(b.out.dlogits)).toEqual(Array.from(a.out.dlogits));
+  });
+
   gpuTest('a masked row stays exactly zero even with non-finite logits; a bad target with weight ≠ 0 is NaN', async ({ rt }) => {
     const [N, V] = [3, 4];
     const x = Float32Array.from([NaN, 1, 2, Infinity, 0, 1, 2, 3, 0, 1, 2, 3]);
@@ -75,7 +89,7 @@ describe('crossentropy', () => {
     const losses = rt.tensor([N], 'losses');
     const dlogits = rt.tensor([N, V], 'dlogits');
     const step = rt.step('crossentropy odd rows');
-    crossentropyForwardBackward(step, logits, targets, weights, losses, dlogits, 1);
+    crossentropyForwardBackward(step, logits, targets, weights, losses, dlogits, 1, { variant });
     const [l, d] = [step.read(losses), step.read(dlogits)];
     await step.submit();
     const [lv, dv] = [await l, await d];
@@ -85,7 +99,9 @@ describe('crossentropy', () => {
     expect(Array.from(dv.subarray(V, 2 * V)).every(Number.isNaN)).toBe(true);
     rt.free(logits, targets, weights, losses, dlogits);
   });
+});
 
+describe('crossentropy', () => {
   gpuTest('wrong shapes are rejected before anything runs', async ({ rt }) => {
     const [N, V] = [4, 6];
     const logits = rt.tensor([N, V], 'logits');

@@ -1,11 +1,13 @@
 import { describe, expect } from 'vitest';
 import type { GpuRuntime } from '../../src/gpu';
 import { logprobBackward, logprobForward } from '../../src/kernels/logprob';
+import { ROW_VARIANTS, type RowVariant } from '../../src/kernels/rows';
 import * as ref from '../../src/reference/logprob';
 import { gpuTest } from '../helpers/gpu';
 import { integers, normal, uniform } from '../helpers/random';
 import { expectClose, expectFinite, type Tolerance } from '../helpers/tolerance';
 
+// Both forward variants (tree, serial) are held to the same tolerances (the backward is elementwise: one variant).
 // log p = (z_t − max z) − log Σexp: the Σexp of up to V = 5000 f32 terms is good to ~1e-6 relative, so log p is
 // good to ~1e-6 absolute; z = logit·(1/τ) adds ~1 ulp of z (exact for τ = 1, used with the ±1e4 logits).
 const LOGP: Tolerance = { atol: 1e-5, rtol: 1e-5 };
@@ -20,7 +22,7 @@ interface Case {
   extreme?: boolean; // logits uniform in ±1e4
 }
 
-async function run(rt: GpuRuntime, c: Case, seed: number, prior?: Float32Array) {
+async function run(rt: GpuRuntime, variant: RowVariant, c: Case, seed: number, prior?: Float32Array) {
   const { N, V, temperature } = c;
   const x = c.extreme ? uniform(N * V, seed, -1e4, 1e4) : normal(N * V, seed, 2);
   const tok = integers(N, V, seed + 1);
@@ -32,7 +34,7 @@ async function run(rt: GpuRuntime, c: Case, seed: number, prior?: Float32Array) 
   const stats = rt.tensor([N, 2], 'stats');
   const dlogits = prior ? rt.upload(prior, [N, V], 'dlogits') : rt.upload(new Float32Array(N * V).fill(NaN), [N, V], 'dlogits');
   const step = rt.step('logprob');
-  logprobForward(step, logits, tokens, logprobs, stats, temperature);
+  logprobForward(step, logits, tokens, logprobs, stats, temperature, { variant });
   logprobBackward(step, logits, tokens, stats, dlogprobs, dlogits, temperature, !!prior);
   const [lp, dl] = [step.read(logprobs), step.read(dlogits)];
   await step.submit();
@@ -46,17 +48,21 @@ async function run(rt: GpuRuntime, c: Case, seed: number, prior?: Float32Array) 
   return { out, expected };
 }
 
-describe('logprob', () => {
-  const cases: Case[] = [
-    { N: 1, V: 1, temperature: 1 },
-    { N: 5, V: 3, temperature: 1 },
-    { N: 17, V: 257, temperature: 0.7 },
-    { N: 4, V: 5000, temperature: 1.3 },
-    { N: 6, V: 300, temperature: 1, extreme: true },
-  ];
-  for (const c of cases) {
+// Ragged shapes: row counts around the serial variant's 64 rows per workgroup, vocabularies that are not multiples
+// of the tree's 256 threads per row.
+const RAGGED: Case[] = [1, 3, 17, 129].flatMap((N) => [5, 33, 100, 257].map((V) => ({ N, V, temperature: 0.7 })));
+const CASES: Case[] = [
+  { N: 1, V: 1, temperature: 1 },
+  { N: 5, V: 3, temperature: 1 },
+  { N: 4, V: 5000, temperature: 1.3 },
+  { N: 6, V: 300, temperature: 1, extreme: true },
+  ...RAGGED,
+];
+
+describe.for(ROW_VARIANTS)('logprob, %s variant', (variant) => {
+  for (const c of CASES) {
     gpuTest(`forward and backward match the float64 reference, N=${c.N} V=${c.V} τ=${c.temperature}${c.extreme ? ' logits ±1e4' : ''}`, async ({ rt }) => {
-      const { out, expected } = await run(rt, c, c.N * 10 + c.V);
+      const { out, expected } = await run(rt, variant, c, c.N * 10 + c.V);
       expectClose(out.logprobs, expected.logprobs, LOGP, 'logprobs');
       expectClose(out.dlogits, expected.dlogits, DLOGITS, 'logprob dlogits');
       expectFinite(out.dlogits, 'logprob dlogits');
@@ -65,8 +71,15 @@ describe('logprob', () => {
 
   gpuTest('backward accumulates into an existing gradient', async ({ rt }) => {
     const [N, V] = [9, 70];
-    const { out, expected } = await run(rt, { N, V, temperature: 0.8 }, 3, normal(N * V, 4));
+    const { out, expected } = await run(rt, variant, { N, V, temperature: 0.8 }, 3, normal(N * V, 4));
     expectClose(out.dlogits, expected.dlogits, DLOGITS, 'accumulated logprob dlogits');
+  });
+
+  gpuTest('log-probabilities and gradients are bitwise reproducible (fixed-order reductions)', async ({ rt }) => {
+    const a = await run(rt, variant, { N: 70, V: 45, temperature: 1 }, 11);
+    const b = await run(rt, variant, { N: 70, V: 45, temperature: 1 }, 11);
+    expect(Array.from(b.out.logprobs)).toEqual(Array.from(a.out.logprobs));
+    expect(Array.from(b.out.dlogits)).toEqual(Array.from(a.out.dlogits));
   });
 
   gpuTest('a token ≥ V gives NaN for its row only', async ({ rt }) => {
@@ -78,7 +91,7 @@ describe('logprob', () => {
     const stats = rt.tensor([N, 2], 'stats');
     const dlogits = rt.tensor([N, V], 'dlogits');
     const step = rt.step('logprob bad token');
-    logprobForward(step, logits, tokens, logprobs, stats);
+    logprobForward(step, logits, tokens, logprobs, stats, 1, { variant });
     logprobBackward(step, logits, tokens, stats, dlogprobs, dlogits);
     const [lp, dl] = [step.read(logprobs), step.read(dlogits)];
     await step.submit();
@@ -89,7 +102,9 @@ describe('logprob', () => {
     expectFinite(dlv.subarray(V), 'valid row');
     rt.free(logits, tokens, dlogprobs, logprobs, stats, dlogits);
   });
+});
 
+describe('logprob', () => {
   gpuTest('wrong shapes and temperatures are rejected before anything runs', async ({ rt }) => {
     const [N, V] = [4, 6];
     const logits = rt.tensor([N, V], 'logits');

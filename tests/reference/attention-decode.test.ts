@@ -5,9 +5,9 @@ import { kvCacheWrite } from '../../src/reference/kv-cache';
 import { normal } from '../helpers/random';
 import { expectClose } from '../helpers/tolerance';
 
-// attention_decode has no backward (generation only): its reference is checked against full causal attention —
-// attending from position s to a cache holding positions 0..s is row s of the causal attention.
-describe('reference attention_decode', () => {
+// Attention against a KV cache (decode_forward's) has no backward (generation only): its reference is checked
+// against full causal attention — attending from position s to a cache holding positions 0..s is row s of the causal attention.
+describe('reference attention against a KV cache', () => {
   test('equals full causal attention at the new positions, with ragged per-row positions', () => {
     const [B, T, NH, HS] = [3, 11, 2, 5];
     const C = NH * HS;
