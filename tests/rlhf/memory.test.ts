@@ -98,13 +98,13 @@ describe('on this GPU', () => {
     pipeline.weights.sft = sft;
     pipeline.weights['reward-model'] = initWeights(pipeline.modelConfig, 2, 'score');
     rt.buffers.trim(); // no free buffer of an earlier test to reuse: every buffer of the stage is created
-    failNextCreation(rt.device, 'generate/h.0.k_cache'); // the rollout's KV cache: before the first update
+    failNextCreation(rt.device, 'generate/k_cache'); // the rollout's KV cache: before the first update
     const error = await pipeline.run(['ppo', 'eval']).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(GpuOutOfMemoryError);
-    expect((error as Error).message).toMatch(/^the GPU ran out of memory allocating [\d.]+ MiB for "generate\/h\.0\.k_cache"/);
+    expect((error as Error).message).toMatch(/^the GPU ran out of memory allocating [\d.]+ MiB for "generate\/k_cache"/);
     // The policy's weights before the failed iteration (the SFT policy's) are the PPO checkpoint; evaluation did not run.
     expect(checkpoints).toEqual(['ppo']);
     expect(pipeline.weights.ppo).toEqual(sft);
