@@ -18,7 +18,7 @@ export interface DPOSettings {
 
 const DEFAULTS: Readonly<Record<PresetName, DPOSettings>> = {
   nano: { loss: 'sigmoid', beta: 0.1, lr: 1e-3, epochs: 2, groupsPerStep: 2, warmup: 0, evalEvery: 2, evalPrompts: 4 },
-  tiny: { loss: 'sigmoid', beta: 0.1, lr: 1e-4, epochs: 1, groupsPerStep: 4, warmup: 4, evalEvery: 8, evalPrompts: 32 },
+  tiny: { loss: 'sigmoid', beta: 0.1, lr: 1e-4, epochs: 2, groupsPerStep: 4, warmup: 4, evalEvery: 8, evalPrompts: 32 },
   small: { loss: 'sigmoid', beta: 0.1, lr: 3e-5, epochs: 1, groupsPerStep: 8, warmup: 8, evalEvery: 8, evalPrompts: 64 },
 };
 
