@@ -14,6 +14,11 @@
 //    worker may touch the GPU, so this must be 0);
 //  - CPU time: what the main thread used, from Chromium's own counters (DevTools protocol), which, unlike the
 //    wall-clock figures above, a loaded machine does not inflate by descheduling the thread.
+// And, from the engine worker's own events (a second probe wraps the page's Worker constructor and listens to the
+// engine worker's messages): each stage's seconds split into generation, forward/backward, optimizer, readback and
+// the worker's CPU work (the probe sends the worker the `time-split` command: src/gpu/time-split.ts says how it
+// is measured; --no-time-split leaves it off, as the page itself always runs), and the seconds per iteration of the
+// stages that count them (PPO iterations, optimizer steps).
 // The same probe serves the e2e test (tests/e2e/page.test.ts). The summary, table and JSON are pure code.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -21,7 +26,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type Page } from 'playwright-core';
 import { build, preview } from 'vite';
+import { TIME_SPLIT_METHOD, type TimeSplit } from '../gpu/time-split';
 import { STAGE_IDS } from '../rlhf/stages';
+import { ENGINE_WORKER_NAME } from '../worker/client';
+import type { WorkerMessage } from '../worker/protocol';
 import type { Verdict } from './results';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -53,6 +61,21 @@ export interface PageProbe {
   changes: [number, string, string][];
   /** Every click on a button: [time, its text]. */
   clicks: [number, string][];
+  /** Every stage the engine worker reported done (only with installStageReportProbe). */
+  stageReports?: StageReport[];
+}
+
+/** A stage's 'done' event from the engine worker. */
+export interface StageReport {
+  /** When the page got it. */
+  at: number;
+  stage: string;
+  /** The stage's seconds as the worker measured them. */
+  seconds: number;
+  /** Where they went, when the worker was asked to split them. */
+  time?: TimeSplit;
+  /** The units of work the stage's last progress event counted (PPO iterations, optimizer steps), if it had any. */
+  iterations?: number;
 }
 
 /** A long animation frame (the Long Animation Frames API): when, how long, and what ran in it. */
@@ -147,6 +170,35 @@ export function installPageProbe(heartbeatMs: number): void {
   }).observe(document, { subtree: true, childList: true, characterData: true });
 }
 
+/**
+ * Installs, after installPageProbe, a listener on the engine worker's messages that keeps its stage reports in the
+ * probe (`stageReports`); with `timeSplit`, it first asks the worker to split each stage's time (the `time-split`
+ * command, sent before the page's own first command). It wraps the page's Worker constructor and picks the engine
+ * worker by its name, so the page itself is unchanged. Self-contained, as installPageProbe.
+ */
+export function installStageReportProbe({ workerName, timeSplit }: { workerName: string; timeSplit: boolean }): void {
+  const probe = (window as unknown as { __pageProbe?: PageProbe }).__pageProbe;
+  if (!probe) throw new Error('installStageReportProbe: install the page probe first');
+  const reports: StageReport[] = (probe.stageReports = []);
+  const done = new Map<string, number>();
+  const PageWorker = window.Worker;
+  window.Worker = class extends PageWorker {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      if (options?.name !== workerName) return;
+      if (timeSplit) this.postMessage({ type: 'time-split', enabled: true });
+      this.addEventListener('message', (e: MessageEvent<WorkerMessage>) => {
+        const m = e.data;
+        if (m.type === 'progress') done.set(m.stage, m.done);
+        else if (m.type === 'stage' && m.state === 'started') done.delete(m.stage);
+        else if (m.type === 'stage' && m.state === 'done' && m.seconds !== undefined) {
+          reports.push({ at: performance.now(), stage: m.stage, seconds: m.seconds, ...(m.time && { time: m.time }), ...(done.has(m.stage) && { iterations: done.get(m.stage) }) });
+        }
+      });
+    }
+  };
+}
+
 /** The probe's data so far (a copy, through page.evaluate). */
 export function readProbe(page: Page): Promise<PageProbe> {
   return page.evaluate(() => (window as unknown as { __pageProbe: PageProbe }).__pageProbe);
@@ -171,6 +223,12 @@ export interface StageTiming {
   state: string;
   /** From the stage showing 'running' to it showing its end; null when it never ran. */
   seconds: number | null;
+  /** The worker's split of the stage's own seconds (they add up to them; PageBenchResult.timeSplitMethod says how), when it was taken. */
+  time?: TimeSplit;
+  /** Units of work done (PPO iterations, optimizer steps: the stage's progress count), and the worker's seconds of
+   * the stage per unit (everything the stage did, its setup and final checks included, over the units). */
+  iterations?: number;
+  secondsPerIteration?: number;
 }
 
 export interface MainThreadSummary {
@@ -257,7 +315,11 @@ export function summarizeRun(probe: PageProbe): PageRunSummary {
     const ended = startedAt < 0 ? undefined : own.slice(startedAt + 1).find(([, , state]) => state !== 'running');
     const lastState = own.at(-1)?.[2] ?? probe.changes.filter(([t, key]) => key === stage && t < start).at(-1)?.[2] ?? 'pending';
     const seconds = startedAt < 0 ? null : ((ended?.[0] ?? end) - own[startedAt][0]) / 1000;
-    return { stage, state: lastState, seconds };
+    const timing: StageTiming = { stage, state: lastState, seconds };
+    const report = probe.stageReports?.filter((r) => r.stage === stage && r.at >= start && r.at <= end).at(-1);
+    if (report?.time) timing.time = report.time;
+    if (report?.iterations) Object.assign(timing, { iterations: report.iterations, secondsPerIteration: report.seconds / report.iterations });
+    return timing;
   });
 
   const runMs = end - start;
@@ -326,6 +388,8 @@ export interface PageBenchResult extends PageRunSummary {
   longTaskCpu: LongTaskCpu;
   /** The run's error panel text when it failed. */
   error?: string;
+  /** How the stages' `time` was measured (src/gpu/time-split.ts), when the engine was asked to split it. */
+  timeSplitMethod?: string;
 }
 
 /** Issue 5's target while training: no long tasks on the main thread (and no GPU calls there at all). */
@@ -347,11 +411,31 @@ export function toPageJson(result: PageBenchResult): string {
 const ms = (x: number | null) => (x === null ? '—' : `${x.toFixed(1)} ms`);
 const spreadText = (s: Spread) => (s.count === 0 ? 'none' : `p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, max ${ms(s.max)} (${s.count} gaps)`);
 
-/** The stage table, the main-thread figures and the machine, as printed by the CLI. */
+/** The time split's columns: [heading, category]. */
+const SPLIT_COLUMNS: [string, keyof TimeSplit][] = [
+  ['generation', 'generation'],
+  ['fwd+bwd', 'forwardBackward'],
+  ['optimizer', 'optimizer'],
+  ['readback', 'readback'],
+  ['cpu', 'cpu'],
+];
+
+/** The stage table (with the time split and seconds per iteration when there are any), the main-thread figures and the machine, as printed by the CLI. */
 export function formatPageReport(result: PageBenchResult): string {
-  const rows = [['stage', 'state', 'seconds'], ...result.stages.map((s) => [s.stage, s.state, s.seconds === null ? '—' : s.seconds.toFixed(1)])];
+  const split = result.stages.some((s) => s.time);
+  const perIteration = result.stages.some((s) => s.iterations);
+  const rows = [
+    ['stage', 'state', 'seconds', ...(split ? SPLIT_COLUMNS.map(([heading]) => heading) : []), ...(perIteration ? ['iterations', 's/iteration'] : [])],
+    ...result.stages.map((s) => [
+      s.stage,
+      s.state,
+      s.seconds === null ? '—' : s.seconds.toFixed(1),
+      ...(split ? SPLIT_COLUMNS.map(([, c]) => (s.time ? s.time[c].toFixed(2) : '—')) : []),
+      ...(perIteration ? [s.iterations?.toString() ?? '—', s.secondsPerIteration?.toFixed(2) ?? '—'] : []),
+    ]),
+  ];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const table = rows.map((r) => r.map((cell, c) => (c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
+  const table = rows.map((r) => r.map((cell, c) => (c >= 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
   const m = result.mainThread;
   const lt = m.longTasks;
   const cpu = result.mainThreadCpu;
@@ -369,6 +453,7 @@ export function formatPageReport(result: PageBenchResult): string {
   return [
     ...table,
     `total, from the click on ${RUN_BUTTON} to ${result.end ?? 'the last reading (the run had not ended)'}: ${result.totalSeconds.toFixed(1)} s`,
+    ...(split && result.timeSplitMethod ? [`time split (seconds in the engine worker; they add up to its own seconds of the stage): ${result.timeSplitMethod}`] : []),
     '',
     `main thread while the pipeline ran (${result.totalSeconds.toFixed(1)} s):`,
     ...figures.map(([label, value]) => `  ${label.padEnd(labelWidth)}  ${value}`),
@@ -502,6 +587,8 @@ export async function traceLongTasks(page: Page): Promise<() => Promise<TracedLo
 
 export interface PageBenchOptions {
   timeoutMin: number;
+  /** Ask the engine to split each stage's time (default true); it adds waits for the GPU, so the stages take longer. */
+  timeSplit?: boolean;
   /** Called with each change of the run bar as it happens (stage states, run state). */
   onChange?: (seconds: number, key: string, text: string) => void;
 }
@@ -513,7 +600,9 @@ export interface PageBenchOptions {
 export async function runPageBench(browser: Browser, url: string, config: PageBenchConfig, opts: PageBenchOptions): Promise<PageBenchResult> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   try {
+    const timeSplit = opts.timeSplit ?? true;
     await page.addInitScript(installPageProbe, HEARTBEAT_MS);
+    await page.addInitScript(installStageReportProbe, { workerName: ENGINE_WORKER_NAME, timeSplit });
     await page.goto(`${url}?${new URLSearchParams({ task: config.task, preset: config.preset, ...config.overrides })}`);
     for (const [label, want] of [['Task', config.task], ['Preset', config.preset]]) {
       const got = await page.getByLabel(label, { exact: true }).inputValue();
@@ -555,6 +644,7 @@ export async function runPageBench(browser: Browser, url: string, config: PageBe
       mainThreadCpu,
       longTaskCpu,
       ...summary,
+      ...(timeSplit && { timeSplitMethod: TIME_SPLIT_METHOD }),
     };
     const errorPanel = page.getByRole('region', { name: 'Pipeline error' });
     if (summary.end !== 'Done' && (await errorPanel.count()) > 0) result.error = (await errorPanel.textContent()) ?? undefined;

@@ -88,14 +88,17 @@ options (train):
   --headed           show the browser window (debugging)
 
   page               the lab page (built, served by vite preview) runs the whole pipeline from its Run pipeline
-                     button; seconds per stage and in all, and the main thread while it trains: CPU time, long
-                     tasks, heartbeat and animation-frame gaps, chart updates/s, GPU calls; writes
-                     bench-results/page.json
+                     button; seconds per stage and in all, each stage's split into generation, forward/backward,
+                     optimizer, readback and the worker's CPU work, seconds per iteration (PPO) or optimizer step,
+                     and the main thread while it trains: CPU time, long tasks, heartbeat and animation-frame gaps,
+                     chart updates/s, GPU calls; writes bench-results/page.json
 
 options (page):
   --preset NAME      nano, tiny or small (default tiny: 10 to 25 minutes on SwiftShader with 2 cores)
   --task NAME        sentiment or instructions (default sentiment)
   --set PATH=VALUE   a pipeline setting as the page's URL takes it, e.g. --set ppo.episodes=64 (repeatable)
+  --no-time-split    do not split the stages' time (splitting waits for the GPU after every timed region, which
+                     makes the stages a little slower than the page alone runs them)
   --quick            smoke run: every stage cut to a step or two (not a valid measurement)
   --timeout-min N    give up on the run after N minutes (default 180)
   --out FILE         JSON output (default bench-results/page.json)
@@ -402,6 +405,7 @@ async function runTrain(opts: TrainOptions): Promise<number> {
 
 interface PageOptions extends CommonOptions {
   config: PageBenchConfig;
+  timeSplit: boolean;
 }
 
 /** Tasks the page runs without files of your own (the custom task needs an imported dataset). */
@@ -410,6 +414,7 @@ const PAGE_TASKS: readonly string[] = TASK_IDS.filter((t) => t !== 'custom');
 export function parsePageArgs(args: string[]): PageOptions {
   const config: PageBenchConfig = { task: 'sentiment', preset: 'tiny', overrides: {} };
   const settings: Record<string, string> = {};
+  let timeSplit = true;
   const common = parseOptions(
     args,
     'bench-results/page.json',
@@ -430,6 +435,9 @@ export function parsePageArgs(args: string[]): PageOptions {
           settings[m[1]] = m[2];
           return true;
         }
+        case '--no-time-split':
+          timeSplit = false;
+          return true;
         default:
           return false;
       }
@@ -438,7 +446,7 @@ export function parsePageArgs(args: string[]): PageOptions {
   );
   // --set wins over --quick's cuts; the page itself validates each setting and names a bad one.
   config.overrides = { ...(common.quick ? QUICK_OVERRIDES : {}), ...settings };
-  return { config, ...common };
+  return { config, timeSplit, ...common };
 }
 
 async function runPageBenchmark(opts: PageOptions): Promise<number> {
@@ -453,6 +461,7 @@ async function runPageBenchmark(opts: PageOptions): Promise<number> {
   try {
     const result = await runPageBench(browser, served.url, config, {
       timeoutMin: opts.timeoutMin,
+      timeSplit: opts.timeSplit,
       onChange: (seconds, key, text) => console.log(`  ${seconds.toFixed(1).padStart(7)} s  ${key === 'run' ? 'run' : `${key} stage`}: ${text}`),
     });
     mkdirSync(dirname(opts.out), { recursive: true });

@@ -17,3 +17,4 @@ export {
 } from './runtime';
 export { shaderNames, shaderSource } from './shaders';
 export { params, Tensor, type DType, type TypedArrayOf } from './tensor';
+export { splitTime, splittingTime, TIME_SPLIT_METHOD, TIMED_CATEGORIES, timed, type TimedCategory, type TimeSplit } from './time-split';

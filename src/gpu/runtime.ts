@@ -6,6 +6,7 @@ import { BufferPool, storageUsage } from './buffers';
 import { DeviceLostError, GpuKernelError, NoAdapterError } from './errors';
 import { type Overrides, PipelineCache } from './pipelines';
 import { type DType, Tensor, type TypedArrayOf, typedArray } from './tensor';
+import { timed } from './time-split';
 
 export type GpuHost = 'page' | 'worker' | 'node';
 
@@ -178,11 +179,13 @@ export class GpuRuntime {
   }
 
   /** Reads a tensor back in its own step; inside a training step use `step.read` instead (one submit). */
-  async read<D extends DType>(t: Tensor<D>): Promise<TypedArrayOf<D>> {
-    const step = this.step(`read ${t.label}`);
-    const out = step.read(t);
-    await step.submit();
-    return out;
+  read<D extends DType>(t: Tensor<D>): Promise<TypedArrayOf<D>> {
+    return timed('readback', async () => {
+      const step = this.step(`read ${t.label}`);
+      const out = step.read(t);
+      await step.submit();
+      return out;
+    });
   }
 
   destroy(): void {

@@ -26,6 +26,7 @@
 // is log softmax(logits/τ)[token] over the full vocabulary — before top-k/top-p truncation, as PPO needs — and
 // log softmax(logits)[token] for greedy decoding (temperature 0). See shaders/sample_forward.wgsl.
 import type { GpuRuntime, Step, Tensor } from '../gpu';
+import { timed } from '../gpu/time-split';
 import { Tape } from '../autograd/tape';
 import { attentionForward } from '../kernels/attention';
 import { checkTokenIds } from '../kernels/embedding';
@@ -133,9 +134,13 @@ interface Decoder {
 
 /**
  * Generates continuations of a batch of prompts on the GPU. Puts the model in eval mode (no dropout) for the
- * duration and restores its mode afterwards.
+ * duration and restores its mode afterwards. Its time, readbacks included, is generation's (src/gpu/time-split.ts).
  */
-export async function generate(model: GPT, options: GenerateOptions): Promise<GenerateResult> {
+export function generate(model: GPT, options: GenerateOptions): Promise<GenerateResult> {
+  return timed('generation', () => generateOnGpu(model, options));
+}
+
+async function generateOnGpu(model: GPT, options: GenerateOptions): Promise<GenerateResult> {
   const p = plan(model, options);
   const { B, W, maxNew, lens } = p;
   if (maxNew === 0) {

@@ -9,6 +9,7 @@
 import { Tape, type Var } from '../autograd/tape';
 import * as op from '../autograd/ops';
 import type { GpuRuntime, Tensor } from '../gpu';
+import { timed } from '../gpu/time-split';
 import { buildTokenIndex, checkTokenIds, type TokenIndexTensors, uploadTokenIndex } from '../kernels/embedding';
 import { reduceScratchSize, reduceSum } from '../kernels/reduce';
 import { type GPTConfig, type HeadName, validateConfig } from './config';
@@ -166,25 +167,27 @@ export class GPT {
   }
 
   /** The weighted mean loss of a batch, forward only and always without dropout (evaluation), in one submit. */
-  async evaluate(batch: Batch): Promise<number> {
-    const step = this.rt.step('gpt evaluate');
-    const tape = new Tape(step, { grad: false });
-    const inputs = this.uploadBatch(batch);
-    const out = this.rt.tensor([1], 'eval loss');
-    const scratch = this.rt.tensor([reduceScratchSize(batch.B * batch.T)], 'eval loss scratch');
-    const training = this.training;
-    try {
-      this.training = false;
-      reduceSum(step, this.loss(tape, inputs), out, scratch, { scale: 1 / inputs.weightSum });
-      const read = step.read(out);
-      await step.submit();
-      return (await read)[0];
-    } finally {
-      this.training = training;
-      tape.dispose();
-      this.freeBatch(inputs);
-      this.rt.free(out, scratch);
-    }
+  evaluate(batch: Batch): Promise<number> {
+    return timed('forwardBackward', async () => {
+      const step = this.rt.step('gpt evaluate');
+      const tape = new Tape(step, { grad: false });
+      const inputs = this.uploadBatch(batch);
+      const out = this.rt.tensor([1], 'eval loss');
+      const scratch = this.rt.tensor([reduceScratchSize(batch.B * batch.T)], 'eval loss scratch');
+      const training = this.training;
+      try {
+        this.training = false;
+        reduceSum(step, this.loss(tape, inputs), out, scratch, { scale: 1 / inputs.weightSum });
+        const read = step.read(out);
+        await step.submit();
+        return (await read)[0];
+      } finally {
+        this.training = training;
+        tape.dispose();
+        this.freeBatch(inputs);
+        this.rt.free(out, scratch);
+      }
+    });
   }
 
   // ---- batches -----------------------------------------------------------------------------------------------------
@@ -263,21 +266,24 @@ export class GPT {
     if (biggest > limit) throw new Error(`GPT: a batch of B·T = ${B * T} tokens needs ${biggest}-byte activations (logits or MLP), over this device's ${limit}-byte binding limit; use smaller micro-batches`);
   }
 
-  private async runForward(tokens: ArrayLike<number>, B: number, T: number, build: (tape: Tape, tokens: Tensor<'u32'>) => Var): Promise<Float32Array> {
-    if (tokens.length !== B * T) throw new Error(`GPT.forward: ${tokens.length} tokens, expected B·T = ${B * T}`);
-    const ids = Uint32Array.from(tokens);
-    checkTokenIds(ids, this.config.vocabSize, 'GPT.forward tokens');
-    const step = this.rt.step('gpt forward');
-    const tape = new Tape(step, { grad: false });
-    const t = this.rt.upload(ids, [B, T], 'tokens', 'u32');
-    try {
-      const out = build(tape, t);
-      const read = step.read(out.tensor);
-      await step.submit();
-      return (await read) as Float32Array;
-    } finally {
-      tape.dispose();
-      this.rt.free(t);
-    }
+  /** A forward pass in one submit: timed as forwardBackward (src/gpu/time-split.ts). */
+  private runForward(tokens: ArrayLike<number>, B: number, T: number, build: (tape: Tape, tokens: Tensor<'u32'>) => Var): Promise<Float32Array> {
+    return timed('forwardBackward', async () => {
+      if (tokens.length !== B * T) throw new Error(`GPT.forward: ${tokens.length} tokens, expected B·T = ${B * T}`);
+      const ids = Uint32Array.from(tokens);
+      checkTokenIds(ids, this.config.vocabSize, 'GPT.forward tokens');
+      const step = this.rt.step('gpt forward');
+      const tape = new Tape(step, { grad: false });
+      const t = this.rt.upload(ids, [B, T], 'tokens', 'u32');
+      try {
+        const out = build(tape, t);
+        const read = step.read(out.tensor);
+        await step.submit();
+        return (await read) as Float32Array;
+      } finally {
+        tape.dispose();
+        this.rt.free(t);
+      }
+    });
   }
 }

@@ -1,6 +1,8 @@
 // Training: one optimizer step is ONE submit — zero the gradient arena, forward + backward of every micro-batch
 // (gradients accumulate in the arena), the loss reduced on the GPU, gradient norm and clip factor, AdamW on both
 // parameter groups — and ONE readback of [norm, clip factor, per-micro-batch losses] for the metrics.
+// (While the benchmark splits a stage's time, src/gpu/time-split.ts, it is two submits: forward/backward, then the
+// optimizer.)
 //
 // Gradient accumulation: every micro-batch's loss is scaled by 1/Σw over ALL micro-batches, so the accumulated
 // gradient is exactly that of one batch made of all of them (with unit weights and equal micro-batches this is
@@ -12,6 +14,7 @@
 // logits give NaN in the fused cross-entropy gradient — so the norm alone gates the update.)
 import { Tape } from '../autograd/tape';
 import type { Step, Tensor } from '../gpu';
+import { splittingTime, timed } from '../gpu/time-split';
 import { fillConstant } from '../kernels/fill';
 import { reduceScratchSize, reduceSum } from '../kernels/reduce';
 import type { Batch, BatchTensors, GPT } from './gpt';
@@ -180,7 +183,8 @@ export class Trainer {
   }
 
   /**
-   * One optimizer step of any objective (the reward model's ranking loss, PPO's clipped losses, …), in ONE submit:
+   * One optimizer step of any objective (the reward model's ranking loss, PPO's clipped losses, …), in ONE submit (two
+   * while a time split is taken):
    * zero the gradient arena, `record` the objective's forward and backward on the step (a Tape over `step`; it
    * returns the tensors to read back), then the gradient norm, clipping and AdamW. The reads come back with the
    * norm. On a non-finite gradient norm the update is skipped on the GPU and TrainingDivergedError is thrown (its
@@ -195,14 +199,24 @@ export class Trainer {
     const lr = this.lr;
     const index = this.step;
     const clip = rt.tensor([2], 'clip', 'f32');
+    // While a time split is taken (src/gpu/time-split.ts), the forward/backward and the optimizer go in two submits,
+    // so each gets its own GPU time: the same dispatches in the same queue order, so the same results.
+    const split = splittingTime();
     try {
       const step = rt.step(label);
-      fillConstant(step, this.model.params.gradArena, 0);
-      const toRead = record(step);
-      this.optimizer.record(step, clip, lr, index + 1);
-      const pending = [clip, ...toRead].map((t) => step.read(t));
-      await step.submit();
-      const [norm, ...reads] = (await Promise.all(pending)) as Float32Array[];
+      const pending = await timed('forwardBackward', async () => {
+        fillConstant(step, this.model.params.gradArena, 0);
+        const reads = record(step).map((t) => step.read(t));
+        if (split) await step.submit();
+        return reads;
+      });
+      const [norm, reads] = (await timed('optimizer', async () => {
+        const update = split ? rt.step(`${label}: optimizer`) : step;
+        this.optimizer.record(update, clip, lr, index + 1);
+        const read = update.read(clip);
+        await update.submit();
+        return Promise.all([read, Promise.all(pending)]);
+      })) as [Float32Array, Float32Array[]];
       const gradNorm = norm[0];
       if (!Number.isFinite(gradNorm)) throw new TrainingDivergedError(index, lossOf ? lossOf(reads) : NaN, gradNorm);
       this.step++;

@@ -27,9 +27,10 @@ import type { GPT } from '../model/gpt';
 import type { Tokenizer } from '../model/tokenizer';
 import { Trainer } from '../model/train';
 import { validatePreferenceGroups, type PreferenceLoss } from '../kernels/preference-loss';
+import { SCORE_CHUNK_RANKINGS } from './batch-sizes';
 import { sequenceLogprobs } from './forward';
 import type { Ranking } from './preferences';
-import { packRankings, SCORE_CHUNK_RANKINGS } from './reward-model';
+import { packRankings } from './reward-model';
 import type { PackedBatch } from './sequences';
 
 export interface DPOOptions {

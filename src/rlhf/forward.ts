@@ -3,11 +3,10 @@
 // at every position (values, reward scores). Large batches run in chunks of rows, each chunk one submit.
 import { Tape } from '../autograd/tape';
 import * as op from '../autograd/ops';
+import { timed } from '../gpu/time-split';
 import type { GPT } from '../model/gpt';
+import { CHUNK_TOKENS } from './batch-sizes';
 import type { PackedBatch } from './sequences';
-
-/** Rows per submit: keeps the logits (rows·T·V floats) of a chunk well inside binding limits. */
-export const CHUNK_TOKENS = 4096;
 
 async function perPosition(model: GPT, batch: PackedBatch, what: string, build: (tape: Tape, b: ReturnType<GPT['uploadBatch']>) => op.Var): Promise<Float32Array> {
   const { B, T } = batch;
@@ -39,12 +38,14 @@ async function perPosition(model: GPT, batch: PackedBatch, what: string, build: 
 
 /** (B,T) log softmax(logits/τ)[target] at every position (PAD targets give meaningless values: mask them). */
 export function sequenceLogprobs(model: GPT, batch: PackedBatch, temperature = 1): Promise<Float32Array> {
-  return perPosition(model, batch, 'sequence logprobs', (tape, b) => op.logprob(tape, model.logits(tape, model.hidden(tape, b.tokens)), b.targets, temperature));
+  return timed('forwardBackward', () =>
+    perPosition(model, batch, 'sequence logprobs', (tape, b) => op.logprob(tape, model.logits(tape, model.hidden(tape, b.tokens)), b.targets, temperature)),
+  );
 }
 
 /** (B,T) the scalar head (reward score or value) at every position. */
 export function sequenceScalars(model: GPT, batch: PackedBatch): Promise<Float32Array> {
-  return perPosition(model, batch, 'sequence scalars', (tape, b) => model.scalar(tape, model.hidden(tape, b.tokens)));
+  return timed('forwardBackward', () => perPosition(model, batch, 'sequence scalars', (tape, b) => model.scalar(tape, model.hidden(tape, b.tokens))));
 }
 
 /** (B) the reward model's score of each row: its scalar at the row's final real token. */

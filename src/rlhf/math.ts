@@ -101,6 +101,14 @@ export function maskedVar(x: ArrayLike<number>, mask: ArrayLike<number>, unbiase
 }
 
 /**
+ * Standard deviation over real tokens: sqrt(maskedVar(x, mask, unbiased)), unbiased by default — the spread `whiten`
+ * divides by (PPO logs it of the raw GAE advantages as policy/advantage_std, since whitened ones have std 1).
+ */
+export function maskedStd(x: ArrayLike<number>, mask: ArrayLike<number>, unbiased = true): number {
+  return Math.sqrt(maskedVar(x, mask, unbiased));
+}
+
+/**
  * Whitening (TRL masked_whiten; N-details "advantage whitening"):
  *   y = (x − mean) / sqrt(var + 1e-8)          over real tokens,
  * with mean and the UNBIASED (Bessel-corrected) variance over real tokens, as TRL does. shiftMean = false adds the

@@ -12,23 +12,23 @@
 //                  the (N,C), (N,3C) and (N,4C) shapes it reuses), the uploaded batch (tokens, targets, weights, the
 //                  token index: 4 per token and V+1) and a loss's per-token inputs and outputs;
 //   forward pass   the same activations without gradients, in chunks of at most CHUNK_TOKENS tokens;
-//   generation     the KV cache 2·L·B·W·C, the prefill's activations B·W·(12C + NH + 2), one token's B·(12C + V + 2),
-//                  and the sequences and their log-probabilities 2·B·W;
+//   generation     the KV cache 2·L·B·T·C, the prefill's activations B·T·(12C + NH + 2), one token's B·(12C + V + 2),
+//                  and the sequences and their log-probabilities 2·B·T;
 // and in every phase a submit's uniforms (256 bytes a dispatch; 16 decode steps of 12 dispatches a layer and 8 more).
 // Packed (prompt, response) rows are counted at the context length, the longest they can be; the preference data as
 // the simulated labelers make it (labels.prompts rankings of labels.k, labels.heldoutFraction of them held out —
-// imported or added human rankings may be more, but are scored in chunks of SCORE_CHUNK_RANKINGS all the same). The phases follow src/rlhf/stages/*-run.ts; tests/rlhf/memory.test.ts compares the
+// imported or added human rankings may be more, but are scored in chunks of SCORE_CHUNK_RANKINGS all the same).
+//
+// This file has the building blocks (the planner) and the sum; each stage plans its own phases with them in its
+// descriptor's `memory` (src/rlhf/stages/<id>.ts), following its *-run.ts. tests/rlhf/memory.test.ts compares the
 // estimate with what the buffer pool really holds on the nano preset.
 import { arenaBytes, type GPTConfig, type HeadName } from '../model/config';
 import { type MemoryBudget, mebibytes } from '../gpu';
+import { CHUNK_TOKENS, PRETRAIN_ROW_TOKENS, SAMPLE_BATCH_ROWS, SCORE_CHUNK_RANKINGS } from './batch-sizes';
 import type { PipelineConfig } from './config';
-import { CHUNK_TOKENS } from './forward';
-import { SAMPLE_BATCH_ROWS, SCORE_CHUNK_RANKINGS } from './reward-model';
-import { STAGE_NAMES, type StageId } from './stages';
+import { STAGE_NAMES, stageById, type StageId } from './stages';
 
 const F32 = 4;
-/** Pretraining rows (pretrain-run.ts) and PPO-ptx rows (ppo.ts) are at most this many tokens. */
-const PRETRAIN_ROW_TOKENS = 64;
 /** Working gradients of the backward per token, in units of C (see the header). */
 const BACKWARD_C_PER_TOKEN = 14;
 
@@ -53,7 +53,8 @@ export interface StageMemory {
   readonly largestField: string;
 }
 
-type Head = 'lm-loss' | 'logprob' | 'scalar' | 'logits';
+/** The head a pass ends in: the LM loss, the log-probability of the targets, a scalar head, or the logits alone. */
+export type Head = 'lm-loss' | 'logprob' | 'scalar' | 'logits';
 
 /** Floats one token keeps through a forward pass (activations, head outputs, the uploaded batch). */
 function forwardFloats(m: GPTConfig, head: Head): number {
@@ -78,11 +79,8 @@ function backwardFloats(m: GPTConfig, head: Head): number {
 /** The token index's offsets (V+1) of one uploaded batch. */
 const indexBytes = (m: GPTConfig) => (m.vocabSize + 1) * F32;
 
-/** Tokens of a forward pass over `rows` rows of `T` tokens: one chunk of at most CHUNK_TOKENS (src/rlhf/forward.ts). */
-const chunkTokens = (rows: number, T: number) => Math.min(rows, Math.max(1, Math.floor(CHUNK_TOKENS / T))) * T;
-
 /** A phase: what it allocates on top of the stage's resident buffers, and the setting it grows with. */
-interface Phase {
+export interface Phase {
   readonly name: string;
   readonly field: string;
   readonly parts: readonly MemoryPart[];
@@ -90,125 +88,104 @@ interface Phase {
   readonly largest: MemoryPart;
 }
 
+/** A stage's plan (its descriptor's `memory`): the buffers that stay allocated through it, and its phases. */
+export interface StagePlan {
+  readonly resident: readonly MemoryPart[];
+  readonly phases: readonly Phase[];
+}
+
 const part = (what: string, bytes: number): MemoryPart => ({ what, bytes });
 const biggest = (...parts: MemoryPart[]): MemoryPart => parts.reduce((a, b) => (b.bytes > a.bytes ? b : a));
-
-/** The biggest (N, ·) activation of a pass over N tokens: the logits (N,V) with an LM head, else the MLP's (N,4C). */
-function largestActivation(m: GPTConfig, N: number, head: Head): MemoryPart {
-  const mlp = part(`the MLP activations of ${N} tokens`, N * 4 * m.dModel * F32);
-  return head === 'scalar' ? mlp : biggest(mlp, part(`the logits of ${N} tokens`, N * m.vocabSize * F32));
-}
-
-/** A training step's buffers over N tokens; `extraPerToken` floats of a loss's own inputs. */
-const trainingPart = (m: GPTConfig, N: number, head: Head, extraPerToken = 0) =>
-  part(`activations and gradients of ${N} tokens`, N * (forwardFloats(m, head) + backwardFloats(m, head) + extraPerToken) * F32 + indexBytes(m));
-
-function training(name: string, field: string, m: GPTConfig, N: number, head: Head, extraPerToken = 0): Phase {
-  return { name, field, parts: [trainingPart(m, N, head, extraPerToken)], largest: largestActivation(m, N, head) };
-}
-
-function forward(name: string, field: string, m: GPTConfig, N: number, head: Head): Phase {
-  return { name, field, parts: [part(`activations of ${N} tokens`, N * forwardFloats(m, head) * F32 + indexBytes(m))], largest: largestActivation(m, N, head) };
-}
-
-function generation(name: string, field: string, m: GPTConfig, B: number, W: number): Phase {
-  const { dModel: C, nHead: NH, nLayer: L, vocabSize: V } = m;
-  const cache = part(`the KV cache of ${B} sequences`, 2 * L * B * W * C * F32);
-  const activations = part(`sampling activations of ${B} sequences`, (B * W * (12 * C + NH + 2) + B * (12 * C + V + 2) + 2 * B * W + 2 * B) * F32);
-  return { name, field, parts: [cache, activations], largest: biggest(part(`one layer's KV cache of ${B} sequences`, B * W * C * F32), part(`the prefill's MLP activations of ${B} sequences`, B * W * 4 * C * F32)) };
-}
-
-/** A GPT's parameter and gradient arenas (every model has both, trained or frozen). */
-const model = (m: GPTConfig, what: string, head?: HeadName) => part(what, 2 * arenaBytes(m, head));
-/** AdamW's moments (two arenas) and a checkpoint readback (one) of a trained model. */
-const trained = (m: GPTConfig, what: string, head?: HeadName) => part(what, 3 * arenaBytes(m, head));
 
 /** A submit's uniform buffer at its largest: a generation submit's 16 decode steps (src/model/generate.ts). */
 const uniforms = (m: GPTConfig) => part('uniforms', 256 * 16 * (12 * m.nLayer + 8));
 
-/** The phases of a stage and the buffers that stay allocated through it. */
-function stagePlan(stage: StageId, c: PipelineConfig, m: GPTConfig): { resident: MemoryPart[]; phases: Phase[] } {
+/** The building blocks a stage's `memory` plans with (src/rlhf/stages/<id>.ts), for one model and configuration. */
+export interface MemoryPlanner {
+  /** Tokens of a packed (prompt, response) row, counted at the context length. */
+  readonly T: number;
+  /** Tokens of a pretraining row (pretraining, PPO-ptx). */
+  readonly pretrainRowTokens: number;
+  /** Rankings of the preference data trained on. */
+  readonly trainRankings: number;
+  /** Rows of one scoring batch of held-out rankings: SCORE_CHUNK_RANKINGS rankings of labels.k at most. */
+  readonly heldoutRows: number;
+  /** A GPT's parameter and gradient arenas (every model has both, trained or frozen). */
+  model(what: string, head?: HeadName): MemoryPart;
+  /** AdamW's moments (two arenas) and a checkpoint readback (one) of a trained model. */
+  trained(what: string, head?: HeadName): MemoryPart;
+  /** The largest of `parts`. */
+  biggest(...parts: MemoryPart[]): MemoryPart;
+  /** The biggest (N, ·) activation of a pass over N tokens: the logits (N,V) with an LM head, else the MLP's (N,4C). */
+  largestActivation(N: number, head: Head): MemoryPart;
+  /** A training step's buffers over N tokens; `extraPerToken` floats of a loss's own inputs. */
+  trainingPart(N: number, head: Head, extraPerToken?: number): MemoryPart;
+  /** A training step over N tokens, as a phase. */
+  training(name: string, field: string, N: number, head: Head, extraPerToken?: number): Phase;
+  /** A forward pass over `rows` rows of T tokens: its largest chunk, of at most CHUNK_TOKENS (src/rlhf/forward.ts). */
+  forward(name: string, field: string, rows: number, head: Head): Phase;
+  /** Generating B sequences of T tokens at once. */
+  generation(name: string, field: string, B: number): Phase;
+  /** sampleResponses: generating `sequences` sequences, SAMPLE_BATCH_ROWS at a time. */
+  sampling(name: string, field: string, sequences: number): Phase;
+  /** Sampling for the simulated labelers (labels.k + 2 per prompt), on the SFT policy before the reward model exists. */
+  labelerSampling(): Phase;
+  /** `phases`, each holding `parts` too: the buffers of a stage's later phases (after its sampling for the labelers). */
+  holding(parts: readonly MemoryPart[], phases: readonly Phase[]): Phase[];
+}
+
+/** The planner for model `m` under configuration `c`. */
+function memoryPlanner(c: PipelineConfig, m: GPTConfig): MemoryPlanner {
+  const { dModel: C, nHead: NH, nLayer: L, vocabSize: V } = m;
   const T = m.contextLength;
   // The preference data's rankings, held out and trained on (src/rlhf/stages/preference-data.ts).
-  const heldout = Math.max(1, Math.round(c.labels.prompts * c.labels.heldoutFraction));
-  const trainRankings = Math.max(1, c.labels.prompts - heldout);
-  const heldoutRows = Math.min(SCORE_CHUNK_RANKINGS, heldout) * c.labels.k;
-  const labels = (): Phase => generation('sampling for the labelers', 'labels.k', m, Math.min(SAMPLE_BATCH_ROWS, c.labels.prompts * (c.labels.k + 2)), T);
-  switch (stage) {
-    case 'pretrain': {
-      const N = c.pretrain.batchSize * Math.min(PRETRAIN_ROW_TOKENS, T);
-      return { resident: [model(m, 'the model'), trained(m, 'its optimizer')], phases: [training('a training step', 'pretrain.batchSize', m, N, 'lm-loss')] };
-    }
-    case 'sft':
-      return { resident: [model(m, 'the model'), trained(m, 'its optimizer')], phases: [training('a training step', 'sft.batchSize', m, c.sft.batchSize * c.sft.seq, 'lm-loss')] };
-    case 'rm': {
-      const rows = Math.min(c.rm.groupsPerStep, trainRankings) * c.labels.k;
-      // Sampling for the labelers runs on the SFT policy before the reward model exists.
-      const sampling = labels();
-      return {
-        resident: [],
-        phases: [
-          { ...sampling, parts: [model(m, 'the SFT policy'), ...sampling.parts] },
-          ...[training('a training step', 'rm.groupsPerStep', m, rows * T, 'scalar'), forward('scoring held-out rankings', 'labels.k', m, chunkTokens(heldoutRows, T), 'scalar')].map(
-            (p): Phase => ({ ...p, parts: [model(m, 'the reward model', 'score'), trained(m, 'its optimizer', 'score'), ...p.parts] }),
-          ),
-        ],
-      };
-    }
-    case 'ppo': {
-      const p = c.ppo;
-      const mb = (p.batchSize / p.miniBatches) * T;
-      // A policy step's loss reads the old log-probs, advantages, old values and returns (4 per token); with PPO-ptx
-      // the pretraining batch's forward and backward are in the same step.
-      const policyStep = training('a policy step', 'ppo.batchSize', m, mb, 'logprob', 4);
-      const ptx = p.ptxBatchSize * Math.min(PRETRAIN_ROW_TOKENS, T);
-      const withPtx: Phase = { ...policyStep, name: 'a policy step with its pretraining batch', parts: [...policyStep.parts, trainingPart(m, ptx, 'lm-loss')], largest: biggest(policyStep.largest, largestActivation(m, ptx, 'lm-loss')) };
-      return {
-        resident: [model(m, 'the policy'), model(m, 'the reference policy'), model(m, 'the reward model', 'score'), model(m, 'the value model', 'value'), trained(m, "the policy's optimizer"), trained(m, "the value model's optimizer", 'value')],
-        phases: [
-          generation('rollout', 'ppo.batchSize', m, p.batchSize, T),
-          forward('scoring the rollout', 'ppo.batchSize', m, chunkTokens(p.batchSize, T), 'logprob'),
-          p.ptxCoef > 0 ? withPtx : policyStep,
-          training('a value step', 'ppo.batchSize', m, mb, 'scalar', 4),
-        ],
-      };
-    }
-    case 'dpo': {
-      const d = c.dpo;
-      const rows = Math.min(d.groupsPerStep, trainRankings) * c.labels.k;
-      const sampling = labels();
-      const models = [model(m, 'the policy'), model(m, 'the reference policy'), model(m, 'the reward model', 'score'), trained(m, "the policy's optimizer")];
-      const checkRows = Math.min(SAMPLE_BATCH_ROWS, d.evalPrompts);
-      return {
-        resident: [],
-        phases: [
-          { ...sampling, parts: [model(m, 'the SFT policy'), ...sampling.parts] },
-          ...[
-            forward("the reference's log-probabilities", 'dpo.groupsPerStep', m, chunkTokens(rows, T), 'logprob'),
-            training('a training step', 'dpo.groupsPerStep', m, rows * T, 'logprob', 1), // the reference log-probabilities
-            forward('held-out rankings', 'labels.k', m, chunkTokens(heldoutRows, T), 'logprob'),
-            generation('sampling at a check', 'dpo.evalPrompts', m, checkRows, T),
-            forward('scoring at a check', 'dpo.evalPrompts', m, chunkTokens(d.evalPrompts, T), 'logprob'),
-          ].map((p): Phase => ({ ...p, parts: [...models, ...p.parts] })),
-        ],
-      };
-    }
-    case 'bon':
-      return {
-        resident: [model(m, 'the SFT policy'), model(m, 'the reward model', 'score')],
-        phases: [generation('sampling', 'bon.maxN', m, Math.min(SAMPLE_BATCH_ROWS, c.bon.prompts * c.bon.maxN), T), forward('scoring', 'bon.maxN', m, chunkTokens(c.bon.maxN, T), 'scalar')],
-      };
-    case 'eval':
-      return {
-        resident: [model(m, 'the SFT policy'), model(m, 'a trained policy'), model(m, 'the reward model', 'score')],
-        phases: [generation('sampling', 'eval.prompts', m, Math.min(SAMPLE_BATCH_ROWS, c.eval.prompts), T), forward('scoring', 'eval.prompts', m, chunkTokens(c.eval.prompts, T), 'logprob')],
-      };
+  const heldoutRankings = Math.max(1, Math.round(c.labels.prompts * c.labels.heldoutFraction));
+  const model = (what: string, head?: HeadName) => part(what, 2 * arenaBytes(m, head));
+
+  function largestActivation(N: number, head: Head): MemoryPart {
+    const mlp = part(`the MLP activations of ${N} tokens`, N * 4 * C * F32);
+    return head === 'scalar' ? mlp : biggest(mlp, part(`the logits of ${N} tokens`, N * V * F32));
   }
+
+  const trainingPart = (N: number, head: Head, extraPerToken = 0) =>
+    part(`activations and gradients of ${N} tokens`, N * (forwardFloats(m, head) + backwardFloats(m, head) + extraPerToken) * F32 + indexBytes(m));
+
+  function generation(name: string, field: string, B: number): Phase {
+    const cache = part(`the KV cache of ${B} sequences`, 2 * L * B * T * C * F32);
+    const activations = part(`sampling activations of ${B} sequences`, (B * T * (12 * C + NH + 2) + B * (12 * C + V + 2) + 2 * B * T + 2 * B) * F32);
+    return { name, field, parts: [cache, activations], largest: biggest(part(`one layer's KV cache of ${B} sequences`, B * T * C * F32), part(`the prefill's MLP activations of ${B} sequences`, B * T * 4 * C * F32)) };
+  }
+
+  const sampling = (name: string, field: string, sequences: number) => generation(name, field, Math.min(SAMPLE_BATCH_ROWS, sequences));
+
+  return {
+    T,
+    pretrainRowTokens: Math.min(PRETRAIN_ROW_TOKENS, T),
+    trainRankings: Math.max(1, c.labels.prompts - heldoutRankings),
+    heldoutRows: Math.min(SCORE_CHUNK_RANKINGS, heldoutRankings) * c.labels.k,
+    model,
+    trained: (what, head) => part(what, 3 * arenaBytes(m, head)),
+    biggest,
+    largestActivation,
+    trainingPart,
+    training: (name, field, N, head, extraPerToken = 0) => ({ name, field, parts: [trainingPart(N, head, extraPerToken)], largest: largestActivation(N, head) }),
+    forward(name, field, rows, head) {
+      const N = Math.min(rows, Math.max(1, Math.floor(CHUNK_TOKENS / T))) * T;
+      return { name, field, parts: [part(`activations of ${N} tokens`, N * forwardFloats(m, head) * F32 + indexBytes(m))], largest: largestActivation(N, head) };
+    },
+    generation,
+    sampling,
+    labelerSampling() {
+      const phase = sampling('sampling for the labelers', 'labels.k', c.labels.prompts * (c.labels.k + 2));
+      return { ...phase, parts: [model('the SFT policy'), ...phase.parts] };
+    },
+    holding: (parts, phases) => phases.map((p) => ({ ...p, parts: [...parts, ...p.parts] })),
+  };
 }
 
 /** What `stage` needs on the GPU under configuration `c` for model `m` (the pipeline's: the preset with the tokenizer's vocabulary). */
 export function stageMemory(stage: StageId, c: PipelineConfig, m: GPTConfig): StageMemory {
-  const { resident, phases } = stagePlan(stage, c, m);
+  const { resident, phases } = stageById(stage).memory(memoryPlanner(c, m), c);
   const sum = (parts: readonly MemoryPart[]) => parts.reduce((s, p) => s + p.bytes, 0);
   const needs = phases.map((p) => ({ ...p, parts: [...resident, ...p.parts, uniforms(m)].sort((a, b) => b.bytes - a.bytes) }));
   const top = needs.reduce((a, b) => (sum(b.parts) > sum(a.parts) ? b : a));

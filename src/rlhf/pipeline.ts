@@ -20,7 +20,7 @@
 // progress with an ETA, PPO episodes, evaluation samples and checkpoints. Alarms (metrics.ts checkAlarms: NaN/Inf,
 // negative KL, ratio far from 1, KL blow-up) stop the run with a PipelineAlarmError naming the cause; a policy stage
 // keeps its last good weights as its checkpoint, which is then what the evaluation measures.
-import type { GpuRuntime } from '../gpu';
+import { type GpuRuntime, splitTime, type TimeSplit } from '../gpu';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { type GPTConfig, makeConfig } from '../model/config';
 import { mixSeed } from '../model/data';
@@ -58,7 +58,8 @@ export interface Progress {
 }
 
 export interface PipelineEvents {
-  stage?(stage: PipelineStage, state: 'started' | 'done' | 'skipped', seconds?: number): void;
+  /** `time`: when the pipeline's `timeSplit` is on, where a done stage's seconds went (src/gpu/time-split.ts). */
+  stage?(stage: PipelineStage, state: 'started' | 'done' | 'skipped', seconds?: number, time?: TimeSplit): void;
   metrics?(record: MetricRecord): void;
   progress?(progress: Progress): void;
   episodes?(iteration: number, episodes: Episode[]): void;
@@ -233,6 +234,11 @@ export class Pipeline implements StageContext {
   readonly weights: Record<string, Weights | undefined> = {};
   rankings: PreferenceSplit | undefined;
   private human: HumanLabels | undefined;
+  /**
+   * Split each stage's time into generation, forward/backward, optimizer, readback and CPU (src/gpu/time-split.ts),
+   * reported with its 'done' event. Off by default: it adds a wait for the GPU at the end of every timed region.
+   */
+  timeSplit = false;
   readonly summary: PipelineSummary;
   readonly modelConfig: GPTConfig;
   private readonly started = performance.now();
@@ -305,11 +311,14 @@ export class Pipeline implements StageContext {
     this.rt.buffers.trim();
     const t0 = performance.now();
     this.events.stage?.(stage, 'started');
-    await descriptor.run(this);
+    let time: TimeSplit | undefined;
+    if (this.timeSplit) time = (await splitTime(() => this.rt.device.queue.onSubmittedWorkDone(), () => descriptor.run(this))).split;
+    else await descriptor.run(this);
     const seconds = (performance.now() - t0) / 1000;
     this.summary.stage_seconds[stage] = seconds;
     this.summary.seconds = (performance.now() - this.started) / 1000;
-    this.events.stage?.(stage, 'done', seconds);
+    if (time) this.events.stage?.(stage, 'done', seconds, time);
+    else this.events.stage?.(stage, 'done', seconds);
   }
 
   /**

@@ -38,6 +38,7 @@ import { generate } from '../model/generate';
 import type { GPT } from '../model/gpt';
 import type { Tokenizer } from '../model/tokenizer';
 import { Trainer } from '../model/train';
+import { PRETRAIN_ROW_TOKENS } from './batch-sizes';
 import { sequenceLogprobs, sequenceScalars } from './forward';
 import {
   AdaptiveKLController,
@@ -47,6 +48,7 @@ import {
   gae,
   klPerToken,
   type KLController,
+  maskedStd,
   perTokenRewards,
   whiten,
 } from './math';
@@ -183,7 +185,7 @@ export class PPOTrainer {
       if (pretrainText.length === 0) throw new Error('PPO-ptx: ptxCoef > 0 needs pretraining text');
       const { bos, eos } = tokenizer.special;
       const ids = pretrainText.flatMap((d) => [bos, ...tokenizer.encode(d), eos]);
-      this.ptx = new TextBatcher(Uint32Array.from(ids), { batchSize: c.ptxBatchSize, contextLength: Math.min(64, models.policy.config.contextLength), seed: mixSeed(seed, 7), valFraction: 0 });
+      this.ptx = new TextBatcher(Uint32Array.from(ids), { batchSize: c.ptxBatchSize, contextLength: Math.min(PRETRAIN_ROW_TOKENS, models.policy.config.contextLength), seed: mixSeed(seed, 7), valFraction: 0 });
     }
   }
 
@@ -278,6 +280,7 @@ export class PPOTrainer {
       'objective/kl_coef': beta,
       'policy/approxkl': stats.approxkl / stats.tokens,
       'policy/clipfrac': stats.clipped / stats.tokens,
+      'policy/advantage_std': maskedStd(advantages, mask), // of the raw GAE advantages: whitened ones have std 1
       'loss/policy': stats.pgLoss / stats.steps,
       'loss/value': stats.vfLoss / stats.steps,
       'val/clipfrac': stats.vfClipped / stats.tokens,

@@ -21,6 +21,7 @@ import type { GPT } from '../model/gpt';
 import { mixSeed, shuffledIndices, type SftExample } from '../model/data';
 import type { Tokenizer } from '../model/tokenizer';
 import { Trainer } from '../model/train';
+import { SAMPLE_BATCH_ROWS, SCORE_CHUNK_RANKINGS } from './batch-sizes';
 import { lastTokenScores } from './forward';
 import { pairwiseAgreement } from './math';
 import type { Ranking } from './preferences';
@@ -36,12 +37,6 @@ export interface SampleOptions {
   /** Called after each batch (sequences done, total): progress, and a point to pause or stop at. */
   onBatch?: (done: number, total: number) => void | Promise<void>;
 }
-
-/** Sequences sampleResponses generates at once: the rows of its generation batch. */
-export const SAMPLE_BATCH_ROWS = 64;
-
-/** Rankings scored in one batch (scoreRankings, and DPO's held-out checks). */
-export const SCORE_CHUNK_RANKINGS = 16;
 
 /** Samples `k` responses for every prompt from `policy` (rows grouped per prompt). Texts, EOS-finished flags. */
 export async function sampleResponses(

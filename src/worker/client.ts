@@ -43,6 +43,10 @@ function pageWatchdogMs(): number | undefined {
   return typeof ms === 'number' && ms > 0 ? ms : undefined;
 }
 
+/** The engine worker's name (the page benchmark's probe picks it out by it). */
+export const ENGINE_WORKER_NAME = 'rlhf-engine';
+
+// The options stay a literal (Vite reads them when it bundles the worker): the name is ENGINE_WORKER_NAME.
 const startWorker = (): EngineWorker => new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'rlhf-engine' });
 
 export function startEngine(onEvent: (event: EngineEvent) => void, { watchdogMs = pageWatchdogMs() ?? WATCHDOG_MS, createWorker = startWorker }: EngineClientOptions = {}): EngineClient {

@@ -119,6 +119,8 @@ const fallbackKind = (c: Command): 'internal' | 'pipeline' =>
 export function createEngine(post: Post, host: EngineHost): Engine {
   const session = createSession(post, host);
   const run: RunState = { running: false, ended: Promise.resolve(), stopping: false, state: 'idle', stage: undefined };
+  /** Whether runs split their stages' time (the `time-split` command; the page benchmark's). */
+  let timeSplit = false;
 
   const batch = new Batcher(post);
   /** Posts a pipeline event after the metrics batched before it, so events keep the order they happened in. */
@@ -137,12 +139,12 @@ export function createEngine(post: Post, host: EngineHost): Engine {
   });
 
   const events: PipelineEvents = {
-    stage: (s, st, seconds) => {
+    stage: (s, st, seconds, time) => {
       run.stage = s;
       // A stage run again replaces its earlier records (steps restart at 0), as on the page's charts; the other
       // stages' records of this configuration stay, so an export after re-running one stage holds the whole run.
       if (st === 'started') session.metrics = session.metrics.filter((r) => r.stage !== s);
-      send(seconds === undefined ? { type: 'stage', stage: s, state: st } : { type: 'stage', stage: s, state: st, seconds });
+      send(seconds === undefined ? { type: 'stage', stage: s, state: st } : { type: 'stage', stage: s, state: st, seconds, ...(time && { time }) });
     },
     metrics: (record) => {
       session.metrics.push(record);
@@ -240,6 +242,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
       const pipeline = await ensurePipeline('start');
       pipeline.checkMemory(stages); // every stage of the run, before the first allocates anything
       pipeline.humanLabels = mode ? { rankings: session.human.slice(), mode } : undefined;
+      pipeline.timeSplit = timeSplit;
       for (const s of stages) {
         await control.gate();
         run.stage = s;
@@ -308,6 +311,9 @@ export function createEngine(post: Post, host: EngineHost): Engine {
         return device.recover();
       case 'checkpoint-data':
         return checkpointData(session, command.name);
+      case 'time-split':
+        timeSplit = command.enabled === true;
+        return;
       default:
         throw new Error(`unknown command ${JSON.stringify((command as { type?: unknown }).type)}`);
     }

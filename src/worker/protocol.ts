@@ -2,6 +2,7 @@
 // Only plain, structured-cloneable data crosses it; the GPUDevice, the models and the pipeline stay in the worker
 // (src/worker/engine.ts). The pipeline is src/rlhf/pipeline.ts, the same code `npm run pipeline` runs in Node.
 import type { AdapterReport } from '../gpu/runtime';
+import type { TimeSplit } from '../gpu/time-split';
 import type { GPTConfig } from '../model/config';
 import type { PipelineConfig } from '../rlhf/config';
 import type { MetricRecord } from '../rlhf/metrics';
@@ -9,7 +10,7 @@ import type { HumanLabelMode, PipelineStage, PipelineSummary, SampleRecord } fro
 import type { Episode } from '../rlhf/ppo';
 import type { Ranking } from '../rlhf/preferences';
 
-export type { Episode, HumanLabelMode, MetricRecord, PipelineConfig, PipelineStage, PipelineSummary, Ranking, SampleRecord };
+export type { Episode, HumanLabelMode, MetricRecord, PipelineConfig, PipelineStage, PipelineSummary, Ranking, SampleRecord, TimeSplit };
 
 /** Where the bundled base model is served from (public/models/). */
 export const BASE_MODEL_PATH = 'models/base-tiny.safetensors';
@@ -145,7 +146,11 @@ export type Command =
   | { type: 'recover' }
   /** The bytes of the pipeline's latest checkpoint `name`, for saving (answered by `checkpoint-data`; unlike `export`
    * it is not meant as a download). */
-  | { type: 'checkpoint-data'; name: PipelineCheckpointName };
+  | { type: 'checkpoint-data'; name: PipelineCheckpointName }
+  /** For the page benchmark (src/bench/page.ts sends it; the page never does): from the next run on, split each stage's
+   * time into generation, forward/backward, optimizer, readback and CPU (src/gpu/time-split.ts: it adds waits for
+   * the GPU, never changes results) and report it in the stage's 'done' event. No answer. */
+  | { type: 'time-split'; enabled: boolean };
 
 // ---- events --------------------------------------------------------------------------------------------------------
 
@@ -215,7 +220,8 @@ export type EngineEvent =
   /** The run's state; `stage` is the stage running (or where it ended). 'paused' is posted once the run actually
    * waits at a unit boundary, not when `pause` arrives. */
   | { type: 'pipeline-state'; state: PipelineState; stage?: PipelineStage }
-  | { type: 'stage'; stage: PipelineStage; state: 'started' | 'done' | 'skipped'; seconds?: number }
+  /** `time`: with `time-split` enabled, where a done stage's `seconds` went (they add up to it). */
+  | { type: 'stage'; stage: PipelineStage; state: 'started' | 'done' | 'skipped'; seconds?: number; time?: TimeSplit }
   /** Metric records in the order they were logged, batched (at most ~10 messages a second). */
   | { type: 'metrics'; records: MetricRecord[] }
   /** The latest progress of the running stage (coalesced with the metric batches). */

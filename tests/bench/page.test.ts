@@ -1,5 +1,6 @@
 // The page benchmark's pure half (src/bench/page.ts): percentiles, gaps and bursts, and the summary of a run from a
-// probe's record (the probe itself runs in the page: tests/e2e/page.test.ts).
+// probe's record, with the engine worker's stage reports (time split, seconds per iteration) when there are some (the
+// probes themselves run in the page: tests/e2e/page.test.ts).
 import { describe, expect, test } from 'vitest';
 import {
   countBursts,
@@ -142,6 +143,54 @@ describe('page benchmark summary', () => {
     expect(responsiveByCpuVerdict(gpu, summarizeLongTaskCpu({ tasks: [] }))).toBe('not met');
     const going = summarizeRun(probe({ changes: probe().changes.slice(0, 9) }));
     expect(responsiveByCpuVerdict(going, summarizeLongTaskCpu({ tasks: [] }))).toBe('not measured');
+  });
+
+  test("with the engine worker's stage reports: each stage's time split and seconds per iteration, in the table and the JSON", () => {
+    const sftTime = { generation: 0.4, forwardBackward: 0.9, optimizer: 0.3, readback: 0.1, cpu: 0.3 };
+    const rmTime = { generation: 0.1, forwardBackward: 0.2, optimizer: 0.02, readback: 0.1, cpu: 0.08 };
+    const stageReports = [
+      // Before the run (an earlier run of the page) and after it: not this run's.
+      { at: 900, stage: 'sft', seconds: 9, time: rmTime, iterations: 1 },
+      { at: 3025, stage: 'sft', seconds: 2, time: sftTime, iterations: 4 },
+      { at: 3535, stage: 'rm', seconds: 0.5, time: rmTime },
+      { at: 6100, stage: 'rm', seconds: 7, time: sftTime, iterations: 2 },
+    ];
+    const summary = summarizeRun(probe({ stageReports }));
+    expect(summary.stages).toEqual([
+      { stage: 'pretrain', state: 'skipped', seconds: null },
+      { stage: 'sft', state: 'done', seconds: 2, time: sftTime, iterations: 4, secondsPerIteration: 0.5 },
+      { stage: 'rm', state: 'done', seconds: 0.5, time: rmTime },
+    ]);
+    // Reports without a split (--no-time-split) still give the seconds per iteration.
+    const unsplit = summarizeRun(probe({ stageReports: [{ at: 3025, stage: 'sft', seconds: 2, iterations: 8 }] }));
+    expect(unsplit.stages[1]).toEqual({ stage: 'sft', state: 'done', seconds: 2, iterations: 8, secondsPerIteration: 0.25 });
+
+    const result: PageBenchResult = {
+      config: { task: 'sentiment', preset: 'nano', overrides: {} },
+      adapter: 'google · swiftshader',
+      browser: 'Chromium 1',
+      machine: { cpus: 2, loadStart: 1, loadEnd: 1 },
+      mainThreadCpu: { seconds: 0.5, scriptSeconds: 0.2, shareOfRun: 0.2 },
+      longTaskCpu: { count: 0, maxCpuMs: null, overLimitByCpu: 0 },
+      ...summary,
+      timeSplitMethod: 'wall clock, each region waits for the GPU',
+    };
+    const lines = formatPageReport(result).split('\n');
+    expect(lines.slice(0, 6)).toEqual([
+      'stage     state    seconds  generation  fwd+bwd  optimizer  readback   cpu  iterations  s/iteration',
+      'pretrain  skipped        —           —        —          —         —     —           —            —',
+      'sft       done         2.0        0.40     0.90       0.30      0.10  0.30           4         0.50',
+      'rm        done         0.5        0.10     0.20       0.02      0.10  0.08           —            —',
+      'total, from the click on Run pipeline to Done: 2.5 s',
+      'time split (seconds in the engine worker; they add up to its own seconds of the stage): wall clock, each region waits for the GPU',
+    ]);
+    expect(JSON.parse(toPageJson(result))).toEqual(result);
+
+    // Seconds per iteration alone: no split columns, no method line.
+    const perIteration = formatPageReport({ ...result, ...unsplit, timeSplitMethod: undefined }).split('\n');
+    expect(perIteration.slice(0, 3)).toEqual(['stage     state    seconds  iterations  s/iteration', 'pretrain  skipped        —           —            —', 'sft       done         2.0           8         0.25']);
+    expect(perIteration[4]).toMatch(/^total/);
+    expect(perIteration[5]).toBe('');
   });
 
   test('no click on Run pipeline: nothing to summarize', () => {

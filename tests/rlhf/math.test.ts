@@ -13,6 +13,7 @@ import {
   gae,
   klPerToken,
   maskedMean,
+  maskedStd,
   maskedVar,
   pairwiseAgreement,
   perTokenRewards,
@@ -258,6 +259,16 @@ describe('maskedMean / maskedVar / whiten', () => {
     const N = realCount(batch);
     expect(maskedVar(x, batch.mask, true) / maskedVar(x, batch.mask, false)).toBeCloseTo(N / (N - 1), 12);
     expect(maskedVar(x, batch.mask)).toBe(maskedVar(x, batch.mask, true)); // TRL's default: unbiased
+  });
+
+  test('maskedStd: by hand, padding ignored; the square root of maskedVar', () => {
+    // Real tokens 1, 3, 5 (mean 3): squared deviations 4 + 0 + 4 = 8; unbiased 8/2 = 4 → 2, biased 8/3 → √(8/3).
+    expect(maskedStd([1, 3, NaN, 5, NaN, NaN], [1, 1, 0, 1, 0, 0])).toBe(2);
+    expect(maskedStd([1, 3, 5, NaN], [1, 1, 1, 0], false)).toBeCloseTo(Math.sqrt(8 / 3), 14);
+    expect(maskedStd(x, batch.mask)).toBeCloseTo(Math.sqrt(naiveVar(x, batch.mask, true)), 10);
+    // Whitened advantages have std 1 by construction: why PPO logs the raw ones' spread.
+    expect(maskedStd(whiten(x, batch.mask), batch.mask)).toBeCloseTo(1, 8);
+    expect(() => maskedStd([1, 2], [1, 0])).toThrow(/maskedVar: mask has 1 real tokens, needs at least 2/);
   });
 
   test('whiten matches (x − mean)/sqrt(unbiased var + 1e-8) and zeroes padding', () => {

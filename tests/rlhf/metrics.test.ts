@@ -21,7 +21,7 @@ const EXPECTED: Record<Stage, string[]> = {
   rm: ['rm/loss', 'rm/accuracy', 'rm/heldout_accuracy', 'rm/gold_agreement', 'rm/labeler_gold_agreement', 'rm/inter_labeler_agreement', 'rm/margin', 'rm/reward_mean', 'rm/reward_min', 'rm/reward_max'],
   ppo: [
     'objective/scores', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'objective/entropy', 'objective/non_score_reward',
-    'objective/rlhf_reward', 'objective/kl_coef', 'policy/approxkl', 'policy/clipfrac', 'policy/sqrt_kl', 'loss/policy',
+    'objective/rlhf_reward', 'objective/kl_coef', 'policy/approxkl', 'policy/clipfrac', 'policy/advantage_std', 'policy/sqrt_kl', 'loss/policy',
     'loss/value', 'loss/ptx', 'val/clipfrac', 'val/ratio', 'val/ratio_var', 'val/num_eos_tokens',
     'val/explained_variance', 'val/response_length', 'lr', 'episode', 'eps', 'grad_norm',
   ],

@@ -71,7 +71,7 @@ describe('npm run pipeline (nano smoke run)', () => {
     expect([...stageNames]).toEqual(['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval']);
     const ppo = metrics.filter((r) => r.stage === 'ppo');
     expect(ppo).toHaveLength(2); // 16 episodes / 8 per iteration
-    for (const name of ['objective/scores', 'objective/kl', 'objective/entropy', 'objective/non_score_reward', 'objective/rlhf_reward', 'policy/approxkl', 'policy/clipfrac', 'loss/policy', 'loss/value', 'val/ratio', 'val/ratio_var', 'val/num_eos_tokens', 'policy/sqrt_kl', 'objective/gold', 'val/response_length'] as const) {
+    for (const name of ['objective/scores', 'objective/kl', 'objective/entropy', 'objective/non_score_reward', 'objective/rlhf_reward', 'policy/approxkl', 'policy/clipfrac', 'policy/advantage_std', 'loss/policy', 'loss/value', 'val/ratio', 'val/ratio_var', 'val/num_eos_tokens', 'policy/sqrt_kl', 'objective/gold', 'val/response_length'] as const) {
       expect(ppo[1][name], name).toBeTypeOf('number');
     }
     // The first iteration's ratio is exactly 1 before any update; later minibatches move it only a little.

@@ -41,6 +41,9 @@ describe('PPO', () => {
       expect(Math.abs(m['val/ratio']! - 1)).toBeLessThan(0.02);
       expect(m['val/ratio']).not.toBe(1);
       expect(m['objective/kl_coef']).toBe(c.klCoef);
+      // The raw advantages' spread (whitened ones have std 1): positive and finite on a batch of real rewards.
+      expect(m['policy/advantage_std']).toBeGreaterThan(0);
+      expect(Number.isFinite(m['policy/advantage_std'])).toBe(true);
       // Ziegler's controller: KL ≈ 0 is below target 1, so e = max(0/1 − 1, −0.2) = −0.2 and β ← β·(1 − 0.2·4/100).
       expect(trainer.kl.value).toBeCloseTo(c.klCoef * (1 - (0.2 * 4) / 100), 12);
       expect(first.episodes).toHaveLength(4);

@@ -272,6 +272,26 @@ describe('engine (the worker protocol in Node)', () => {
     expect(rec.of('file', from)).toHaveLength(1); // nano pretrained its own base
   });
 
+  test('time-split: a stage run again with its time split gives the same results, and its done event says where its seconds went', { timeout: 120_000 }, async () => {
+    const bon = (from: number) => ({ samples: rec.of('samples', from).flatMap((e) => e.samples), records: rec.metricRecords(from).filter((r) => r.stage === 'bon') });
+    const before = bon(rec.events.findIndex(({ event }) => event.type === 'stage' && event.stage === 'bon' && event.state === 'started'));
+    const from = rec.mark;
+    await send({ type: 'time-split', enabled: true });
+    await send({ type: 'start', stages: ['bon'] });
+    await send({ type: 'time-split', enabled: false });
+    expect(rec.of('error', from)).toEqual([]);
+    expect(bon(from)).toEqual({ samples: before.samples.filter((x) => x.policy.startsWith('bon')), records: before.records });
+    const [done] = rec.of('stage', from).filter((e) => e.state === 'done');
+    const time = done.time!;
+    expect(Object.keys(time).sort()).toEqual(['cpu', 'forwardBackward', 'generation', 'optimizer', 'readback']);
+    // Best-of-N samples from the SFT policy and scores with the reward model; it trains nothing.
+    expect(time.generation).toBeGreaterThan(0);
+    expect(time.forwardBackward).toBeGreaterThan(0);
+    expect(time.optimizer).toBe(0);
+    const sum = Object.values(time).reduce((a, b) => a + b, 0);
+    expect(Math.abs(sum - done.seconds!)).toBeLessThan(0.05);
+  });
+
   test('configure keeps the checkpoints the changed settings do not reach; PPO then runs alone on them', { timeout: 180_000 }, async () => {
     const firstSft = rec.of('samples').flatMap((e) => e.samples).filter((x) => x.policy === 'sft');
     const sizes = Object.fromEntries(rec.of('checkpoint').map((e) => [e.name, e.size]));

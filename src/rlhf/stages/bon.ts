@@ -1,5 +1,6 @@
 // Best-of-N from the SFT policy with the reward model: the training-free baseline, with a closed-form KL bound.
 import type { PresetName } from '../../model/config';
+import type { StagePlan } from '../memory';
 import { COLORS } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
@@ -21,6 +22,8 @@ export const bon = {
   produces: 'measurement',
   reads: ['sft', 'reward-model'],
   byDefault: true,
+  // N responses of the SFT policy per prompt, the reward model picks; its KL is the closed-form bound.
+  diagram: { lit: ['prompts', 'policy', 'responses', 'reward-model'], numbers: { reward: 'bon/proxy', kl: 'bon/kl_bound' } },
   config: [
     {
       section: 'bon',
@@ -77,5 +80,9 @@ export const bon = {
     ],
     metrics: ['bon/proxy', 'bon/gold', 'bon/kl_bound'],
   },
+  memory: ({ model, sampling, forward }, c): StagePlan => ({
+    resident: [model('the SFT policy'), model('the reward model', 'score')],
+    phases: [sampling('sampling', 'bon.maxN', c.bon.prompts * c.bon.maxN), forward('scoring', 'bon.maxN', c.bon.maxN, 'scalar')],
+  }),
   run: async (ctx) => (await import('./bon-run')).runBestOfN(ctx),
 } as const satisfies StageDescriptor;

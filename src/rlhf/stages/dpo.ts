@@ -2,6 +2,7 @@
 // reward model and no sampling while it trains — sigmoid DPO (Rafailov et al. 2023) or IPO (Azar et al. 2023),
 // chosen by dpo.loss. src/rlhf/dpo.ts has the loop and its implementation details.
 import type { PresetName } from '../../model/config';
+import type { StagePlan } from '../memory';
 import { COLORS, evaluationMetrics, FRONTIER_METRICS, FRONTIER_TRAJECTORY, OPTIMIZER_METRICS, rewardChart } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
@@ -32,6 +33,9 @@ export const dpo = {
   // Trains on the reward model's preference data, so the labels' settings matter even without a reward model.
   dependsOn: ['labels'],
   byDefault: false,
+  // No reward model or sampling while it trains: the policy against the SFT reference; its held-out checks log the KL and
+  // (with a reward model) the proxy score of its samples.
+  diagram: { lit: ['policy', 'reference', 'update'], numbers: { reward: 'objective/scores', kl: 'objective/kl' } },
   config: [
     {
       section: 'dpo',
@@ -150,6 +154,28 @@ export const dpo = {
       },
     ],
     metrics: ['loss/dpo', 'rewards/accuracies', 'rewards/margins', 'eval_rewards/accuracies', 'objective/kl', 'objective/gold'],
+  },
+  // The preference data first (unless the reward model's stage made it), then the policy, its reference and
+  // optimizer, and the reward model when present (the checks' proxy scores) through training and the checks.
+  memory: ({ T, trainRankings, heldoutRows, model, trained, training, forward, sampling, labelerSampling, holding }, c): StagePlan => {
+    const d = c.dpo;
+    const rows = Math.min(d.groupsPerStep, trainRankings) * c.labels.k;
+    return {
+      resident: [],
+      phases: [
+        labelerSampling(),
+        ...holding(
+          [model('the policy'), model('the reference policy'), model('the reward model', 'score'), trained("the policy's optimizer")],
+          [
+            forward("the reference's log-probabilities", 'dpo.groupsPerStep', rows, 'logprob'),
+            training('a training step', 'dpo.groupsPerStep', rows * T, 'logprob', 1), // the reference log-probabilities
+            forward('held-out rankings', 'labels.k', heldoutRows, 'logprob'),
+            sampling('sampling at a check', 'dpo.evalPrompts', d.evalPrompts),
+            forward('scoring at a check', 'dpo.evalPrompts', d.evalPrompts, 'logprob'),
+          ],
+        ),
+      ],
+    };
   },
   run: async (ctx) => (await import('./dpo-run')).runDpo(ctx),
 } as const satisfies StageDescriptor;

@@ -1,6 +1,7 @@
 // Evaluation: every policy the run trained, and SFT, answer the same held-out prompts; the hidden gold reward judges
 // each against SFT (win rate with a 95% interval), next to its proxy score and its KL to SFT.
 import type { PresetName } from '../../model/config';
+import type { StagePlan } from '../memory';
 import type { StageConfig, StageDescriptor } from './types';
 
 /** Win-rate evaluation on held-out prompts. */
@@ -21,6 +22,8 @@ export const evaluation = {
   reads: ['sft'],
   readsIfPresent: ['reward-model'],
   byDefault: true,
+  // Each policy against SFT on held-out prompts (PPO's numbers on the arrows), scored by the reward model and the gold.
+  diagram: { lit: ['policy', 'reward-model', 'reference'], numbers: { reward: 'eval/proxy_ppo', kl: 'eval/kl_ppo' } },
   config: [
     {
       section: 'eval',
@@ -48,5 +51,9 @@ export const evaluation = {
     formulas: [],
     metrics: ['eval/win_rate_ppo', 'eval/gold_sft', 'eval/gold_ppo', 'eval/proxy_ppo'],
   },
+  memory: ({ model, sampling, forward }, c): StagePlan => ({
+    resident: [model('the SFT policy'), model('a trained policy'), model('the reward model', 'score')],
+    phases: [sampling('sampling', 'eval.prompts', c.eval.prompts), forward('scoring', 'eval.prompts', c.eval.prompts, 'logprob')],
+  }),
   run: async (ctx) => (await import('./eval-run')).runEvaluation(ctx),
 } as const satisfies StageDescriptor;

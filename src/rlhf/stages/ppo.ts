@@ -1,6 +1,7 @@
 // PPO against the reward model with a per-token KL penalty to the SFT policy (InstructGPT's RL stage);
 // src/rlhf/ppo.ts has the algorithm and its implementation details.
 import type { PresetName } from '../../model/config';
+import type { StagePlan } from '../memory';
 import type { PPOConfig } from '../ppo';
 import { COLORS, evaluationMetrics, FRONTIER_METRICS, FRONTIER_TRAJECTORY, OPTIMIZER_METRICS, rewardChart } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
@@ -40,6 +41,11 @@ export const ppo = {
   reads: ['sft', 'reward-model'],
   writes: 'ppo',
   byDefault: true,
+  // The whole loop; the diagram shows PPO before a run.
+  diagram: {
+    lit: ['prompts', 'policy', 'responses', 'reward-model', 'penalty', 'advantages', 'update', 'reference'],
+    numbers: { reward: 'objective/scores', kl: 'objective/kl', beta: 'objective/kl_coef', advantage: 'policy/advantage_std', clipfrac: 'policy/clipfrac' },
+  },
   config: [
     {
       section: 'ppo',
@@ -122,6 +128,11 @@ export const ppo = {
       label: 'Policy clip fraction',
       meaning: 'Fraction of tokens where the clipped surrogate was active (the ratio left [1−ε, 1+ε]).',
       healthy: 'Low (below ≈ 0.2); high means the learning rate is too large.',
+    },
+    'policy/advantage_std': {
+      label: 'Advantage spread',
+      meaning: 'Standard deviation of the raw GAE advantages over the response tokens of the batch, before whitening (whitened ones have std 1).',
+      healthy: 'Steady or slowly falling as the value head learns; a jump means the rewards or the value head moved suddenly.',
     },
     'loss/policy': {
       label: 'Policy loss',
@@ -242,6 +253,24 @@ export const ppo = {
       },
     ],
     metrics: ['objective/scores', 'objective/kl', 'objective/rlhf_reward', 'policy/approxkl', 'policy/clipfrac', 'val/ratio', 'loss/value'],
+  },
+  memory: ({ T, pretrainRowTokens, model, trained, biggest, largestActivation, trainingPart, training, forward, generation }, c): StagePlan => {
+    const p = c.ppo;
+    const mb = (p.batchSize / p.miniBatches) * T;
+    // A policy step's loss reads the old log-probs, advantages, old values and returns (4 per token); with PPO-ptx
+    // the pretraining batch's forward and backward are in the same step.
+    const policyStep = training('a policy step', 'ppo.batchSize', mb, 'logprob', 4);
+    const ptx = p.ptxBatchSize * pretrainRowTokens;
+    const withPtx = { ...policyStep, name: 'a policy step with its pretraining batch', parts: [...policyStep.parts, trainingPart(ptx, 'lm-loss')], largest: biggest(policyStep.largest, largestActivation(ptx, 'lm-loss')) };
+    return {
+      resident: [model('the policy'), model('the reference policy'), model('the reward model', 'score'), model('the value model', 'value'), trained("the policy's optimizer"), trained("the value model's optimizer", 'value')],
+      phases: [
+        generation('rollout', 'ppo.batchSize', p.batchSize),
+        forward('scoring the rollout', 'ppo.batchSize', p.batchSize, 'logprob'),
+        p.ptxCoef > 0 ? withPtx : policyStep,
+        training('a value step', 'ppo.batchSize', mb, 'scalar', 4),
+      ],
+    };
   },
   run: async (ctx) => (await import('./ppo-run')).runPpo(ctx),
 } as const satisfies StageDescriptor;

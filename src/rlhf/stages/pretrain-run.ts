@@ -1,5 +1,6 @@
 // Pretraining from scratch on the bundled corpus (nano, small; tiny ships a base model).
 import { encodeCorpus, pretrain } from '../../model/pretrain';
+import { PRETRAIN_ROW_TOKENS } from '../batch-sizes';
 import type { StageContext } from './context';
 
 export async function runPretrain(ctx: StageContext): Promise<void> {
@@ -13,7 +14,7 @@ export async function runPretrain(ctx: StageContext): Promise<void> {
     ids: encodeCorpus(ctx.corpus, ctx.tokenizer),
     steps: c.steps,
     batchSize: c.batchSize,
-    seqLen: Math.min(64, ctx.modelConfig.contextLength),
+    seqLen: Math.min(PRETRAIN_ROW_TOKENS, ctx.modelConfig.contextLength),
     maxLr: c.lr,
     warmupSteps: Math.min(20, Math.floor(c.steps / 10)),
     seed: ctx.config.seed,

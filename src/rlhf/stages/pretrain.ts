@@ -1,5 +1,6 @@
 // Pretraining: next-token prediction on the bundled stories, only when no bundled base model fits the preset.
 import type { PresetName } from '../../model/config';
+import type { StagePlan } from '../memory';
 import { LM_LOSS_FORMULA, LM_LOSS_METRIC, OPTIMIZER_METRICS } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
@@ -26,6 +27,8 @@ export const pretrain = {
   // The task is built from task, seed and ppo.maxResponseTokens (createTask): every output depends on them.
   dependsOn: ['task', 'preset', 'seed', 'ppo.maxResponseTokens'],
   byDefault: true,
+  // An LM loss on plain text: the policy-to-be and its update, no prompts, rewards or reference yet.
+  diagram: { lit: ['policy', 'update'] },
   config: [
     {
       section: 'pretrain',
@@ -47,5 +50,9 @@ export const pretrain = {
     formulas: [LM_LOSS_FORMULA],
     metrics: ['loss', 'lr', 'grad_norm'],
   },
+  memory: ({ pretrainRowTokens, model, trained, training }, c): StagePlan => ({
+    resident: [model('the model'), trained('its optimizer')],
+    phases: [training('a training step', 'pretrain.batchSize', c.pretrain.batchSize * pretrainRowTokens, 'lm-loss')],
+  }),
   run: async (ctx) => (await import('./pretrain-run')).runPretrain(ctx),
 } as const satisfies StageDescriptor;

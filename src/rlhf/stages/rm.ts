@@ -1,6 +1,7 @@
 // The reward model: labels (simulated labelers, imported rankings or yours), then a scalar-head copy of the SFT model
 // trained on all C(K,2) pairs of each ranking.
 import type { PresetName } from '../../model/config';
+import type { StagePlan } from '../memory';
 import { COLORS, OPTIMIZER_METRICS } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
@@ -38,6 +39,7 @@ export const rm = {
   reads: ['sft'],
   writes: 'reward-model',
   byDefault: true,
+  diagram: { lit: ['responses', 'reward-model'], explains: ['reward-model'] },
   // The labels first: the preference data the reward model (and DPO, which depends on them) learns from.
   config: [
     {
@@ -141,6 +143,21 @@ export const rm = {
       },
     ],
     metrics: ['rm/loss', 'rm/accuracy', 'rm/heldout_accuracy', 'rm/inter_labeler_agreement', 'rm/gold_agreement', 'rm/labeler_gold_agreement', 'rm/margin'],
+  },
+  // The preference data first (sampled on the SFT policy alone), then the reward model and its optimizer through
+  // training and scoring the held-out rankings.
+  memory: ({ T, trainRankings, heldoutRows, model, trained, training, forward, labelerSampling, holding }, c): StagePlan => {
+    const rows = Math.min(c.rm.groupsPerStep, trainRankings) * c.labels.k;
+    return {
+      resident: [],
+      phases: [
+        labelerSampling(),
+        ...holding(
+          [model('the reward model', 'score'), trained('its optimizer', 'score')],
+          [training('a training step', 'rm.groupsPerStep', rows * T, 'scalar'), forward('scoring held-out rankings', 'labels.k', heldoutRows, 'scalar')],
+        ),
+      ],
+    };
   },
   run: async (ctx) => (await import('./rm-run')).runRewardModel(ctx),
 } as const satisfies StageDescriptor;

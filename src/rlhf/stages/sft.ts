@@ -1,5 +1,6 @@
 // Supervised fine-tuning on the task's demonstrations: the starting policy of every method and the KL anchor.
 import type { PresetName } from '../../model/config';
+import type { StagePlan } from '../memory';
 import { COLORS, LM_LOSS_FORMULA, LM_LOSS_METRIC, OPTIMIZER_METRICS } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
@@ -25,6 +26,8 @@ export const sft = {
   reads: ['base'],
   writes: 'sft',
   byDefault: true,
+  // The demonstrations' prompts (and their responses, as targets) train the policy; it becomes the SFT reference.
+  diagram: { lit: ['prompts', 'policy', 'update'], explains: ['reference'] },
   config: [
     {
       section: 'sft',
@@ -68,5 +71,9 @@ export const sft = {
     formulas: [LM_LOSS_FORMULA],
     metrics: ['loss', 'sft/heldout_loss', 'mean_token_accuracy', 'entropy'],
   },
+  memory: ({ model, trained, training }, c): StagePlan => ({
+    resident: [model('the model'), trained('its optimizer')],
+    phases: [training('a training step', 'sft.batchSize', c.sft.batchSize * c.sft.seq, 'lm-loss')],
+  }),
   run: async (ctx) => (await import('./sft-run')).runSft(ctx),
 } as const satisfies StageDescriptor;

@@ -1,10 +1,14 @@
 // What a pipeline stage declares about itself, in one place (src/rlhf/stages/<id>.ts): its id and name, what it
 // produces, which checkpoints it reads and writes, the settings its output depends on, its own config sections (each
-// field documented and checked), its metrics (meaning, healthy range), its teaching text — and `run`, which loads
-// the training code only when the stage runs, so the page's main bundle holds the descriptors alone.
+// field documented and checked), its metrics (meaning, healthy range), its teaching text, the GPU memory its phases
+// need — and `run`, which loads the training code only when the stage runs, so the page's main bundle holds the
+// descriptors alone.
 // Types only: the registry (./index.ts) lists the descriptors; src/rlhf/pipeline.ts runs them.
 import type { GPTConfig, PresetName } from '../../model/config';
+import type { PipelineConfig } from '../config';
+import type { MemoryPlanner, StagePlan } from '../memory';
 import type { StageContext } from './context';
+import type { StageDiagram } from './diagram';
 
 /** A metric's documentation (the metric table in src/rlhf/metrics.ts adds which stages log it). */
 export interface MetricDoc {
@@ -131,6 +135,13 @@ export interface StageDescriptor<Id extends string = string, Metric extends stri
   readonly charts?: readonly StageChart[];
   readonly teaching: StageTeaching;
   readonly policy?: PolicyDisplay;
+  /** Its place on the pipeline diagram: the boxes it lights and the metrics on the arrows (./diagram.ts). */
+  readonly diagram?: StageDiagram;
+  /**
+   * The GPU memory of its phases under `c`, from the planner's building blocks (src/rlhf/memory.ts): a configuration
+   * too large for the device is refused before the pipeline allocates anything.
+   */
+  readonly memory: (plan: MemoryPlanner, c: PipelineConfig) => StagePlan;
   /** Runs the stage (loads its training code first). */
   readonly run: (ctx: StageContext) => Promise<void>;
 }
