@@ -9,7 +9,8 @@
 // step after the first skips the stages whose checkpoints the worker kept from the step before (a KL sweep's later
 // runs reuse the first run's SFT model and reward model), and a step a metric alarm stopped counts as finished: the
 // alarm is that run's outcome, shown by the lesson rather than as the page's error. The
-// saved slice is what the page says about saved data (src/store/persist.ts, wired by bridge.ts createLabSession).
+// saved slice is what the page says about saved data (src/store/persist.ts, wired by bridge.ts createLabSession). The
+// explain slice is the stage "About the stage" explains when the reader picked one (there, or in the pipeline diagram).
 // Human feedback has its own store (src/store/feedback.ts): useFeedbackStore, which reaches the worker through `send`.
 //
 // Starting a run is two commands: `configure` (validated by the worker), then `start` once the worker has echoed the
@@ -250,7 +251,14 @@ export interface SavedSlice {
   uploadCheckpoint(name: PipelineCheckpointName, bytes: Uint8Array): void;
 }
 
-export type LabState = EngineSlice & SamplingSlice & ConfigSlice & PipelineSlice & LessonSlice & SavedSlice;
+/** Which stage "About the stage" explains: one the reader picked (a pipeline-diagram box, a tab), else the running one. */
+export interface ExplainSlice {
+  explained: PipelineStage | undefined;
+  /** Explains `stage`; undefined goes back to following the running stage. */
+  explainStage(stage: PipelineStage | undefined): void;
+}
+
+export type LabState = EngineSlice & SamplingSlice & ConfigSlice & PipelineSlice & LessonSlice & SavedSlice & ExplainSlice;
 
 
 export const LOG_LINES = 200;
@@ -598,6 +606,10 @@ export function createLabStore(options: LabStoreOptions = {}) {
         set({ saved: { ...get().saved, upload: { state: 'sending', message: `Loading the ${name} checkpoint…` } } });
         get().send({ type: 'restore', checkpoints: [{ name, bytes }] });
       },
+
+      // ---- explanation ----
+      explained: undefined,
+      explainStage: (stage) => set({ explained: stage }),
     };
   });
 }

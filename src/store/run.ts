@@ -27,6 +27,9 @@ export { DEFAULT_STAGES, STAGE_IDS as RUN_STAGES, STAGE_NAMES } from '../rlhf/st
 export const FRONTIER_STAGES: readonly PipelineStage[] = STAGE_REGISTRY.filter((s) => 'policy' in s).map((s) => s.id);
 
 export type RunState = 'idle' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'failed';
+
+/** Whether a run is going (started and not yet ended): running, paused or stopping. */
+export const isGoing = (state: RunState) => state === 'running' || state === 'paused' || state === 'stopping';
 /** 'alarm': a metric alarm stopped the stage (src/rlhf/metrics.ts checkAlarms); it kept its last good weights. */
 export type StageState = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'alarm';
 

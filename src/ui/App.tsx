@@ -1,28 +1,34 @@
 // The lab page. It starts the engine worker and a session (src/store/bridge.ts createLabSession) that routes every
 // event it posts into the stores, records commands and events as saved data (IndexedDB), and restores the saved run
 // after a reload; Restart engine replaces a crashed or hung worker with a fresh one and restores it the same way.
-// The layout, top to bottom: header (title, adapter badge), alerts, lessons, the config bar, the run
-// bar (RunControls and StageStepper) beside the running stage's explanation, the charts (with the reward-vs-√KL
-// frontier), "Latest metrics", samples, your feedback, the base model panel, export/import, the saved session and
-// the adapter report. All training runs in the worker, so the page stays responsive.
-import { useContext, useEffect, useState } from 'react';
+// The layout, top to bottom: header (title, adapter badge), alerts, lessons and the config bar (folded to one line
+// while a run goes), the run row (RunControls and StageStepper beside the pipeline diagram), the charts (the running
+// stage's first, with the reward-vs-√KL frontier), the stage explanation, "Latest metrics", samples, your feedback,
+// the base model panel, export/import, the saved session and the adapter report. When a run starts, the run row
+// scrolls to the top of the window, so the controls, the stepper and the live charts fill the first screen. All
+// training runs in the worker, so the page stays responsive.
+import { type RefObject, useContext, useEffect, useRef, useState } from 'react';
+import type { PipelineStage } from '../rlhf/pipeline';
 import { useFeedbackStore, useLabStore } from '../store';
 import { createLabSession, type LabSession } from '../store/bridge';
-import { useRunStore } from '../store/run';
+import { isGoing, useRunStore } from '../store/run';
 import { type EngineClient, startEngine } from '../worker/client';
 import { AdapterPanel } from './AdapterPanel';
 import { ChartGrid } from './charts';
 import { ConfigPanel } from './ConfigPanel';
 import { ErrorPanel } from './ErrorPanel';
 import { ExplainPanel } from './ExplainPanel';
+import { rememberStageTimes } from './expected-time';
 import { ExportPanel } from './ExportPanel';
 import { HumanFeedbackPanel } from './HumanFeedbackPanel';
 import { LessonsPanel } from './LessonsPanel';
 import { MetricsTable } from './MetricsTable';
 import { ModelPanel } from './ModelPanel';
+import { PipelineDiagram } from './PipelineDiagram';
 import { RunPanel } from './RunPanel';
 import { SamplesView } from './SamplesView';
 import { SavedDataPanel } from './SavedDataPanel';
+import { SetupPanels } from './SetupPanels';
 import { LabTabContext } from './TabGate';
 
 /** Whether the URL the page opened with names a configuration (a shared link): the form keeps it after a restore.
@@ -59,14 +65,27 @@ export function App() {
     });
     void session.start();
     setSession(session);
+    // What each stage takes here, for the next run's expected time (./expected-time.ts).
+    const forgetStageTimes = rememberStageTimes(useRunStore, useLabStore);
     // Another tab asking for the lab: this one stops, saves and lets go (src/store/tab-lock.ts).
     tab?.getState().setHandover(session.handOver);
     return () => {
+      forgetStageTimes();
       tab?.getState().setHandover(undefined);
       client?.terminate();
       session.dispose();
     };
   }, []);
+
+  const busy = useRunStore((s) => isGoing(s.state));
+  const runRow = useRef<HTMLDivElement>(null);
+  const explanation = useRef<HTMLElement>(null);
+  useRevealOnRunStart(runRow, busy);
+  // A box of the diagram opens its stage's explanation, below the charts.
+  const openExplanation = (stage: PipelineStage) => {
+    useLabStore.getState().explainStage(stage);
+    explanation.current?.scrollIntoView({ behavior: scrollBehavior(), block: 'start' });
+  };
 
   const adapter = engine.state === 'ready' ? engine.adapter : engine.state === 'error' ? engine.adapter : undefined;
   return (
@@ -84,13 +103,16 @@ export function App() {
         <ErrorPanel />
         {engine.state === 'starting' && <p role="status">Looking for a WebGPU adapter…</p>}
         {engine.state === 'ready' && !model && <p role="status">Loading the base model…</p>}
-        <LessonsPanel />
-        <ConfigPanel />
-        <div className="run-row">
+        <SetupPanels folded={busy}>
+          <LessonsPanel />
+          <ConfigPanel />
+        </SetupPanels>
+        <div className="run-row" ref={runRow}>
           <RunPanel />
-          <ExplainPanel />
+          <PipelineDiagram onOpenStage={openExplanation} />
         </div>
         <ChartGrid />
+        <ExplainPanel ref={explanation} />
         <section aria-label="Latest metrics" className="metrics-section">
           <MetricsTable />
         </section>
@@ -103,6 +125,25 @@ export function App() {
       </main>
     </>
   );
+}
+
+/** Smooth scrolling, unless the reader asked for less motion. */
+const scrollBehavior = (): ScrollBehavior => (window.matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth');
+
+/**
+ * When a run starts, scrolls `runRow` to the top of the window, once: the controls, the stepper and the running
+ * stage's charts (drawn right under it) fill the screen. Not when the reader has scrolled past the row (a run started
+ * from further down, e.g. the reward model trained on their labels), nor for a lesson's later runs: the scroll is
+ * theirs then.
+ */
+function useRevealOnRunStart(runRow: RefObject<HTMLElement | null>, busy: boolean) {
+  useEffect(() => {
+    const row = runRow.current;
+    const lesson = useLabStore.getState().lessonRun;
+    if (!busy || !row || (lesson?.state === 'running' && lesson.index > 0)) return;
+    if (row.getBoundingClientRect().bottom < 0) return;
+    row.scrollIntoView({ behavior: scrollBehavior(), block: 'start' });
+  }, [runRow, busy]);
 }
 
 /** The header's one-line adapter state: which GPU the lab runs on, or that there is none. */

@@ -1,8 +1,9 @@
-// The config bar: the Task and Preset selects, the task's description, the alignment methods to run beside the
-// InstructGPT recipe (the registry's optional policy stages, e.g. DPO), and "Advanced settings" — a labelled input for
-// every hyperparameter of the preset, by dotted path, generated from PIPELINE_PRESETS (the groups named by the stages). Each change is validated the
-// way the worker will (makePipelineConfig → configProblems) and a problem shows next to its field (aria-describedby);
-// the run bar disables Run while any remains. Task, preset and changed fields live in the URL
+// The config bar: the Task and Preset selects, the task's description (folded to a line: ./Fold.tsx), the alignment
+// methods to run beside the InstructGPT recipe (the registry's optional policy stages, e.g. DPO), and "Advanced
+// settings" — a labelled input for every hyperparameter of the preset, by dotted path, generated from
+// PIPELINE_PRESETS (the groups named by the stages). Each change is validated the way the worker will
+// (makePipelineConfig → configProblems) and a problem shows next to its field (aria-describedby); the run bar
+// disables Run while any remains. Task, preset and changed fields live in the URL
 // (`?task=sentiment&preset=nano&ppo.klCoef=0.1`), read on load and rewritten (replaceState) on every change.
 import { type ChangeEvent, useEffect, useId, useMemo, useState } from 'react';
 import type { PresetName } from '../model/config';
@@ -11,6 +12,7 @@ import { STAGE_SETTING_DOCS } from '../rlhf/config';
 import { STAGE_REGISTRY } from '../rlhf/stages';
 import { TASK_DESCRIPTORS } from '../rlhf/tasks/descriptors';
 import { checkForm, type ConfigField, configFields, FORM_PRESETS, FORM_TASKS, formSearch, METHOD_CHOICES, parseSearch } from '../store/config-form';
+import { Fold } from './Fold';
 
 const PRESET_TEXT: Readonly<Record<PresetName, string>> = {
   nano: 'nano — a smoke run in seconds (pretrains its own tiny base)',
@@ -98,11 +100,11 @@ export function ConfigPanel({ store = useLabStore, syncUrl = true }: ConfigPanel
           </select>
         </div>
       </div>
-      <p className="task-description" id={`${id}-description`} data-testid="task-description">
+      <Fold className="task-description" textId={`${id}-description`} testId="task-description">
         {form.task === 'custom'
           ? `Your imported dataset (${dataset ? displayName(dataset.name) : 'none yet'}, read as ${dataset?.file ?? '…'}). A custom task has no hidden gold reward: the reward model is the only judge, so win rates and gold curves are not measured.`
           : (description ?? 'Loading the task description…')}
-      </p>
+      </Fold>
       {info && (
         <p className="muted">
           {info.trainPrompts} training and {info.heldoutPrompts} held-out prompts · {info.demonstrations} demonstrations

@@ -1,8 +1,9 @@
 // Teaching views: a stage's explanation (what, why, what healthy looks like, its formulas and the metrics to
 // watch), a formula with its symbols, and a metric's meaning and healthy range from the shared metric table
-// (src/rlhf/metrics.ts METRICS). The text is in ./teaching.ts.
+// (src/rlhf/metrics.ts METRICS). The text is in ./teaching.ts; its long paragraphs fold to a line (./Fold.tsx).
 import { isMetricName, METRICS } from '../rlhf/metrics';
 import type { PipelineStage } from '../rlhf/pipeline';
+import { Fold } from './Fold';
 import { type Formula, STAGE_TEACHING } from './teaching';
 import './teaching.css';
 
@@ -21,11 +22,17 @@ export function Explain({ stage, showMetrics = true }: ExplainProps) {
       <h3 id={id}>{t.title}</h3>
       <dl className="explain-points">
         <dt>What</dt>
-        <dd>{t.what}</dd>
+        <dd>
+          <Fold>{t.what}</Fold>
+        </dd>
         <dt>Why</dt>
-        <dd>{t.why}</dd>
+        <dd>
+          <Fold>{t.why}</Fold>
+        </dd>
         <dt>Healthy</dt>
-        <dd>{t.healthy}</dd>
+        <dd>
+          <Fold>{t.healthy}</Fold>
+        </dd>
       </dl>
       {t.formulas.map((f) => (
         <FormulaView key={f.title} formula={f} />

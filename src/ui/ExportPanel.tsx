@@ -9,6 +9,7 @@ import { FILE_TEXT, MAX_IMPORT_TEXT } from '../rlhf/tasks/custom-files';
 import type { ExportFormat, PipelineCheckpointName } from '../worker/protocol';
 import { displayName, type LabStore, useLabStore } from '../store';
 import { type RunStore, useRunStore } from '../store/run';
+import { Fold } from './Fold';
 
 export interface ExportPanelProps {
   lab?: LabStore;
@@ -99,11 +100,11 @@ export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPane
             aria-describedby={`${id}-import-help`}
             onChange={onFile}
           />
-          <p id={`${id}-import-help`} className="muted">
+          <Fold className="muted" textId={`${id}-import-help`}>
             Hugging Face TRL formats, one JSON object per line: preferences <code>{'{"prompt","chosen","rejected"}'}</code>, rankings{' '}
             <code>{'{"prompt","completions"}'}</code> (best first), or SFT <code>{'{"prompt","completion"}'}</code>. It becomes the
             custom task; a file with problems changes nothing. At most {MAX_IMPORT_TEXT}, UTF-8, one kind of record per file.
-          </p>
+          </Fold>
           {dataset && configured?.task.id === 'custom' && (
             <p role="status">
               Imported {displayName(dataset.name)} as {FILE_TEXT[dataset.file]}: {configured.task.trainPrompts + configured.task.heldoutPrompts} prompts,{' '}

@@ -5,6 +5,7 @@
 // that run's outcome — and which stages a run reused from the run before.
 import { type LabStore, type LessonProgress, useLabStore } from '../store';
 import { type RunStore, STAGE_NAMES, useRunStore } from '../store/run';
+import { Fold } from './Fold';
 import { findLesson, lessonSteps } from './lessons';
 import { Lessons } from './Lessons';
 
@@ -38,9 +39,9 @@ export function LessonsPanel({ lab = useLabStore, run = useRunStore }: { lab?: L
   return (
     <section className="lessons-panel" aria-label="Lessons">
       <h2>Lessons</h2>
-      <p className="muted">
+      <Fold className="muted">
         Ready-made runs that each show one idea of the recipe, with what to look for. A link can open one: <code>?lesson=kl-sweep</code>.
-      </p>
+      </Fold>
       {lessonRun && step && (
         <div className="lesson-status" role="status" aria-live="polite">
           <p>

@@ -135,31 +135,34 @@ function EvaluationSamples({ samples, limit }: { samples: readonly SampleRecord[
   const policies = [...new Set(samples.map((s) => s.policy))].sort((a, b) => policyRank(a) - policyRank(b));
   const prompts = [...new Set(samples.map((s) => s.prompt))].slice(0, limit);
   const find = (prompt: string, policy: string) => samples.find((s) => s.prompt === prompt && s.policy === policy);
+  // In a box of its own that scrolls sideways when its columns do not fit (a phone), not the page.
   return (
-    <table className="eval-samples">
-      <caption>Held-out evaluation samples</caption>
-      <thead>
-        <tr>
-          <th scope="col">Prompt</th>
-          {policies.map((p) => (
-            <th scope="col" key={p}>
-              {policyName(p)}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {prompts.map((prompt) => (
-          <tr key={prompt}>
-            <th scope="row">{prompt}</th>
-            {policies.map((p) => {
-              const s = find(prompt, p);
-              return <td key={p}>{s ? <><p className="tokens">{s.response}</p><Scores proxy={s.proxy} gold={s.gold} /></> : '–'}</td>;
-            })}
+    <div className="table-scroll">
+      <table className="eval-samples">
+        <caption>Held-out evaluation samples</caption>
+        <thead>
+          <tr>
+            <th scope="col">Prompt</th>
+            {policies.map((p) => (
+              <th scope="col" key={p}>
+                {policyName(p)}
+              </th>
+            ))}
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {prompts.map((prompt) => (
+            <tr key={prompt}>
+              <th scope="row">{prompt}</th>
+              {policies.map((p) => {
+                const s = find(prompt, p);
+                return <td key={p}>{s ? <><p className="tokens">{s.response}</p><Scores proxy={s.proxy} gold={s.gold} /></> : '–'}</td>;
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

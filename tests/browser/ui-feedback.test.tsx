@@ -121,7 +121,7 @@ describe('teaching', () => {
       const { div } = mount(<Explain stage={stage} />);
       const t = STAGE_TEACHING[stage];
       expect(div.querySelector('h3')!.textContent).toBe(t.title);
-      expect([...div.querySelectorAll('.explain-points dd')].map((d) => d.textContent)).toEqual([t.what, t.why, t.healthy]);
+      expect([...div.querySelectorAll('.explain-points dd .fold-text')].map((d) => d.textContent)).toEqual([t.what, t.why, t.healthy]);
       for (const text of [t.what, t.why, t.healthy]) expect(text.length).toBeGreaterThan(40);
       expect([...div.querySelectorAll('[data-formula]')].map((f) => f.getAttribute('data-formula'))).toEqual(t.formulas.map((f) => f.title));
       expect([...div.querySelectorAll('[data-metric]')].map((m) => m.getAttribute('data-metric'))).toEqual(t.metrics);

@@ -164,7 +164,8 @@ function chartOptions(lines: readonly ChartLine[], runs: readonly ChartRun<Metri
       series.push({ ...common, label, stroke: color, width: kept ? KEPT_LINE_WIDTH : smoothing ? 2 : 1.5, ...(smoothing && { value: smoothedReadout }), ...(kept && keptSeries()) });
     });
   });
-  const axes: uPlot.Axis[] = [{ label: xLabel, size: 40, labelSize: 18 }, { scale: 'y', size: 55 }];
+  // The x axis goes unlabelled (the legend's first entry names it): compact charts, three rows under the run bar.
+  const axes: uPlot.Axis[] = [{ size: 30 }, { scale: 'y', size: 55 }];
   if (right) axes.push({ scale: 'right', side: 1, size: 55, grid: { show: false } });
   const scales: uPlot.Scales = { x: { time: false } };
   // With kept runs (left out of uPlot's range scan), each y scale's range adds theirs.
