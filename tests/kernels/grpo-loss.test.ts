@@ -246,7 +246,8 @@ describe('grpo_loss_forward_backward', () => {
     expectClose([out.losses[0], out.dlogp[0], out.kl[0]], [E88, E88, 0], SAT, 'ratio explosion');
     expectClose([out.losses[1], out.dlogp[1], out.kl[1]], [E88, -E88, E88], SAT, 'KL explosion');
     expectClose([out.losses[2], out.kl[2]], [2 * E88, E88], SAT, 'both');
-    expectClose([out.losses[3], out.kl[3], out.dlogp[3]], [-1 + 99, 99, 0.5 * (-1 + 1)], { atol: 1e-6, rtol: 1e-6 }, 'e = −100');
+    // Row 3: loss −A + k3 = −1 + 99; gradient gradScale·(−A + (1 − e^−100)) = 0.
+    expectClose([out.losses[3], out.kl[3], out.dlogp[3]], [98, 99, 0], { atol: 1e-6, rtol: 1e-6 }, 'e = −100');
     expectMaskedZero(out, w, 'saturated');
   });
 
