@@ -36,24 +36,6 @@ function launch(
   const { epsLow = 0.2, epsHigh = 0.28, beta, gradScale } = scalars;
   const { logp, oldLogp, refLogp, advantages, weights } = inputs;
   const { losses, dlogp, stats } = outputs;
-  const N = logp.size;
-  if (N < 1) throw new Error(`${who}: ${logp.label} (logp) is empty`);
-  const perToken: [Tensor, string][] = [
-    [logp, 'logp'],
-    [oldLogp, 'oldLogp'],
-    [advantages, 'advantages'],
-    [weights, 'weights'],
-    [losses, 'losses'],
-    [dlogp, 'dlogp'],
-  ];
-  if (beta !== 0) perToken.push([refLogp, 'refLogp']);
-  for (const [t, what] of perToken) {
-    assertDType(who, t, 'f32');
-    assertSize(who, t, N, `${what} (N)`);
-  }
-  assertDType(who, refLogp, 'f32');
-  assertDType(who, stats, 'f32');
-  assertSize(who, stats, 3 * N, 'stats (3,N)');
   for (const [t, what] of [
     [epsLow, 'epsLow'],
     [epsHigh, 'epsHigh'],
@@ -62,14 +44,23 @@ function launch(
     if (!(Number.isFinite(t) && t >= 0)) throw new Error(`${who}: ${what} must be a finite number ≥ 0, got ${t}`);
   }
   if (!Number.isFinite(gradScale)) throw new Error(`${who}: gradScale must be finite, got ${gradScale}`);
-  // An input bound over an output is a WebGPU validation error at submit (and refLogp may be any tensor at β = 0).
-  for (const [t, what] of [
+  const N = logp.size;
+  if (N < 1) throw new Error(`${who}: ${logp.label} (logp) is empty`);
+  const ins = [
     [logp, 'logp'],
     [oldLogp, 'oldLogp'],
     [refLogp, 'refLogp'],
     [advantages, 'advantages'],
     [weights, 'weights'],
-  ] as const) {
+  ] as const;
+  for (const [t, what] of [...ins, [losses, 'losses'], [dlogp, 'dlogp']] as const) {
+    assertDType(who, t, 'f32');
+    if (what !== 'refLogp' || beta !== 0) assertSize(who, t, N, `${what} (N)`); // refLogp is unread at β = 0
+  }
+  assertDType(who, stats, 'f32');
+  assertSize(who, stats, 3 * N, 'stats (3,N)');
+  // An input bound over an output is a WebGPU validation error at submit (and refLogp may be any tensor at β = 0).
+  for (const [t, what] of ins) {
     for (const out of [losses, dlogp, stats]) {
       if (overlaps(t, out)) throw new Error(`${who}: ${t.label} (${what}) overlaps the output ${out.label}`);
     }
