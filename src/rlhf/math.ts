@@ -21,18 +21,18 @@
 // Hyperparameters and shapes are validated (errors name the function and the argument); data values are not: a
 // NaN in the data flows through to the metrics, where src/rlhf/metrics.ts's checkAlarms names it.
 
-// ---- validation ----
+// ---- validation (shared with the other pure-math modules of src/rlhf) ----
 
-function fail(fn: string, message: string): never {
+export function fail(fn: string, message: string): never {
   throw new Error(`${fn}: ${message}`);
 }
 
-function checkLength(fn: string, name: string, x: ArrayLike<number> | ArrayLike<boolean>, n: number): void {
+export function checkLength(fn: string, name: string, x: ArrayLike<number> | ArrayLike<boolean>, n: number): void {
   if (x.length !== n) fail(fn, `${name} has length ${x.length}, expected ${n}`);
 }
 
 /** Every mask entry is 0 or 1; returns the number of real tokens. */
-function checkMask(fn: string, mask: ArrayLike<number>, n: number): number {
+export function checkMask(fn: string, mask: ArrayLike<number>, n: number): number {
   checkLength(fn, 'mask', mask, n);
   let count = 0;
   for (let i = 0; i < n; i++) {
@@ -57,7 +57,7 @@ function rowLengths(fn: string, mask: ArrayLike<number>, B: number, T: number): 
   return lengths;
 }
 
-function checkFiniteNumber(fn: string, name: string, v: number): void {
+export function checkFiniteNumber(fn: string, name: string, v: number): void {
   if (!Number.isFinite(v)) fail(fn, `${name} must be a finite number, got ${v}`);
 }
 
@@ -68,7 +68,7 @@ function checkInRange(fn: string, name: string, v: number, lo: number, hi: numbe
   if (!okLo || !okHi) fail(fn, `${name} must be in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${v}`);
 }
 
-function checkPositiveInteger(fn: string, name: string, v: number): void {
+export function checkPositiveInteger(fn: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) fail(fn, `${name} must be a positive integer, got ${v}`);
 }
 

@@ -7,20 +7,26 @@ export interface Tolerance {
   rtol: number;
 }
 
+/**
+ * `scale` (optional) replaces |expected| in the bound, elementwise: for a value computed as a sum of terms that may
+ * cancel, pass Σ|term|, the size its rounding errors scale with.
+ */
 export function expectClose(
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
   tol: Tolerance,
   what: string,
+  scale: ArrayLike<number> = expected,
 ): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);
+  expect(scale.length, `${what}: scale length`).toBe(expected.length);
   let worst = 0;
   let firstBad = -1;
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i];
     const e = expected[i];
     const err = Math.abs(a - e);
-    const ok = (Number.isNaN(a) && Number.isNaN(e)) || a === e || err <= tol.atol + tol.rtol * Math.abs(e);
+    const ok = (Number.isNaN(a) && Number.isNaN(e)) || a === e || err <= tol.atol + tol.rtol * Math.abs(scale[i]);
     if (!ok && firstBad < 0) firstBad = i;
     if (Number.isFinite(err)) worst = Math.max(worst, err);
   }
