@@ -16,8 +16,10 @@
 // hold (even NaN/Inf), so no Inf·0 can reach the gradient. With β = 0 the KL term is skipped and ref_logp is never
 // read. The three per-token statistics share one (3,N) output so that the kernel binds 8 storage buffers, the
 // most every WebGPU device allows (maxStorageBuffersPerShaderStage ≥ 8).
-// Which surrogate term wins is decided from the signs, with no product that could overflow (as in
-// ppo_policy_loss_forward_backward.wgsl, which this kernel equals at ε_low = ε_high and β = 0).
+// Which surrogate term wins is decided from the signs, with no product that could overflow: ρ > 1+ε_high → clipped
+// iff A > 0; ρ < 1−ε_low → clipped iff A < 0; otherwise the terms are equal (tie → unclipped). At ε_low = ε_high = ε
+// and β = 0 this is PPO's clipped surrogate (op.ppoPolicyLoss): the one surrogate kernel of every method, bit for bit
+// the retired ppo_policy_loss_forward_backward.wgsl (checked against it before it was removed).
 // Overflow: every term that grows like exp is formed by scaled_exp, exactly s·exp(d) while that is below
 // e^88 ≈ 1.65e38 and saturating there beyond: the surrogate's w·|A|·ρ and its gradient (a ratio explosion), and
 // k3's exp(e) in the loss, the kl statistic and the gradient (logp ≪ refLogp). Each output is then at most two

@@ -10,10 +10,11 @@ import { preferenceLossForwardBackward, type PreferenceLoss } from '../kernels/p
 import { type DropoutKey, dropoutBackward, dropoutForward } from '../kernels/dropout';
 import { embeddingBackwardWpe, embeddingBackwardWte, embeddingForward, type TokenIndexTensors } from '../kernels/embedding';
 import { geluBackward } from '../kernels/gelu';
+import { grpoLossForwardBackward, rlooLossForwardBackward } from '../kernels/grpo-loss';
 import { layernormBackward, layernormBackwardInput, layernormForward, layernormScratchShape } from '../kernels/layernorm';
 import { logprobBackward, logprobForward } from '../kernels/logprob';
 import { matmul as matmulKernel, matmulBackward } from '../kernels/matmul';
-import { ppoPolicyLossForwardBackward, ppoValueLossForwardBackward } from '../kernels/ppo-loss';
+import { ppoValueLossForwardBackward } from '../kernels/ppo-loss';
 import { rankingLossForwardBackward } from '../kernels/ranking-loss';
 import { residualBackward, residualForward } from '../kernels/residual';
 import { type Tape, Var } from './tape';
@@ -253,10 +254,68 @@ export { Var };
 // which the backward hands to the input with tp.adopt (no copy), so the objective they add to the backward is
 // gradScale·Σ losses. Weight-0 tokens get exactly 0 loss and gradient.
 
+/** ε_low, ε_high and β of the group-relative policy loss (src/kernels/grpo-loss.ts). */
+export interface GroupLossScalars {
+  /** ρ is clipped below at 1 − ε_low. */
+  epsLow: number;
+  /** ρ is clipped above at 1 + ε_high (DAPO's clip-higher when above ε_low). */
+  epsHigh: number;
+  /** The k3 KL penalty's coefficient; 0 leaves refLogp unread. */
+  beta: number;
+}
+
 /**
- * PPO's clipped policy loss: logp (N) (from op.logprob), oldLogp (N), advantages (N), weights (N)
- * → losses (N) = w·max(−A·ρ, −A·clamp(ρ, 1±clip)), ρ = exp(logp − oldLogp), and clipped (N) = w where the clip
- * was active (policy/clipfrac = Σclipped/Σw). Both are tensors the tape owns (read them in the same step).
+ * The group-relative policy loss (GRPO, Shao et al. 2024; DAPO's clip-higher range, Yu et al. 2025; a k3 KL penalty
+ * to the reference): logp (N) (from op.logprob), oldLogp (N), refLogp (N) (undefined at β = 0: not read), advantages
+ * (N) (each sequence's advantage on all of its tokens), weights (N) (the loss aggregation, src/rlhf/loss-aggregation.ts)
+ * → losses (N) = w·(max(−A·ρ, −A·clamp(ρ, 1−ε_low, 1+ε_high)) + β·k3), ρ = exp(logp − oldLogp), and stats (3,N): the
+ * rows clippedLow, clippedHigh (w where that side of the clip was active) and kl (w·k3). On-policy (one update per
+ * batch, TRL's num_iterations = 1) pass logp.tensor itself as oldLogp: ρ = 1 exactly. Both outputs are tensors the
+ * tape owns (read or copy them in the same step).
+ */
+export function groupPolicyLoss(
+  tape: Tape,
+  logp: Var,
+  oldLogp: Tensor,
+  refLogp: Tensor | undefined,
+  advantages: Tensor,
+  weights: Tensor,
+  scalars: GroupLossScalars,
+  gradScale: number,
+  name = 'group_policy_loss',
+): { losses: Tensor; stats: Tensor } {
+  if (scalars.beta !== 0 && !refLogp) throw new Error(`${name}: β = ${scalars.beta} needs the reference log-probabilities`);
+  const N = logp.size;
+  const losses = tape.alloc([N], `${name}/losses`);
+  const stats = tape.alloc([3, N], `${name}/stats`);
+  const dlogp = tape.alloc(logp.shape, `${name}/dlogp`);
+  grpoLossForwardBackward(tape.step, logp.tensor, oldLogp, refLogp ?? logp.tensor, advantages, weights, losses, dlogp, stats, { ...scalars, gradScale });
+  if (logp.requiresGrad) tape.record(name, [logp], [], (tp) => tp.adopt(logp, dlogp), { terminal: true });
+  return { losses, stats };
+}
+
+/**
+ * RLOO's REINFORCE loss (Ahmadian et al. 2024; TRL's RLOOTrainer), the group kernel at ρ = 1 and β = 0: logp (N),
+ * advantages (N) (each sequence's leave-one-out advantage, the KL penalty already in its reward), weights (N) (1/B on
+ * response tokens: aggregationWeights(…, 'rloo', …)) → losses (N) = −A·w; the gradient −A·w·gradScale on each token
+ * is that of −A·Σₜ log π, the sequence's REINFORCE loss.
+ */
+export function rlooPolicyLoss(tape: Tape, logp: Var, advantages: Tensor, weights: Tensor, gradScale: number, name = 'rloo_policy_loss'): Tensor {
+  const N = logp.size;
+  const losses = tape.alloc([N], `${name}/losses`);
+  const stats = tape.alloc([3, N], `${name}/stats`);
+  const dlogp = tape.alloc(logp.shape, `${name}/dlogp`);
+  rlooLossForwardBackward(tape.step, logp.tensor, advantages, weights, losses, dlogp, stats, gradScale);
+  if (logp.requiresGrad) tape.record(name, [logp], [], (tp) => tp.adopt(logp, dlogp), { terminal: true });
+  return losses;
+}
+
+/**
+ * PPO's clipped policy loss, the group kernel with ε_low = ε_high = clip and β = 0 (one surrogate kernel for every
+ * method): logp (N) (from op.logprob), oldLogp (N), advantages (N), weights (N)
+ * → losses (N) = w·max(−A·ρ, −A·clamp(ρ, 1±clip)), ρ = exp(logp − oldLogp), and clipped (2,N): the kernel's
+ * clippedLow and clippedHigh rows, w where the clip was active on that side (a token is in at most one, so
+ * policy/clipfrac = Σclipped/Σw). Both are tensors the tape owns (read them in the same step).
  */
 export function ppoPolicyLoss(
   tape: Tape,
@@ -268,13 +327,8 @@ export function ppoPolicyLoss(
   gradScale: number,
   name = 'ppo_policy_loss',
 ): { losses: Tensor; clipped: Tensor } {
-  const N = logp.size;
-  const losses = tape.alloc([N], `${name}/losses`);
-  const clipped = tape.alloc([N], `${name}/clipped`);
-  const dlogp = tape.alloc(logp.shape, `${name}/dlogp`);
-  ppoPolicyLossForwardBackward(tape.step, logp.tensor, oldLogp, advantages, weights, losses, dlogp, clipped, clip, gradScale);
-  if (logp.requiresGrad) tape.record(name, [logp], [], (tp) => tp.adopt(logp, dlogp), { terminal: true });
-  return { losses, clipped };
+  const { losses, stats } = groupPolicyLoss(tape, logp, oldLogp, undefined, advantages, weights, { epsLow: clip, epsHigh: clip, beta: 0 }, gradScale, name);
+  return { losses, clipped: stats.view([2, logp.size], 0, `${name}/clipped`) };
 }
 
 /**

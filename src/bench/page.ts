@@ -388,6 +388,8 @@ export interface PageBenchResult extends PageRunSummary {
   longTaskCpu: LongTaskCpu;
   /** The run's error panel text when it failed. */
   error?: string;
+  /** The evaluation's metrics (win rates with their 95% interval, gold, KL) as the page's Latest metrics table shows them. */
+  evaluation?: Record<string, string>;
   /** How the stages' `time` was measured (src/gpu/time-split.ts), when the engine was asked to split it. */
   timeSplitMethod?: string;
 }
@@ -454,6 +456,7 @@ export function formatPageReport(result: PageBenchResult): string {
     ...table,
     `total, from the click on ${RUN_BUTTON} to ${result.end ?? 'the last reading (the run had not ended)'}: ${result.totalSeconds.toFixed(1)} s`,
     ...(split && result.timeSplitMethod ? [`time split (seconds in the engine worker; they add up to its own seconds of the stage): ${result.timeSplitMethod}`] : []),
+    ...(result.evaluation ? [`evaluation: ${Object.entries(result.evaluation).map(([name, value]) => `${name} ${value}`).join(', ')}`] : []),
     '',
     `main thread while the pipeline ran (${result.totalSeconds.toFixed(1)} s):`,
     ...figures.map(([label, value]) => `  ${label.padEnd(labelWidth)}  ${value}`),
@@ -646,6 +649,11 @@ export async function runPageBench(browser: Browser, url: string, config: PageBe
       ...summary,
       ...(timeSplit && { timeSplitMethod: TIME_SPLIT_METHOD }),
     };
+    // The run's quality, to compare like with like: the evaluation's metrics as the Latest metrics table shows them.
+    const evaluation = await page.getByRole('table', { name: 'Latest metrics' }).locator('tr[data-metric^="eval/"]').evaluateAll((rows) =>
+      Object.fromEntries(rows.map((r) => [r.getAttribute('data-metric'), r.querySelector('td')?.textContent?.trim() ?? ''])),
+    );
+    if (Object.keys(evaluation).length > 0) result.evaluation = evaluation;
     const errorPanel = page.getByRole('region', { name: 'Pipeline error' });
     if (summary.end !== 'Done' && (await errorPanel.count()) > 0) result.error = (await errorPanel.textContent()) ?? undefined;
     return result;

@@ -4,6 +4,7 @@
 //   samples.jsonl   held-out evaluation samples {"prompt","response","policy":"sft"|<policy stage>|"bon-<N>","proxy","gold"}
 //   episodes.jsonl  every PPO rollout episode (prompt, response, score, gold, per-token KL/advantage/log-prob)
 //   summary.json    the headline numbers (see PipelineCliSummary; `policies` has every trained policy's evaluation,
+//                   `gao_fits` Gao et al.'s curves fitted to each method's gold-vs-√KL points (α, β, R², d*),
 //                   `alarms` the metric alarms that stopped a stage)
 //   checkpoints/    one safetensors file per checkpoint a stage wrote (base when pretrained, sft, reward-model, …)
 // --stages, --set and --help come from the stage registry (src/rlhf/stages/index.ts) and the config sections.

@@ -1,8 +1,9 @@
-// Launchers for shaders/ppo_policy_loss_forward_backward.wgsl and ppo_value_loss_forward_backward.wgsl: PPO's
-// clipped policy and value losses per token, each fused with its gradient (one kernel, no separate backward).
+// Launcher for shaders/ppo_value_loss_forward_backward.wgsl: PPO's clipped value loss per token, fused with its
+// gradient (one kernel, no separate backward). PPO's clipped policy loss is the group kernel
+// (src/kernels/grpo-loss.ts, shaders/grpo_loss_forward_backward.wgsl) at ε_low = ε_high = ε and β = 0: op.ppoPolicyLoss.
 // Shapes: N = B·T token positions. weights (N) is the per-token loss mask (0 prompt/padding, 1 response; any
-// finite value ≥ 0) and gradScale the caller's normalisation (1/Σweights for a masked mean); the mean losses are
-// Σlosses/Σweights and the clip fractions Σclipped/Σweights, reduced elsewhere. Weights live on the GPU and are
+// finite value ≥ 0) and gradScale the caller's normalisation (1/Σweights for a masked mean); the mean loss is
+// Σlosses/Σweights and the clip fraction Σclipped/Σweights, reduced elsewhere. Weights live on the GPU and are
 // not checked here.
 import { params, type Step, type Tensor } from '../gpu';
 import { assertDType, assertSize } from './checks';
@@ -21,44 +22,6 @@ function checkTokens(kernel: string, tensors: readonly [Tensor, string][]): numb
     assertSize(kernel, t, N, `${what} (N)`);
   }
   return N;
-}
-
-/**
- * logp (N), oldLogp (N), advantages (N), weights (N) → losses (N), dlogp (N), clipped (N).
- * ρ = exp(logp − oldLogp); losses = w·max(−A·ρ, −A·clamp(ρ, 1−clip, 1+clip)); dlogp = w·gradScale·(−A·ρ) where
- * the unclipped term wins (ties included), else 0; clipped = w where the clipped term is strictly larger.
- * Weight-0 tokens get exactly 0 everywhere. A ratio explosion saturates the unclipped loss and gradient at ±e^88
- * (≈ 1.65e38) instead of overflowing: finite, never NaN (see the shader).
- */
-export function ppoPolicyLossForwardBackward(
-  step: Step,
-  logp: Tensor, // (N)
-  oldLogp: Tensor, // (N)
-  advantages: Tensor, // (N)
-  weights: Tensor, // (N)
-  losses: Tensor, // (N)
-  dlogp: Tensor, // (N)
-  clipped: Tensor, // (N)
-  clip: number,
-  gradScale: number,
-): void {
-  const k = 'ppo_policy_loss_forward_backward';
-  const N = checkTokens(k, [
-    [logp, 'logp'],
-    [oldLogp, 'oldLogp'],
-    [advantages, 'advantages'],
-    [weights, 'weights'],
-    [losses, 'losses'],
-    [dlogp, 'dlogp'],
-    [clipped, 'clipped'],
-  ]);
-  checkScalars(k, clip, gradScale);
-  step.dispatch({
-    shader: k,
-    uniforms: params([N], [clip, gradScale]),
-    bindings: [logp, oldLogp, advantages, weights, losses, dlogp, clipped],
-    workgroups: grid1d(N, 256),
-  });
 }
 
 /**

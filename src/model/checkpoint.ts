@@ -19,6 +19,11 @@
 //   rlhf_lab.tokenizer   JSON of the tokenizer (absent when none was given)
 //   plus any `extra` entries the caller adds (they cannot replace the keys above).
 //
+// Several models of one architecture in one file (a reward-model ensemble): each weight name carries a `member<i>/`
+// prefix (member0/wte, member0/score.weight, …, members numbered 0…M−1), each tensor is stored under that prefix and
+// its member's GPT-2 name (member0/transformer.wte.weight), every member is a whole model with the same head, and
+// the metadata adds "rlhf_lab.members" (M). Loading returns the prefixed names and `members`.
+//
 // Loading validates everything before returning anything, so a caller that applies the weights only after
 // loadCheckpoint returns leaves its model untouched by a bad file; every weight must be finite (a NaN or an infinity
 // would only surface later, as a training run that fails). It also reads GPT-2 files written by
@@ -34,7 +39,9 @@ export const CHECKPOINT_VERSION = '1';
 export const CHECKPOINT_PREFIX = 'transformer.';
 /** Metadata key holding how a checkpoint was trained (JSON written by `npm run pretrain`). */
 export const TRAINING_METADATA_KEY = 'rlhf_lab.training';
-const META = { format: 'format', version: 'rlhf_lab.version', config: 'rlhf_lab.config', tokenizer: 'rlhf_lab.tokenizer' } as const;
+const META = { format: 'format', version: 'rlhf_lab.version', config: 'rlhf_lab.config', tokenizer: 'rlhf_lab.tokenizer', members: 'rlhf_lab.members' } as const;
+/** `member<i>/<name>`: a weight (or a tensor) of member i of a file that holds several models. */
+const MEMBER_NAME = /^member(\d+)\/(.+)$/;
 const RESERVED = new Set<string>(Object.values(META));
 const CONFIG_FIELDS = ['vocabSize', 'contextLength', 'nLayer', 'nHead', 'dModel', 'dropout'] as const;
 /** The fields that decide the parameter shapes and the computation (dropout only matters while training). */
@@ -51,8 +58,10 @@ export interface Checkpoint {
   config: GPTConfig;
   /** By our parameter name (wte, wpe, h.0.ln_1.weight, …), in parameterShapes order; fresh copies. */
   weights: Record<string, Float32Array<ArrayBuffer>>;
-  /** The scalar head the file holds (a reward or value model), if any. */
+  /** The scalar head the file holds (a reward or value model), if any; every member's, for several models. */
   head: HeadName | undefined;
+  /** How many models the file holds when it holds several (weights named `member<i>/…`); undefined for one model. */
+  members: number | undefined;
   /** The parsed rlhf_lab.tokenizer JSON, or undefined if the file has none. */
   tokenizerJson: unknown;
   /** The whole "__metadata__" map. */
@@ -96,18 +105,10 @@ export function saveCheckpoint(
   extra: Record<string, string> = {},
 ): Uint8Array {
   validateConfig(config);
-  const shapes = parameterShapes(config, headOf(Object.keys(weights), (h) => `${h}.weight`));
-  const expected = new Set(shapes.map((p) => p.name));
-  const unknown = Object.keys(weights).filter((name) => !expected.has(name));
-  if (unknown.length > 0) throw new CheckpointError(`unknown weights ${unknown.join(', ')} (not parameters of this config)`);
-  const tensors: TensorInput[] = shapes.map(({ name, shape }) => {
-    const data = weights[name];
-    if (data === undefined) throw new CheckpointError(`weight ${name} is missing`);
-    if (!(data instanceof Float32Array)) throw new CheckpointError(`weight ${name} must be a Float32Array`);
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (data.length !== n) throw new CheckpointError(`weight ${name} has ${data.length} values, shape ${shapeText(shape)} needs ${n}`);
-    return { name: checkpointTensorName(name), dtype: 'F32', shape: fileShape(name, shape), data };
-  });
+  const members = splitMembers(weights);
+  const heads = new Set(members.map((m) => headOf(Object.keys(m), (h) => `${h}.weight`)));
+  if (heads.size > 1) throw new CheckpointError(`the members have different heads (${[...heads].map((h) => h ?? 'LM').join(', ')}); they must all have the same`);
+  const tensors: TensorInput[] = members.flatMap((member, i) => modelTensors(member, config, isMembers(weights) ? `member${i}/` : ''));
   for (const [key, value] of Object.entries(extra)) {
     if (RESERVED.has(key)) throw new CheckpointError(`extra metadata cannot replace "${key}"`);
     if (typeof value !== 'string') throw new CheckpointError(`extra metadata "${key}" must be a string`);
@@ -122,7 +123,46 @@ export function saveCheckpoint(
     if (json === undefined) throw new CheckpointError('the tokenizer is not JSON-serialisable');
     metadata[META.tokenizer] = json;
   }
+  if (isMembers(weights)) metadata[META.members] = String(members.length);
   return encodeSafetensors(tensors, { ...metadata, ...extra });
+}
+
+const isMembers = (weights: Record<string, unknown>) => Object.keys(weights).some((name) => MEMBER_NAME.test(name));
+
+/** Several models' weights as one checkpoint's: member i's names prefixed `member<i>/`. */
+export function joinMembers<W>(members: readonly Record<string, W>[]): Record<string, W> {
+  return Object.fromEntries(members.flatMap((w, i) => Object.entries(w).map(([name, x]) => [`member${i}/${name}`, x])));
+}
+
+/** The models in `weights`: one, or each member's weights (unprefixed, in member order) when the names carry `member<i>/`. */
+export function splitMembers<W>(weights: Record<string, W>): Record<string, W>[] {
+  if (!isMembers(weights)) return [weights];
+  const members: Record<string, W>[] = [];
+  for (const [name, x] of Object.entries(weights)) {
+    const m = MEMBER_NAME.exec(name);
+    if (!m) throw new CheckpointError(`weight ${name} has no member<i>/ prefix, but others have: every weight of several models needs one`);
+    const i = Number(m[1]);
+    if (!Number.isSafeInteger(i) || i >= Object.keys(weights).length) throw new CheckpointError(`weight ${name}: member ${m[1]} of at most ${Object.keys(weights).length}`);
+    (members[i] ??= {})[m[2]] = x;
+  }
+  for (let i = 0; i < members.length; i++) if (members[i] === undefined) throw new CheckpointError(`member ${i} is missing (members are numbered 0…${members.length - 1})`);
+  return members;
+}
+
+/** One model's tensors, checked against `config`, under `prefix` (a member's, or none). */
+function modelTensors(weights: Record<string, Float32Array>, config: GPTConfig, prefix: string): TensorInput[] {
+  const shapes = parameterShapes(config, headOf(Object.keys(weights), (h) => `${h}.weight`));
+  const expected = new Set(shapes.map((p) => p.name));
+  const unknown = Object.keys(weights).filter((name) => !expected.has(name));
+  if (unknown.length > 0) throw new CheckpointError(`unknown weights ${unknown.map((n) => prefix + n).join(', ')} (not parameters of this config)`);
+  return shapes.map(({ name, shape }) => {
+    const data = weights[name];
+    if (data === undefined) throw new CheckpointError(`weight ${prefix}${name} is missing`);
+    if (!(data instanceof Float32Array)) throw new CheckpointError(`weight ${prefix}${name} must be a Float32Array`);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n) throw new CheckpointError(`weight ${prefix}${name} has ${data.length} values, shape ${shapeText(shape)} needs ${n}`);
+    return { name: prefix + checkpointTensorName(name), dtype: 'F32', shape: fileShape(name, shape), data };
+  });
 }
 
 /**
@@ -142,9 +182,26 @@ export function loadCheckpoint(bytes: Uint8Array, expected?: GPTConfig): Checkpo
   const config = readConfig(metadata, expected);
   const tokenizerJson = readJson(metadata, META.tokenizer);
 
-  const head = headOf(file.tensors.map((t) => t.name), (h) => checkpointTensorName(`${h}.weight`));
-  const weights = readWeights(file.tensors, config, head);
-  return { config, weights, head, tokenizerJson, metadata };
+  if (!file.tensors.some((t) => MEMBER_NAME.test(t.name))) {
+    const head = headOf(file.tensors.map((t) => t.name), (h) => checkpointTensorName(`${h}.weight`));
+    const weights = readWeights(file.tensors, config, head);
+    return { config, weights, head, members: undefined, tokenizerJson, metadata };
+  }
+  // Several models: each member's tensors read as one model, all with the same head.
+  const byMember = splitMembers(Object.fromEntries(file.tensors.map((t) => [t.name, { ...t, name: t.name.slice(t.name.indexOf('/') + 1) }])));
+  const heads = byMember.map((m) => headOf(Object.keys(m), (h) => checkpointTensorName(`${h}.weight`)));
+  if (new Set(heads).size > 1) throw new CheckpointError(`the members have different heads (${heads.map((h) => h ?? 'LM').join(', ')}); they must all have the same`);
+  const declared = metadata[META.members];
+  if (declared !== undefined && declared !== String(byMember.length)) throw new CheckpointError(`metadata "${META.members}" says ${declared} members, the file holds ${byMember.length}`);
+  const weights: Record<string, Float32Array<ArrayBuffer>> = {};
+  byMember.forEach((m, i) => {
+    try {
+      for (const [name, w] of Object.entries(readWeights(Object.values(m), config, heads[0]))) weights[`member${i}/${name}`] = w;
+    } catch (e) {
+      throw e instanceof CheckpointError ? new CheckpointError(`member ${i}: ${e.message.replace(/^checkpoint: /, '')}`) : e;
+    }
+  });
+  return { config, weights, head: heads[0], members: byMember.length, tokenizerJson, metadata };
 }
 
 function readJson(metadata: Record<string, string>, key: string): unknown {

@@ -1,5 +1,6 @@
-// Float64 reference for PPO's clipped policy and value losses (shaders/ppo_policy_loss_forward_backward.wgsl,
-// ppo_value_loss_forward_backward.wgsl). PPO: Schulman et al. 2017; its use for language models: Ziegler et al.
+// Float64 reference for PPO's clipped policy and value losses (the group kernel shaders/grpo_loss_forward_backward.wgsl
+// at ε_low = ε_high = ε, β = 0; shaders/ppo_value_loss_forward_backward.wgsl), written independently of the group
+// loss's reference (src/reference/grpo-loss.ts). PPO: Schulman et al. 2017; its use for language models: Ziegler et al.
 // 2019, InstructGPT (Ouyang et al. 2022), "The N Implementation Details of RLHF with PPO" (Huang et al.), TRL.
 // Shapes: N = B·T token positions. weights (N) is the per-token loss mask (0 = ignored: exactly 0 loss and
 // gradient); gradScale the caller's normalisation (1/Σweights for a masked mean); clip is PPO's ε.

@@ -5,7 +5,8 @@
 // in its module (src/rlhf/stages/): their defaults per preset, every field documented (kind, range, meaning) and the
 // checks across fields; this file merges them into the presets and checks any configuration against them.
 import { type PresetName, PRESETS } from '../model/config';
-import { STAGE_REGISTRY, type StageId } from './stages';
+import { type RewardSourceKind, SOURCE_CHECKPOINTS, supportedRewardSources } from './reward-source-kinds';
+import { inRunOrder, STAGE_REGISTRY, type StageId } from './stages';
 import type { Bound, PresetModel, SettingDoc, StageConfig, StageDescriptor } from './stages/types';
 
 type Registry = (typeof STAGE_REGISTRY)[number];
@@ -111,6 +112,40 @@ export function configProblems(c: PipelineConfig): Problem[] {
   const sections = c as unknown as Record<string, Record<string, unknown>>;
   for (const s of SECTIONS) problems.push(...fieldProblems(s.section, s.fields as Fields, sections[s.section], (b) => b.of(sections[s.section], model)));
   for (const s of SECTIONS) if (s.check) problems.push(...s.check(sections[s.section]));
+  return problems;
+}
+
+/** What a task lacks that a reward source needs. */
+const LACKS: Readonly<Partial<Record<RewardSourceKind, string>>> = { verifier: 'no verifier (no checkable exact answer)', gold: 'no gold reward to use as an oracle' };
+
+/**
+ * The problems of a configuration with the task it runs on and, given `run`, the stages it runs and the checkpoints it
+ * starts from, each naming its field. Every setting named `rewardSource`, in any stage's section, must name a source
+ * the task can provide (sentiment has no verifier, a custom task no gold); and a stage of the run whose source scores
+ * with a checkpoint the stage does not read anyway (the ensemble's) needs that checkpoint from an earlier stage of the
+ * run or from the start.
+ */
+export function rewardSourceProblems(c: PipelineConfig, task: { readonly id: string; readonly gold?: unknown; readonly verifier?: unknown }, run?: { stages: readonly string[]; checkpoints: readonly string[] }): Problem[] {
+  const supported = supportedRewardSources(task);
+  const problems: Problem[] = [];
+  const sections = c as unknown as Record<string, Record<string, unknown> | undefined>;
+  const order = run ? inRunOrder(run.stages) : [];
+  for (const s of STAGE_REGISTRY as readonly StageDescriptor[]) {
+    for (const { section, fields } of s.config ?? []) {
+      if (!Object.hasOwn(fields, 'rewardSource')) continue;
+      const field = `${section}.rewardSource`;
+      const source = sections[section]?.rewardSource as RewardSourceKind;
+      if (!supported.includes(source)) {
+        problems.push({ field, message: `the ${task.id} task has ${LACKS[source] ?? `no "${source}" reward`}: choose one of ${supported.join(', ')}` });
+        continue;
+      }
+      const checkpoint = SOURCE_CHECKPOINTS[source];
+      if (!run || !order.includes(s.id as StageId) || checkpoint === undefined || s.reads.includes(checkpoint) || run.checkpoints.includes(checkpoint)) continue;
+      const writer = STAGE_REGISTRY.find((w) => 'writes' in w && w.writes === checkpoint);
+      if (writer && order.indexOf(writer.id) >= 0 && order.indexOf(writer.id) < order.indexOf(s.id as StageId)) continue;
+      problems.push({ field, message: `"${source}" scores with the ${checkpoint} checkpoint, which this run neither has nor makes before ${s.name}: add the ${writer?.id ?? 'stage that writes it'} stage (e.g. --stages ${inRunOrder(['sft', 'rm', writer?.id ?? '', s.id]).join(',')},eval)` });
+    }
+  }
   return problems;
 }
 

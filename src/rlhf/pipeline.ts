@@ -9,7 +9,8 @@
 //   ppo       PPO (+ptx) against the reward model with a KL penalty to the SFT policy
 //   bon       best-of-N from the SFT policy with the reward model, N = 1, 2, 4, …, maxN
 //   eval      win rate of every trained policy over the SFT policy on held-out prompts, by the gold reward
-// and the methods a run may add, e.g. dpo (DPO or IPO on the same preference data, no reward model needed).
+// and the methods a run may add, e.g. dpo (DPO or IPO on the same preference data, no reward model needed), grpo and
+// rloo (value-free RL from groups of completions per prompt, src/rlhf/grpo.ts).
 // Weights move between stages as CPU records keyed by checkpoint name; each stage creates the GPU models it needs
 // and frees them after, so any stage can be run again alone (with the outputs of the stages before it). Before a run
 // or a stage allocates anything, what it needs on the GPU is checked against the device (src/rlhf/memory.ts): too
@@ -27,7 +28,8 @@ import { mixSeed } from '../model/data';
 import { GPT } from '../model/gpt';
 import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
 import type { BestOfNPoint } from './best-of-n';
-import { type PipelineConfig, PipelineConfigError } from './config';
+import { type PipelineConfig, PipelineConfigError, rewardSourceProblems } from './config';
+import { fitPointOf, fitStage, type FitPoint, type GaoFitSummary, gaoFitSummary } from './frontier-fits';
 import { memoryProblems } from './memory';
 import { checkAlarms, type Alarm, type MetricRecord } from './metrics';
 import type { Episode } from './ppo';
@@ -76,6 +78,21 @@ export interface PolicyEvaluation {
   /** KL(π ‖ π_SFT) per response on its own samples, nats. */
   kl: number;
   proxy: number | null;
+  /** The held-out exact-answer rate (the task's verifier: 1 for an exact answer), where the task has a verifier. */
+  verifier_rate?: number;
+}
+
+/** The reward-model ensemble's held-out report (summary.json `ensemble`, when the ensemble stage ran). */
+export interface EnsembleSummary {
+  members: number;
+  combine: string;
+  lambda: number;
+  /** Held-out pairwise accuracy of the members' mean score. */
+  heldout_accuracy: number;
+  member_heldout_accuracy: number[];
+  gold_agreement: number | null;
+  /** Mean over the held-out responses of the std of the members' scores. */
+  disagreement: number;
 }
 
 export interface PipelineSummary {
@@ -95,8 +112,19 @@ export interface PipelineSummary {
   };
   ppo: { gold_sft: number | null; gold_ppo: number | null; win_rate: number | null; win_rate_ci: [number, number] | null; kl: number | null };
   bon: BestOfNPoint[];
+  /** The reward-model ensemble, when its stage ran. */
+  ensemble?: EnsembleSummary;
   /** The evaluation of every trained policy against SFT on the same held-out prompts, by stage id. */
   policies: Record<string, PolicyEvaluation>;
+  /**
+   * Gao et al.'s curves fitted to each policy stage's frontier points, by stage id (every stage run with a frontier
+   * display; src/rlhf/frontier-fits.ts, the same fits as the page's frontier chart): best-of-N-style points
+   * (`form: 'bon'`) gold − gold₀ = d(α − βd), a trajectory (`form: 'rl'`: PPO, DPO, …) d(α − β ln d), d = √KL; gold₀
+   * is the gold of the stage's own first point, at KL ≈ 0 (best-of-1; the policy before its first update). Each:
+   * { ok: true, form, alpha, beta, r2, d_star (√nats; null: no peak), kl_star, gold_0, max_d, points } or
+   * { ok: false, form, reason, points }. Written when the stage ends (an alarm included).
+   */
+  gao_fits: Record<string, GaoFitSummary>;
   seconds: number;
   stage_seconds: Partial<Record<PipelineStage, number>>;
 }
@@ -242,6 +270,8 @@ export class Pipeline implements StageContext {
   readonly summary: PipelineSummary;
   readonly modelConfig: GPTConfig;
   private readonly started = performance.now();
+  /** Each policy stage's frontier points as emitted (./frontier-fits.ts), for summary.gao_fits. */
+  private readonly fitPoints: Record<string, FitPoint[]> = {};
 
   constructor(
     readonly rt: GpuRuntime,
@@ -267,6 +297,7 @@ export class Pipeline implements StageContext {
       ppo: { gold_sft: null, gold_ppo: null, win_rate: null, win_rate_ci: null, kl: null },
       bon: [],
       policies: {},
+      gao_fits: {},
       seconds: 0,
       stage_seconds: {},
     };
@@ -288,7 +319,7 @@ export class Pipeline implements StageContext {
    * alarm goes to onAlarm and the later stages run on what the stage kept, as the page's lessons do.
    */
   async run(stages: readonly PipelineStage[] = DEFAULT_STAGES, onAlarm?: (alarm: PipelineAlarmError) => void): Promise<PipelineSummary> {
-    this.checkMemory(stages);
+    this.checkRun(stages);
     for (const s of STAGE_IDS.filter((id) => stages.includes(id))) {
       try {
         await this.runStage(s);
@@ -311,14 +342,32 @@ export class Pipeline implements StageContext {
     this.rt.buffers.trim();
     const t0 = performance.now();
     this.events.stage?.(stage, 'started');
+    this.fitPoints[stage] = [];
     let time: TimeSplit | undefined;
-    if (this.timeSplit) time = (await splitTime(() => this.rt.device.queue.onSubmittedWorkDone(), () => descriptor.run(this))).split;
-    else await descriptor.run(this);
+    try {
+      if (this.timeSplit) time = (await splitTime(() => this.rt.device.queue.onSubmittedWorkDone(), () => descriptor.run(this))).split;
+      else await descriptor.run(this);
+    } finally {
+      const fit = fitStage(stage, this.fitPoints[stage]);
+      if (fit) this.summary.gao_fits[stage] = gaoFitSummary(fit);
+    }
     const seconds = (performance.now() - t0) / 1000;
     this.summary.stage_seconds[stage] = seconds;
     this.summary.seconds = (performance.now() - this.started) / 1000;
     if (time) this.events.stage?.(stage, 'done', seconds, time);
     else this.events.stage?.(stage, 'done', seconds);
+  }
+
+  /**
+   * Refuses a run of `stages` before anything is allocated, with a PipelineConfigError naming the settings: a reward
+   * source the task or the run cannot provide (config.ts rewardSourceProblems), or more GPU memory than the device
+   * allows (checkMemory).
+   */
+  checkRun(stages: readonly PipelineStage[]): void {
+    const checkpoints = Object.keys(this.weights).filter((name) => this.weights[name] !== undefined);
+    const problems = rewardSourceProblems(this.config, this.task, { stages, checkpoints });
+    if (problems.length > 0) throw new PipelineConfigError(problems);
+    this.checkMemory(stages);
   }
 
   /**
@@ -347,6 +396,8 @@ export class Pipeline implements StageContext {
 
   emit(record: MetricRecord): void {
     this.events.metrics?.(record);
+    const point = fitPointOf(record);
+    if (point) (this.fitPoints[record.stage] ??= []).push(point);
     const alarm = checkAlarms(record);
     if (alarm) throw new PipelineAlarmError(alarm, record.stage, record.step, alarm.metric === 'step' ? record.step : record[alarm.metric]!);
   }
@@ -357,8 +408,8 @@ export class Pipeline implements StageContext {
     return w;
   }
 
-  model(weights: Weights, head?: 'score' | 'value'): GPT {
-    return GPT.create(this.rt, this.modelConfig, { weights, head, seed: mixSeed(this.config.seed, head === 'score' ? 11 : 13) });
+  model(weights: Weights, head?: 'score' | 'value', seed?: number): GPT {
+    return GPT.create(this.rt, this.modelConfig, { weights, head, seed: seed ?? mixSeed(this.config.seed, head === 'score' ? 11 : 13) });
   }
 
   keep(checkpoint: string, weights: Weights): void {

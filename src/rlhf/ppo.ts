@@ -7,7 +7,9 @@
 //      the sampled distribution differ from π, which shows up as a negative KL), at most maxResponseTokens.
 //   2. Evaluate: one forward of each model over prompt+response: the policy's log-probs (recomputed rather than
 //      taken from the sampler, so the ratio starts at exactly 1), the frozen reference (SFT) policy's log-probs,
-//      the value model's V(s_t), and the reward model's score at the last token. Dropout is off in every model.
+//      the value model's V(s_t), and the reward: the reward model's score at the last token, or whichever reward
+//      source the stage chose (ppo.rewardSource: src/rlhf/reward-sources.ts — the ensemble, the task's verifier,
+//      the gold oracle). Dropout is off in every model.
 //   3. Rewards: per-token KL_t (k1 = log π − log π_ref, or k3 = (r−1) − log r with r = π_ref/π), reward_t = −β·KL_t,
 //      plus the RM score at the final token — or a fixed `noEosPenalty` instead of the score when the response hit
 //      maxResponseTokens without an EOS (TRL's missing-EOS penalty).
@@ -53,6 +55,7 @@ import {
   whiten,
 } from './math';
 import type { MetricRecord } from './metrics';
+import { type RewardSource, rewardModelSource } from './reward-sources';
 import { encodeQuery, packSequences, type PackedBatch } from './sequences';
 
 export interface PPOConfig {
@@ -98,8 +101,8 @@ export interface PPOModels {
   policy: GPT;
   /** The frozen SFT policy the KL is measured against. */
   reference: GPT;
-  /** Score head, frozen. */
-  reward: GPT;
+  /** The reward: a reward model (score head, frozen) or any reward source (ppo.rewardSource). */
+  reward: GPT | RewardSource;
   /** Value head, initialised from the reward model. */
   value: GPT;
 }
@@ -149,8 +152,12 @@ function uncompact(data: ArrayLike<number>, lengths: ArrayLike<number>, width: n
   return Array.from(lengths, (n, b) => Float64Array.from({ length: n }, (_, j) => data[b * width + j]));
 }
 
+const isModel = (reward: GPT | RewardSource): reward is GPT => 'params' in reward;
+
 export class PPOTrainer {
   readonly kl: KLController;
+  /** Where the rewards come from (a reward model given as such is scored at the last token; the caller frees it). */
+  private readonly reward: RewardSource;
   /** Iterations done. */
   iteration = 0;
   /** Episodes seen. */
@@ -173,9 +180,11 @@ export class PPOTrainer {
   ) {
     const c = config;
     if (c.batchSize % c.miniBatches !== 0) throw new Error(`PPO: batchSize ${c.batchSize} is not divisible by miniBatches ${c.miniBatches}`);
-    if (models.reward.head !== 'score') throw new Error('PPO: the reward model needs the score head');
+    if (isModel(models.reward) && models.reward.head !== 'score') throw new Error('PPO: the reward model needs the score head');
     if (models.value.head !== 'value') throw new Error('PPO: the value model needs the value head');
-    for (const m of Object.values(models)) m.eval(); // dropout off in every model during RL
+    for (const m of [models.policy, models.reference, models.value]) m.eval(); // dropout off in every model during RL
+    // The reward model's source leaves it to the caller to free (dispose() does nothing here).
+    this.reward = isModel(models.reward) ? { ...rewardModelSource(models.reward.eval()), dispose: () => {} } : models.reward;
     this.kl = c.adaptiveKL ? new AdaptiveKLController(c.klCoef, c.adaptiveKL.target, c.adaptiveKL.horizon) : new FixedKLController(c.klCoef);
     const warm = c.warmupIterations * c.miniBatches * c.epochs;
     const schedule = (lr: number) => ({ maxLr: lr, minLr: lr, warmupSteps: warm, decaySteps: warm });
@@ -192,7 +201,7 @@ export class PPOTrainer {
   /** Runs one PPO iteration on these prompts (batchSize of them). */
   async step(prompts: readonly string[]): Promise<PPOIteration> {
     const c = this.config;
-    const { policy, reference, reward, value } = this.models;
+    const { policy, reference, value } = this.models;
     const tok = this.tokenizer;
     if (prompts.length !== c.batchSize) throw new Error(`PPO: got ${prompts.length} prompts for a batch of ${c.batchSize}`);
     const it = this.iteration;
@@ -212,14 +221,14 @@ export class PPOTrainer {
     const batch = packSequences(queries, rollout.ids, tok.special.pad, policy.config.contextLength);
 
     // 2. Evaluate.
-    const [logpGrid, refGrid, valueGrid, scoreGrid] = [
+    const texts = rollout.ids.map((r) => tok.decode(r, { specials: 'drop' }));
+    const [logpGrid, refGrid, valueGrid, scores] = [
       await sequenceLogprobs(policy, batch),
       await sequenceLogprobs(reference, batch),
       await sequenceScalars(value, batch),
-      await sequenceScalars(reward, batch),
+      await this.reward.score({ batch, prompts, responses: texts }),
     ];
     const rows = (grid: Float32Array) => Array.from({ length: batch.B }, (_, b) => grid.subarray(b * batch.T + batch.start[b], b * batch.T + batch.start[b] + batch.lengths[b]));
-    const scores = Float64Array.from(batch.last, (t, b) => scoreGrid[b * batch.T + t]);
     const logp = compact(rows(logpGrid));
     const ref = compact(rows(refGrid));
     const values = compact(rows(valueGrid));
@@ -261,7 +270,6 @@ export class PPOTrainer {
     this.iteration++;
     this.episodes += c.batchSize;
 
-    const texts = rollout.ids.map((r) => tok.decode(r, { specials: 'drop' }));
     const golds = this.gold ? prompts.map((p, b) => this.gold!(p, texts[b])) : undefined;
     const nonScoreSum = Array.from({ length: batch.B }, (_, b) => sum(nonScore.subarray(b * logp.width, (b + 1) * logp.width)));
     const mean = (xs: ArrayLike<number>) => sum(xs) / xs.length;

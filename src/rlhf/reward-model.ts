@@ -209,6 +209,18 @@ export async function scoreRankings(rm: GPT, tokenizer: Tokenizer, rankings: rea
 /** Indices of `scores` best→worst (ties keep the given order). */
 export const orderByScore = (scores: readonly number[]): number[] => scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
 
+/** A reward model's held-out quality (evaluateRewardModel). */
+export interface RewardModelEvaluation {
+  /** Pairwise agreement of its ordering with the labelers' rankings. */
+  accuracy: number;
+  /** The same against the ordering by the task's gold function (undefined without one). */
+  goldAgreement: number | undefined;
+  /** The labels' own agreement with the gold ordering. */
+  labelerGoldAgreement: number | undefined;
+  /** Its score of every completion of every ranking (per ranking, in its order). */
+  scores: number[][];
+}
+
 /**
  * Held-out quality of the reward model: `accuracy` = pairwise agreement of its ordering with the labelers'
  * rankings; `goldAgreement` = the same against the ordering by the task's gold function (when there is one).
@@ -219,17 +231,22 @@ export async function evaluateRewardModel(
   rankings: readonly Ranking[],
   maxResponseTokens: number,
   gold?: (prompt: string, response: string) => number,
-): Promise<{ accuracy: number; goldAgreement: number | undefined; labelerGoldAgreement: number | undefined }> {
-  const scores = await scoreRankings(rm, tokenizer, rankings, maxResponseTokens);
+): Promise<RewardModelEvaluation> {
+  return rankingAgreement(await scoreRankings(rm, tokenizer, rankings, maxResponseTokens), rankings, gold);
+}
+
+/** The held-out quality of scores of every completion of `rankings` (a reward model's, or an ensemble's combined ones). */
+export function rankingAgreement(scores: number[][], rankings: readonly Ranking[], gold?: (prompt: string, response: string) => number): RewardModelEvaluation {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const identity = (k: number) => Array.from({ length: k }, (_, i) => i);
   const accuracy = mean(scores.map((s) => pairwiseAgreement(orderByScore(s), identity(s.length))));
-  if (!gold) return { accuracy, goldAgreement: undefined, labelerGoldAgreement: undefined };
+  if (!gold) return { accuracy, goldAgreement: undefined, labelerGoldAgreement: undefined, scores };
   const goldOrders = rankings.map((r) => orderByScore(r.completions.map((c) => gold(r.prompt, c))));
   return {
     accuracy,
     goldAgreement: mean(scores.map((s, g) => pairwiseAgreement(orderByScore(s), goldOrders[g]))),
     labelerGoldAgreement: mean(rankings.map((r, g) => pairwiseAgreement(identity(r.completions.length), goldOrders[g]))),
+    scores,
   };
 }
 

@@ -5,6 +5,7 @@
 // configuration can be shared as a link.
 import type { PresetName } from '../model/config';
 import { makePipelineConfig, PIPELINE_PRESETS, type PipelineConfig, PipelineConfigError, STAGE_SETTING_DOCS } from '../rlhf/config';
+import { type RewardSourceKind, SOURCE_CHECKPOINTS } from '../rlhf/reward-source-kinds';
 import { DEFAULT_STAGES, inRunOrder, STAGE_REGISTRY, type StageId } from '../rlhf/stages';
 import { FORM_TASK_IDS } from '../rlhf/tasks/descriptors';
 
@@ -32,9 +33,16 @@ export const DEFAULT_FORM: ConfigForm = Object.freeze({ task: DEFAULT_TASK, pres
 /** The policy-training stages a run may add to the default recipe (the registry's, e.g. DPO), with their names. */
 export const METHOD_CHOICES: readonly { id: StageId; name: string; what: string }[] = STAGE_REGISTRY.filter((s) => s.produces === 'policy' && !s.byDefault).map((s) => ({ id: s.id, name: s.name, what: s.teaching.what }));
 
-/** The stages a run of this form runs: the default recipe plus its methods, in run order (undefined: the default). */
+/**
+ * The stages a run of this form runs: the default recipe plus its methods, and the stage that makes the checkpoint a
+ * chosen reward source scores with (the ensemble's, for a `<stage>.rewardSource` of "ensemble"), in run order
+ * (undefined: the default).
+ */
 export function formStages(form: ConfigForm): StageId[] | undefined {
-  return form.methods.length === 0 ? undefined : inRunOrder([...DEFAULT_STAGES, ...form.methods]);
+  const sources = Object.entries(form.values).filter(([path]) => path.endsWith('.rewardSource')).map(([, v]) => SOURCE_CHECKPOINTS[v.trim() as RewardSourceKind]);
+  const makers = STAGE_REGISTRY.filter((s) => 'writes' in s && !s.byDefault && sources.includes(s.writes)).map((s) => s.id);
+  const added = [...form.methods, ...makers];
+  return added.length === 0 ? undefined : inRunOrder([...DEFAULT_STAGES, ...added]);
 }
 
 /** Numbers are free-form (step any): configProblems says which must be integers, next to the field. */

@@ -4,7 +4,7 @@
 // before sending it (src/store/import-file.ts); the worker validates the rest: a malformed file is refused with its
 // line-numbered problems (the first few, then how many more) and nothing changes.
 import { type ChangeEvent, useId } from 'react';
-import { TRAINED_POLICY_STAGES } from '../rlhf/stages';
+import { REWARD_MODEL_STAGES, TRAINED_POLICY_STAGES } from '../rlhf/stages';
 import { FILE_TEXT, MAX_IMPORT_TEXT } from '../rlhf/tasks/custom-files';
 import type { ExportFormat, PipelineCheckpointName } from '../worker/protocol';
 import { displayName, type LabStore, useLabStore } from '../store';
@@ -44,7 +44,8 @@ export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPane
   ];
   const models: { name: string; format: 'safetensors' | 'onnx'; model: PipelineCheckpointName; why: string }[] = [
     { name: 'Download SFT checkpoint', format: 'safetensors', model: 'sft', why: 'after the SFT stage' },
-    { name: 'Download reward model', format: 'safetensors', model: 'reward-model', why: 'after the reward model stage' },
+    // Every reward model (the reward model's, the ensemble's with all its members in one file).
+    ...REWARD_MODEL_STAGES.map((s) => ({ name: `Download ${s.name.toLowerCase()}`, format: 'safetensors' as const, model: s.writes!, why: `after the ${s.name.toLowerCase()} stage` })),
     // Every trained policy (PPO, DPO, …): its weights, and its forward pass as ONNX.
     ...TRAINED_POLICY_STAGES.flatMap((s) => [
       { name: `Download ${s.name} policy`, format: 'safetensors' as const, model: s.writes!, why: `after the ${s.name} stage` },

@@ -6,7 +6,8 @@
 import { useId, useState } from 'react';
 import type { SampleRecord } from '../rlhf/pipeline';
 import type { Episode } from '../rlhf/ppo';
-import { isStageId, STAGE_IDS, STAGE_NAMES } from '../rlhf/stages';
+import { isStageId, policyLabel, STAGE_IDS } from '../rlhf/stages';
+import { type LabStore, useLabStore } from '../store';
 import { type RunStore, useRunStore } from '../store/run';
 import { formatValue } from './charts/format';
 import './run.css';
@@ -131,7 +132,7 @@ function EpisodeCard({ episode, index, iteration, mode, scale, sft }: { episode:
 }
 
 /** The evaluation samples grouped by prompt: SFT, PPO and best-of-N answers side by side. */
-function EvaluationSamples({ samples, limit }: { samples: readonly SampleRecord[]; limit: number }) {
+function EvaluationSamples({ samples, limit, config }: { samples: readonly SampleRecord[]; limit: number; config: object | undefined }) {
   const policies = [...new Set(samples.map((s) => s.policy))].sort((a, b) => policyRank(a) - policyRank(b));
   const prompts = [...new Set(samples.map((s) => s.prompt))].slice(0, limit);
   const find = (prompt: string, policy: string) => samples.find((s) => s.prompt === prompt && s.policy === policy);
@@ -145,7 +146,7 @@ function EvaluationSamples({ samples, limit }: { samples: readonly SampleRecord[
             <th scope="col">Prompt</th>
             {policies.map((p) => (
               <th scope="col" key={p}>
-                {policyName(p)}
+                {policyName(p, config)}
               </th>
             ))}
           </tr>
@@ -168,17 +169,21 @@ function EvaluationSamples({ samples, limit }: { samples: readonly SampleRecord[
 
 /** Columns in run order: SFT, each trained policy (PPO, DPO, …), then best-of-N ('bon-<N>'). */
 const policyRank = (p: string) => (isStageId(p) ? STAGE_IDS.indexOf(p) : STAGE_IDS.length);
-const policyName = (p: string) => (isStageId(p) ? STAGE_NAMES[p] : p.startsWith('bon-') ? `Best-of-${p.slice(4)}` : p);
+/** A policy's column header: its stage's name, marked as the upper bound when it trained on the gold oracle (policyLabel). */
+const policyName = (p: string, config: object | undefined) => (isStageId(p) ? policyLabel(p, config) : p.startsWith('bon-') ? `Best-of-${p.slice(4)}` : p);
 
 export interface SamplesViewProps {
   store?: RunStore;
+  /** The accepted configuration (which policies trained on the gold oracle). */
+  lab?: LabStore;
   /** How many rollouts (and evaluation prompts) to show. */
   limit?: number;
   initialColouring?: TokenColouring;
 }
 
-export function SamplesView({ store = useRunStore, limit = 6, initialColouring = 'kl' }: SamplesViewProps) {
+export function SamplesView({ store = useRunStore, lab = useLabStore, limit = 6, initialColouring = 'kl' }: SamplesViewProps) {
   const batch = store((s) => s.episodes);
+  const config = lab((s) => s.configured?.config);
   const samples = store((s) => s.samples);
   const [mode, setMode] = useState<TokenColouring>(initialColouring);
   const name = useId();
@@ -209,7 +214,7 @@ export function SamplesView({ store = useRunStore, limit = 6, initialColouring =
           ))}
         </>
       )}
-      {samples.length > 0 && <EvaluationSamples samples={samples} limit={limit} />}
+      {samples.length > 0 && <EvaluationSamples samples={samples} limit={limit} config={config} />}
     </section>
   );
 }

@@ -6,7 +6,7 @@
 // Below the counts: records the restore skipped as damaged, whether the browser agreed to keep the saved data
 // (navigator.storage.persist()), and a Reload button when this tab lost its connection to the saved data.
 import { type ChangeEvent, useId, useState } from 'react';
-import { TRAINED_POLICY_STAGES } from '../rlhf/stages';
+import { REWARD_MODEL_STAGES, TRAINED_POLICY_STAGES } from '../rlhf/stages';
 import { type LabStore, useLabStore } from '../store';
 import { type RunStore, useRunStore } from '../store/run';
 import type { PipelineCheckpointName } from '../worker/protocol';
@@ -15,10 +15,10 @@ import { SavedData } from './SavedData';
 
 const BUSY = ['running', 'paused', 'stopping'];
 
-/** Each checkpoint with what it is: SFT's, the reward model, every trained policy's (PPO, DPO, …), the base. */
+/** Each checkpoint with what it is: SFT's, the reward models (the ensemble's too), every trained policy's (PPO, DPO, …), the base. */
 const CHECKPOINTS: readonly [PipelineCheckpointName, string][] = [
   ['sft', 'SFT policy'],
-  ['reward-model', 'Reward model'],
+  ...REWARD_MODEL_STAGES.map((s): [PipelineCheckpointName, string] => [s.writes!, s.name]),
   ...TRAINED_POLICY_STAGES.map((s): [PipelineCheckpointName, string] => [s.writes!, `${s.name} policy`]),
   ['base', 'Pretrained base'],
 ];

@@ -3,11 +3,13 @@
 // while a run is going, since the worker refuses a second start. A stage that has not run in this configuration but
 // whose checkpoint the worker kept from the one before (e.g. SFT and the reward model after a change of β) reads
 // "kept": later stages run on its output. A stage a metric alarm stopped reads "stopped by an alarm" (amber, not
-// red): it kept its last good weights, and later stages can run on them (the KL sweep's β = 0 run ends so).
+// red): it kept its last good weights, and later stages can run on them (the KL sweep's β = 0 run ends so). A policy
+// stage whose reward is the gold oracle (rewardSource "gold") carries the mark "(gold oracle: upper bound)".
 import { formatDuration } from './charts/format';
 import { type LabState, type LabStore, useLabStore } from '../store';
 import { type RunStore, STAGE_NAMES, type StageState, useRunStore } from '../store/run';
 import type { PipelineStage } from '../rlhf/pipeline';
+import { policyLabel } from '../rlhf/stages';
 import { CHECKPOINT_STAGE } from '../worker/protocol';
 import './run.css';
 
@@ -39,6 +41,8 @@ export function StageStepper({ onRunStage, store = useRunStore, lab = useLabStor
   const progress = store((s) => s.progress);
   const run = store((s) => s.state);
   const kept = lab(keptCheckpoints)?.map((name) => CHECKPOINT_STAGE[name]) ?? [];
+  // A policy trained on the gold oracle is marked as the upper bound it is.
+  const config = lab((s) => s.configured?.config);
   const busy = run === 'running' || run === 'paused' || run === 'stopping';
 
   return (
@@ -48,6 +52,7 @@ export function StageStepper({ onRunStage, store = useRunStore, lab = useLabStor
         const state = stages[stage].state === 'pending' && kept.includes(stage) ? 'kept' : stages[stage].state;
         const p = progress[stage];
         const name = STAGE_NAMES[stage];
+        const label = policyLabel(stage, config);
         // A finished stage shows a full bar; one not yet reported an empty one.
         const [now, max] = state === 'done' || state === 'skipped' || state === 'kept' ? [1, 1] : p && p.total > 0 ? [p.done, p.total] : [0, 1];
         const eta = state === 'running' && p?.etaSeconds !== undefined ? `ETA ${formatDuration(p.etaSeconds)}` : undefined;
@@ -57,6 +62,7 @@ export function StageStepper({ onRunStage, store = useRunStore, lab = useLabStor
           <li key={stage} className={`stage stage-${state}`} data-stage={stage} aria-current={state === 'running' ? 'step' : undefined}>
             <button type="button" onClick={() => onRunStage(stage)} disabled={busy} title={`Run ${name} again, alone`}>
               {name}
+              {label !== name && <small className="stage-oracle"> {label.slice(name.length + 1)}</small>}
             </button>
             <span className="stage-state">{STATE_TEXT[state]}</span>
             <div

@@ -5,7 +5,7 @@
 // as "last run here" next time.
 import type { PresetName } from '../model/config';
 import { PIPELINE_PRESETS, type PipelineConfig } from '../rlhf/config';
-import { STAGE_IDS, STAGE_NAMES, type StageId } from '../rlhf/stages';
+import { STAGE_IDS, STAGE_NAMES, STAGE_REGISTRY, type StageId } from '../rlhf/stages';
 import type { LabStore } from '../store';
 import type { RunStore } from '../store/run';
 
@@ -17,23 +17,17 @@ export type StageSeconds = Partial<Record<StageId, number>>;
  * model); a stage missing was not measured.
  */
 export const SOFTWARE_SECONDS: Readonly<Partial<Record<PresetName, StageSeconds>>> = {
-  // At commit 047b926 (2026-12-06): 610 s in all.
-  tiny: { pretrain: 0, sft: 154, rm: 205, ppo: 212, bon: 32, eval: 9 },
+  // On the working tree of commit 60eab91 (2026-12-07), with the time split on, at load average 3 (other work
+  // running): 369 s in all (047b926 took 1018 s back to back with it, 610 s on a quiet machine).
+  // GRPO and RLOO: their stages in `npm run pipeline -- --preset tiny --stages sft,rm,ppo,grpo,rloo,eval` (same day).
+  tiny: { pretrain: 0, sft: 131, rm: 115, ppo: 100, grpo: 173, rloo: 203, bon: 16, eval: 5 },
   // On the working tree that became commit 0c77f4e, just before it was committed (2026-12-07), at load average 5
   // (other tests running): 18.7 s in all.
   nano: { pretrain: 8.6, sft: 3.0, rm: 4.5, ppo: 1.5, bon: 0.2, eval: 0.3 },
 };
 
-/** The settings that set each stage's length: its time scales with their product over the preset's. */
-const LENGTH_SETTINGS: Readonly<Record<StageId, readonly string[]>> = {
-  pretrain: ['pretrain.steps'],
-  sft: ['sft.steps'],
-  rm: ['labels.prompts', 'rm.epochs'],
-  ppo: ['ppo.episodes'],
-  dpo: ['labels.prompts', 'dpo.epochs'],
-  bon: ['bon.prompts', 'bon.maxN'],
-  eval: ['eval.prompts'],
-};
+/** The settings that set each stage's length (its descriptor's lengthSettings): its time scales with their product over the preset's. */
+const LENGTH_SETTINGS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(STAGE_REGISTRY.map((s) => [s.id, 'lengthSettings' in s ? s.lengthSettings : []]));
 
 const setting = (config: PipelineConfig, path: string) => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config) as number;
 

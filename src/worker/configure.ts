@@ -6,7 +6,7 @@
 // stays. The run state and the events around it are the command loop's (./engine).
 import type { MemoryBudget } from '../gpu';
 import { type GPTConfig, makeConfig, type PresetName } from '../model/config';
-import { makePipelineConfig, type PipelineConfig, PipelineConfigError, stagesStillValid } from '../rlhf/config';
+import { makePipelineConfig, type PipelineConfig, PipelineConfigError, rewardSourceProblems, stagesStillValid } from '../rlhf/config';
 import { memoryProblems } from '../rlhf/memory';
 import { CHECKPOINT_NAMES, STAGE_REGISTRY, type StageId } from '../rlhf/stages';
 import { createTask, importTask, type Task, TASK_IDS, type TaskId, TaskImportError } from '../rlhf/tasks';
@@ -58,6 +58,8 @@ export function acceptConfiguration(request: ConfigureRequest, device?: DeviceFi
       for (const p of e.problems) problems.push(p.file === 'task' ? { field: 'custom', message: p.message } : { field: `custom.${p.file}`, line: p.line, message: p.message });
     }
   }
+  // A reward source the task cannot provide (the verifier of a task without one, gold for a custom task).
+  if (config && task) problems.push(...rewardSourceProblems(config, task));
   if (config && device) {
     const { model, stages } = stagesOnDevice(config, device.base);
     problems.push(...memoryProblems(config, model, stages, device.memory));

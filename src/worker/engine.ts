@@ -240,7 +240,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     let final: PipelineState = 'done';
     try {
       const pipeline = await ensurePipeline('start');
-      pipeline.checkMemory(stages); // every stage of the run, before the first allocates anything
+      pipeline.checkRun(stages); // every stage of the run (its reward sources, its memory), before the first allocates anything
       pipeline.humanLabels = mode ? { rankings: session.human.slice(), mode } : undefined;
       pipeline.timeSplit = timeSplit;
       for (const s of stages) {

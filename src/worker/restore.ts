@@ -7,12 +7,13 @@ import { type Checkpoint, loadCheckpoint } from '../model/checkpoint';
 import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
 import { tokenizerDifference, tokenizerIdentity } from '../model/tokenizer-identity';
 import type { Pipeline } from '../rlhf/pipeline';
+import { ENSEMBLE_CHECKPOINT } from '../rlhf/reward-source-kinds';
 import type { Ranking } from '../rlhf/preferences';
 import type { Weights } from '../rlhf/stages/context';
 import { PipelineCommandError } from './errors';
 import type { Feedback } from './feedback';
 import type { CheckpointBytes, PipelineCheckpointName } from './protocol';
-import { isCheckpointName, REWARD_MODEL, type Session, unknownCheckpoint } from './session';
+import { isCheckpointName, REWARD_CHECKPOINTS, type Session, unknownCheckpoint } from './session';
 
 /**
  * The weights of a saved checkpoint if it fits the pipeline (its preset's architecture, the head the name says, its
@@ -24,9 +25,14 @@ export function savedWeights(name: string, bytes: Uint8Array, pipeline: Pick<Pip
     const c = loadCheckpoint(bytes);
     const want = pipeline.modelConfig;
     const wrong = (['vocabSize', 'contextLength', 'nLayer', 'nHead', 'dModel'] as const).filter((key) => c.config[key] !== want[key]);
-    const head = name === REWARD_MODEL.checkpoint ? 'score' : undefined;
+    const head = REWARD_CHECKPOINTS.includes(name) ? 'score' : undefined;
     if (wrong.length > 0) return { problem: `${name}: ${wrong.map((key) => `${key} ${c.config[key]} ≠ ${want[key]}`).join(', ')} — it was made for another preset` };
     if (c.head !== head) return { problem: `${name}: has ${c.head ? `a ${c.head}` : 'no'} head, expected ${head ? `a ${head}` : 'none (the LM head)'}` };
+    // The ensemble's checkpoint holds its members (member<i>/…); every other one a single model.
+    const several = name === ENSEMBLE_CHECKPOINT;
+    if (several !== (c.members !== undefined) || (several && c.members! < 2)) {
+      return { problem: `${name}: holds ${c.members === undefined ? 'one model' : `${c.members} models`}, expected ${several ? 'an ensemble of 2 or more (weights member<i>/…)' : 'one'}` };
+    }
     const tokens = tokenizerProblem(c, pipeline.tokenizer);
     if (tokens) return { problem: `${name}: ${tokens}` };
     return { weights: c.weights };

@@ -96,5 +96,8 @@ export const BASE_MODEL = writerOf('base model');
 /** The stage that trains the reward model (on the preference rankings) and its checkpoint, the one with a score head. */
 export const REWARD_MODEL = writerOf('reward model');
 
+/** The checkpoints that hold reward models (the score head): the reward model's, the ensemble's, in run order. */
+export const REWARD_CHECKPOINTS: readonly PipelineCheckpointName[] = STAGE_REGISTRY.flatMap((s) => (s.produces === 'reward model' && 'writes' in s ? [s.writes] : []));
+
 /** The checkpoints that hold a policy, i.e. a model with the LM head (the base model too), in run order. */
 export const POLICY_CHECKPOINTS: readonly PipelineCheckpointName[] = STAGE_REGISTRY.flatMap((s) => ((s.produces === 'base model' || s.produces === 'policy') && 'writes' in s ? [s.writes] : []));

@@ -3,6 +3,7 @@ import * as op from '../../src/autograd/ops';
 import { Tape } from '../../src/autograd/tape';
 import type { Tensor } from '../../src/gpu';
 import * as refDpo from '../../src/reference/preference-loss';
+import * as refGrpo from '../../src/reference/grpo-loss';
 import * as refLp from '../../src/reference/logprob';
 import * as refMm from '../../src/reference/matmul';
 import * as refPpo from '../../src/reference/ppo-loss';
@@ -50,16 +51,134 @@ describe('RLHF loss ops on the tape', () => {
       const logits = tape.input(T[0], 'logits', { requiresGrad: true });
       const logp = op.logprob(tape, logits, T[1]);
       const { losses, clipped } = op.ppoPolicyLoss(tape, logp, T[2], T[3], T[4], clip, gradScale);
+      // The group kernel's clippedLow and clippedHigh rows: a token is in at most one, so Σ is the clip count.
+      expect(clipped.shape).toEqual([2, N]);
       tape.backward();
       const reads = [tape.gradOf(logits)!, losses, clipped].map((t) => step.read(t));
       await step.submit();
-      const [dlogits, l, c] = await Promise.all(reads);
+      const [dlogits, l, rows] = await Promise.all(reads);
+      const c = Float32Array.from({ length: N }, (_, n) => rows[n] + rows[N + n]);
       const want = refPpo.ppoPolicyLossForward(lp, old, A, w, clip);
       expectClose(l, want.losses, LOSS, 'policy losses');
       expect(Array.from(c)).toEqual(Array.from(want.clipped));
+      // Low side: ρ < 1 − ε with A < 0; high side: ρ > 1 + ε with A > 0.
+      for (let n = 0; n < N; n++) {
+        if (rows[n] !== 0) expect(Math.exp(lp[n] - old[n]) < 1 - clip && A[n] < 0, `token ${n} clipped low`).toBe(true);
+        if (rows[N + n] !== 0) expect(Math.exp(lp[n] - old[n]) > 1 + clip && A[n] > 0, `token ${n} clipped high`).toBe(true);
+      }
       expect(sum(c), 'some tokens clipped, some not').toBeGreaterThan(1);
       expect(sum(c)).toBeLessThan(N / 2);
       const dlogp = refPpo.ppoPolicyLossBackward(lp, old, A, w, clip, gradScale);
+      expectGrad(dlogits, refLp.logprobBackward(x, tokens, dlogp, N, V), 'd logits');
+    } finally {
+      tape.dispose();
+      rt.free(...T);
+    }
+  });
+
+  for (const beta of [0, 0.04]) {
+    gpuTest(`logits → logprob → groupPolicyLoss (ε_low 0.2, ε_high 0.28, β = ${beta}): d logits is the float64 chain`, async ({ rt }) => {
+      const [N, V] = [30, 7];
+      const s = { epsLow: 0.2, epsHigh: 0.28, beta };
+      const x = normal(N * V, 40, 1.5);
+      const tokens = integers(N, V, 41);
+      const lp = refLp.logprobForward(x, tokens, N, V);
+      // Old log-probs off the new ones, ratios kept ≥ 1e-3 from the kinks 1 − ε_low and 1 + ε_high.
+      const old = Float32Array.from(normal(N, 42, 0.3), (d, n) => lp[n] - d);
+      old.forEach((o, n) => {
+        const rho = Math.exp(lp[n] - o);
+        if (Math.abs(rho - 1 + s.epsLow) < 1e-3 || Math.abs(rho - 1 - s.epsHigh) < 1e-3) old[n] = o - 0.01;
+      });
+      const refLogp = Float32Array.from(normal(N, 43, 0.5), (e, n) => lp[n] + e);
+      // Five sequences of six positions; each sequence's advantage on its tokens; weights: the grpo aggregation's.
+      const perSequence = normal(5, 44);
+      const A = Float32Array.from({ length: N }, (_, n) => perSequence[Math.floor(n / 6)]);
+      const w = Float32Array.from({ length: N }, (_, n) => (n % 6 < 2 ? 0 : 1 / (4 * 5)));
+      const T: Tensor[] = [
+        rt.upload(x, [N, V], 'logits'),
+        rt.upload(tokens, [N], 'tokens', 'u32'),
+        rt.upload(old, [N], 'oldLogp'),
+        rt.upload(refLogp, [N], 'refLogp'),
+        rt.upload(A, [N], 'advantages'),
+        rt.upload(w, [N], 'weights'),
+      ];
+      const step = rt.step('group policy chain');
+      const tape = new Tape(step);
+      try {
+        const logits = tape.input(T[0], 'logits', { requiresGrad: true });
+        const logp = op.logprob(tape, logits, T[1]);
+        const { losses, stats } = op.groupPolicyLoss(tape, logp, T[2], beta === 0 ? undefined : T[3], T[4], T[5], s, 1);
+        expect(stats.shape).toEqual([3, N]);
+        tape.backward();
+        const reads = [tape.gradOf(logits)!, losses, stats].map((t) => step.read(t));
+        await step.submit();
+        const [dlogits, l, st] = await Promise.all(reads);
+        const want = refGrpo.grpoLossForward(lp, old, refLogp, A, w, s);
+        expectClose(l, want.losses, LOSS, 'group losses');
+        expect(Array.from(st.subarray(0, N))).toEqual(Array.from(want.clippedLow, Math.fround));
+        expect(Array.from(st.subarray(N, 2 * N))).toEqual(Array.from(want.clippedHigh, Math.fround));
+        expectClose(st.subarray(2 * N), want.kl, LOSS, 'kl row');
+        expect(sum(st.subarray(0, 2 * N)), 'some tokens clipped').toBeGreaterThan(0);
+        const dlogp = refGrpo.grpoLossBackward(lp, old, refLogp, A, w, s, 1);
+        expectGrad(dlogits, refLp.logprobBackward(x, tokens, dlogp, N, V), 'd logits');
+      } finally {
+        tape.dispose();
+        rt.free(...T);
+      }
+    });
+  }
+
+  gpuTest('groupPolicyLoss on-policy (oldLogp = logp itself): ρ = 1, nothing clips, d logp = −A·w', async ({ rt }) => {
+    const [N, V] = [12, 5];
+    const x = normal(N * V, 50, 1.5);
+    const tokens = integers(N, V, 51);
+    const A = normal(N, 52, 3); // |A| large enough that any ρ ≠ 1 outside the clip range would clip
+    const w = new Float32Array(N).fill(0.25);
+    const T: Tensor[] = [rt.upload(x, [N, V], 'logits'), rt.upload(tokens, [N], 'tokens', 'u32'), rt.upload(A, [N], 'advantages'), rt.upload(w, [N], 'weights')];
+    const step = rt.step('on-policy group chain');
+    const tape = new Tape(step);
+    try {
+      const logits = tape.input(T[0], 'logits', { requiresGrad: true });
+      const logp = op.logprob(tape, logits, T[1]);
+      const { losses, stats } = op.groupPolicyLoss(tape, logp, logp.tensor, undefined, T[2], T[3], { epsLow: 0.2, epsHigh: 0.28, beta: 0 }, 1);
+      expect(() => op.groupPolicyLoss(tape, logp, logp.tensor, undefined, T[2], T[3], { epsLow: 0.2, epsHigh: 0.28, beta: 0.1 }, 1)).toThrow(/β = 0.1 needs the reference/);
+      tape.backward();
+      const reads = [tape.gradOf(logits)!, losses, stats].map((t) => step.read(t));
+      await step.submit();
+      const [dlogits, l, st] = await Promise.all(reads);
+      expectClose(l, Float64Array.from(A, (a, n) => -a * w[n]), LOSS, 'losses = −A·w at ρ = 1');
+      expect(st.every((v) => v === 0)).toBe(true);
+      const dlogp = Float64Array.from(A, (a, n) => -a * w[n]);
+      expectGrad(dlogits, refLp.logprobBackward(x, tokens, dlogp, N, V), 'd logits');
+    } finally {
+      tape.dispose();
+      rt.free(...T);
+    }
+  });
+
+  gpuTest('logits → logprob → rlooPolicyLoss: d logits is REINFORCE’s −A_b·Σₜ log π chain (weights 1/B)', async ({ rt }) => {
+    const [B, Tn, V] = [4, 5, 6];
+    const N = B * Tn;
+    const x = normal(N * V, 60, 1.5);
+    const tokens = integers(N, V, 61);
+    const mask = Float32Array.from({ length: N }, (_, n) => (n % Tn >= 1 + (Math.floor(n / Tn) % 2) ? 1 : 0));
+    const perSequence = normal(B, 62);
+    const A = Float32Array.from({ length: N }, (_, n) => perSequence[Math.floor(n / Tn)]);
+    const w = Float32Array.from(mask, (m) => m / B);
+    const T: Tensor[] = [rt.upload(x, [N, V], 'logits'), rt.upload(tokens, [N], 'tokens', 'u32'), rt.upload(A, [N], 'advantages'), rt.upload(w, [N], 'weights')];
+    const step = rt.step('rloo chain');
+    const tape = new Tape(step);
+    try {
+      const logits = tape.input(T[0], 'logits', { requiresGrad: true });
+      const logp = op.logprob(tape, logits, T[1]);
+      const losses = op.rlooPolicyLoss(tape, logp, T[2], T[3], 1);
+      tape.backward();
+      const reads = [tape.gradOf(logits)!, losses].map((t) => step.read(t));
+      await step.submit();
+      const [dlogits, l] = await Promise.all(reads);
+      expectClose(l, Float64Array.from(A, (a, n) => -a * w[n]), LOSS, 'losses = −A·w');
+      // The objective (1/B)·Σ_b −A_b·Σₜ log π: the independent reference's gradient over B.
+      const dlogp = refGrpo.rlooLossBackward(mask, perSequence).map((v) => v / B);
       expectGrad(dlogits, refLp.logprobBackward(x, tokens, dlogp, N, V), 'd logits');
     } finally {
       tape.dispose();

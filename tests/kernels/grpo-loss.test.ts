@@ -1,8 +1,8 @@
 import { describe, expect } from 'vitest';
 import type { GpuRuntime, Tensor } from '../../src/gpu';
 import { grpoLossForwardBackward, type GrpoLossScalars, rlooLossForwardBackward } from '../../src/kernels/grpo-loss';
-import { ppoPolicyLossForwardBackward } from '../../src/kernels/ppo-loss';
 import * as ref from '../../src/reference/grpo-loss';
+import * as refPpo from '../../src/reference/ppo-loss';
 import { aggregationWeights, type LossAggregation } from '../../src/rlhf/loss-aggregation';
 import { seededRandom } from '../../src/model/data';
 import { gpuTest } from '../helpers/gpu';
@@ -187,25 +187,6 @@ describe('grpo_loss_forward_backward', () => {
     expect(small.kl.every((k) => k === 0)).toBe(true);
   });
 
-  gpuTest('ε_low = ε_high = ε and β = 0 give PPO’s policy kernel bit for bit (clipped = low + high)', async ({ rt }) => {
-    const batch = raggedBatch(12, 30, 8);
-    const x = tokenInputs(batch, 80);
-    const w = aggregationWeights(batch.mask, 30, 'grpo', 30);
-    const N = w.length;
-    const grpo = await runGrpo(rt, { ...x, refLogp: 'logp' }, w, { epsLow: 0.2, epsHigh: 0.2, beta: 0, gradScale: 0.5 });
-    const t = [x.logp, x.oldLogp, x.advantages, w].map((a, i) => rt.upload(a, [N], `in${i}`));
-    const [losses, dlogp, clipped] = ['losses', 'dlogp', 'clipped'].map((l) => rt.tensor([N], l));
-    const step = rt.step('ppo');
-    ppoPolicyLossForwardBackward(step, t[0], t[1], t[2], t[3], losses, dlogp, clipped, 0.2, 0.5);
-    const reads = [losses, dlogp, clipped].map((r) => step.read(r));
-    await step.submit();
-    const [l, g, c] = (await Promise.all(reads)) as Float32Array[];
-    rt.free(...t, losses, dlogp, clipped);
-    expect(grpo.losses).toEqual(l);
-    expect(grpo.dlogp).toEqual(g);
-    expect(Float32Array.from(grpo.clippedLow, (v, n) => v + grpo.clippedHigh[n])).toEqual(c);
-  });
-
   gpuTest('hard inputs: A = ±1e3, logp − oldLogp = ±30, refLogp − logp = ±30; weight-0 rows with NaN/Inf inputs', async ({ rt }) => {
     const ds = [30, 30, -30, -30, 0.1, 0.1, 30, -30, 0.1, 0.1, 0.1];
     const es = [30, -30, 30, -30, 30, -30, 0.5, 0.5, 1, 1, 1];
@@ -279,6 +260,122 @@ describe('grpo_loss_forward_backward', () => {
     grpoLossForwardBackward(step, a, a, short, a, a, o, dl, stats, { ...ok, beta: 0 });
     expect(step.dispatchCount).toBe(1);
     rt.free(a, short, stats, u, empty, o, dl);
+  });
+});
+
+// PPO's clipped surrogate is this kernel at ε_low = ε_high = ε and β = 0 (op.ppoPolicyLoss; its own shader was
+// retired after a bit-for-bit comparison): the cases of the retired kernel's tests, against PPO's independent float64
+// reference (src/reference/ppo-loss.ts), its clip count the sum of the two clip rows.
+// Policy loss and gradient: ρ = exp(d) with |d| ≲ 1.5 (WGSL allows 3 + 2|d| ulp, ≲ 4e-7 relative; d itself is an
+// exact f32 difference here), then two or three f32 products (≤ 2e-7): 2e-6 relative leaves margin, the atol only
+// covers products that round to tiny values (A ≈ 0). A wrong branch is off by O(1).
+const POLICY: Tolerance = { atol: 1e-7, rtol: 2e-6 };
+// d = ±30: exp's allowance grows to 63 ulp (3.8e-6 relative) — the loss ~1e16 is still checked to 1e-5 relative.
+const POLICY_HARD: Tolerance = { atol: 1e-7, rtol: 1e-5 };
+const CLIP = 0.2;
+
+/** Weights: mostly 1, some fractional or above 1, every fifth token (from the fourth on) masked. */
+function maskWeights(N: number): Float32Array {
+  return Float32Array.from({ length: N }, (_, n) => (n % 5 === 3 ? 0 : n % 4 === 0 ? 0.5 : n % 7 === 0 ? 2 : 1));
+}
+
+/** logp, oldLogp with ρ = e^(logp − oldLogp) spread over [0.4, 2.5] but ≥ 1e-3 away from 1 ± ε (no kink ties). */
+function policyInputs(N: number, seed: number) {
+  const oldLogp = Float32Array.from(normal(N, seed, 1), (x) => x - 3);
+  const logp = Float32Array.from(normal(N, seed + 1, 0.3), (d, n) => oldLogp[n] + d);
+  logp.forEach((x, n) => {
+    const rho = Math.exp(x - oldLogp[n]);
+    if (Math.abs(rho - (1 - CLIP)) < 1e-3 || Math.abs(rho - (1 + CLIP)) < 1e-3) logp[n] = x + 0.01;
+  });
+  return { logp, oldLogp, advantages: normal(N, seed + 2) };
+}
+
+/** The kernel as PPO runs it: ε each side, β = 0, refLogp bound to logp; clipped = clippedLow + clippedHigh. */
+async function runPpo(rt: GpuRuntime, x: { logp: Float32Array; oldLogp: Float32Array; advantages: Float32Array }, w: Float32Array, gradScale: number) {
+  const out = await runGrpo(rt, { ...x, refLogp: 'logp' }, w, { epsLow: CLIP, epsHigh: CLIP, beta: 0, gradScale });
+  expect(out.kl.every((k) => k === 0), 'β = 0: the kl row is 0').toBe(true);
+  expect(Array.from(out.clippedLow).some((v, n) => v !== 0 && out.clippedHigh[n] !== 0), 'a token clips on one side only').toBe(false);
+  return { losses: out.losses, grad: out.dlogp, clipped: Float32Array.from(out.clippedLow, (v, n) => v + out.clippedHigh[n]) };
+}
+
+function expectPpoMaskedZero(out: { losses: Float32Array; grad: Float32Array; clipped: Float32Array }, w: ArrayLike<number>, what: string) {
+  for (let n = 0; n < w.length; n++) {
+    if (w[n] !== 0) continue;
+    expect([out.losses[n], out.grad[n], out.clipped[n]], `${what}: masked token ${n}`).toEqual([0, 0, 0]);
+  }
+}
+
+describe('PPO’s clipped surrogate: the group kernel at ε_low = ε_high = ε, β = 0', () => {
+  for (const N of [1, 7, 257, 1000]) {
+    gpuTest(`losses, dlogp and clipped match PPO’s float64 reference, N=${N}`, async ({ rt }) => {
+      const { logp, oldLogp, advantages } = policyInputs(N, N);
+      const w = N === 1 ? Float32Array.of(1) : maskWeights(N);
+      const gradScale = 1 / w.reduce((a, b) => a + b, 0);
+      const out = await runPpo(rt, { logp, oldLogp, advantages }, w, gradScale);
+      const want = refPpo.ppoPolicyLossForward(logp, oldLogp, advantages, w, CLIP);
+      expectClose(out.losses, want.losses, POLICY, 'policy losses');
+      expectClose(out.grad, refPpo.ppoPolicyLossBackward(logp, oldLogp, advantages, w, CLIP, gradScale), POLICY, 'dlogp');
+      expect(Array.from(out.clipped), 'clipped').toEqual(Array.from(want.clipped));
+      expectPpoMaskedZero(out, w, 'policy');
+      if (N >= 257) {
+        const frac = want.clipped.filter((c) => c > 0).length / N;
+        expect(frac, 'both branches are exercised').toBeGreaterThan(0.1);
+        expect(frac).toBeLessThan(0.6);
+      }
+    });
+  }
+
+  gpuTest('hard inputs: advantages ±1e3 with logp − oldLogp = ±30, masked tokens with non-finite inputs', async ({ rt }) => {
+    // Every combination of d ∈ {−30, +30} and A ∈ {−1e3, +1e3}, at weights 1 and 0, plus masked NaN/Inf rows.
+    const ds = [30, 30, -30, -30, 30, -30, 0.1, 0.1];
+    const As = [1e3, -1e3, 1e3, -1e3, -1e3, 1e3, NaN, 1];
+    const oldLogp = Float32Array.from(ds, (d) => (d > 0 ? -40 : -5));
+    const logp = Float32Array.from(ds, (d, n) => oldLogp[n] + d);
+    logp[7] = Infinity;
+    const advantages = Float32Array.from(As);
+    const w = Float32Array.from([1, 1, 1, 1, 0, 0, 0, 0]);
+    const gradScale = 0.25;
+    const out = await runPpo(rt, { logp, oldLogp, advantages }, w, gradScale);
+    const want = refPpo.ppoPolicyLossForward(logp, oldLogp, advantages, w, CLIP);
+    expectClose(out.losses, want.losses, POLICY_HARD, 'policy losses (hard)');
+    expectClose(out.grad, refPpo.ppoPolicyLossBackward(logp, oldLogp, advantages, w, CLIP, gradScale), POLICY_HARD, 'dlogp (hard)');
+    expectFinite(out.losses, 'policy losses (hard)');
+    expectFinite(out.grad, 'dlogp (hard)');
+    // Exactly what happens: A > 0 with ρ = e^30 is clipped (loss −1.2e3, gradient 0); A < 0 with ρ = e^30 is not
+    // (loss 1e3·e^30 ≈ 1.07e16, a huge but finite gradient ≈ 2.67e15); A < 0 with ρ = e^−30 is clipped (loss 800).
+    expect(Array.from(out.clipped)).toEqual([1, 0, 0, 1, 0, 0, 0, 0]);
+    expect(out.losses[0]).toBeCloseTo(-1200, 3);
+    expect(out.grad[0]).toBe(0);
+    expect(out.losses[1]).toBeGreaterThan(1e16);
+    expect(out.losses[3]).toBeCloseTo(800, 3);
+    expect(out.grad[3]).toBe(0);
+    expectPpoMaskedZero(out, w, 'policy (hard)');
+  });
+
+  gpuTest('a ratio past f32 (logp − oldLogp = ±100) saturates at e^88 instead of overflowing; A = 0 gives 0', async ({ rt }) => {
+    const ds = [100, 100, 100, -100, -100, 95, 89, 100];
+    const As = [-1e3, 1e3, 0, 1e3, -1e3, -1e-30, -1e-30, -1e3];
+    const oldLogp = Float32Array.from(ds, (d) => (d > 0 ? -100 : 0));
+    const logp = Float32Array.from(ds, (d, n) => oldLogp[n] + d);
+    const advantages = Float32Array.from(As);
+    const w = Float32Array.from([1, 1, 1, 1, 1, 1, 1, 0]);
+    const out = await runPpo(rt, { logp, oldLogp, advantages }, w, 0.5);
+    expectFinite(out.losses, 'saturated losses');
+    expectFinite(out.grad, 'saturated dlogp');
+    const E88 = Math.exp(88);
+    // A = −1e3, ρ = e^100: loss 1e3·e^100 and gradient 500·e^100 both pass f32's range → +e^88 each.
+    expectClose([out.losses[0], out.grad[0]], [E88, E88], { atol: 0, rtol: 1e-4 }, 'saturated unclipped branch');
+    // A = +1e3, ρ = e^100: clipped; A = 0: nothing; A = +1e3, ρ = e^−100: ≈ −3.7e−41 (or 0 where f32 flushes
+    // denormals); A = −1e3, ρ = e^−100: clipped.
+    const want = refPpo.ppoPolicyLossForward(logp, oldLogp, advantages, w, CLIP);
+    const dwant = refPpo.ppoPolicyLossBackward(logp, oldLogp, advantages, w, CLIP, 0.5);
+    expectClose(out.losses.subarray(1, 5), want.losses.subarray(1, 5), { atol: 1e-30, rtol: 1e-6 }, 'losses beside the overflow');
+    expectClose(out.grad.subarray(1, 5), dwant.subarray(1, 5), { atol: 1e-30, rtol: 1e-6 }, 'dlogp beside the overflow');
+    // A tiny A keeps 1e−30·e^95 ≈ 1.8e11 and 1e−30·e^89 ≈ 4.5e8 in range: exact, via logs (exp of ~26 and ~20).
+    expectClose(out.losses.subarray(5, 7), want.losses.subarray(5, 7), { atol: 0, rtol: 2e-5 }, 'tiny A, huge ρ');
+    expectClose(out.grad.subarray(5, 7), dwant.subarray(5, 7), { atol: 0, rtol: 2e-5 }, 'tiny A, huge ρ gradient');
+    expect(Array.from(out.clipped)).toEqual([0, 1, 0, 0, 1, 0, 0, 0]);
+    expectPpoMaskedZero(out, w, 'policy (overflow)');
   });
 });
 

@@ -145,14 +145,22 @@ describe('which stage outputs a change of settings leaves valid', () => {
   const valid = (overrides: Record<string, unknown>) => stagesStillValid(before, makePipelineConfig('tiny', overrides));
 
   test.each([
-    ['nothing', {}, ['pretrain', 'sft', 'rm', 'ppo', 'dpo']],
-    ['best-of-N and evaluation only measure', { 'bon.maxN': 32, 'eval.prompts': 16 }, ['pretrain', 'sft', 'rm', 'ppo', 'dpo']],
-    ['β (the KL sweep)', { 'ppo.klCoef': 0 }, ['pretrain', 'sft', 'rm', 'dpo']],
-    ["the sweep's β = 0 run", { 'ppo.klCoef': 0, 'ppo.episodes': 1280, 'ppo.lr': 6e-4 }, ['pretrain', 'sft', 'rm', 'dpo']],
-    ['the adaptive KL controller switched on', { 'ppo.adaptiveKL.target': 4 }, ['pretrain', 'sft', 'rm', 'dpo']],
-    // DPO learns from the labels, not from the reward model: a reward-model setting leaves it valid.
+    ['nothing', {}, ['pretrain', 'sft', 'rm', 'ensemble', 'ppo', 'dpo', 'grpo', 'rloo']],
+    ['best-of-N and evaluation only measure', { 'bon.maxN': 32, 'eval.prompts': 16 }, ['pretrain', 'sft', 'rm', 'ensemble', 'ppo', 'dpo', 'grpo', 'rloo']],
+    ['β (the KL sweep)', { 'ppo.klCoef': 0 }, ['pretrain', 'sft', 'rm', 'ensemble', 'dpo', 'grpo', 'rloo']],
+    ["the sweep's β = 0 run", { 'ppo.klCoef': 0, 'ppo.episodes': 1280, 'ppo.lr': 6e-4 }, ['pretrain', 'sft', 'rm', 'ensemble', 'dpo', 'grpo', 'rloo']],
+    ['the adaptive KL controller switched on', { 'ppo.adaptiveKL.target': 4 }, ['pretrain', 'sft', 'rm', 'ensemble', 'dpo', 'grpo', 'rloo']],
+    // DPO learns from the labels, not from the reward model: a reward-model setting leaves it valid. The ensemble's
+    // members train with the reward model's settings.
     ['a reward-model setting', { 'rm.lr': 3e-4 }, ['pretrain', 'sft', 'dpo']],
-    ["a DPO setting (PPO or IPO next to the same SFT and reward model)", { 'dpo.loss': 'ipo', 'dpo.beta': 0.3 }, ['pretrain', 'sft', 'rm', 'ppo']],
+    ["a DPO setting (PPO or IPO next to the same SFT and reward model)", { 'dpo.loss': 'ipo', 'dpo.beta': 0.3 }, ['pretrain', 'sft', 'rm', 'ensemble', 'ppo', 'grpo', 'rloo']],
+    ['a GRPO setting (Dr. GRPO next to the same SFT, reward model, PPO, DPO and RLOO)', { 'grpo.beta': 0, 'grpo.lossType': 'dr_grpo', 'grpo.scaleRewards': 'none' }, ['pretrain', 'sft', 'rm', 'ensemble', 'ppo', 'dpo', 'rloo']],
+    ["RLOO's k and reward source", { 'rloo.k': 2, 'rloo.episodes': 1280, 'rloo.rewardSource': 'gold' }, ['pretrain', 'sft', 'rm', 'ensemble', 'ppo', 'dpo', 'grpo']],
+    // The run's response rule: PPO, GRPO and RLOO score a response without EOS by it (DPO only reports with it).
+    ['the missing-EOS penalty', { 'ppo.noEosPenalty': -2 }, ['pretrain', 'sft', 'rm', 'ensemble', 'dpo']],
+    // PPO, GRPO and RLOO may score with the ensemble (<stage>.rewardSource): a change of it is a change of their reward.
+    ['an ensemble setting', { 'ensemble.combine': 'min' }, ['pretrain', 'sft', 'rm', 'dpo']],
+    ["PPO's reward source", { 'ppo.rewardSource': 'gold' }, ['pretrain', 'sft', 'rm', 'ensemble', 'dpo', 'grpo', 'rloo']],
     ["the labelers' settings", { 'labels.k': 4 }, ['pretrain', 'sft']],
     ['an SFT setting', { 'sft.lr': 1e-3 }, ['pretrain']],
     ['an SFT setting and β', { 'sft.steps': 10, 'ppo.klCoef': 0.2 }, ['pretrain']],

@@ -29,8 +29,9 @@ describe('the estimate', () => {
     const budget = { ...memoryBudget({ maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 100 * MiB }, 8 * MiB), totalSource: 'a test budget' };
     const problems = memoryProblems(nano, model, STAGE_IDS, budget);
     // Best-of-N and the evaluation fit in 4 MiB; each other stage names the setting its largest phase grows with.
-    expect(problems.map((p) => p.field)).toEqual(['pretrain.batchSize', 'sft.batchSize', 'labels.k', 'ppo.batchSize', 'dpo.groupsPerStep']);
-    expect(problems[3].message).toBe('PPO needs 5.5 MiB of GPU memory, this GPU allows 4.0 MiB (a test budget); the most in scoring the rollout: activations of 256 tokens, 2.2 MiB');
+    // (The reward model and the ensemble, whose members train one at a time as the reward model does, both need the most in sampling for the labelers.)
+    expect(problems.map((p) => p.field)).toEqual(['pretrain.batchSize', 'sft.batchSize', 'labels.k', 'labels.k', 'ppo.batchSize', 'dpo.groupsPerStep', 'grpo.promptsPerIteration', 'rloo.promptsPerIteration']);
+    expect(problems.find((p) => p.field === 'ppo.batchSize')!.message).toBe('PPO needs 5.5 MiB of GPU memory, this GPU allows 4.0 MiB (a test budget); the most in scoring the rollout: activations of 256 tokens, 2.2 MiB');
     const big = makePipelineConfig('nano', { 'sft.batchSize': 1024 });
     expect(memoryProblems(big, model, ['sft'], { ...budget, totalBytes: 2 ** 40 })).toEqual([
       { field: 'sft.batchSize', message: 'SFT needs 128 MiB in one buffer for the logits of 32768 tokens, this GPU allows 100 MiB (maxStorageBufferBindingSize)' },
@@ -43,6 +44,19 @@ describe('the estimate', () => {
     const ppo = (ptxCoef: number) => stageMemory('ppo', makePipelineConfig('nano', { 'ppo.ptxCoef': ptxCoef, 'ppo.ptxBatchSize': 64 }), model);
     expect(ppo(0.5).totalBytes).toBeGreaterThan(ppo(0).totalBytes);
     expect(ppo(0.5).phase).toBe('a policy step with its pretraining batch');
+  });
+
+  test("PPO holds its reward source's models: the reward model, the ensemble's members, or none", () => {
+    const ppo = (overrides: Record<string, unknown>) => stageMemory('ppo', makePipelineConfig('nano', overrides), model);
+    const rm = ppo({}).totalBytes;
+    const one = 2 * 4 * (model.vocabSize * model.dModel + model.contextLength * model.dModel); // at least the embeddings' arenas
+    expect(ppo({ 'ppo.rewardSource': 'verifier' }).totalBytes).toBeLessThan(rm - one);
+    expect(ppo({ 'ppo.rewardSource': 'gold' }).totalBytes).toBe(ppo({ 'ppo.rewardSource': 'verifier' }).totalBytes);
+    const ensemble = (members: number) => ppo({ 'ppo.rewardSource': 'ensemble', 'ensemble.members': members }).totalBytes;
+    // Each member is one more reward model: the ensemble of 2 holds one more than the reward model alone, 4 three more.
+    expect(ensemble(3) - ensemble(2)).toBe(rm - ppo({ 'ppo.rewardSource': 'verifier' }).totalBytes);
+    expect(ensemble(2) - rm).toBe(ensemble(3) - ensemble(2));
+    expect(ensemble(4) - ensemble(2)).toBe(2 * (ensemble(3) - ensemble(2)));
   });
 });
 

@@ -19,6 +19,10 @@ const EXPECTED: Record<Stage, string[]> = {
   pretrain: ['loss', 'lr', 'grad_norm'],
   sft: ['loss', 'sft/heldout_loss', 'mean_token_accuracy', 'entropy', 'lr', 'grad_norm'],
   rm: ['rm/loss', 'rm/accuracy', 'rm/heldout_accuracy', 'rm/gold_agreement', 'rm/labeler_gold_agreement', 'rm/inter_labeler_agreement', 'rm/margin', 'rm/reward_mean', 'rm/reward_min', 'rm/reward_max'],
+  ensemble: [
+    'ensemble/loss', 'ensemble/train_accuracy', 'ensemble/member', 'ensemble/member_accuracy', 'ensemble/accuracy', 'ensemble/member_accuracy_min',
+    'ensemble/member_accuracy_max', 'ensemble/disagreement', 'ensemble/gold_agreement', 'lr', 'grad_norm',
+  ],
   ppo: [
     'objective/scores', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'objective/entropy', 'objective/non_score_reward',
     'objective/rlhf_reward', 'objective/kl_coef', 'policy/approxkl', 'policy/clipfrac', 'policy/advantage_std', 'policy/sqrt_kl', 'loss/policy',
@@ -29,10 +33,18 @@ const EXPECTED: Record<Stage, string[]> = {
     'loss/dpo', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected',
     'eval_rewards/accuracies', 'eval_rewards/margins', 'objective/scores', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'policy/sqrt_kl', 'lr', 'grad_norm',
   ],
-  bon: ['bon/proxy', 'bon/gold', 'bon/kl_bound', 'bon/win_rate', 'bon/win_rate_lo', 'bon/win_rate_hi'],
+  grpo: [
+    'reward', 'reward_std', 'frac_reward_zero_std', 'kl', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'entropy',
+    'completions/mean_length', 'objective/scores', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'policy/sqrt_kl', 'episode', 'lr', 'grad_norm',
+  ],
+  rloo: [
+    'reward', 'reward_std', 'frac_reward_zero_std', 'entropy', 'completions/mean_length', 'objective/non_score_reward', 'objective/rlhf_reward',
+    'objective/kl_coef', 'objective/scores', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'policy/sqrt_kl', 'episode', 'lr', 'grad_norm',
+  ],
+  bon: ['bon/proxy', 'bon/gold', 'bon/kl_bound', 'bon/win_rate', 'bon/win_rate_lo', 'bon/win_rate_hi', 'bon/verifier_rate'],
   eval: [
-    'eval/gold_sft', 'eval/proxy_sft',
-    ...['ppo', 'dpo'].flatMap((p) => ['win_rate', 'win_rate_lo', 'win_rate_hi', 'gold', 'proxy', 'kl'].map((m) => `eval/${m}_${p}`)),
+    'eval/gold_sft', 'eval/proxy_sft', 'eval/verifier_rate_sft',
+    ...['ppo', 'dpo', 'grpo', 'rloo'].flatMap((p) => ['win_rate', 'win_rate_lo', 'win_rate_hi', 'gold', 'proxy', 'kl', 'verifier_rate'].map((m) => `eval/${m}_${p}`)),
   ],
 };
 

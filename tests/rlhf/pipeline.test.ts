@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { EXIT_ALARM, main, parsePipelineArgs, type PipelineCliSummary, runPipelineCli, UsageError } from '../../src/cli/pipeline';
 import { loadCheckpoint } from '../../src/model/checkpoint';
+import { frontierFitsOfRecords, gaoFitSummary } from '../../src/rlhf/frontier-fits';
+import { makePipelineConfig, rewardSourceProblems } from '../../src/rlhf/config';
 import { isMetricName, KL_BLOWUP_THRESHOLD, type MetricRecord } from '../../src/rlhf/metrics';
+import { createTask } from '../../src/rlhf/tasks';
 
 const dir = mkdtempSync(join(tmpdir(), 'pipeline-test-'));
 const lines = (file: string) =>
@@ -104,6 +107,20 @@ describe('npm run pipeline (nano smoke run)', () => {
     const evalRecord = metrics.find((r) => r.stage === 'eval')!;
     expect(evalRecord['eval/win_rate_dpo']).toBe(written.policies.dpo.win_rate);
     expect(evalRecord['eval/kl_ppo']).toBe(written.policies.ppo.kl);
+    // summary.json's gao_fits: Gao et al.'s curves fitted to each method's frontier points as it ran, the same fits as
+    // from metrics.jsonl (the page's, src/rlhf/frontier-fits.ts). DPO's checks, from its check at step 0 (KL 0), get
+    // the RL form. Nano's PPO has 2 iterations (KL 0, then one point): too few to tell α from β. Nano's best-of-N
+    // responses all miss EOS (proxy = the −1 penalty for each), so the reward model keeps the first sample for every N:
+    // every gain is 0. Each with its reason.
+    const fitsOfRecords = Object.fromEntries(frontierFitsOfRecords(metrics).map((f) => [f.stage, gaoFitSummary(f)]));
+    expect(written.gao_fits).toEqual(JSON.parse(JSON.stringify(fitsOfRecords)));
+    expect(Object.keys(written.gao_fits).sort()).toEqual(['bon', 'dpo', 'ppo']);
+    expect(written.gao_fits.dpo).toMatchObject({ ok: true, form: 'rl', points: checks.length, gold_0: checks[0]['objective/gold'] });
+    for (const k of ['alpha', 'beta', 'r2', 'max_d']) expect(Number.isFinite(written.gao_fits.dpo[k]), k).toBe(true);
+    expect(written.gao_fits.dpo.max_d).toBe(Math.max(...checks.map((c) => c['policy/sqrt_kl']!)));
+    expect(written.gao_fits.ppo).toMatchObject({ ok: false, form: 'rl', points: 2, reason: expect.stringMatching(/singular/) });
+    expect(written.bon.map((b: { proxy: number }) => b.proxy)).toEqual([-1, -1, -1]);
+    expect(written.gao_fits.bon).toMatchObject({ ok: false, form: 'bon', points: 3, reason: expect.stringMatching(/every gain is 0/) });
 
     // samples.jsonl: held-out samples of sft, ppo, dpo and bon-4 with proxy and gold rewards.
     const samples = lines(join(out, 'samples.jsonl'));
@@ -165,6 +182,9 @@ describe('npm run pipeline (nano smoke run)', () => {
     // (beside the smoke run's DPO policy, which --from loaded).
     expect(Object.keys(written.policies).sort()).toEqual(['bon', 'dpo', 'ppo']);
     expect(written.policies.ppo.kl).toBeGreaterThan(KL_BLOWUP_THRESHOLD);
+    // Its points up to the alarm are fitted too (two: no fit), best-of-N's from this run.
+    expect(written.gao_fits.ppo).toMatchObject({ ok: false, form: 'rl', points: 2 });
+    expect(Object.keys(written.gao_fits).sort()).toEqual(['bon', 'ppo']);
     expect(Number.isFinite(written.policies.ppo.win_rate)).toBe(true);
     expect(loadCheckpoint(readFileSync(join(alarmed, 'checkpoints', 'ppo.safetensors'))).head).toBeUndefined();
 
@@ -177,6 +197,51 @@ describe('npm run pipeline (nano smoke run)', () => {
     const again: PipelineCliSummary = JSON.parse(readFileSync(join(failing, 'summary.json'), 'utf8'));
     expect(again.alarms).toEqual(written.alarms);
     expect(again.policies).toEqual(written.policies);
+  });
+
+  test('GRPO and RLOO join a run as DPO does: their records, policies.grpo and policies.rloo, win rates, samples and checkpoints', { timeout: 300_000 }, async () => {
+    // From the smoke run's checkpoints (SFT, the reward model, PPO and DPO), named in any order.
+    const joined = join(dir, 'group');
+    const opts = parsePipelineArgs(['--preset', 'nano', '--seed', '3', '--from', out, '--stages', 'eval,rloo,grpo', '--out', joined]);
+    if (opts === 'help') throw new Error('unexpected help');
+    const log: string[] = [];
+    const written = await runPipelineCli(opts, (l) => log.push(l));
+    expect(log.join('\n')).toMatch(/== grpo done[\s\S]*== rloo done[\s\S]*== eval done/);
+    const metrics: MetricRecord[] = lines(join(joined, 'metrics.jsonl'));
+    for (const r of metrics) {
+      for (const [k, v] of Object.entries(r)) {
+        if (k === 'stage' || k === 'step') continue;
+        expect(isMetricName(k), `${k} is a metric of src/rlhf/metrics.ts`).toBe(true);
+        expect(Number.isFinite(v), `${r.stage} ${r.step} ${k} = ${v}`).toBe(true);
+      }
+    }
+    // Nano: 16 completions a run, 2 prompts × 4 an iteration: 2 records each; the first samples the reference's weights.
+    const grpo = metrics.filter((r) => r.stage === 'grpo');
+    const rloo = metrics.filter((r) => r.stage === 'rloo');
+    expect([grpo.length, rloo.length]).toEqual([2, 2]);
+    for (const name of ['reward', 'reward_std', 'frac_reward_zero_std', 'kl', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'entropy', 'completions/mean_length', 'objective/scores', 'objective/gold', 'objective/kl', 'policy/sqrt_kl'] as const) {
+      expect(grpo[1][name], `grpo ${name}`).toBeTypeOf('number');
+    }
+    for (const name of ['reward', 'reward_std', 'objective/rlhf_reward', 'objective/non_score_reward', 'objective/scores', 'objective/gold', 'objective/kl'] as const) {
+      expect(rloo[1][name], `rloo ${name}`).toBeTypeOf('number');
+    }
+    expect([grpo[0]['objective/kl'], rloo[0]['objective/kl']]).toEqual([0, 0]);
+    // With rewardSource rm the training reward is the reward model's score (every nano sample misses EOS: −1 each).
+    expect(grpo[0]['objective/scores']).toBeTypeOf('number');
+    // The evaluation picked them up from the registry, beside the policies --from loaded.
+    expect(Object.keys(written.policies).sort()).toEqual(['dpo', 'grpo', 'ppo', 'rloo']);
+    const evalRecord = metrics.find((r) => r.stage === 'eval')!;
+    for (const policy of ['grpo', 'rloo'] as const) {
+      const p = written.policies[policy];
+      for (const k of ['gold', 'win_rate', 'kl', 'proxy'] as const) expect(Number.isFinite(p[k]), `${policy} ${k}`).toBe(true);
+      expect(evalRecord[`eval/win_rate_${policy}`]).toBe(p.win_rate);
+      expect(evalRecord[`eval/kl_${policy}`]).toBe(p.kl);
+      expect(loadCheckpoint(readFileSync(join(joined, 'checkpoints', `${policy}.safetensors`))).head).toBeUndefined();
+    }
+    const samples = lines(join(joined, 'samples.jsonl'));
+    expect(new Set(samples.map((s) => s.policy))).toEqual(new Set(['sft', 'ppo', 'dpo', 'grpo', 'rloo']));
+    // Their frontier records are fitted like any policy stage's (two points each: too few for a fit).
+    expect(Object.keys(written.gao_fits).sort()).toEqual(['grpo', 'rloo']);
   });
 });
 
@@ -213,5 +278,38 @@ describe('pipeline command line', () => {
     const err: string[] = [];
     expect(await main(['--preset', 'nano', '--set', 'dpo.loss=hinge', '--set', 'dpo.beta=0', '--out', join(dir, 'bad-dpo')], () => {}, (l) => err.push(l))).toBe(2);
     expect(err.join('\n')).toMatch(/dpo\.loss: must be one of sigmoid, ipo, got "hinge"; dpo\.beta: must be in \(0, 100\], got 0/);
+  });
+
+  test('GRPO and RLOO are named stages: --stages sft,rm,grpo,eval with --set grpo.rewardSource=verifier validates; their settings are documented and checked', async () => {
+    const opts = parsePipelineArgs(['--task', 'instructions', '--stages', 'sft,rm,grpo,eval', '--set', 'grpo.rewardSource=verifier', '--set', 'grpo.groupSize=8']);
+    expect(opts).toMatchObject({ task: 'instructions', stages: ['sft', 'rm', 'grpo', 'eval'], overrides: { 'grpo.rewardSource': 'verifier', 'grpo.groupSize': '8' } });
+    if (opts === 'help') throw new Error('unexpected help');
+    const c = makePipelineConfig(opts.preset, opts.overrides);
+    expect(c.grpo).toMatchObject({ rewardSource: 'verifier', groupSize: 8, promptsPerIteration: 4, episodes: 1280, epsLow: 0.2, epsHigh: 0.28, beta: 0.04, scaleRewards: 'group', lossType: 'dapo', iterations: 1 });
+    expect(c.rloo).toMatchObject({ k: 4, beta: 0.05, rewardSource: 'rm' });
+    // The instructions task has a verifier; sentiment has none, which the run refuses naming the field.
+    expect(rewardSourceProblems(c, createTask('instructions', { seed: 1 }), { stages: opts.stages, checkpoints: [] })).toEqual([]);
+    expect(rewardSourceProblems(makePipelineConfig('tiny', { 'rloo.rewardSource': 'verifier' }), createTask('sentiment', { seed: 1 }))).toEqual([
+      { field: 'rloo.rewardSource', message: expect.stringMatching(/sentiment task has no verifier/) },
+    ]);
+
+    const out: string[] = [];
+    expect(await main(['--help'], (l) => out.push(l))).toBe(0);
+    const help = out.join('\n');
+    expect(help).toMatch(/^ {2}grpo {6}GRPO \(not run unless named\): /m);
+    expect(help).toMatch(/^ {2}rloo {6}RLOO \(not run unless named\): /m);
+    expect(help).toMatch(/^ {2}grpo\.groupSize +integer in \[2, 64\]: /m);
+    expect(help).toMatch(/^ {2}grpo\.scaleRewards +group \| batch \| none: /m);
+    expect(help).toMatch(/^ {2}grpo\.lossType +grpo \| dapo \| dr_grpo: /m);
+    expect(help).toMatch(/^ {2}grpo\.rewardSource +rm \| verifier \| ensemble \| gold: /m);
+    expect(help).toMatch(/^ {2}rloo\.k +integer in \[2, 64\]: /m);
+    expect(help).toMatch(/^ {2}rloo\.beta +number in \[0, 100\]: /m);
+
+    const err: string[] = [];
+    const bad = ['--preset', 'nano', '--set', 'grpo.lossType=ppo', '--set', 'grpo.episodes=17', '--set', 'rloo.k=1', '--out', join(dir, 'bad-grpo')];
+    expect(await main(bad, () => {}, (l) => err.push(l))).toBe(2);
+    expect(err.join('\n')).toMatch(/grpo\.lossType: must be one of grpo, dapo, dr_grpo, got "ppo"/);
+    expect(err.join('\n')).toMatch(/rloo\.k: must be an integer in \[2, 64\], got 1/);
+    expect(err.join('\n')).toMatch(/grpo\.episodes: must be a multiple of grpo\.promptsPerIteration × grpo\.groupSize \(8\), got 17/);
   });
 });

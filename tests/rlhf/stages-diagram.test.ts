@@ -1,6 +1,6 @@
 // The stages' places on the pipeline diagram (src/rlhf/stages/diagram.ts; drawn by src/ui/PipelineDiagram.tsx): every
-// stage lights known boxes, each number is fed by a metric the stage's own records carry, exactly one stage (PPO) uses
-// the whole loop with all five numbers, and no box is claimed by two stages' explanations.
+// stage lights known boxes, each number is fed by a metric the stage's own records carry, the first stage that uses the
+// whole loop is PPO, with all five numbers, and no box is claimed by two stages' explanations.
 import { describe, expect, test } from 'vitest';
 import { isMetricName, METRICS } from '../../src/rlhf/metrics';
 import { STAGE_REGISTRY, type StageDescriptor } from '../../src/rlhf/stages';
@@ -25,9 +25,10 @@ describe('stage diagrams', () => {
     }
   });
 
-  test('PPO alone uses the whole loop, with all five numbers', () => {
+  test('PPO is the first stage that uses the whole loop (the picture before a run), with all five numbers', () => {
+    // RLOO lights every box too (its KL penalty is in the reward; its value-free advantages still fill the box).
     const full = stages.filter((s) => DIAGRAM_BOXES.every((b) => s.diagram?.lit.includes(b)));
-    expect(full.map((s) => s.id)).toEqual(['ppo']);
+    expect(full.map((s) => s.id)).toEqual(['ppo', 'rloo']);
     expect(full[0].diagram!.numbers).toEqual({
       reward: 'objective/scores',
       kl: 'objective/kl',

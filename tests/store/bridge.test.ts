@@ -35,6 +35,7 @@ const SUMMARY: PipelineSummary = {
   ppo: { gold_sft: 0.1, gold_ppo: 0.2, win_rate: 0.55, win_rate_ci: [0.4, 0.7], kl: 0.3 },
   bon: [],
   policies: { ppo: { gold: 0.2, win_rate: 0.55, win_ci: [0.4, 0.7], kl: 0.3, proxy: 0.5 } },
+  gao_fits: {},
   seconds: 12,
   stage_seconds: { sft: 3 },
 };

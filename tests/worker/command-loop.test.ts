@@ -4,6 +4,7 @@
 // ends as failed, GPU commands refused while lost and CPU ones answered, and `recover` rebuilding the pipeline on a
 // new device with the kept checkpoint as its weights. Handling never rejects.
 import { describe, expect, test } from 'vitest';
+import { STAGE_IDS } from '../../src/rlhf/stages';
 import { createEngine } from '../../src/worker/engine';
 import type { Command, EngineEvent } from '../../src/worker/protocol';
 import { checkpointBytes, fakeRuntime, nanoModel, publicAsset, recorder, settle } from './fakes';
@@ -54,7 +55,7 @@ describe('the command loop', () => {
       { type: 'pipeline-state', state: 'idle' },
     ]);
     expect(await send({ ...NANO, overrides: { seed: -1 } })).toMatchObject([{ type: 'error', kind: 'config', problems: [{ field: 'seed' }] }]);
-    expect(await send({ type: 'start', stages: ['nope' as never] })).toEqual([{ type: 'error', kind: 'pipeline', message: 'start: unknown stage nope (stages: pretrain, sft, rm, ppo, dpo, bon, eval)' }]);
+    expect(await send({ type: 'start', stages: ['nope' as never] })).toEqual([{ type: 'error', kind: 'pipeline', message: `start: unknown stage nope (stages: ${STAGE_IDS.join(', ')})` }]);
     expect(await send({ type: 'start', stages: [] })).toEqual([{ type: 'error', kind: 'pipeline', message: 'start: no stages given' }]);
     expect(await send({ type: 'start', humanLabels: 'both' as never })).toEqual([{ type: 'error', kind: 'pipeline', message: `start: humanLabels must be 'replace', 'merge', true or false, got "both"` }]);
     expect(await send({ type: 'start', stages: ['rm'], humanLabels: true })).toEqual([

@@ -81,7 +81,7 @@ describe('applyConfiguration', () => {
   test('only ppo.* changed: every checkpoint but the PPO policy stays, the reward model with its rankings; the results go', () => {
     const session = configured(request());
     const next = acceptConfiguration(request({ ...QUICK, 'ppo.klCoef': 0 }));
-    expect(applyConfiguration(session, next)).toEqual(['base', 'sft', 'reward-model', 'dpo']);
+    expect(applyConfiguration(session, next)).toEqual(['base', 'sft', 'reward-model', 'reward-ensemble', 'dpo', 'grpo', 'rloo']);
     expect(session.checkpoints.has('ppo')).toBe(false);
     expect(session.rmRankings).toBe(rmRankings);
     expect(session).toMatchObject({ configured: next, pipeline: undefined, metrics: [], samples: [], human: [human] });

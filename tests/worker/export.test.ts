@@ -7,9 +7,11 @@ import { loadCheckpoint } from '../../src/model/checkpoint';
 import { exportGptOnnx } from '../../src/onnx/gpt-export';
 import { metricsToCsv } from '../../src/rlhf/metrics';
 import type { Pipeline } from '../../src/rlhf/pipeline';
+import { CHECKPOINT_NAMES } from '../../src/rlhf/stages';
 import { parsePreferenceJsonl, type Ranking } from '../../src/rlhf/preferences';
 import { ModelLoadError, PipelineCommandError } from '../../src/worker/errors';
 import { checkpointData, exportFile } from '../../src/worker/export';
+import { POLICY_CHECKPOINTS } from '../../src/worker/session';
 import type { ExportFormat, MetricRecord, SampleRecord } from '../../src/worker/protocol';
 import { checkpointBytes, nanoModel, sameBytes, testSession } from './fakes';
 
@@ -76,12 +78,12 @@ describe('export', () => {
     const sft = loadCheckpoint(session.checkpoints.get('sft')!);
     expect(onnx.name).toBe('rlhf-lab-sft.onnx');
     expect(sameBytes(onnx.bytes, exportGptOnnx(sft.config, sft.weights))).toBe(true);
-    await expect(file('onnx', 'reward-model')).rejects.toThrow(/^export: ONNX is for the policies \(base, sft, ppo, dpo\); the reward-model has a score head instead of the LM head$/);
+    await expect(file('onnx', 'reward-model')).rejects.toThrow(`export: ONNX is for the policies (${POLICY_CHECKPOINTS.join(', ')}); the reward-model has a score head instead of the LM head`);
   });
 
   test('refusals: unknown or missing checkpoint, unknown format, no base model loaded', async () => {
     const { file } = await made();
-    await expect(file('safetensors', 'nope')).rejects.toThrow(new PipelineCommandError('export: unknown checkpoint "nope" (known: base, sft, reward-model, ppo, dpo)'));
+    await expect(file('safetensors', 'nope')).rejects.toThrow(new PipelineCommandError(`export: unknown checkpoint "nope" (known: ${CHECKPOINT_NAMES.join(', ')})`));
     await expect(file('onnx', 'ppo')).rejects.toThrow(new PipelineCommandError('export: there is no ppo checkpoint yet — run the ppo stage first'));
     await expect(file('zip' as ExportFormat)).rejects.toThrow(new PipelineCommandError('export: unknown format "zip"'));
     await expect(file('safetensors')).rejects.toThrow(new ModelLoadError('No model is loaded yet.'));
@@ -99,6 +101,6 @@ describe('export', () => {
     expect(rec.transfers.at(-1)).toHaveLength(1);
     expect(rec.transfers.at(-1)![0]).toBe(data.bytes.buffer);
     expect(() => checkpointData(session, 'base')).toThrow(new PipelineCommandError('checkpoint-data: there is no base checkpoint yet — run the pretrain stage first'));
-    expect(() => checkpointData(session, 'x')).toThrow(/^checkpoint-data: unknown checkpoint "x" \(known: base, sft, reward-model, ppo, dpo\)$/);
+    expect(() => checkpointData(session, 'x')).toThrow(`checkpoint-data: unknown checkpoint "x" (known: ${CHECKPOINT_NAMES.join(', ')})`);
   });
 });

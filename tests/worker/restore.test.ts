@@ -5,13 +5,14 @@
 // and the session's kept checkpoints (copies), the rankings join the human ones without duplicates, and the answer is
 // `restored`, then the labels' stats.
 import { describe, expect, test } from 'vitest';
-import { saveCheckpoint } from '../../src/model/checkpoint';
+import { joinMembers, saveCheckpoint } from '../../src/model/checkpoint';
 import { BpeTokenizer } from '../../src/model/bpe-tokenizer';
 import { CharTokenizer } from '../../src/model/char-tokenizer';
 import { tokenizerFromJSON } from '../../src/model/tokenizer';
 import type { BpeTokenizerJSON } from '../../src/model/tokenizer-base';
 import type { Pipeline } from '../../src/rlhf/pipeline';
 import type { Ranking } from '../../src/rlhf/preferences';
+import { CHECKPOINT_NAMES } from '../../src/rlhf/stages';
 import { Feedback } from '../../src/worker/feedback';
 import { BASE_MODEL_PATH } from '../../src/worker/protocol';
 import { restore, savedWeights } from '../../src/worker/restore';
@@ -31,11 +32,23 @@ describe('savedWeights', () => {
     const want = nanoPipeline(nano);
     expect(savedWeights('sft', checkpointBytes(nano, 0.5), want)).toEqual({ weights: filledWeights(nano.config, 0.5) });
     expect(savedWeights('reward-model', checkpointBytes(nano, 0.5, 'score'), want)).toEqual({ weights: filledWeights(nano.config, 0.5, 'score') });
-    expect(savedWeights('policy', checkpointBytes(nano, 0), want)).toEqual({ problem: 'unknown checkpoint "policy" (known: base, sft, reward-model, ppo, dpo)' });
+    expect(savedWeights('policy', checkpointBytes(nano, 0), want)).toEqual({ problem: `unknown checkpoint "policy" (known: ${CHECKPOINT_NAMES.join(', ')})` });
     expect(savedWeights('sft', await publicAsset(BASE_MODEL_PATH), want)).toEqual({ problem: expect.stringMatching(/^sft: contextLength 128 ≠ 32, nLayer 4 ≠ 2, .* — it was made for another preset$/) });
     expect(savedWeights('ppo', checkpointBytes(nano, 0, 'score'), want)).toEqual({ problem: 'ppo: has a score head, expected none (the LM head)' });
     expect(savedWeights('reward-model', checkpointBytes(nano, 0), want)).toEqual({ problem: 'reward-model: has no head, expected a score' });
     expect(savedWeights('base', new Uint8Array([1, 2, 3]), want)).toEqual({ problem: expect.stringMatching(/^base: /) });
+  });
+
+  test("the ensemble's checkpoint: its members (score heads, member<i>/ names), and nothing else under its name", async () => {
+    const nano = await nanoModel();
+    const want = nanoPipeline(nano);
+    const members = [filledWeights(nano.config, 0.25, 'score'), filledWeights(nano.config, 0.5, 'score')];
+    const ensemble = saveCheckpoint(joinMembers(members), nano.config, nano.tokenizerJson);
+    expect(savedWeights('reward-ensemble', ensemble, want)).toEqual({ weights: joinMembers(members) });
+    expect(savedWeights('reward-ensemble', checkpointBytes(nano, 0.5, 'score'), want)).toEqual({ problem: 'reward-ensemble: holds one model, expected an ensemble of 2 or more (weights member<i>/…)' });
+    expect(savedWeights('reward-model', ensemble, want)).toEqual({ problem: 'reward-model: holds 2 models, expected one' });
+    const policies = saveCheckpoint(joinMembers([filledWeights(nano.config, 0.5), filledWeights(nano.config, 0.5)]), nano.config, nano.tokenizerJson);
+    expect(savedWeights('reward-ensemble', policies, want)).toEqual({ problem: 'reward-ensemble: has no head, expected a score' });
   });
 
   test('a weight that is not finite: refused, naming the tensor, the flat index and the value', async () => {
@@ -92,7 +105,7 @@ describe('restore', () => {
     await expect(run([good], [human('a'), { ...human('b'), source: 'simulated' }])).rejects.toThrow(`restore: nothing restored — ranking 1: source must be 'human', got "simulated"`);
     expect(asked).toEqual([]);
     await expect(run([good, { name: 'ppo', bytes: checkpointBytes(nano, 0, 'score') }, { name: 'x', bytes: good.bytes }], [human('a')])).rejects.toThrow(
-      'restore: nothing restored — ppo: has a score head, expected none (the LM head); unknown checkpoint "x" (known: base, sft, reward-model, ppo, dpo)',
+      `restore: nothing restored — ppo: has a score head, expected none (the LM head); unknown checkpoint "x" (known: ${CHECKPOINT_NAMES.join(', ')})`,
     );
     expect([pipeline.weights, session.checkpoints.size, session.human, rec.events]).toEqual([{}, 0, [], []]);
   });

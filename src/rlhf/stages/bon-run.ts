@@ -31,6 +31,12 @@ export async function runBestOfN(ctx: StageContext): Promise<void> {
       Object.assign(evaluation, { gold: top.gold, win_rate: w.winRate, win_ci: w.ci });
       ctx.emit({ stage: 'bon', step: bon.maxN, 'bon/win_rate': w.winRate, 'bon/win_rate_lo': w.ci[0], 'bon/win_rate_hi': w.ci[1] });
     }
+    // Where the task has a verifier: the share of best-of-maxN's answers that are exactly right.
+    const verifier = ctx.task.verifier;
+    if (verifier) {
+      evaluation.verifier_rate = result.chosen.reduce((n, s) => n + verifier(s.prompt, s.response), 0) / result.chosen.length;
+      ctx.emit({ stage: 'bon', step: bon.maxN, 'bon/verifier_rate': evaluation.verifier_rate });
+    }
     ctx.summary.policies.bon = evaluation;
   } finally {
     policy.dispose();

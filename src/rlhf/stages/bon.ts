@@ -22,6 +22,7 @@ export const bon = {
   produces: 'measurement',
   reads: ['sft', 'reward-model'],
   byDefault: true,
+  lengthSettings: ['bon.prompts', 'bon.maxN'],
   // N responses of the SFT policy per prompt, the reward model picks; its KL is the closed-form bound.
   diagram: { lit: ['prompts', 'policy', 'responses', 'reward-model'], numbers: { reward: 'bon/proxy', kl: 'bon/kl_bound' } },
   config: [
@@ -47,6 +48,10 @@ export const bon = {
     'bon/win_rate_hi': {
       label: 'Best-of-N win rate 95% CI high',
       meaning: 'Upper end of the 95% Wilson confidence interval of the best-of-N win rate.',
+    },
+    'bon/verifier_rate': {
+      label: 'Best-of-N exact-answer rate',
+      meaning: 'Share of the best-of-N (N = bon.maxN) responses that the task’s verifier accepts as exactly right (tasks with a verifier only).',
     },
     'bon/proxy': {
       label: 'Best-of-N RM score',

@@ -44,8 +44,11 @@ export interface StageContext {
   emit(record: MetricRecord): void;
   /** The weights of a checkpoint an earlier stage wrote, or an error saying which stage to run first. */
   need(checkpoint: string, who: string): Weights;
-  /** A GPU model of the run's architecture with these weights (LM head, or a scalar head). */
-  model(weights: Weights, head?: 'score' | 'value'): GPT;
+  /**
+   * A GPU model of the run's architecture with these weights (LM head, or a scalar head); a head the weights lack is
+   * initialised from `seed` (by default the run's seed for that head).
+   */
+  model(weights: Weights, head?: 'score' | 'value', seed?: number): GPT;
   /** Keeps weights under a checkpoint name and sends them as a checkpoint event. */
   keep(checkpoint: string, weights: Weights): void;
 }

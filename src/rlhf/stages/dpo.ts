@@ -33,6 +33,7 @@ export const dpo = {
   // Trains on the reward model's preference data, so the labels' settings matter even without a reward model.
   dependsOn: ['labels'],
   byDefault: false,
+  lengthSettings: ['labels.prompts', 'dpo.epochs'],
   // No reward model or sampling while it trains: the policy against the SFT reference; its held-out checks log the KL and
   // (with a reward model) the proxy score of its samples.
   diagram: { lit: ['policy', 'reference', 'update'], numbers: { reward: 'objective/scores', kl: 'objective/kl' } },

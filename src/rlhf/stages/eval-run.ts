@@ -1,6 +1,8 @@
 // Evaluation: SFT and every trained policy of the run answer the same held-out prompts (one sample each, the same
 // seed); the gold reward judges each policy against SFT (win rate, 95% Wilson interval), beside its mean proxy score
-// (when a reward model was trained) and its KL to SFT on its own samples. One record holds it all.
+// (when a reward model was trained) and its KL to SFT on its own samples; where the task has a verifier, each
+// policy's exact-answer rate too (eval/verifier_rate_<policy>, summary policies.<policy>.verifier_rate, SFT's as
+// policies.sft). One record holds it all.
 import { mixSeed } from '../../model/data';
 import type { GPT } from '../../model/gpt';
 import { compareByGold, type PolicySamples, sampleKL, samplePolicy } from '../evaluate';
@@ -26,11 +28,19 @@ export async function runEvaluation(ctx: StageContext): Promise<void> {
   const put = (name: string, value: number) => {
     if (Number.isFinite(value)) record[name] = value;
   };
+  const verifier = ctx.task.verifier;
+  /** The share of the samples that are exactly right (the task's verifier), where it has one. */
+  const verifierRate = (s: PolicySamples) => (verifier ? mean(s.responses.map((r, i) => verifier(s.prompts[i], r))) : undefined);
   try {
     const sft = await samplePolicy(sftModel, rm, ctx.tokenizer, prompts, options);
     ctx.events.samples?.(toRecords(sft, 'sft'));
     put('eval/proxy_sft', mean(sft.proxy));
     if (ctx.task.gold) put('eval/gold_sft', mean(sft.gold));
+    const sftRate = verifierRate(sft);
+    if (sftRate !== undefined) {
+      put('eval/verifier_rate_sft', sftRate);
+      ctx.summary.policies.sft = { gold: ctx.task.gold ? mean(sft.gold) : null, win_rate: null, win_ci: null, kl: 0, proxy: rm ? mean(sft.proxy) : null, verifier_rate: sftRate };
+    }
     for (const stage of policies) {
       await ctx.control.gate();
       let model: GPT | undefined = ctx.model(ctx.weights[stage.writes!]!);
@@ -55,11 +65,19 @@ export async function runEvaluation(ctx: StageContext): Promise<void> {
         put(`eval/win_rate_hi_${stage.id}`, w.ci[1]);
         put(`eval/gold_${stage.id}`, mean(samples.gold));
       }
+      const rate = verifierRate(samples);
+      if (rate !== undefined) {
+        result.verifier_rate = rate;
+        put(`eval/verifier_rate_${stage.id}`, rate);
+      }
       ctx.summary.policies[stage.id] = result;
       // A stage with its own summary section (PPO's, from before there were several policies) gets the figures there too.
       const section = (ctx.summary as unknown as Record<string, Record<string, unknown> | undefined>)[stage.id];
       if (section && ctx.task.gold) Object.assign(section, { gold_sft: mean(sft.gold), [`gold_${stage.id}`]: result.gold, win_rate: result.win_rate, win_rate_ci: result.win_ci });
-      ctx.events.log?.(`evaluation: ${stage.name} win rate ${result.win_rate?.toFixed(3) ?? 'n/a'} over SFT, gold ${result.gold?.toFixed(3) ?? 'n/a'} (SFT ${ctx.task.gold ? mean(sft.gold).toFixed(3) : 'n/a'}), KL ${kl.toFixed(2)} nats`);
+      ctx.events.log?.(
+        `evaluation: ${stage.name} win rate ${result.win_rate?.toFixed(3) ?? 'n/a'} over SFT, gold ${result.gold?.toFixed(3) ?? 'n/a'} (SFT ${ctx.task.gold ? mean(sft.gold).toFixed(3) : 'n/a'}), KL ${kl.toFixed(2)} nats` +
+          (rate !== undefined ? `, exact answers ${rate.toFixed(3)} (SFT ${sftRate!.toFixed(3)})` : ''),
+      );
     }
   } finally {
     sftModel.dispose();

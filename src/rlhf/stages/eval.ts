@@ -1,5 +1,6 @@
 // Evaluation: every policy the run trained, and SFT, answer the same held-out prompts; the hidden gold reward judges
-// each against SFT (win rate with a 95% interval), next to its proxy score and its KL to SFT.
+// each against SFT (win rate with a 95% interval), next to its proxy score, its KL to SFT and, where the task has a
+// verifier, its exact-answer rate.
 import type { PresetName } from '../../model/config';
 import type { StagePlan } from '../memory';
 import type { StageConfig, StageDescriptor } from './types';
@@ -22,6 +23,7 @@ export const evaluation = {
   reads: ['sft'],
   readsIfPresent: ['reward-model'],
   byDefault: true,
+  lengthSettings: ['eval.prompts'],
   // Each policy against SFT on held-out prompts (PPO's numbers on the arrows), scored by the reward model and the gold.
   diagram: { lit: ['policy', 'reward-model', 'reference'], numbers: { reward: 'eval/proxy_ppo', kl: 'eval/kl_ppo' } },
   config: [
@@ -41,6 +43,10 @@ export const evaluation = {
     'eval/proxy_sft': {
       label: 'RM score (SFT)',
       meaning: "Mean reward-model score of the SFT policy's responses on the evaluation prompts.",
+    },
+    'eval/verifier_rate_sft': {
+      label: 'Exact-answer rate (SFT)',
+      meaning: "Share of the SFT policy's responses on the evaluation prompts that the task's verifier accepts as exactly right (tasks with a verifier only).",
     },
   },
   teaching: {

@@ -3,11 +3,12 @@
 import type { PresetName } from '../../model/config';
 import type { StagePlan } from '../memory';
 import type { PPOConfig } from '../ppo';
-import { COLORS, evaluationMetrics, FRONTIER_METRICS, FRONTIER_TRAJECTORY, OPTIMIZER_METRICS, rewardChart } from './shared';
+import type { RewardSourceKind } from '../reward-source-kinds';
+import { COLORS, evaluationMetrics, FRONTIER_METRICS, FRONTIER_TRAJECTORY, OPTIMIZER_METRICS, rewardChart, rewardSourceModels, rewardSourceSetting } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
-/** The PPO trainer's settings and the run's length in episodes. */
-export type PPOSettings = Readonly<PPOConfig> & { readonly episodes: number };
+/** The PPO trainer's settings, the run's length in episodes and where its reward comes from. */
+export type PPOSettings = Readonly<PPOConfig> & { readonly episodes: number; readonly rewardSource: RewardSourceKind };
 
 const COMMON: Omit<PPOConfig, 'batchSize' | 'miniBatches' | 'maxResponseTokens' | 'lr' | 'valueLr' | 'ptxBatchSize'> = {
   epochs: 1, // InstructGPT's one inner epoch (TRL uses 4)
@@ -27,20 +28,24 @@ const COMMON: Omit<PPOConfig, 'batchSize' | 'miniBatches' | 'maxResponseTokens' 
 };
 
 const DEFAULTS: Readonly<Record<PresetName, PPOSettings>> = {
-  nano: { ...COMMON, batchSize: 8, miniBatches: 2, epochs: 1, warmupIterations: 0, lr: 3e-4, valueLr: 3e-4, ptxBatchSize: 2, maxResponseTokens: 8, episodes: 16 },
+  nano: { ...COMMON, batchSize: 8, miniBatches: 2, epochs: 1, warmupIterations: 0, lr: 3e-4, valueLr: 3e-4, ptxBatchSize: 2, maxResponseTokens: 8, episodes: 16, rewardSource: 'rm' },
   // Measured on sentiment (see issue notes): lr 3e-4 over 640 episodes moves the 0.27M-parameter policy to a
   // ~80% win rate over SFT at ~6 nats of KL; 1e-4 over 480 episodes barely left SFT (KL 2.4, 55%).
-  tiny: { ...COMMON, batchSize: 32, miniBatches: 4, lr: 3e-4, valueLr: 3e-4, ptxBatchSize: 4, maxResponseTokens: 24, episodes: 640 },
-  small: { ...COMMON, batchSize: 64, miniBatches: 4, lr: 5e-5, valueLr: 1e-4, ptxBatchSize: 8, maxResponseTokens: 32, episodes: 2560 },
+  tiny: { ...COMMON, batchSize: 32, miniBatches: 4, lr: 3e-4, valueLr: 3e-4, ptxBatchSize: 4, maxResponseTokens: 24, episodes: 640, rewardSource: 'rm' },
+  small: { ...COMMON, batchSize: 64, miniBatches: 4, lr: 5e-5, valueLr: 1e-4, ptxBatchSize: 8, maxResponseTokens: 32, episodes: 2560, rewardSource: 'rm' },
 };
 
 export const ppo = {
   id: 'ppo',
   name: 'PPO',
   produces: 'policy',
+  // The reward model always (the value model starts from it), the ensemble's checkpoint when ppo.rewardSource is
+  // "ensemble" (its settings are then the reward's: hence dependsOn).
   reads: ['sft', 'reward-model'],
   writes: 'ppo',
+  dependsOn: ['ensemble'],
   byDefault: true,
+  lengthSettings: ['ppo.episodes'],
   // The whole loop; the diagram shows PPO before a run.
   diagram: {
     lit: ['prompts', 'policy', 'responses', 'reward-model', 'penalty', 'advantages', 'update', 'reference'],
@@ -85,6 +90,7 @@ export const ppo = {
           meaning: 'longest response in tokens, wherever the policy samples (labels, PPO, best-of-N, evaluation); the task is built for it',
         },
         episodes: { kind: 'int', min: 1, max: 10_000_000, meaning: 'episodes of the whole run, a multiple of ppo.batchSize (one iteration per batch)' },
+        rewardSource: rewardSourceSetting,
       },
       check(p) {
         const problems: { field: string; message: string }[] = [];
@@ -216,7 +222,7 @@ export const ppo = {
   ],
   teaching: {
     title: 'PPO against the reward model',
-    what: 'The policy samples responses, the reward model scores them, a per-token KL penalty to the SFT model is subtracted, and PPO (clipped, with a value model initialised from the reward model) updates the policy; optionally with pretraining text mixed in (PPO-ptx).',
+    what: 'The policy samples responses, the reward model scores them, a per-token KL penalty to the SFT model is subtracted, and PPO (clipped, with a value model initialised from the reward model) updates the policy; optionally with pretraining text mixed in (PPO-ptx). ppo.rewardSource can put another judge in the reward model’s place: the reward-model ensemble, the task’s verifier (1 for an exact answer) or the gold reward itself (an oracle: the upper bound).',
     why: 'Sampling and scoring lets the policy improve beyond the demonstrations. The KL penalty stops it from drifting into text the reward model was never trained on, where its scores mean nothing.',
     healthy: 'The RM score and rlhf_reward rise; KL grows slowly (usually below 10 nats); the ratio stays near 1 and clipfrac small; the value loss falls. RM score rising while the gold reward falls is reward hacking; negative KL, a ratio far from 1 or a NaN value loss stop the run.',
     formulas: [
@@ -263,7 +269,7 @@ export const ppo = {
     const ptx = p.ptxBatchSize * pretrainRowTokens;
     const withPtx = { ...policyStep, name: 'a policy step with its pretraining batch', parts: [...policyStep.parts, trainingPart(ptx, 'lm-loss')], largest: biggest(policyStep.largest, largestActivation(ptx, 'lm-loss')) };
     return {
-      resident: [model('the policy'), model('the reference policy'), model('the reward model', 'score'), model('the value model', 'value'), trained("the policy's optimizer"), trained("the value model's optimizer", 'value')],
+      resident: [model('the policy'), model('the reference policy'), ...rewardSourceModels({ model }, p.rewardSource, c), model('the value model', 'value'), trained("the policy's optimizer"), trained("the value model's optimizer", 'value')],
       phases: [
         generation('rollout', 'ppo.batchSize', p.batchSize),
         forward('scoring the rollout', 'ppo.batchSize', p.batchSize, 'logprob'),

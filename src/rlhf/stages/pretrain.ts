@@ -27,6 +27,7 @@ export const pretrain = {
   // The task is built from task, seed and ppo.maxResponseTokens (createTask): every output depends on them.
   dependsOn: ['task', 'preset', 'seed', 'ppo.maxResponseTokens'],
   byDefault: true,
+  lengthSettings: ['pretrain.steps'],
   // An LM loss on plain text: the policy-to-be and its update, no prompts, rewards or reference yet.
   diagram: { lit: ['policy', 'update'] },
   config: [

@@ -39,6 +39,7 @@ export const rm = {
   reads: ['sft'],
   writes: 'reward-model',
   byDefault: true,
+  lengthSettings: ['labels.prompts', 'rm.epochs'],
   diagram: { lit: ['responses', 'reward-model'], explains: ['reward-model'] },
   // The labels first: the preference data the reward model (and DPO, which depends on them) learns from.
   config: [

@@ -26,6 +26,7 @@ export const sft = {
   reads: ['base'],
   writes: 'sft',
   byDefault: true,
+  lengthSettings: ['sft.steps'],
   // The demonstrations' prompts (and their responses, as targets) train the policy; it becomes the SFT reference.
   diagram: { lit: ['prompts', 'policy', 'update'], explains: ['reference'] },
   config: [

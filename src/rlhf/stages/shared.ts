@@ -1,6 +1,27 @@
 // Documentation several stages share: the language-model loss, the optimizer's metrics, and the evaluation metrics
 // every policy-producing stage gets (the evaluation stage samples each policy on the same held-out prompts).
-import type { Formula, MetricDoc } from './types';
+import type { PipelineConfig } from '../config';
+import type { MemoryPart, MemoryPlanner } from '../memory';
+import { REWARD_SOURCE_MEANINGS, REWARD_SOURCES, type RewardSourceKind } from '../reward-source-kinds';
+import type { Formula, MetricDoc, SettingDoc } from './types';
+
+/**
+ * The `rewardSource` setting of an RL stage (PPO, GRPO, RLOO): one definition, so every stage documents and checks it
+ * alike; the run refuses a source its task cannot provide (src/rlhf/config.ts taskProblems checks every field of this
+ * name against the task).
+ */
+export const rewardSourceSetting = {
+  kind: 'choice',
+  options: REWARD_SOURCES,
+  meaning: `where the reward comes from: ${REWARD_SOURCES.map((k) => `${k} = ${REWARD_SOURCE_MEANINGS[k]}`).join('; ')}`,
+} as const satisfies SettingDoc;
+
+/** The GPU models a reward source holds through an RL stage: the reward model, the ensemble's members, or none (verifier, gold). */
+export function rewardSourceModels({ model }: Pick<MemoryPlanner, 'model'>, source: RewardSourceKind, c: PipelineConfig): MemoryPart[] {
+  if (source === 'rm') return [model('the reward model', 'score')];
+  if (source === 'ensemble') return Array.from({ length: c.ensemble.members }, (_, i) => model(`reward model ${i + 1} of the ensemble`, 'score'));
+  return [];
+}
 
 /** The page's chart palette (src/ui/charts/runs.ts uses the same): a metric looks the same on every chart. */
 export const COLORS = { blue: '#2f6fde', orange: '#d4822a', green: '#2e9e5b', purple: '#8a4fd1', red: '#d64545', teal: '#1f9aa8' } as const;
@@ -97,5 +118,10 @@ export function evaluationMetrics<Id extends string>(id: Id, name: string) {
       'Above eval/proxy_sft; far above while gold is not means the reward model is being exploited.',
     ),
     [`eval/kl_${id}`]: doc(`KL to SFT (${name})`, `KL(π_${name} ‖ π_SFT) per response on the evaluation prompts: the sampled tokens’ log-ratio summed over a response, mean over prompts.`, 'Grows with the reward; compare methods at the same KL.', 'nats'),
-  } as Record<`eval/${'win_rate' | 'win_rate_lo' | 'win_rate_hi' | 'gold' | 'proxy' | 'kl'}_${Id}`, MetricDoc>;
+    [`eval/verifier_rate_${id}`]: doc(
+      `Exact-answer rate (${name})`,
+      `Share of the ${name} policy’s responses on the evaluation prompts that the task’s verifier accepts as exactly right (tasks with a verifier only).`,
+      'Above eval/verifier_rate_sft.',
+    ),
+  } as Record<`eval/${'win_rate' | 'win_rate_lo' | 'win_rate_hi' | 'gold' | 'proxy' | 'kl' | 'verifier_rate'}_${Id}`, MetricDoc>;
 }

@@ -128,6 +128,11 @@ export interface StageDescriptor<Id extends string = string, Metric extends stri
   readonly dependsOn?: readonly string[];
   /** Part of the pipeline when no stages are named (the InstructGPT recipe); the others are chosen. */
   readonly byDefault: boolean;
+  /**
+   * The settings (dotted paths) its running time grows with, in proportion (steps, episodes, prompts): the page scales
+   * a measured time by them (src/ui/expected-time.ts). None: its time does not follow the settings.
+   */
+  readonly lengthSettings?: readonly string[];
   /** Its config sections, in the order the page and --help list them (the reward model's: its labels, then its own). */
   readonly config?: readonly StageConfig[];
   readonly metrics: { readonly [M in Metric]: MetricDoc };

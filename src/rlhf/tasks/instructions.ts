@@ -9,6 +9,10 @@
 //                                      partial credit for near misses ("etic" for "etik" → 0.75), ≈ 0 for
 //                                      unrelated text, and rambling past the answer ("etik etik") is penalised.
 // Hackable in that partial credit rewards answer-shaped text, e.g. numbers close in spelling to the sum.
+//
+// Verifier (verifyAnswer; RL with verifiable rewards): 1 exactly when gold gives full credit — the response with
+// leading/trailing whitespace removed (String.prototype.trim, the normalisation gold uses) equals the answer
+// character for character, case included — and 0 otherwise: no partial credit, so "etic" for "etik" earns 0.
 import { Gen, OPPOSITES, PLURALS, generateDocuments, instruction } from '../../corpus/generators';
 import { mixSeed, seededRandom, shuffled, type SftExample } from '../../model/data';
 import { INSTRUCTIONS } from './descriptors';
@@ -65,6 +69,11 @@ export function scoreAnswer(answer: string, response: string): number {
   return 1 - levenshtein(r, answer) / Math.max([...r].length, [...answer].length);
 }
 
+/** The verifier's reward: 1 when the trimmed response is exactly the answer (gold's full-credit case), else 0. */
+export function verifyAnswer(answer: string, response: string): 0 | 1 {
+  return response.trim() === answer ? 1 : 0;
+}
+
 /** Gold reward for prompts whose answer follows from the prompt (every kind but "sentiment: …"); throws otherwise. */
 export function instructionGold(prompt: string, response: string): number {
   const answer = instructionAnswer(prompt);
@@ -100,6 +109,11 @@ function createInstructionsTask(options: TaskOptions): Task {
     return { prompt: p, completion: answers.get(p)! };
   });
   const pretrainText = generateDocuments(mixSeed(seed, 3), 120_000).map((d) => d.text);
+  const answerOf = (who: string, prompt: string) => {
+    const answer = answers.get(prompt) ?? instructionAnswer(prompt);
+    if (answer === undefined) throw new RangeError(`instructions ${who}: ${JSON.stringify(prompt.slice(0, 60))} is not a prompt of this task`);
+    return answer;
+  };
   return {
     id: INSTRUCTIONS.id,
     title: INSTRUCTIONS.title,
@@ -108,11 +122,8 @@ function createInstructionsTask(options: TaskOptions): Task {
     demonstrations,
     pretrainText,
     maxResponseTokens,
-    gold: (prompt, response) => {
-      const answer = answers.get(prompt) ?? instructionAnswer(prompt);
-      if (answer === undefined) throw new RangeError(`instructions gold: ${JSON.stringify(prompt.slice(0, 60))} is not a prompt of this task`);
-      return scoreAnswer(answer, response);
-    },
+    gold: (prompt, response) => scoreAnswer(answerOf('gold', prompt), response),
+    verifier: (prompt, response) => verifyAnswer(answerOf('verifier', prompt), response),
   };
 }
 

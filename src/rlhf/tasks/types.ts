@@ -13,6 +13,8 @@ export interface Task {
   readonly maxResponseTokens: number;
   /** The hidden gold reward of a response (higher is better); absent for a custom task without one. The reward model never sees it. */
   readonly gold?: (prompt: string, response: string) => number;
+  /** A checkable answer (RL with verifiable rewards): 1 when the response is exactly right, else 0; absent where a task has none. */
+  readonly verifier?: (prompt: string, response: string) => 0 | 1;
   /** Imported human/other preferences (custom task); simulated labelers make them otherwise. */
   readonly preferences?: readonly Ranking[];
 }

@@ -7,8 +7,13 @@
 // draws the methods of its plan; during a sweep each kept run adds the methods it has points of, in the run's colour
 // under its label (./runs.ts), so β = 0's gold curve can be set against β = 0.05's. What is drawn of a kept run is
 // made once (./kept.ts), a trajectory through its extremes per pixel column when it is long (KEPT_FRONTIER_COLUMNS).
+// A normal run's methods also get Gao et al.'s curves fitted to their gold points (src/rlhf/frontier-fits.ts, the
+// same fits as summary.json's gao_fits): best-of-N's d(α − βd), a trajectory's d(α − β ln d), drawn dash-dot in the
+// method's colour over d from 0 to its largest √KL, with a marker at the fitted peak d* when it lies inside; "PPO fit
+// (R² 0.83, d* 1.9)" under the chart and in the text summary. A sweep's runs are drawn without them (too many lines).
 import { useMemo } from 'react';
 import uPlot from 'uplot';
+import { fitCurve, type FrontierFit, type FrontierFitOk, frontierFits } from '../../rlhf/frontier-fits';
 import { FRONTIER_STAGES, type FrontierPoint, type RunData, type RunStore, useRunStore } from '../../store/run';
 import { stageById } from '../../rlhf/stages';
 import '../run.css';
@@ -80,13 +85,52 @@ export function keptFrontierData(kept: readonly Frontier[]): uPlot.AlignedData {
 }
 
 /** Aligned data: x = √KL; the kept runs' series (keptFrontierData), then the current run's proxy and gold of each
- * method of its plan. */
-export function frontierData(kept: uPlot.AlignedData, current: Frontier, plan: readonly string[]): uPlot.AlignedData {
-  return joinAscending([kept, ...methodsOf(current, plan).map((m) => table(pointsOf(current, m.stage), undefined))]);
+ * method of its plan, then the fitted gold of each of `fits` that is a fit (in their order). */
+export function frontierData(kept: uPlot.AlignedData, current: Frontier, plan: readonly string[], fits: readonly FrontierFit[] = []): uPlot.AlignedData {
+  return joinAscending([kept, ...methodsOf(current, plan).map((m) => table(pointsOf(current, m.stage), undefined)), ...fitted(fits).map(fitTable)]);
 }
 
-/** One sentence for screen readers: where each curve ends, and whether a trajectory's gold has turned down from its peak. */
-export function frontierSummary(frontier: Frontier): string {
+/** A fit's line: dash-dot, told apart from a trajectory's gold (dashed) and proxy (solid). */
+export const FIT_DASH = [10, 3, 2, 3];
+
+/** The fits of a normal run's methods of its plan that have points (in run order); a sweep draws none. */
+export function currentFits(frontier: Frontier, plan: readonly string[]): FrontierFit[] {
+  return frontierFits(Object.fromEntries(methodsOf(frontier, plan).map((m) => [m.stage, pointsOf(frontier, m.stage)])));
+}
+
+const fitted = (fits: readonly FrontierFit[]) => fits.filter((f): f is FrontierFitOk => f.ok);
+
+/** d* in two significant digits ('∞': the fitted gold rises without bound). */
+const peakText = (fit: FrontierFitOk) => (Number.isFinite(fit.peak) ? String(Number(fit.peak.toPrecision(2))) : '∞');
+
+/** "PPO fit (R² 0.83, d* 1.9)". */
+export function fitLabel(fit: FrontierFitOk): string {
+  return `${stageById(fit.stage)?.name ?? fit.stage} fit (R² ${fit.r2.toFixed(2)}, d* ${peakText(fit)})`;
+}
+
+/** A fit's line as a table [d, fitted gold]: d from 0 to its largest √KL, through d* when inside (./frontier-fits.ts). */
+function fitTable(fit: FrontierFitOk): uPlot.AlignedData {
+  const { d, gold } = fitCurve(fit);
+  return [d, gold];
+}
+
+/** The point of a fit's line to mark: its highest, when that lies strictly inside its range (then it is d*). */
+const peakIndex: uPlot.Series.Points.Filter = (u, seriesIdx) => {
+  const y = u.data[seriesIdx];
+  let [first, last, top] = [-1, -1, -1];
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i];
+    if (v == null || !Number.isFinite(v)) continue;
+    if (first < 0) first = i;
+    last = i;
+    if (top < 0 || v > y[top]!) top = i;
+  }
+  return top > first && top < last ? [top] : null;
+};
+
+/** One sentence for screen readers: where each curve ends, and whether a trajectory's gold has turned down from its
+ * peak; then each Gao fit (`fits`: a normal run's). */
+export function frontierSummary(frontier: Frontier, fits: readonly FrontierFit[] = []): string {
   const parts: string[] = [];
   const describe = (name: string, p: FrontierPoint) =>
     `${name} at √KL ${formatValue(p.sqrtKl)}: proxy ${formatValue(p.proxy)}${Number.isFinite(p.gold) ? `, gold ${formatValue(p.gold)}` : ''}`;
@@ -99,6 +143,11 @@ export function frontierSummary(frontier: Frontier): string {
   for (const m of methodsOf(frontier).filter((x) => x.lines)) {
     const turn = overOptimisation(pointsOf(frontier, m.stage));
     if (turn) parts.push(`${m.name} gold reward peaked at √KL ${formatValue(turn.sqrtKl)} (${formatValue(turn.gold)}) and fell while the proxy kept rising: over-optimisation`);
+  }
+  for (const f of fitted(fits)) {
+    const form = f.form === 'bon' ? 'gold₀ + d(α − βd)' : 'gold₀ + d(α − β ln d)';
+    const where = !Number.isFinite(f.peak) ? 'no peak' : f.peak > f.maxSqrtKl ? 'its peak beyond its points' : 'its peak';
+    parts.push(`${fitLabel(f)}: gold = ${form} with d = √KL, gold₀ ${formatValue(f.gold0)}, α ${formatValue(f.alpha)}, β ${formatValue(f.beta)}, ${where}${Number.isFinite(f.peak) ? ` at √KL ${formatValue(f.peak)}` : ''}`);
   }
   return `${parts.join('; ')}.`;
 }
@@ -124,6 +173,7 @@ const readout = (_u: uPlot, v: number | null) => (v == null ? '–' : formatValu
 const summaryOnce = lastFor((frontier: Frontier, _: undefined) => frontierSummary(frontier));
 
 const EMPTY_FRONTIER: Frontier = {};
+const NO_FITS: readonly FrontierFit[] = [];
 
 export function FrontierChart({ store = useRunStore, height = 240, onCreate }: FrontierChartProps) {
   const frontier = store((s) => s.frontier);
@@ -135,14 +185,25 @@ export function FrontierChart({ store = useRunStore, height = 240, onCreate }: F
   // when a run is kept or cleared.
   const keptRuns = useMemo(() => chartRuns(kept, runLabel, EMPTY_FRONTIER, (k) => k.frontier), [kept, runLabel]);
   const keptData = useMemo(() => keptFrontierData(keptRuns.slice(0, -1).map((r) => r.data)), [keptRuns]);
-  const data = useMemo(() => frontierData(keptData, frontier, plan), [keptData, frontier, plan]);
-  const options = useMemo(() => frontierOptions(keptRuns, plan), [keptRuns, plan]);
-  const summary = runs.map((r) => (r.label === undefined ? '' : `${r.label}: `) + summaryOnce(r.data, undefined)).join(' ');
+  // A normal run's fits, made again when its points change (a handful of sums per point); the chart is made again
+  // only when which methods have a fit changes (their series), not for new α, β.
+  const fits = useMemo(() => (runLabel === undefined ? currentFits(frontier, plan) : NO_FITS), [frontier, plan, runLabel]);
+  const fitStages = fitted(fits)
+    .map((f) => f.stage)
+    .join(' ');
+  const data = useMemo(() => frontierData(keptData, frontier, plan, fits), [keptData, frontier, plan, fits]);
+  const options = useMemo(() => frontierOptions(keptRuns, plan, fitStages === '' ? [] : fitStages.split(' ')), [keptRuns, plan, fitStages]);
+  const summary = useMemo(
+    () => (runLabel === undefined ? frontierSummary(frontier, fits) : runs.map((r) => `${r.label}: ${summaryOnce(r.data, undefined)}`).join(' ')),
+    [runLabel, frontier, fits, runs],
+  );
+  const fitLabels = fitted(fits).map(fitLabel);
 
   return (
     <figure className="run-chart run-chart-frontier">
       <figcaption className="run-chart-title">{FRONTIER_TITLE}</figcaption>
       <UPlotView options={options} data={data} label={FRONTIER_TITLE} height={height} onCreate={onCreate} />
+      {fitLabels.length > 0 && <p className="run-chart-fits">Gao et al. fits (dash-dot): {fitLabels.join(' · ')}</p>}
       <p className="visually-hidden">{summary}</p>
     </figure>
   );
@@ -152,8 +213,10 @@ export function FrontierChart({ store = useRunStore, height = 240, onCreate }: F
  * Per run, per method (methodsOf): a trajectory's proxy (solid) and gold (dashed) lines, or best-of-N-style proxy and
  * gold markers (gold hollow). In a normal run a method takes its own colour; a sweep's runs each take theirs. A kept
  * run's lines are its decimated table's columns, re-aligned on every update: those columns stand for their points.
+ * Then a line per stage of `fits` (a normal run's methods with a Gao fit, in run order), dash-dot in the method's
+ * colour, marked at its peak d* when that lies inside the line (peakIndex).
  */
-function frontierOptions(runs: readonly ChartRun<Frontier>[], plan: readonly string[]): Omit<uPlot.Options, 'width' | 'height'> {
+function frontierOptions(runs: readonly ChartRun<Frontier>[], plan: readonly string[], fits: readonly string[] = []): Omit<uPlot.Options, 'width' | 'height'> {
   const series: uPlot.Series[] = [{ label: '√KL', value: readout }];
   // The kept runs' trajectory columns by series index.
   const keptPoints: Values[] = [];
@@ -181,6 +244,17 @@ function frontierOptions(runs: readonly ChartRun<Frontier>[], plan: readonly str
       }
     }
   });
+  for (const m of METHODS.filter((x) => fits.includes(x.stage))) {
+    series.push({
+      label: `${m.name} fit`,
+      stroke: m.color,
+      dash: FIT_DASH,
+      width: 2,
+      spanGaps: true,
+      value: readout,
+      points: { show: false, filter: peakIndex, size: 11, fill: m.color, stroke: '#ffffff', width: 2 },
+    });
+  }
   return {
     series,
     axes: [{ label: '√KL (√nats)', size: 40, labelSize: 18 }, { label: 'reward', size: 55, labelSize: 18 }],

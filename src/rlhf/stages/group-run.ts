@@ -1,0 +1,70 @@
+// The loop of a group method's stage (GRPO: ./grpo-run.ts, RLOO: ./rloo-run.ts) around src/rlhf/grpo.ts's trainer:
+// the policy from the SFT checkpoint, the frozen reference only when β > 0, the reward source the stage's rewardSource
+// names (./reward-source.ts) and the run's reward model for the proxy score when the source is another; prompts
+// cycled in a seeded order, one trainer.step per iteration. The checkpoint holds the last weights (TRL keeps no EMA);
+// a metric alarm, or the GPU running out of memory, stops it with the policy's last good weights kept instead (those
+// before the iteration whose record raised it, as PPO's stage does).
+import { GpuOutOfMemoryError } from '../../gpu';
+import { mixSeed, shuffledIndices } from '../../model/data';
+import { type GroupConfig, type GroupMethod, GroupTrainer } from '../grpo';
+import type { RewardSource } from '../reward-sources';
+import type { StageContext } from './context';
+import type { GroupStageSettings } from './group';
+import { openRewardSource } from './reward-source';
+
+export interface GroupStage {
+  readonly id: 'grpo' | 'rloo';
+  /** As errors and logs name it. */
+  readonly name: string;
+  readonly settings: GroupStageSettings;
+  readonly groupSize: number;
+  readonly method: GroupMethod;
+  /** Salts of the run's seed: the trainer's (sampling) and the prompts' order. */
+  readonly seeds: readonly [trainer: number, order: number];
+}
+
+export async function runGroupStage(ctx: StageContext, stage: GroupStage): Promise<void> {
+  const { id, name, settings: s, groupSize } = stage;
+  const sft = ctx.need('sft', name);
+  const config: GroupConfig = { ...s, method: stage.method, groupSize, maxResponseTokens: ctx.rules.maxResponseTokens, noEosPenalty: ctx.rules.noEosPenalty };
+  const perIteration = s.promptsPerIteration * groupSize;
+  const iterations = s.episodes / perIteration;
+  const rmWeights = ctx.weights['reward-model'];
+  let reward: RewardSource | undefined;
+  const policy = ctx.model(sft);
+  const reference = s.beta > 0 ? ctx.model(sft) : undefined; // β = 0: no reference at all (TRL)
+  const proxy = s.rewardSource !== 'rm' && rmWeights ? ctx.model(rmWeights, 'score') : undefined;
+  let trainer: GroupTrainer | undefined;
+  let lastGood = sft;
+  let weights;
+  try {
+    reward = openRewardSource(ctx, name, s.rewardSource);
+    trainer = new GroupTrainer({ policy, reference, reward, proxy }, ctx.tokenizer, config, mixSeed(ctx.config.seed, stage.seeds[0]), ctx.task.gold);
+    const report = ctx.progress(id, performance.now());
+    const prompts = ctx.task.prompts.train;
+    const order = shuffledIndices(prompts.length, mixSeed(ctx.config.seed, stage.seeds[1]));
+    for (let it = 0; it < iterations; it++) {
+      await ctx.control.gate();
+      const batch = Array.from({ length: s.promptsPerIteration }, (_, i) => prompts[order[(it * s.promptsPerIteration + i) % prompts.length]]);
+      lastGood = await policy.params.getWeights();
+      const { metrics } = await trainer.step(batch);
+      try {
+        ctx.emit({ stage: id, ...metrics });
+      } catch (e) {
+        policy.params.setWeights(lastGood);
+        ctx.keep(id, lastGood);
+        throw e;
+      }
+      report(it + 1, iterations);
+    }
+    weights = await policy.params.getWeights();
+  } catch (e) {
+    if (e instanceof GpuOutOfMemoryError) ctx.keep(id, lastGood);
+    throw e;
+  } finally {
+    trainer?.dispose();
+    reward?.dispose();
+    for (const m of [policy, reference, proxy]) m?.dispose();
+  }
+  ctx.keep(id, weights);
+}

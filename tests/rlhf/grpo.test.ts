@@ -1,0 +1,245 @@
+// The group methods' trainer (src/rlhf/grpo.ts) on the nano model, one or two iterations at a time: the group layout
+// of the rollout, the advantages each method computes from its rewards and puts on every token, the metrics with TRL's
+// names, β = 0 running no reference at all, μ > 1 steps, micro-batches that do not change the update, and the stage
+// (src/rlhf/stages/group-run.ts) keeping the last good weights when a metric alarm stops it.
+// tests/rlhf/grpo-learning.test.ts checks that the updates point the right way.
+import { describe, expect, test, vi } from 'vitest';
+import { CharTokenizer } from '../../src/model/char-tokenizer';
+import { makeConfig } from '../../src/model/config';
+import { GPT } from '../../src/model/gpt';
+import { initWeights } from '../../src/model/params';
+import { makePipelineConfig } from '../../src/rlhf/config';
+import { groupAdvantages, rlooAdvantages } from '../../src/rlhf/group-advantages';
+import { broadcastToTokens, type GroupConfig, type GroupMethod, GroupTrainer } from '../../src/rlhf/grpo';
+import { isMetricName } from '../../src/rlhf/metrics';
+import { Pipeline, PipelineAlarmError } from '../../src/rlhf/pipeline';
+import type { RewardSource, ScoredRows } from '../../src/rlhf/reward-sources';
+import { packSequences } from '../../src/rlhf/sequences';
+import { createTask } from '../../src/rlhf/tasks';
+import { gpuTest } from '../helpers/gpu';
+
+const task = createTask('sentiment', { seed: 1, maxResponseTokens: 6 });
+const tok = CharTokenizer.fromText([...task.prompts.train.slice(0, 200), ...task.demonstrations.map((d) => d.completion)].join('\n'));
+const config = makeConfig('nano', { vocabSize: tok.vocabSize, dropout: 0 });
+const prompts = task.prompts.train.slice(0, 3).map((p) => p.slice(0, 16));
+const GRPO: GroupMethod = { kind: 'grpo', epsLow: 0.2, epsHigh: 0.28, scaleRewards: 'group', lossType: 'dapo', iterations: 1 };
+
+/** A response's score: its number of distinct characters (the random nano policy's responses differ in it). */
+const distinct = (response: string) => new Set(response).size;
+
+/** A reward source that scores by `distinct` and remembers the rows it was asked to score. */
+function countingSource(): RewardSource & { seen: ScoredRows[] } {
+  const seen: ScoredRows[] = [];
+  return {
+    kind: 'verifier',
+    seen,
+    score: async (rows) => {
+      seen.push(rows);
+      return Float64Array.from(rows.responses, distinct);
+    },
+    dispose: () => {},
+  };
+}
+
+/** No missing-EOS rule by default: the random policy rarely ends a response within 6 tokens, and −1 for all would leave no signal. */
+function groupConfig(over: Partial<GroupConfig> = {}): GroupConfig {
+  return { method: GRPO, groupSize: 4, promptsPerIteration: prompts.length, lr: 3e-4, warmup: 0, gradClip: 1, beta: 0.04, maxResponseTokens: 6, noEosPenalty: null, ...over };
+}
+
+const finite = (m: Record<string, unknown>) => Object.entries(m).filter(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
+
+describe('group methods (GRPO, RLOO): one iteration', () => {
+  gpuTest('GRPO: G completions per prompt in contiguous groups, group-relative advantages, TRL’s metric names', async ({ rt }) => {
+    const sft = initWeights(config, 1);
+    const policy = GPT.create(rt, config, { weights: sft });
+    const reference = GPT.create(rt, config, { weights: sft });
+    const proxy = GPT.create(rt, config, { weights: initWeights(config, 2, 'score'), head: 'score' });
+    const reward = countingSource();
+    const trainer = new GroupTrainer({ policy, reference, reward, proxy }, tok, groupConfig({ noEosPenalty: -1 }), 5, task.gold);
+    try {
+      const { metrics: m, completions } = await trainer.step(prompts);
+      // Group layout: prompt g's G completions are rows g·G … g·G + G − 1, and the reward source saw exactly those rows.
+      expect(completions).toHaveLength(prompts.length * 4);
+      expect(completions.map((c) => c.group)).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
+      expect(completions.map((c) => c.prompt)).toEqual(prompts.flatMap((p) => [p, p, p, p]));
+      expect(reward.seen).toHaveLength(1);
+      expect(reward.seen[0].prompts).toEqual(completions.map((c) => c.prompt));
+      expect(reward.seen[0].responses).toEqual(completions.map((c) => c.response));
+      expect(reward.seen[0].batch.B).toBe(12);
+      // Each group's completions differ (the generator's RNG is per row).
+      for (let g = 0; g < prompts.length; g++) expect(new Set(completions.filter((c) => c.group === g).map((c) => c.response)).size, `group ${g}`).toBeGreaterThan(1);
+      // The reward is the source's score, or the missing-EOS penalty; the advantage (r − mean)/(std + 1e-4) of its group.
+      const scores = reward.seen[0].responses.map(distinct);
+      expect(completions.map((c) => c.reward)).toEqual(completions.map((c, b) => (c.finished ? scores[b] : -1)));
+      const rewards = completions.map((c) => c.reward);
+      expect(completions.map((c) => c.advantage)).toEqual(Array.from(groupAdvantages(rewards, 4, 'group', 1e-4)));
+      for (const c of completions) expect(c.gold).toBe(task.gold!(c.prompt, c.response));
+
+      const names = ['reward', 'reward_std', 'frac_reward_zero_std', 'kl', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'entropy', 'completions/mean_length', 'objective/scores', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'policy/sqrt_kl', 'lr', 'grad_norm', 'episode'];
+      expect(Object.keys(m).sort()).toEqual(['step', ...names].sort());
+      for (const name of names) expect(isMetricName(name), name).toBe(true);
+      expect(finite(m)).toEqual([]);
+      expect(m.reward).toBeCloseTo(rewards.reduce((a, b) => a + b, 0) / 12, 12);
+      expect(m.episode).toBe(12);
+      expect(m['completions/mean_length']).toBeCloseTo(completions.reduce((a, c) => a + c.length, 0) / 12, 12);
+      // The first iteration samples from the reference's weights: KL 0 exactly (both estimators), and at μ = 1 the
+      // ratio is 1 exactly, so nothing clips.
+      expect(m['objective/kl']).toBe(0);
+      expect(m.kl).toBe(0);
+      expect([m['clip_ratio/low_mean'], m['clip_ratio/high_mean'], m['clip_ratio/region_mean']]).toEqual([0, 0, 0]);
+      expect(m.entropy).toBeGreaterThan(0);
+      expect(m.frac_reward_zero_std).toBeGreaterThanOrEqual(0);
+      expect(trainer.optimizerSteps).toBe(1);
+    } finally {
+      trainer.dispose();
+      [policy, reference, proxy].forEach((x) => x.dispose());
+    }
+  });
+
+  gpuTest('β = 0 runs no reference (never read: it may be absent) and logs no KL; β > 0 needs one', async ({ rt }) => {
+    const sft = initWeights(config, 1);
+    const policy = GPT.create(rt, config, { weights: sft });
+    const reference = GPT.create(rt, config, { weights: sft });
+    const hidden = vi.spyOn(reference, 'hidden');
+    expect(() => new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0.04 }), 5, undefined)).toThrow(/β = 0.04 needs the reference policy/);
+    const withRef = new GroupTrainer({ policy, reference, reward: countingSource() }, tok, groupConfig({ beta: 0 }), 5, undefined);
+    const without = new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0, method: { kind: 'rloo' } }), 5, undefined);
+    try {
+      const { metrics } = await withRef.step(prompts);
+      expect(hidden).not.toHaveBeenCalled();
+      for (const name of ['kl', 'objective/kl', 'objective/kl_stderr', 'policy/sqrt_kl']) expect(metrics, name).not.toHaveProperty(name);
+      expect(metrics).not.toHaveProperty('objective/scores'); // no reward model in this run
+      expect(metrics).not.toHaveProperty('objective/gold'); // no gold function given
+      const rloo = await without.step(prompts);
+      for (const name of ['objective/kl', 'objective/non_score_reward', 'objective/rlhf_reward']) expect(rloo.metrics, name).not.toHaveProperty(name);
+      expect(rloo.metrics['objective/kl_coef']).toBe(0);
+      // …and with β > 0 the same reference is run.
+      const counted = new GroupTrainer({ policy, reference, reward: countingSource() }, tok, groupConfig({ beta: 0.04 }), 5, undefined);
+      try {
+        await counted.step(prompts);
+      } finally {
+        counted.dispose();
+      }
+      expect(hidden).toHaveBeenCalled();
+    } finally {
+      withRef.dispose();
+      without.dispose();
+      policy.dispose();
+      reference.dispose();
+    }
+  });
+
+  gpuTest('RLOO: leave-one-out advantages of the reward with the KL penalty in it; its metrics', async ({ rt }) => {
+    const sft = initWeights(config, 1);
+    const policy = GPT.create(rt, config, { weights: sft });
+    const reference = GPT.create(rt, config, { weights: sft });
+    const reward = countingSource();
+    const trainer = new GroupTrainer({ policy, reference, reward }, tok, groupConfig({ method: { kind: 'rloo' }, beta: 0.05 }), 5, task.gold);
+    try {
+      const { metrics: m, completions } = await trainer.step(prompts);
+      const rewards = completions.map((c) => c.reward);
+      // The rollout policy is the reference here: KL 0, so r − β·KL = r and the advantages are r_i − mean of the others.
+      expect(m['objective/kl']).toBe(0);
+      expect(completions.map((c) => c.advantage)).toEqual(Array.from(rlooAdvantages(rewards, 4)));
+      const names = ['reward', 'reward_std', 'frac_reward_zero_std', 'entropy', 'completions/mean_length', 'objective/kl_coef', 'objective/non_score_reward', 'objective/rlhf_reward', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'policy/sqrt_kl', 'lr', 'grad_norm', 'episode'];
+      expect(Object.keys(m).sort()).toEqual(['step', ...names].sort());
+      expect(finite(m)).toEqual([]);
+      expect(m['objective/kl_coef']).toBe(0.05);
+      expect(trainer.optimizerSteps).toBe(1);
+
+      const second = await trainer.step(prompts);
+      const s = second.metrics;
+      expect(s['objective/kl']).not.toBe(0);
+      // rlhf_reward = reward + non_score_reward, non_score_reward = −β·KL (means over the batch).
+      expect(s['objective/rlhf_reward']).toBeCloseTo(s.reward! + s['objective/non_score_reward']!, 12);
+      expect(s['objective/non_score_reward']).toBeCloseTo(-0.05 * s['objective/kl']!, 12);
+      // The advantages still sum to 0 in every group (a leave-one-out baseline), and differ from the plain rewards' by
+      // the KL penalty now.
+      for (let g = 0; g < prompts.length; g++) {
+        const sum = second.completions.filter((c) => c.group === g).reduce((a, c) => a + c.advantage, 0);
+        expect(Math.abs(sum), `group ${g}`).toBeLessThan(1e-9);
+      }
+      expect(second.completions.map((c) => c.advantage)).not.toEqual(Array.from(rlooAdvantages(second.completions.map((c) => c.reward), 4)));
+    } finally {
+      trainer.dispose();
+      policy.dispose();
+      reference.dispose();
+    }
+  });
+
+  gpuTest('GRPO with μ = 2: two optimizer steps on the batch, the second one’s ratio against the rollout’s log-probs', async ({ rt }) => {
+    const sft = initWeights(config, 1);
+    const policy = GPT.create(rt, config, { weights: sft });
+    const trainer = new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0, lr: 3e-2, method: { ...GRPO, iterations: 2, epsLow: 0.01, epsHigh: 0.01 } }), 5, undefined);
+    try {
+      const { metrics } = await trainer.step(prompts);
+      expect(trainer.optimizerSteps).toBe(2);
+      // The second step sees the policy its first step moved (a large learning rate, a narrow clip range): some tokens clip.
+      expect(metrics['clip_ratio/region_mean']).toBeGreaterThan(0);
+      expect(metrics['clip_ratio/region_mean']).toBeCloseTo(metrics['clip_ratio/low_mean']! + metrics['clip_ratio/high_mean']!, 12);
+      expect(finite(metrics)).toEqual([]);
+    } finally {
+      trainer.dispose();
+      policy.dispose();
+    }
+  });
+
+  gpuTest('micro-batches change nothing but the rounding: one row at a time gives the update of the whole batch at once', async ({ rt }) => {
+    const sft = initWeights(config, 1);
+    const run = async (microBatchTokens: number) => {
+      const policy = GPT.create(rt, config, { weights: sft });
+      const reference = GPT.create(rt, config, { weights: sft });
+      const trainer = new GroupTrainer({ policy, reference, reward: countingSource() }, tok, groupConfig({ microBatchTokens, method: { ...GRPO, lossType: 'grpo' } }), 5, undefined);
+      try {
+        const { metrics } = await trainer.step(prompts);
+        return { metrics, weights: await policy.params.getWeights() };
+      } finally {
+        trainer.dispose();
+        policy.dispose();
+        reference.dispose();
+      }
+    };
+    const whole = await run(4096);
+    const rows = await run(1); // one row per micro-batch: 12 of them
+    expect(rows.metrics.reward).toBe(whole.metrics.reward); // the same rollout
+    expect(rows.metrics.grad_norm).toBeCloseTo(whole.metrics.grad_norm!, 5);
+    for (const [name, w] of Object.entries(whole.weights)) {
+      const other = rows.weights[name];
+      let worst = 0;
+      for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i] - other[i]));
+      expect(worst, name).toBeLessThan(1e-6);
+    }
+    // …and the update moved the weights (by about lr per parameter, AdamW's first step).
+    const moved = Object.entries(whole.weights).some(([name, w]) => w.some((x, i) => Math.abs(x - sft[name][i]) > 1e-4));
+    expect(moved).toBe(true);
+  });
+
+  gpuTest('a NaN metric stops GRPO with an alarm naming it; the policy keeps its last good weights, saved as the GRPO checkpoint', async ({ rt }) => {
+    const c = makePipelineConfig('nano', { 'grpo.episodes': 16, 'ppo.maxResponseTokens': 6 });
+    const broken = { ...task, gold: () => NaN };
+    const checkpoints: string[] = [];
+    const pipeline = new Pipeline(rt, c, broken, tok, { weights: initWeights(config, 1), config }, undefined, { checkpoint: (name) => checkpoints.push(name) });
+    pipeline.weights.sft = initWeights(config, 1);
+    pipeline.weights['reward-model'] = initWeights(config, 2, 'score');
+    const error = await pipeline.runStage('grpo').catch((e) => e);
+    expect(error).toBeInstanceOf(PipelineAlarmError);
+    expect((error as PipelineAlarmError).alarm.metric).toBe('objective/gold');
+    expect((error as Error).message).toMatch(/grpo stopped at step 0: .*objective\/gold/);
+    const kept = pipeline.weights.grpo!;
+    for (const [name, w] of Object.entries(pipeline.weights.sft)) expect(Array.from(kept[name]), name).toEqual(Array.from(w));
+    expect(checkpoints).toEqual(['grpo']);
+  });
+});
+
+describe('broadcastToTokens', () => {
+  test('puts each sequence’s advantage on every one of its response tokens and 0 on prompt and padding', () => {
+    const queries = [Uint32Array.of(0, 5, 3), Uint32Array.of(0, 5, 6, 7, 3)];
+    const responses = [Uint32Array.of(8, 9, 1), Uint32Array.of(1)];
+    const batch = packSequences(queries, responses, 2, 32);
+    const grid = broadcastToTokens(batch, [0.5, -2]);
+    expect(Array.from(grid)).toEqual(Array.from(batch.mask, (m, i) => (m === 0 ? 0 : i < batch.T ? 0.5 : -2)));
+    expect(Array.from(grid.subarray(0, batch.T)).filter((v) => v !== 0)).toEqual([0.5, 0.5, 0.5]);
+    expect(Array.from(grid.subarray(batch.T)).filter((v) => v !== 0)).toEqual([-2]);
+    expect(() => broadcastToTokens(batch, [1])).toThrow(/1 values for 2 rows/);
+  });
+});
