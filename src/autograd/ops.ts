@@ -285,11 +285,18 @@ export function groupPolicyLoss(
   name = 'group_policy_loss',
 ): { losses: Tensor; stats: Tensor } {
   if (scalars.beta !== 0 && !refLogp) throw new Error(`${name}: β = ${scalars.beta} needs the reference log-probabilities`);
+  return groupKernelLoss(tape, logp, name, (losses, dlogp, stats) =>
+    grpoLossForwardBackward(tape.step, logp.tensor, oldLogp, refLogp ?? logp.tensor, advantages, weights, losses, dlogp, stats, { ...scalars, gradScale }),
+  );
+}
+
+/** The tape side of a group-kernel loss: its outputs (losses (N), stats (3,N), dlogp), filled by `launch`, and dlogp as logp's gradient. */
+function groupKernelLoss(tape: Tape, logp: Var, name: string, launch: (losses: Tensor, dlogp: Tensor, stats: Tensor) => void): { losses: Tensor; stats: Tensor } {
   const N = logp.size;
   const losses = tape.alloc([N], `${name}/losses`);
   const stats = tape.alloc([3, N], `${name}/stats`);
   const dlogp = tape.alloc(logp.shape, `${name}/dlogp`);
-  grpoLossForwardBackward(tape.step, logp.tensor, oldLogp, refLogp ?? logp.tensor, advantages, weights, losses, dlogp, stats, { ...scalars, gradScale });
+  launch(losses, dlogp, stats);
   if (logp.requiresGrad) tape.record(name, [logp], [], (tp) => tp.adopt(logp, dlogp), { terminal: true });
   return { losses, stats };
 }
@@ -301,13 +308,7 @@ export function groupPolicyLoss(
  * is that of −A·Σₜ log π, the sequence's REINFORCE loss.
  */
 export function rlooPolicyLoss(tape: Tape, logp: Var, advantages: Tensor, weights: Tensor, gradScale: number, name = 'rloo_policy_loss'): Tensor {
-  const N = logp.size;
-  const losses = tape.alloc([N], `${name}/losses`);
-  const stats = tape.alloc([3, N], `${name}/stats`);
-  const dlogp = tape.alloc(logp.shape, `${name}/dlogp`);
-  rlooLossForwardBackward(tape.step, logp.tensor, advantages, weights, losses, dlogp, stats, gradScale);
-  if (logp.requiresGrad) tape.record(name, [logp], [], (tp) => tp.adopt(logp, dlogp), { terminal: true });
-  return losses;
+  return groupKernelLoss(tape, logp, name, (losses, dlogp, stats) => rlooLossForwardBackward(tape.step, logp.tensor, advantages, weights, losses, dlogp, stats, gradScale)).losses;
 }
 
 /**

@@ -49,7 +49,6 @@ import { Tape } from '../autograd/tape';
 import * as op from '../autograd/ops';
 import type { Tensor } from '../gpu';
 import { mixSeed } from '../model/data';
-import { generate } from '../model/generate';
 import type { BatchTensors, GPT } from '../model/gpt';
 import type { Tokenizer } from '../model/tokenizer';
 import { Trainer } from '../model/train';
@@ -59,7 +58,8 @@ import { type AdvantageScale, fracRewardZeroStd, groupAdvantages, rlooAdvantages
 import { aggregationWeights, type LossAggregation } from './loss-aggregation';
 import type { MetricRecord } from './metrics';
 import type { RewardSource } from './reward-sources';
-import { encodeQuery, packSequences, type PackedBatch } from './sequences';
+import { sampleRollout } from './rollout';
+import { encodeQuery, type PackedBatch } from './sequences';
 
 /** What makes a group method GRPO or RLOO. */
 export type GroupMethod =
@@ -233,17 +233,7 @@ export class GroupTrainer {
     const rowPrompts = prompts.flatMap((p) => Array<string>(G).fill(p));
     const queries = prompts.map((p) => encodeQuery(tok, p, policy.config.contextLength - c.maxResponseTokens));
     const rowQueries = queries.flatMap((q) => Array<Uint32Array>(G).fill(q));
-    const rollout = await generate(policy, {
-      prompts: rowQueries,
-      maxNewTokens: c.maxResponseTokens,
-      temperature: 1,
-      topK: 0,
-      topP: 1,
-      seed: mixSeed(this.seed, it),
-      eos: tok.special.eos,
-    });
-    const batch = packSequences(rowQueries, rollout.ids, tok.special.pad, policy.config.contextLength);
-    const texts = rollout.ids.map((r) => tok.decode(r, { specials: 'drop' }));
+    const { rollout, batch, texts } = await sampleRollout(policy, tok, rowQueries, c.maxResponseTokens, mixSeed(this.seed, it));
 
     // 2. Score; the reference's (β > 0) and the rollout policy's (when needed before the update) log-probs.
     const scores = await this.models.reward.score({ batch, prompts: rowPrompts, responses: texts });

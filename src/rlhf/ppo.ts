@@ -36,7 +36,6 @@
 import { Tape } from '../autograd/tape';
 import * as op from '../autograd/ops';
 import { mixSeed, shuffledIndices, TextBatcher, type TokenBatch } from '../model/data';
-import { generate } from '../model/generate';
 import type { GPT } from '../model/gpt';
 import type { Tokenizer } from '../model/tokenizer';
 import { Trainer } from '../model/train';
@@ -56,7 +55,8 @@ import {
 } from './math';
 import type { MetricRecord } from './metrics';
 import { type RewardSource, rewardModelSource } from './reward-sources';
-import { encodeQuery, packSequences, type PackedBatch } from './sequences';
+import { sampleRollout } from './rollout';
+import { encodeQuery, type PackedBatch } from './sequences';
 
 export interface PPOConfig {
   /** Episodes (prompt + sampled response) per iteration. */
@@ -209,19 +209,9 @@ export class PPOTrainer {
 
     // 1. Rollout.
     const queries = prompts.map((p) => encodeQuery(tok, p, policy.config.contextLength - c.maxResponseTokens));
-    const rollout = await generate(policy, {
-      prompts: queries,
-      maxNewTokens: c.maxResponseTokens,
-      temperature: 1,
-      topK: 0,
-      topP: 1,
-      seed: mixSeed(this.seed, it),
-      eos: tok.special.eos,
-    });
-    const batch = packSequences(queries, rollout.ids, tok.special.pad, policy.config.contextLength);
+    const { rollout, batch, texts } = await sampleRollout(policy, tok, queries, c.maxResponseTokens, mixSeed(this.seed, it));
 
     // 2. Evaluate.
-    const texts = rollout.ids.map((r) => tok.decode(r, { specials: 'drop' }));
     const [logpGrid, refGrid, valueGrid, scores] = [
       await sequenceLogprobs(policy, batch),
       await sequenceLogprobs(reference, batch),

@@ -1,6 +1,6 @@
-// A reward model built by hand for learning tests at nano scale (tests/rlhf/ppo-learning.test.ts has its construction
-// and why it rewards the first token; tests/rlhf/grpo-learning.test.ts uses this copy): over the 9-token vocabulary of
-// "abcd", a response whose first token is "a" scores REWARD, any other 0, exactly and the same on every machine.
+// A reward model built by hand for the learning tests at nano scale (tests/rlhf/ppo-learning.test.ts's header explains
+// its construction and why it rewards the first token; tests/rlhf/grpo-learning.test.ts uses it too): over the 9-token
+// vocabulary of "abcd", a response whose first token is "a" scores REWARD, any other 0, exactly and the same on every machine.
 // Every prompt has PROMPT_LENGTH characters so the first response token sits at position FIRST.
 import { CharTokenizer } from '../../src/model/char-tokenizer';
 import { makeConfig, parameterShapes, type GPTConfig } from '../../src/model/config';

@@ -6,6 +6,7 @@ import * as refPpo from '../../src/reference/ppo-loss';
 import { aggregationWeights, type LossAggregation } from '../../src/rlhf/loss-aggregation';
 import { seededRandom } from '../../src/model/data';
 import { gpuTest } from '../helpers/gpu';
+import { expectMaskedZero as expectPpoMaskedZero, maskWeights } from '../helpers/masked-loss';
 import { normal } from '../helpers/random';
 import { expectClose, expectFinite, type Tolerance } from '../helpers/tolerance';
 
@@ -45,19 +46,25 @@ function raggedBatch(B: number, T: number, seed: number): Batch {
   return { B, T, mask };
 }
 
-/**
- * logp, oldLogp with ρ over ~[0.4, 2.5] and ≥ 1e-3 from the kinks 1 − ε_low, 1 + ε_high; refLogp = logp + e with
- * e ~ N(0, 0.8²) (all three k3 branches: e < −1, |e| ≤ 1, e > 1); each sequence's advantage on its tokens. Tokens
- * outside responses hold NaN in every input: reading one would show.
- */
-function tokenInputs(batch: Batch, seed: number) {
-  const N = batch.B * batch.T;
+/** logp, oldLogp with ρ = e^(logp − oldLogp) over ~[0.4, 2.5] and ≥ 1e-3 from the kinks 1 − epsLow, 1 + epsHigh (no kink ties). */
+function ratioInputs(N: number, seed: number, epsLow: number, epsHigh: number) {
   const oldLogp = Float32Array.from(normal(N, seed, 1), (x) => x - 3);
   const logp = Float32Array.from(normal(N, seed + 1, 0.3), (d, n) => oldLogp[n] + d);
   logp.forEach((x, n) => {
     const rho = Math.exp(x - oldLogp[n]);
-    if (Math.abs(rho - (1 - EPS_LOW)) < 1e-3 || Math.abs(rho - (1 + EPS_HIGH)) < 1e-3) logp[n] = x + 0.01;
+    if (Math.abs(rho - (1 - epsLow)) < 1e-3 || Math.abs(rho - (1 + epsHigh)) < 1e-3) logp[n] = x + 0.01;
   });
+  return { logp, oldLogp };
+}
+
+/**
+ * logp, oldLogp as ratioInputs at ε_low, ε_high; refLogp = logp + e with e ~ N(0, 0.8²) (all three k3 branches:
+ * e < −1, |e| ≤ 1, e > 1); each sequence's advantage on its tokens. Tokens outside responses hold NaN in every
+ * input: reading one would show.
+ */
+function tokenInputs(batch: Batch, seed: number) {
+  const N = batch.B * batch.T;
+  const { logp, oldLogp } = ratioInputs(N, seed, EPS_LOW, EPS_HIGH);
   const refLogp = Float32Array.from(normal(N, seed + 2, 0.8), (e, n) => logp[n] + e);
   const perSequence = normal(batch.B, seed + 3);
   const advantages = Float32Array.from(batch.mask, (_, n) => perSequence[Math.floor(n / batch.T)]);
@@ -274,20 +281,9 @@ const POLICY: Tolerance = { atol: 1e-7, rtol: 2e-6 };
 const POLICY_HARD: Tolerance = { atol: 1e-7, rtol: 1e-5 };
 const CLIP = 0.2;
 
-/** Weights: mostly 1, some fractional or above 1, every fifth token (from the fourth on) masked. */
-function maskWeights(N: number): Float32Array {
-  return Float32Array.from({ length: N }, (_, n) => (n % 5 === 3 ? 0 : n % 4 === 0 ? 0.5 : n % 7 === 0 ? 2 : 1));
-}
-
-/** logp, oldLogp with ρ = e^(logp − oldLogp) spread over [0.4, 2.5] but ≥ 1e-3 away from 1 ± ε (no kink ties). */
+/** ratioInputs at ε each side, and advantages. */
 function policyInputs(N: number, seed: number) {
-  const oldLogp = Float32Array.from(normal(N, seed, 1), (x) => x - 3);
-  const logp = Float32Array.from(normal(N, seed + 1, 0.3), (d, n) => oldLogp[n] + d);
-  logp.forEach((x, n) => {
-    const rho = Math.exp(x - oldLogp[n]);
-    if (Math.abs(rho - (1 - CLIP)) < 1e-3 || Math.abs(rho - (1 + CLIP)) < 1e-3) logp[n] = x + 0.01;
-  });
-  return { logp, oldLogp, advantages: normal(N, seed + 2) };
+  return { ...ratioInputs(N, seed, CLIP, CLIP), advantages: normal(N, seed + 2) };
 }
 
 /** The kernel as PPO runs it: ε each side, β = 0, refLogp bound to logp; clipped = clippedLow + clippedHigh. */
@@ -296,13 +292,6 @@ async function runPpo(rt: GpuRuntime, x: { logp: Float32Array; oldLogp: Float32A
   expect(out.kl.every((k) => k === 0), 'β = 0: the kl row is 0').toBe(true);
   expect(Array.from(out.clippedLow).some((v, n) => v !== 0 && out.clippedHigh[n] !== 0), 'a token clips on one side only').toBe(false);
   return { losses: out.losses, grad: out.dlogp, clipped: Float32Array.from(out.clippedLow, (v, n) => v + out.clippedHigh[n]) };
-}
-
-function expectPpoMaskedZero(out: { losses: Float32Array; grad: Float32Array; clipped: Float32Array }, w: ArrayLike<number>, what: string) {
-  for (let n = 0; n < w.length; n++) {
-    if (w[n] !== 0) continue;
-    expect([out.losses[n], out.grad[n], out.clipped[n]], `${what}: masked token ${n}`).toEqual([0, 0, 0]);
-  }
 }
 
 describe('PPO’s clipped surrogate: the group kernel at ε_low = ε_high = ε, β = 0', () => {

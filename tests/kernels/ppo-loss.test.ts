@@ -3,6 +3,7 @@ import type { GpuRuntime } from '../../src/gpu';
 import { ppoValueLossForwardBackward } from '../../src/kernels/ppo-loss';
 import * as ref from '../../src/reference/ppo-loss';
 import { gpuTest } from '../helpers/gpu';
+import { expectMaskedZero, maskWeights } from '../helpers/masked-loss';
 import { normal, uniform } from '../helpers/random';
 import { expectClose, expectFinite, type Tolerance } from '../helpers/tolerance';
 
@@ -11,11 +12,6 @@ import { expectClose, expectFinite, type Tolerance } from '../helpers/tolerance'
 const VALUE: Tolerance = { atol: 1e-7, rtol: 1e-6 };
 
 const CLIP = 0.2;
-
-/** Weights: mostly 1, some fractional or above 1, every fifth token (from the fourth on) masked. */
-function maskWeights(N: number): Float32Array {
-  return Float32Array.from({ length: N }, (_, n) => (n % 5 === 3 ? 0 : n % 4 === 0 ? 0.5 : n % 7 === 0 ? 2 : 1));
-}
 
 /** values, oldValues, returns with |v − oldV| and the two value-loss terms ≥ 1e-3 away from their kinks. */
 function valueInputs(N: number, seed: number, scale = 1) {
@@ -48,13 +44,6 @@ async function runKernel(rt: GpuRuntime, kind: 'value', inputs: Float32Array[], 
   const [l, g, c] = (await Promise.all(reads)) as Float32Array[];
   rt.free(...ins, weights, losses, grad, clipped);
   return { losses: l, grad: g, clipped: c };
-}
-
-function expectMaskedZero(out: { losses: Float32Array; grad: Float32Array; clipped: Float32Array }, w: ArrayLike<number>, what: string) {
-  for (let n = 0; n < w.length; n++) {
-    if (w[n] !== 0) continue;
-    expect([out.losses[n], out.grad[n], out.clipped[n]], `${what}: masked token ${n}`).toEqual([0, 0, 0]);
-  }
 }
 
 describe('ppo_value_loss_forward_backward', () => {

@@ -3,8 +3,8 @@
 // a bootstrap resample of the run's training rankings with its own seeds, kept together as one checkpoint. An RL
 // stage whose rewardSource is "ensemble" scores with all of them, combined by ensemble.combine.
 import type { PresetName } from '../../model/config';
-import type { StagePlan } from '../memory';
 import { ENSEMBLE_CHECKPOINT, ENSEMBLE_COMBINES, type EnsembleCombine } from '../reward-source-kinds';
+import { rewardModelMemory } from './rm';
 import { COLORS, OPTIMIZER_METRICS } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
@@ -127,18 +127,6 @@ export const ensemble = {
   // Members train one at a time, so one reward model and its optimizer are on the GPU at once (as the reward-model
   // stage's); the finished members wait as CPU copies. Sampling for the labelers only when no stage made the
   // preference data yet. (An RL stage scoring with the ensemble holds all M: see shared.ts rewardSourceModels.)
-  memory: ({ T, trainRankings, heldoutRows, model, trained, training, forward, labelerSampling, holding }, c): StagePlan => {
-    const rows = Math.min(c.rm.groupsPerStep, trainRankings) * c.labels.k;
-    return {
-      resident: [],
-      phases: [
-        labelerSampling(),
-        ...holding(
-          [model('a member of the ensemble', 'score'), trained('its optimizer', 'score')],
-          [training('a member’s training step', 'rm.groupsPerStep', rows * T, 'scalar'), forward('scoring held-out rankings', 'labels.k', heldoutRows, 'scalar')],
-        ),
-      ],
-    };
-  },
+  memory: rewardModelMemory('a member of the ensemble', 'a member’s training step'),
   run: async (ctx) => (await import('./ensemble-run')).runEnsemble(ctx),
 } as const satisfies StageDescriptor;

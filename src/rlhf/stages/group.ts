@@ -5,8 +5,19 @@ import { POLICY_MICROBATCH_TOKENS } from '../batch-sizes';
 import type { PipelineConfig } from '../config';
 import type { MemoryPlanner, StagePlan } from '../memory';
 import type { RewardSourceKind } from '../reward-source-kinds';
-import { COLORS, FRONTIER_METRICS, OPTIMIZER_METRICS, rewardSourceModels } from './shared';
-import type { Formula, MetricDoc, StageChart } from './types';
+import { COLORS, FRONTIER_METRICS, OPTIMIZER_METRICS, rewardSourceModels, rewardSourceSetting } from './shared';
+import type { Formula, MetricDoc, SettingDoc, StageChart } from './types';
+
+/** The checkpoints and settings a group method's stage reads, besides its own section. */
+export const GROUP_STAGE_INPUTS = {
+  reads: ['sft'],
+  // The reward model when the stage's rewardSource is rm (openRewardSource needs it then), and for the proxy score
+  // otherwise.
+  readsIfPresent: ['reward-model'],
+  // Its reward is the reward model's or the ensemble's (made from the labels with the rm settings), scored under the
+  // run's response rule (the missing-EOS penalty).
+  dependsOn: ['labels', 'rm', 'ensemble', 'ppo.noEosPenalty'],
+} as const;
 
 /** The settings every group method has (GRPO's G is RLOO's k: `groupSize` here, named as each paper names it). */
 export interface GroupStageSettings {
@@ -17,6 +28,35 @@ export interface GroupStageSettings {
   readonly beta: number;
   readonly gradClip: number;
   readonly rewardSource: RewardSourceKind;
+}
+
+/**
+ * The settings every group method documents alike, `section.size` being its completions per prompt (grpo.groupSize,
+ * rloo.k) and `steps` the optimizer steps an iteration takes; each method's own settings stand around them (the
+ * order --help lists them in).
+ */
+export function groupBatchFields(section: string, size: string, steps: string) {
+  return {
+    promptsPerIteration: { kind: 'int', min: 1, max: 1024, meaning: `prompts per iteration (× ${section}.${size} completions, ${steps})` },
+    episodes: { kind: 'int', min: 1, max: 10_000_000, meaning: `completions of the whole run, a multiple of ${section}.promptsPerIteration × ${section}.${size}` },
+    lr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'learning rate of AdamW (constant after the warm-up)' },
+    warmup: { kind: 'int', min: 0, max: 1_000_000, meaning: 'optimizer steps of linear learning-rate warm-up' },
+  } as const satisfies Record<string, SettingDoc>;
+}
+
+/** The last settings of every group method. */
+export const GROUP_CLIP_AND_REWARD_FIELDS = {
+  gradClip: { kind: 'number', min: 0, max: 1e6, meaning: 'global gradient-norm clipping' },
+  rewardSource: rewardSourceSetting,
+} as const satisfies Record<string, SettingDoc>;
+
+/** A group method's batch checks: at most 4096 completions an iteration, and whole iterations in the run. */
+export function groupBatchProblems(section: string, size: string, s: GroupStageSettings, completionsPerPrompt: number): { field: string; message: string }[] {
+  const problems: { field: string; message: string }[] = [];
+  const batch = s.promptsPerIteration * completionsPerPrompt;
+  if (batch > 4096) problems.push({ field: `${section}.promptsPerIteration`, message: `× ${section}.${size} must be at most 4096 completions an iteration, got ${batch}` });
+  if (s.episodes % batch !== 0) problems.push({ field: `${section}.episodes`, message: `must be a multiple of ${section}.promptsPerIteration × ${section}.${size} (${batch}), got ${s.episodes}` });
+  return problems;
 }
 
 /** What a group method logs every iteration (TRL's GRPOTrainer names), beside the frontier's and the optimizer's. */

@@ -4,8 +4,18 @@
 import type { PresetName } from '../../model/config';
 import type { StagePlan } from '../memory';
 import type { AdvantageScale } from '../group-advantages';
-import { GROUP_METRICS, GROUP_SAMPLING_FORMULA, groupCharts, groupMemory, type GroupStageSettings } from './group';
-import { COLORS, evaluationMetrics, FRONTIER_TRAJECTORY, rewardSourceSetting } from './shared';
+import {
+  GROUP_CLIP_AND_REWARD_FIELDS,
+  GROUP_METRICS,
+  GROUP_SAMPLING_FORMULA,
+  GROUP_STAGE_INPUTS,
+  groupBatchFields,
+  groupBatchProblems,
+  groupCharts,
+  groupMemory,
+  type GroupStageSettings,
+} from './group';
+import { COLORS, evaluationMetrics, FRONTIER_TRAJECTORY } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
 export interface GRPOSettings extends GroupStageSettings {
@@ -43,13 +53,8 @@ export const grpo = {
   id: 'grpo',
   name: 'GRPO',
   produces: 'policy',
-  reads: ['sft'],
-  // The reward model when grpo.rewardSource is rm (openRewardSource needs it then), and for the proxy score otherwise.
-  readsIfPresent: ['reward-model'],
+  ...GROUP_STAGE_INPUTS,
   writes: 'grpo',
-  // Its reward is the reward model's or the ensemble's (made from the labels with the rm settings), scored under the
-  // run's response rule (the missing-EOS penalty).
-  dependsOn: ['labels', 'rm', 'ensemble', 'ppo.noEosPenalty'],
   byDefault: false,
   lengthSettings: ['grpo.episodes'],
   // No value model and no penalty in the reward: the advantages come from the group, the KL is in the loss.
@@ -63,26 +68,16 @@ export const grpo = {
       defaults: (preset) => DEFAULTS[preset],
       fields: {
         groupSize: { kind: 'int', min: 2, max: 64, meaning: 'G: completions sampled per prompt, compared with each other for their advantages' },
-        promptsPerIteration: { kind: 'int', min: 1, max: 1024, meaning: 'prompts per iteration (× grpo.groupSize completions, one optimizer step per grpo.iterations)' },
-        episodes: { kind: 'int', min: 1, max: 10_000_000, meaning: 'completions of the whole run, a multiple of grpo.promptsPerIteration × grpo.groupSize' },
-        lr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'learning rate of AdamW (constant after the warm-up)' },
-        warmup: { kind: 'int', min: 0, max: 1_000_000, meaning: 'optimizer steps of linear learning-rate warm-up' },
+        ...groupBatchFields('grpo', 'groupSize', 'one optimizer step per grpo.iterations'),
         epsLow: { kind: 'number', min: 0, max: 1, meaning: 'ε_low: the ratio π/π_old is clipped below at 1 − ε_low' },
         epsHigh: { kind: 'number', min: 0, max: 10, meaning: 'ε_high: the ratio is clipped above at 1 + ε_high (above ε_low: DAPO’s clip-higher, room for unlikely tokens to grow)' },
         beta: { kind: 'number', min: 0, max: 100, meaning: 'β: weight of the k3 KL penalty to the SFT policy in the loss (0: no reference model at all, no KL measured while training)' },
         scaleRewards: { kind: 'choice', options: ['group', 'batch', 'none'], meaning: 'the advantage (r − group mean) divided by the group’s std, the batch’s, or nothing (Dr. GRPO)' },
         lossType: { kind: 'choice', options: ['grpo', 'dapo', 'dr_grpo'], meaning: 'grpo: mean over each completion’s tokens, then over completions; dapo: mean over all tokens of the batch; dr_grpo: sum over tokens / (completions × the longest allowed response)' },
         iterations: { kind: 'int', min: 1, max: 100, meaning: 'μ: optimizer steps on each batch of completions (TRL’s num_iterations; 1: on-policy, the ratio is 1 and nothing clips)' },
-        gradClip: { kind: 'number', min: 0, max: 1e6, meaning: 'global gradient-norm clipping' },
-        rewardSource: rewardSourceSetting,
+        ...GROUP_CLIP_AND_REWARD_FIELDS,
       },
-      check(g) {
-        const problems: { field: string; message: string }[] = [];
-        const batch = g.promptsPerIteration * g.groupSize;
-        if (batch > 4096) problems.push({ field: 'grpo.promptsPerIteration', message: `× grpo.groupSize must be at most 4096 completions an iteration, got ${batch}` });
-        if (g.episodes % batch !== 0) problems.push({ field: 'grpo.episodes', message: `must be a multiple of grpo.promptsPerIteration × grpo.groupSize (${batch}), got ${g.episodes}` });
-        return problems;
-      },
+      check: (g) => groupBatchProblems('grpo', 'groupSize', g, g.groupSize),
     } as const satisfies StageConfig<GRPOSettings>,
   ],
   metrics: {

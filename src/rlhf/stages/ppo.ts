@@ -4,7 +4,7 @@ import type { PresetName } from '../../model/config';
 import type { StagePlan } from '../memory';
 import type { PPOConfig } from '../ppo';
 import type { RewardSourceKind } from '../reward-source-kinds';
-import { COLORS, evaluationMetrics, FRONTIER_METRICS, FRONTIER_TRAJECTORY, OPTIMIZER_METRICS, rewardChart, rewardSourceModels, rewardSourceSetting } from './shared';
+import { COLORS, evaluationMetrics, FRONTIER_METRICS, FRONTIER_TRAJECTORY, KL_PENALTY_METRIC, OPTIMIZER_METRICS, rewardChart, rewardSourceModels, rewardSourceSetting } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
 /** The PPO trainer's settings, the run's length in episodes and where its reward comes from. */
@@ -110,11 +110,7 @@ export const ppo = {
       healthy: 'Declines slowly; a collapse means repeated-token / mode collapse.',
       unit: 'nats',
     },
-    'objective/non_score_reward': {
-      label: 'KL penalty',
-      meaning: 'The KL part of the reward, −β·KL summed over a response, mean over the batch.',
-      healthy: 'Small and negative.',
-    },
+    'objective/non_score_reward': KL_PENALTY_METRIC,
     'objective/rlhf_reward': {
       label: 'RLHF reward',
       meaning: 'What PPO maximises: objective/scores + objective/non_score_reward.',

@@ -4,8 +4,18 @@
 // with GRPO) and its implementation details.
 import type { PresetName } from '../../model/config';
 import type { StagePlan } from '../memory';
-import { GROUP_METRICS, GROUP_SAMPLING_FORMULA, groupCharts, groupMemory, type GroupStageSettings } from './group';
-import { COLORS, evaluationMetrics, FRONTIER_TRAJECTORY, rewardSourceSetting } from './shared';
+import {
+  GROUP_CLIP_AND_REWARD_FIELDS,
+  GROUP_METRICS,
+  GROUP_SAMPLING_FORMULA,
+  GROUP_STAGE_INPUTS,
+  groupBatchFields,
+  groupBatchProblems,
+  groupCharts,
+  groupMemory,
+  type GroupStageSettings,
+} from './group';
+import { COLORS, evaluationMetrics, FRONTIER_TRAJECTORY, KL_PENALTY_METRIC } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
 export interface RLOOSettings extends GroupStageSettings {
@@ -29,13 +39,8 @@ export const rloo = {
   id: 'rloo',
   name: 'RLOO',
   produces: 'policy',
-  reads: ['sft'],
-  // The reward model when rloo.rewardSource is rm (openRewardSource needs it then), and for the proxy score otherwise.
-  readsIfPresent: ['reward-model'],
+  ...GROUP_STAGE_INPUTS,
   writes: 'rloo',
-  // Its reward is the reward model's or the ensemble's (made from the labels with the rm settings), scored under the
-  // run's response rule (the missing-EOS penalty).
-  dependsOn: ['labels', 'rm', 'ensemble', 'ppo.noEosPenalty'],
   byDefault: false,
   lengthSettings: ['rloo.episodes'],
   // The whole loop but the value model (which the diagram does not draw): the KL penalty is in the reward, the
@@ -50,30 +55,16 @@ export const rloo = {
       defaults: (preset) => DEFAULTS[preset],
       fields: {
         k: { kind: 'int', min: 2, max: 64, meaning: 'completions sampled per prompt: each one’s baseline is the mean reward of the other k − 1' },
-        promptsPerIteration: { kind: 'int', min: 1, max: 1024, meaning: 'prompts per iteration (× rloo.k completions, one optimizer step)' },
-        episodes: { kind: 'int', min: 1, max: 10_000_000, meaning: 'completions of the whole run, a multiple of rloo.promptsPerIteration × rloo.k' },
-        lr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'learning rate of AdamW (constant after the warm-up)' },
-        warmup: { kind: 'int', min: 0, max: 1_000_000, meaning: 'optimizer steps of linear learning-rate warm-up' },
+        ...groupBatchFields('rloo', 'k', 'one optimizer step'),
         beta: { kind: 'number', min: 0, max: 100, meaning: 'β: the KL penalty in the reward, r − β·Σₜ log(π/π_SFT) per completion (0: no reference model at all, no KL measured while training)' },
-        gradClip: { kind: 'number', min: 0, max: 1e6, meaning: 'global gradient-norm clipping' },
-        rewardSource: rewardSourceSetting,
+        ...GROUP_CLIP_AND_REWARD_FIELDS,
       },
-      check(r) {
-        const problems: { field: string; message: string }[] = [];
-        const batch = r.promptsPerIteration * r.k;
-        if (batch > 4096) problems.push({ field: 'rloo.promptsPerIteration', message: `× rloo.k must be at most 4096 completions an iteration, got ${batch}` });
-        if (r.episodes % batch !== 0) problems.push({ field: 'rloo.episodes', message: `must be a multiple of rloo.promptsPerIteration × rloo.k (${batch}), got ${r.episodes}` });
-        return problems;
-      },
+      check: (r) => groupBatchProblems('rloo', 'k', r, r.k),
     } as const satisfies StageConfig<RLOOSettings>,
   ],
   metrics: {
     ...GROUP_METRICS,
-    'objective/non_score_reward': {
-      label: 'KL penalty',
-      meaning: 'The KL part of the reward, −β·KL summed over a response, mean over the batch.',
-      healthy: 'Small and negative.',
-    },
+    'objective/non_score_reward': KL_PENALTY_METRIC,
     'objective/rlhf_reward': {
       label: 'RLHF reward',
       meaning: 'What the method maximises: the reward with the KL penalty, reward + objective/non_score_reward.',

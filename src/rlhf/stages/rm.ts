@@ -1,7 +1,8 @@
 // The reward model: labels (simulated labelers, imported rankings or yours), then a scalar-head copy of the SFT model
 // trained on all C(K,2) pairs of each ranking.
 import type { PresetName } from '../../model/config';
-import type { StagePlan } from '../memory';
+import type { PipelineConfig } from '../config';
+import type { MemoryPlanner, StagePlan } from '../memory';
 import { COLORS, OPTIMIZER_METRICS } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
@@ -31,6 +32,27 @@ const DEFAULTS: Readonly<Record<PresetName, RewardModelSettings>> = {
   tiny: { lr: 1e-3, groupsPerStep: 4, epochs: 1, warmup: 4 },
   small: { lr: 1e-4, groupsPerStep: 8, epochs: 1, warmup: 8 },
 };
+
+/**
+ * The GPU memory of training one reward model (`what`, trained by `step`s; the ensemble trains its members one at a
+ * time with the same plan): the preference data first (sampled on the SFT policy alone), then the model and its
+ * optimizer through training and scoring the held-out rankings.
+ */
+export function rewardModelMemory(what: string, step: string) {
+  return ({ T, trainRankings, heldoutRows, model, trained, training, forward, labelerSampling, holding }: MemoryPlanner, c: PipelineConfig): StagePlan => {
+    const rows = Math.min(c.rm.groupsPerStep, trainRankings) * c.labels.k;
+    return {
+      resident: [],
+      phases: [
+        labelerSampling(),
+        ...holding(
+          [model(what, 'score'), trained('its optimizer', 'score')],
+          [training(step, 'rm.groupsPerStep', rows * T, 'scalar'), forward('scoring held-out rankings', 'labels.k', heldoutRows, 'scalar')],
+        ),
+      ],
+    };
+  };
+}
 
 export const rm = {
   id: 'rm',
@@ -145,20 +167,6 @@ export const rm = {
     ],
     metrics: ['rm/loss', 'rm/accuracy', 'rm/heldout_accuracy', 'rm/inter_labeler_agreement', 'rm/gold_agreement', 'rm/labeler_gold_agreement', 'rm/margin'],
   },
-  // The preference data first (sampled on the SFT policy alone), then the reward model and its optimizer through
-  // training and scoring the held-out rankings.
-  memory: ({ T, trainRankings, heldoutRows, model, trained, training, forward, labelerSampling, holding }, c): StagePlan => {
-    const rows = Math.min(c.rm.groupsPerStep, trainRankings) * c.labels.k;
-    return {
-      resident: [],
-      phases: [
-        labelerSampling(),
-        ...holding(
-          [model('the reward model', 'score'), trained('its optimizer', 'score')],
-          [training('a training step', 'rm.groupsPerStep', rows * T, 'scalar'), forward('scoring held-out rankings', 'labels.k', heldoutRows, 'scalar')],
-        ),
-      ],
-    };
-  },
+  memory: rewardModelMemory('the reward model', 'a training step'),
   run: async (ctx) => (await import('./rm-run')).runRewardModel(ctx),
 } as const satisfies StageDescriptor;

@@ -90,6 +90,13 @@ export const FRONTIER_METRICS = {
   },
 } as const satisfies Record<string, MetricDoc>;
 
+/** The KL part of the reward, when the KL penalty is in the reward (PPO, RLOO). */
+export const KL_PENALTY_METRIC = {
+  label: 'KL penalty',
+  meaning: 'The KL part of the reward, −β·KL summed over a response, mean over the batch.',
+  healthy: 'Small and negative.',
+} as const satisfies MetricDoc;
+
 /** Where a policy's training-time records put it on the frontier (PPO's rollouts, DPO's held-out checks). */
 export const FRONTIER_TRAJECTORY = { kl: 'objective/kl', proxy: 'objective/scores', gold: 'objective/gold' } as const;
 
