@@ -37,7 +37,7 @@ export interface ChartGridProps {
 }
 
 /** The charts' height: three rows of them fit under the run row in a 900 px high window. */
-export const CHART_HEIGHT = 130;
+export const CHART_HEIGHT = 120;
 
 /** The stage a run is in, while it is going. */
 const liveStage = (s: RunStoreState) => (isGoing(s.state) ? s.stage : undefined);
