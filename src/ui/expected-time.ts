@@ -17,10 +17,10 @@ export type StageSeconds = Partial<Record<StageId, number>>;
  * model); a stage missing was not measured.
  */
 export const SOFTWARE_SECONDS: Readonly<Partial<Record<PresetName, StageSeconds>>> = {
-  // On the working tree of commit 60eab91 (2026-12-07), with the time split on, at load average 3 (other work
-  // running): 369 s in all (047b926 took 1018 s back to back with it, 610 s on a quiet machine).
-  // GRPO and RLOO: their stages in `npm run pipeline -- --preset tiny --stages sft,rm,ppo,grpo,rloo,eval` (same day).
-  tiny: { pretrain: 0, sft: 131, rm: 115, ppo: 100, grpo: 173, rloo: 203, bon: 16, eval: 5 },
+  // At commit d3c205f (2026-12-07), the machine otherwise quiet, time split on: 374 s in all (047b926 took
+  // 865 s right after it). GRPO and RLOO: their stages in `npm run pipeline -- --preset tiny --stages
+  // sft,rm,ppo,grpo,rloo,eval` the same day, with other work running.
+  tiny: { pretrain: 0, sft: 81, rm: 147, ppo: 119, grpo: 173, rloo: 203, bon: 20, eval: 7 },
   // On the working tree that became commit 0c77f4e, just before it was committed (2026-12-07), at load average 5
   // (other tests running): 18.7 s in all.
   nano: { pretrain: 8.6, sft: 3.0, rm: 4.5, ppo: 1.5, bon: 0.2, eval: 0.3 },
