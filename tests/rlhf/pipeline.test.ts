@@ -285,7 +285,7 @@ describe('pipeline command line', () => {
     expect(opts).toMatchObject({ task: 'instructions', stages: ['sft', 'rm', 'grpo', 'eval'], overrides: { 'grpo.rewardSource': 'verifier', 'grpo.groupSize': '8' } });
     if (opts === 'help') throw new Error('unexpected help');
     const c = makePipelineConfig(opts.preset, opts.overrides);
-    expect(c.grpo).toMatchObject({ rewardSource: 'verifier', groupSize: 8, promptsPerIteration: 4, episodes: 1280, epsLow: 0.2, epsHigh: 0.28, beta: 0.04, scaleRewards: 'group', lossType: 'dapo', iterations: 1 });
+    expect(c.grpo).toMatchObject({ rewardSource: 'verifier', groupSize: 8, promptsPerIteration: 4, episodes: 768, epsLow: 0.2, epsHigh: 0.28, beta: 0.04, scaleRewards: 'group', lossType: 'dapo', iterations: 1 });
     expect(c.rloo).toMatchObject({ k: 4, beta: 0.05, rewardSource: 'rm' });
     // The instructions task has a verifier; sentiment has none, which the run refuses naming the field.
     expect(rewardSourceProblems(c, createTask('instructions', { seed: 1 }), { stages: opts.stages, checkpoints: [] })).toEqual([]);
