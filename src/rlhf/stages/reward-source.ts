@@ -11,10 +11,10 @@ export function openRewardSource(ctx: StageContext, who: string, kind: RewardSou
     case 'rm':
       return rewardModelSource(ctx.model(ctx.need('reward-model', who), 'score'));
     case 'verifier':
-      if (!task.verifier) throw new Error(`${who}: the ${task.id} task has no verifier (reward sources it supports: ${supportedSources(ctx).join(', ')})`);
+      if (!task.verifier) throw new Error(`${who}: the ${task.id} task has no verifier (reward sources it supports: ${supportedRewardSources(task).join(', ')})`);
       return textRewardSource('verifier', task.verifier);
     case 'gold':
-      if (!task.gold) throw new Error(`${who}: the ${task.id} task has no gold reward to use as an oracle (reward sources it supports: ${supportedSources(ctx).join(', ')})`);
+      if (!task.gold) throw new Error(`${who}: the ${task.id} task has no gold reward to use as an oracle (reward sources it supports: ${supportedRewardSources(task).join(', ')})`);
       return textRewardSource('gold', task.gold);
     case 'ensemble': {
       const weights = ctx.weights[ENSEMBLE_CHECKPOINT];
@@ -32,9 +32,4 @@ export function openRewardSource(ctx: StageContext, who: string, kind: RewardSou
       return ensembleSource(models, combine, lambda);
     }
   }
-}
-
-/** The sources this run's task can provide. */
-export function supportedSources(ctx: Pick<StageContext, 'task'>): RewardSourceKind[] {
-  return supportedRewardSources(ctx.task);
 }
