@@ -9,16 +9,18 @@
 //     same order as the values (ties broken by lower index; -0 sorts below +0).
 //   top-k (0 < k < V, else off): keep the first k tokens of that order.
 //   top-p (p < 1, else off): of the top-k set, keep the shortest prefix of the order whose mass Σ e ≥ p·(top-k mass).
-//   Draw: u = (hash(seed, b, q) >> 8)·2⁻²⁴ ∈ [0,1); K = Σ_kept e; pick the smallest index i (index order, not the
-//     sorted order) whose running sum of kept e up to i exceeds u·K.
-//   hash(seed, b, q) = mix(mix(mix(seed ^ 0x9E3779B9) ^ b) ^ q), mix = lowbias32 (x ^= x>>16; x *= 0x7feb352d;
+//   Draw: u = (hash(s_b, r_b, q) >> 8)·2⁻²⁴ ∈ [0,1), where (s_b, r_b) = streams[b] is row b's RNG stream (a seed
+//     and a row counter, the caller's: a row draws the same tokens in whatever batch it is generated);
+//     K = Σ_kept e; pick the smallest index i (index order, not the sorted order) whose running sum of kept e up
+//     to i exceeds u·K.
+//   hash(s, r, q) = mix(mix(mix(s ^ 0x9E3779B9) ^ r) ^ q), mix = lowbias32 (x ^= x>>16; x *= 0x7feb352d;
 //     x ^= x>>15; x *= 0x846ca68b; x ^= x>>16), all u32 arithmetic wrapping: the same in WGSL and TypeScript.
 //   τ = 0: greedy — the first index of the maximum logit; top-k/top-p and the RNG are not used.
 //   logprob = log_softmax(z/τ)[id] = (z_id − M)/τ − log S over the FULL vocabulary (no top-k/top-p truncation —
 //     the policy's log-probability PPO needs); for τ = 0 it is log_softmax(z)[id] (τ = 1).
 //   Nothing is written when q ≥ W, or (gather) when q = 0 or q − 1 ≥ Tl.
-// Shapes: logits (B,Tl,V); pos (B) u32; ids (B,W) u32 and logprobs (B,W) — each row's whole sequence (prompt, then
-// sampled ids), written at column q only.
+// Shapes: logits (B,Tl,V); pos (B) u32; streams (B) vec2<u32>; ids (B,W) u32 and logprobs (B,W) — each row's
+// whole sequence (prompt, then sampled ids), written at column q only.
 // Legend: B rows, Tl logits positions per row, V vocabulary, W sequence buffer width.
 // Parallel: one workgroup of WG threads per row (WG = 64, or 16 for small vocabularies and on CPU-emulated adapters,
 // where each thread of a workgroup with barriers costs a coroutine; the grid folds into (x, y) past 65535 rows); thread t owns the contiguous columns
@@ -29,7 +31,7 @@
 // whose per-thread partials thread 0 scans in index order. Every count and sum is a fixed-order reduction in
 // workgroup memory (deterministic); thread 0 likewise walks the WG partial sums of the kept mass, then the chosen
 // thread's columns, to invert the CDF.
-struct Params { B: u32, Tl: u32, V: u32, W: u32, offset: u32, gather: u32, top_k: u32, seed: u32,
+struct Params { B: u32, Tl: u32, V: u32, W: u32, offset: u32, gather: u32, top_k: u32,
                 temperature: f32, top_p: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -37,6 +39,7 @@ struct Params { B: u32, Tl: u32, V: u32, W: u32, offset: u32, gather: u32, top_k
 @group(0) @binding(2) var<storage, read> pos: array<u32>;              // (B)
 @group(0) @binding(3) var<storage, read_write> ids: array<u32>;        // (B,W)
 @group(0) @binding(4) var<storage, read_write> logprobs: array<f32>;   // (B,W)
+@group(0) @binding(5) var<storage, read> streams: array<vec2u>;        // (B): (seed, row counter)
 
 override WG: u32 = 64u; // threads per workgroup: 16 or 64 (the launcher's choice by V); ≥ BINS
 override G: u32 = 8u;   // √WG: reductions sum G groups of G values, then the G group sums
@@ -305,7 +308,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     if (lid != 0u) { return; }
     var K = 0.0;
     for (var j = 0u; j < WG; j++) { K += red_f[j]; }
-    let r = uniform01(p.seed, b, q) * K;
+    let r = uniform01(streams[b].x, streams[b].y, q) * K;
     var acc = 0.0;
     var owner = NO_INDEX;
     var last = 0u;   // fallback when rounding puts r at the very end: the last thread holding mass

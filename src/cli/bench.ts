@@ -80,6 +80,8 @@ options (train):
   --runs N           timed training steps, the median is reported (default 5)
   --warmup N         untimed steps first, the first compiles the pipelines (default 1)
   --gen-runs N       timed generation runs with the KV cache (default 3)
+  --gen-batch N      sequences generated at once (default 4; sampling for the labelers, best-of-N and the
+                     evaluation generate 64 at once on a software adapter, 256 on a GPU)
   --recompute-runs N timed generation runs recomputing the full context (default 1: ~1 min each on SwiftShader)
   --no-generate      skip the generation rows
   --quick            smoke run: 2 timed steps, 1 generation run of 48 new tokens per path (not a valid measurement)
@@ -322,6 +324,7 @@ const TRAIN_IMPL_NAMES: Record<string, TrainImpl> = { lab: 'lab', tfjs: 'tfjs-we
 export function parseTrainArgs(args: string[]): TrainOptions {
   const config = defaultTrainConfig(args.includes('--quick'));
   let genRuns: number | undefined;
+  let genBatch: number | undefined;
   let recomputeRuns: number | undefined;
   let generate = true;
   const { timeoutMin, out, headed, quick } = parseOptions(args, 'bench-results/train.json', (flag, value) => {
@@ -355,6 +358,9 @@ export function parseTrainArgs(args: string[]): TrainOptions {
       case '--gen-runs':
         genRuns = positiveInt(flag, value());
         return true;
+      case '--gen-batch':
+        genBatch = positiveInt(flag, value());
+        return true;
       case '--recompute-runs':
         recomputeRuns = positiveInt(flag, value());
         return true;
@@ -368,6 +374,7 @@ export function parseTrainArgs(args: string[]): TrainOptions {
   if (!generate) config.generation = null;
   else if (config.generation) {
     if (genRuns !== undefined) config.generation.runs = genRuns;
+    if (genBatch !== undefined) config.generation.B = genBatch;
     if (recomputeRuns !== undefined) config.generation.recomputeRuns = recomputeRuns;
   }
   return { config, timeoutMin, out, headed, quick };

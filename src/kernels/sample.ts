@@ -12,8 +12,6 @@ export interface SampleOptions {
   topK?: number;
   /** Keep the smallest most-likely set with mass ≥ p, in (0, 1]; 1 (default) is off. */
   topP?: number;
-  /** u32 seed of the RNG; a draw depends only on (seed, row, position), never on how many draws came before. */
-  seed: number;
   /** Row b samples position q = pos[b] + offset (default 0): its RNG counter and its column in ids/logprobs. */
   offset?: number;
   /**
@@ -32,18 +30,22 @@ function isU32(v: number): boolean {
   return Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 }
 
-// logits (B,V) | (B,1,V) | gather: (B,Tl,V), pos (B) u32 → ids (B,W) u32, logprobs (B,W), written at column pos[b]+offset
-export function sampleForward(step: Step, logits: Tensor, pos: Tensor, ids: Tensor, logprobs: Tensor, options: SampleOptions): void {
+/**
+ * logits (B,V) | (B,1,V) | gather: (B,Tl,V), pos (B) u32, streams (B,2) u32 → ids (B,W) u32, logprobs (B,W), written
+ * at column pos[b]+offset. streams[b] = (seed, row counter) is row b's RNG stream: its draw at position q depends on
+ * (seed, row counter, q) only, never on the batch or on how many draws came before.
+ */
+export function sampleForward(step: Step, logits: Tensor, pos: Tensor, streams: Tensor, ids: Tensor, logprobs: Tensor, options: SampleOptions): void {
   const k = 'sample_forward';
   assertDType(k, logits, 'f32');
   assertDType(k, pos, 'u32');
+  assertDType(k, streams, 'u32');
   assertDType(k, ids, 'u32');
   assertDType(k, logprobs, 'f32');
-  const { temperature, topK = 0, topP = 1, seed, offset = 0, gather = false } = options;
+  const { temperature, topK = 0, topP = 1, offset = 0, gather = false } = options;
   if (!(Number.isFinite(temperature) && temperature >= 0)) throw new Error(`${k}: temperature must be ≥ 0, got ${temperature}`);
   if (!isU32(topK)) throw new Error(`${k}: topK must be a non-negative integer, got ${topK}`);
   if (!(topP > 0 && topP <= 1)) throw new Error(`${k}: topP must be in (0, 1], got ${topP}`);
-  if (!isU32(seed)) throw new Error(`${k}: seed must be a u32, got ${seed}`);
   if (!isU32(offset)) throw new Error(`${k}: offset must be a u32, got ${offset}`);
 
   const ls = logits.shape;
@@ -59,6 +61,7 @@ export function sampleForward(step: Step, logits: Tensor, pos: Tensor, ids: Tens
   }
   if (V < 1 || B < 1 || Tl < 1) throw new Error(`${k}: ${logits.label} has an empty dimension [${ls}]`);
   if (pos.shape.length !== 1 || pos.size !== B) throw new Error(`${k}: ${pos.label} must have shape (B) = (${B}), got [${pos.shape}]`);
+  if (streams.shape.length !== 2 || streams.shape[0] !== B || streams.shape[1] !== 2) throw new Error(`${k}: ${streams.label} must have shape (B,2) = (${B},2), got [${streams.shape}]`);
   for (const t of [ids, logprobs]) {
     if (t.shape.length !== 2 || t.shape[0] !== B) throw new Error(`${k}: ${t.label} must have shape (B,W) with B = ${B}, got [${t.shape}]`);
   }
@@ -70,8 +73,8 @@ export function sampleForward(step: Step, logits: Tensor, pos: Tensor, ids: Tens
   step.dispatch({
     shader: k,
     overrides: { WG, G: Math.sqrt(WG) },
-    uniforms: params([B, Tl, V, W, offset, gather ? 1 : 0, topK, seed], [temperature, topP]),
-    bindings: [logits, pos, ids, logprobs],
+    uniforms: params([B, Tl, V, W, offset, gather ? 1 : 0, topK], [temperature, topP]),
+    bindings: [logits, pos, ids, logprobs, streams],
     workgroups: grid1d(B, 1), // one workgroup per row
   });
 }

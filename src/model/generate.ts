@@ -20,8 +20,9 @@
 // row so far) and runs the model's own forward (GPT.hidden/logits, the training code path) over it, then samples
 // from each row's logits at its own position.
 //
-// Both paths draw with the same counter-based RNG, indexed by (seed, batch row, position of the sampled token),
-// never by how many draws came before, so they produce the same tokens for the same seed (up to f32 rounding of
+// Both paths draw with the same counter-based RNG, indexed by each row's stream (a seed and a row counter: by default
+// the call's seed and the row's index in the batch) and the position of the sampled token, never by how many draws
+// came before, so they produce the same tokens for the same streams (up to f32 rounding of
 // the logits moving a draw across a boundary, which needs a draw within ~1e-6 of one). The log-probability returned
 // is log softmax(logits/τ)[token] over the full vocabulary — before top-k/top-p truncation, as PPO needs — and
 // log softmax(logits)[token] for greedy decoding (temperature 0). See shaders/sample_forward.wgsl.
@@ -54,6 +55,11 @@ export interface GenerateOptions {
   topP?: number;
   /** u32 seed (default 0): the same seed, prompts and batch order give the same tokens. */
   seed?: number;
+  /**
+   * Per row, its RNG stream [seed, row counter] (u32 each), in place of [seed, b]: a row with the same prompt and
+   * stream draws the same tokens in any batch, so a caller can generate its rows in batches of any size.
+   */
+  streams?: readonly (readonly [number, number])[];
   /** A row stops after emitting this id (included in its output); undefined: rows run to maxNewTokens. */
   eos?: number;
   /** KV cache (default true) or recompute the full context each step. */
@@ -78,7 +84,9 @@ interface Plan {
   /** Width of the sequence buffers: the longest prompt plus maxNewTokens (≤ contextLength). */
   W: number;
   maxNew: number;
-  sampling: { temperature: number; topK: number; topP: number; seed: number };
+  sampling: { temperature: number; topK: number; topP: number };
+  /** (B,2): each row's RNG stream. */
+  streams: Uint32Array<ArrayBuffer>;
   eos: number | undefined;
   stepsPerSubmit: number;
   seqInit: Uint32Array<ArrayBuffer>; // (B,W) prompts, right-padded with 0
@@ -107,13 +115,21 @@ function plan(model: GPT, o: GenerateOptions): Plan {
   if (!(Number.isFinite(temperature) && temperature >= 0)) throw new Error(`generate: temperature must be ≥ 0, got ${temperature}`);
   if (!(Number.isInteger(topK) && topK >= 0)) throw new Error(`generate: topK must be a non-negative integer, got ${topK}`);
   if (!(topP > 0 && topP <= 1)) throw new Error(`generate: topP must be in (0, 1], got ${topP}`);
-  if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new Error(`generate: seed must be a u32, got ${seed}`);
+  const isU32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+  if (!isU32(seed)) throw new Error(`generate: seed must be a u32, got ${seed}`);
+  if (o.streams && o.streams.length !== B) throw new Error(`generate: ${o.streams.length} streams for ${B} prompts`);
+  const streams = new Uint32Array(2 * B);
+  for (let b = 0; b < B; b++) {
+    const [s, r] = o.streams?.[b] ?? [seed, b];
+    if (!isU32(s) || !isU32(r)) throw new Error(`generate: stream ${b} must be two u32s, got [${s}, ${r}]`);
+    streams.set([s, r], 2 * b);
+  }
   if (o.eos !== undefined && !(Number.isInteger(o.eos) && o.eos >= 0 && o.eos < V)) throw new Error(`generate: eos ${o.eos} is not a token id (vocabulary ${V})`);
   const stepsPerSubmit = o.stepsPerSubmit ?? 16;
   if (!(Number.isInteger(stepsPerSubmit) && stepsPerSubmit >= 1)) throw new Error(`generate: stepsPerSubmit must be a positive integer, got ${stepsPerSubmit}`);
   const seqInit = new Uint32Array(B * W);
   o.prompts.forEach((p, b) => seqInit.set(Array.from(p), b * W));
-  return { B, lens, maxLen, W, maxNew, sampling: { temperature, topK, topP, seed }, eos: o.eos, stepsPerSubmit, seqInit };
+  return { B, lens, maxLen, W, maxNew, sampling: { temperature, topK, topP }, streams, eos: o.eos, stepsPerSubmit, seqInit };
 }
 
 /** The GPU state every decoding step shares: sequences, their log-probabilities, each row's start position. */
@@ -122,6 +138,7 @@ interface Sequences {
   logprobs: Tensor<'f32'>; // (B,W)
   /** len_b − 1: the position step 0 reads; step s reads pos + s and samples pos + s + 1. */
   pos: Tensor<'u32'>; // (B)
+  streams: Tensor<'u32'>; // (B,2)
 }
 
 interface Decoder {
@@ -153,6 +170,7 @@ async function generateOnGpu(model: GPT, options: GenerateOptions): Promise<Gene
     tokens: rt.upload(p.seqInit, [B, W], 'generate/tokens', 'u32'),
     logprobs: rt.upload(new Float32Array(B * W), [B, W], 'generate/logprobs', 'f32'),
     pos: rt.upload(Uint32Array.from(lens, (n) => n - 1), [B], 'generate/pos', 'u32'),
+    streams: rt.upload(p.streams, [B, 2], 'generate/streams', 'u32'),
   };
   let decoder: Decoder | undefined;
   let tokens: Uint32Array = p.seqInit;
@@ -173,7 +191,7 @@ async function generateOnGpu(model: GPT, options: GenerateOptions): Promise<Gene
     }
   } finally {
     decoder?.dispose();
-    rt.free(seqs.tokens, seqs.logprobs, seqs.pos);
+    rt.free(seqs.tokens, seqs.logprobs, seqs.pos, seqs.streams);
     model.training = wasTraining;
   }
 
@@ -279,9 +297,9 @@ class CachedDecoder implements Decoder {
   /** Two dispatches: the whole model for one token per row (decode_forward), then sample_forward. */
   step(step: Step, s: number): void {
     if (s === 0 && this.prefill) this.recordPrefill(step);
-    const { tokens, logprobs, pos } = this.seqs;
+    const { tokens, logprobs, pos, streams } = this.seqs;
     decodeForward(step, this.decodeModel, tokens, pos, this.kCache, this.vCache, this.work, this.logits, { offset: s });
-    sampleForward(step, this.logits, pos, tokens, logprobs, { ...this.plan.sampling, offset: s + 1 });
+    sampleForward(step, this.logits, pos, streams, tokens, logprobs, { ...this.plan.sampling, offset: s + 1 });
   }
 
   afterSubmit(): void {
@@ -320,7 +338,7 @@ class FullContextDecoder implements Decoder {
     const tape = new Tape(step, { grad: false });
     this.pending.push({ tape, tokens });
     const logits = this.model.logits(tape, this.model.hidden(tape, tokens)).tensor; // (B,T,V)
-    sampleForward(step, logits, this.seqs.pos, this.seqs.tokens, this.seqs.logprobs, { ...this.plan.sampling, offset: s + 1, gather: true });
+    sampleForward(step, logits, this.seqs.pos, this.seqs.streams, this.seqs.tokens, this.seqs.logprobs, { ...this.plan.sampling, offset: s + 1, gather: true });
   }
 
   afterSubmit(): void {

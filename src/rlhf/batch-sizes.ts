@@ -4,8 +4,22 @@
 /** Tokens of one forward-pass chunk (one submit): keeps a chunk's logits (tokens·V floats) well inside binding limits. */
 export const CHUNK_TOKENS = 4096;
 
-/** Sequences sampleResponses generates at once: the rows of its generation batch, which bound its KV cache. */
-export const SAMPLE_BATCH_ROWS = 64;
+/**
+ * sampleResponses' RNG streams come in blocks of this many rows: row r draws with [mixSeed(seed, 64·⌊r/64⌋), r mod 64],
+ * the streams it had when every device generated 64 rows at a time, so that a run's samples (and every figure
+ * measured with them) stay the same whatever batch size the device generates in.
+ */
+export const SAMPLE_SEED_BLOCK_ROWS = 64;
+
+/**
+ * Sequences sampleResponses generates at once on this adapter: the rows of its generation batch, which bound its KV
+ * cache. On a GPU 256: a decode step over 64 rows leaves most of it idle. On a software adapter 64: a batch of 64
+ * takes ~3 s of the tiny preset on 2 cores (a batch end is where a stage can pause or stop), and 256 gained only
+ * 10% in tokens/s there (1040 → 1146, tiny, 48 new tokens).
+ */
+export function sampleBatchRows(adapter: { readonly software: boolean }): number {
+  return adapter.software ? 64 : 256;
+}
 
 /** Rankings scored in one batch (scoreRankings, DPO's held-out checks): imported rankings may be many. */
 export const SCORE_CHUNK_RANKINGS = 16;

@@ -24,7 +24,7 @@
 // estimate with what the buffer pool really holds on the nano preset.
 import { arenaBytes, type GPTConfig, type HeadName } from '../model/config';
 import { type MemoryBudget, mebibytes } from '../gpu';
-import { CHUNK_TOKENS, PRETRAIN_ROW_TOKENS, SAMPLE_BATCH_ROWS, SCORE_CHUNK_RANKINGS } from './batch-sizes';
+import { CHUNK_TOKENS, PRETRAIN_ROW_TOKENS, SCORE_CHUNK_RANKINGS } from './batch-sizes';
 import type { PipelineConfig } from './config';
 import { STAGE_NAMES, stageById, type StageId } from './stages';
 
@@ -126,7 +126,7 @@ export interface MemoryPlanner {
   forward(name: string, field: string, rows: number, head: Head): Phase;
   /** Generating B sequences of T tokens at once. */
   generation(name: string, field: string, B: number): Phase;
-  /** sampleResponses: generating `sequences` sequences, SAMPLE_BATCH_ROWS at a time. */
+  /** sampleResponses: generating `sequences` sequences, the device's sampleBatchRows at a time. */
   sampling(name: string, field: string, sequences: number): Phase;
   /** Sampling for the simulated labelers (labels.k + 2 per prompt), on the SFT policy before the reward model exists. */
   labelerSampling(): Phase;
@@ -134,8 +134,8 @@ export interface MemoryPlanner {
   holding(parts: readonly MemoryPart[], phases: readonly Phase[]): Phase[];
 }
 
-/** The planner for model `m` under configuration `c`. */
-function memoryPlanner(c: PipelineConfig, m: GPTConfig): MemoryPlanner {
+/** The planner for model `m` under configuration `c`, on a device that samples `sampleRows` sequences at once. */
+function memoryPlanner(c: PipelineConfig, m: GPTConfig, sampleRows: number): MemoryPlanner {
   const { dModel: C, nHead: NH, nLayer: L, vocabSize: V } = m;
   const T = m.contextLength;
   // The preference data's rankings, held out and trained on (src/rlhf/stages/preference-data.ts).
@@ -156,7 +156,7 @@ function memoryPlanner(c: PipelineConfig, m: GPTConfig): MemoryPlanner {
     return { name, field, parts: [cache, activations], largest: biggest(part(`one layer's KV cache of ${B} sequences`, B * T * C * F32), part(`the prefill's MLP activations of ${B} sequences`, B * T * 4 * C * F32)) };
   }
 
-  const sampling = (name: string, field: string, sequences: number) => generation(name, field, Math.min(SAMPLE_BATCH_ROWS, sequences));
+  const sampling = (name: string, field: string, sequences: number) => generation(name, field, Math.min(sampleRows, sequences));
 
   return {
     T,
@@ -183,9 +183,12 @@ function memoryPlanner(c: PipelineConfig, m: GPTConfig): MemoryPlanner {
   };
 }
 
-/** What `stage` needs on the GPU under configuration `c` for model `m` (the pipeline's: the preset with the tokenizer's vocabulary). */
-export function stageMemory(stage: StageId, c: PipelineConfig, m: GPTConfig): StageMemory {
-  const { resident, phases } = stageById(stage).memory(memoryPlanner(c, m), c);
+/**
+ * What `stage` needs on the GPU under configuration `c` for model `m` (the pipeline's: the preset with the
+ * tokenizer's vocabulary), on a device that samples `sampleRows` sequences at once (sampleBatchRows).
+ */
+export function stageMemory(stage: StageId, c: PipelineConfig, m: GPTConfig, sampleRows: number): StageMemory {
+  const { resident, phases } = stageById(stage).memory(memoryPlanner(c, m, sampleRows), c);
   const sum = (parts: readonly MemoryPart[]) => parts.reduce((s, p) => s + p.bytes, 0);
   const needs = phases.map((p) => ({ ...p, parts: [...resident, ...p.parts, uniforms(m)].sort((a, b) => b.bytes - a.bytes) }));
   const top = needs.reduce((a, b) => (sum(b.parts) > sum(a.parts) ? b : a));
@@ -199,11 +202,11 @@ export function stageMemory(stage: StageId, c: PipelineConfig, m: GPTConfig): St
  * The stages of `stages` whose need `budget` cannot meet, each as a problem naming the setting to lower: the total
  * over the device's memory, or the largest buffer over what one buffer may hold.
  */
-export function memoryProblems(c: PipelineConfig, m: GPTConfig, stages: readonly StageId[], budget: MemoryBudget): { field: string; message: string }[] {
+export function memoryProblems(c: PipelineConfig, m: GPTConfig, stages: readonly StageId[], budget: MemoryBudget, sampleRows: number): { field: string; message: string }[] {
   const oneBuffer = Math.min(budget.maxBufferSize, budget.maxStorageBufferBindingSize);
   const limitName = budget.maxStorageBufferBindingSize <= budget.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
   return stages.flatMap((stage) => {
-    const need = stageMemory(stage, c, m);
+    const need = stageMemory(stage, c, m, sampleRows);
     const name = STAGE_NAMES[stage];
     const problems: { field: string; message: string }[] = [];
     if (need.largest.bytes > oneBuffer) {

@@ -27,6 +27,7 @@ import { type GPTConfig, makeConfig } from '../model/config';
 import { mixSeed } from '../model/data';
 import { GPT } from '../model/gpt';
 import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
+import { sampleBatchRows } from './batch-sizes';
 import type { BestOfNPoint } from './best-of-n';
 import { type PipelineConfig, PipelineConfigError, rewardSourceProblems } from './config';
 import { fitPointOf, fitStage, type FitPoint, type GaoFitSummary, gaoFitSummary } from './frontier-fits';
@@ -375,7 +376,7 @@ export class Pipeline implements StageContext {
    * than this device allows (src/rlhf/memory.ts) — before anything of it is allocated.
    */
   checkMemory(stages: readonly PipelineStage[]): void {
-    const problems = memoryProblems(this.config, this.modelConfig, stages.filter((s) => !this.skips(s)), this.rt.memory);
+    const problems = memoryProblems(this.config, this.modelConfig, stages.filter((s) => !this.skips(s)), this.rt.memory, sampleBatchRows(this.rt.adapter));
     if (problems.length > 0) throw new PipelineConfigError(problems);
   }
 

@@ -21,7 +21,7 @@ import type { GPT } from '../model/gpt';
 import { mixSeed, shuffledIndices, type SftExample } from '../model/data';
 import type { Tokenizer } from '../model/tokenizer';
 import { Trainer } from '../model/train';
-import { SAMPLE_BATCH_ROWS, SCORE_CHUNK_RANKINGS } from './batch-sizes';
+import { SAMPLE_SEED_BLOCK_ROWS, sampleBatchRows, SCORE_CHUNK_RANKINGS } from './batch-sizes';
 import { lastTokenScores } from './forward';
 import { pairwiseAgreement } from './math';
 import type { Ranking } from './preferences';
@@ -32,7 +32,7 @@ export interface SampleOptions {
   maxResponseTokens: number;
   temperature: number;
   seed: number;
-  /** Sequences generated per submit batch (default SAMPLE_BATCH_ROWS). */
+  /** Sequences generated per batch (default sampleBatchRows of the adapter); it does not change the samples. */
   batchSize?: number;
   /** Called after each batch (sequences done, total): progress, and a point to pause or stop at. */
   onBatch?: (done: number, total: number) => void | Promise<void>;
@@ -46,19 +46,22 @@ export async function sampleResponses(
   k: number,
   options: SampleOptions,
 ): Promise<{ texts: string[][]; ids: Uint32Array[][]; finished: boolean[][] }> {
-  const { maxResponseTokens, temperature, seed, batchSize = SAMPLE_BATCH_ROWS } = options;
+  const { maxResponseTokens, temperature, seed, batchSize = sampleBatchRows(policy.rt.adapter) } = options;
   const queryRoom = policy.config.contextLength - maxResponseTokens;
   const queries = prompts.flatMap((p) => Array.from({ length: k }, () => encodeQuery(tokenizer, p, queryRoom)));
+  const block = SAMPLE_SEED_BLOCK_ROWS;
+  const stream = (r: number) => [mixSeed(seed, r - (r % block)), r % block] as const;
   const ids: Uint32Array[] = [];
   const finished: boolean[] = [];
   for (let i = 0; i < queries.length; i += batchSize) {
+    const rows = queries.slice(i, i + batchSize);
     const r = await generate(policy, {
-      prompts: queries.slice(i, i + batchSize),
+      prompts: rows,
       maxNewTokens: maxResponseTokens,
       temperature,
       topK: 0,
       topP: 1,
-      seed: mixSeed(seed, i),
+      streams: rows.map((_, j) => stream(i + j)),
       eos: tokenizer.special.eos,
     });
     ids.push(...r.ids);

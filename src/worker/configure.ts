@@ -14,9 +14,13 @@ import { ConfigureError } from './errors';
 import { CHECKPOINT_STAGE, type ConfigProblem, type ConfigureRequest, type PipelineCheckpointName, type TaskInfo } from './protocol';
 import { type Configured, REWARD_MODEL, type Session } from './session';
 
-/** The device a configuration will run on, once `init` has it: what it allows, and the bundled base model's architecture. */
+/**
+ * The device a configuration will run on, once `init` has it: what it allows, the sequences it samples at once
+ * (sampleBatchRows), and the bundled base model's architecture.
+ */
 export interface DeviceFit {
   memory: MemoryBudget;
+  sampleRows: number;
   base: GPTConfig;
 }
 
@@ -62,7 +66,7 @@ export function acceptConfiguration(request: ConfigureRequest, device?: DeviceFi
   if (config && task) problems.push(...rewardSourceProblems(config, task));
   if (config && device) {
     const { model, stages } = stagesOnDevice(config, device.base);
-    problems.push(...memoryProblems(config, model, stages, device.memory));
+    problems.push(...memoryProblems(config, model, stages, device.memory, device.sampleRows));
   }
   if (problems.length > 0 || !config || !task) throw new ConfigureError(problems);
   return { config, task };

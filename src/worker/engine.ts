@@ -26,6 +26,7 @@ import {
   type Progress,
   STAGES,
 } from '../rlhf/pipeline';
+import { sampleBatchRows } from '../rlhf/batch-sizes';
 import type { MetricRecord } from '../rlhf/metrics';
 import { DEFAULT_STAGES } from '../rlhf/stages';
 import { generate, loadBaseModel } from './base-model';
@@ -207,7 +208,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     if (feedback.labelling) throw new PipelineCommandError('configure: completions to label are being sampled — wait for label-items');
     // Once `init` has the device and the base model, a configuration too large for the device is refused here.
     const rt = device.ready;
-    const next = acceptConfiguration(request, rt && session.loaded ? { memory: rt.memory, base: session.loaded.model.config } : undefined);
+    const next = acceptConfiguration(request, rt && session.loaded ? { memory: rt.memory, sampleRows: sampleBatchRows(rt.adapter), base: session.loaded.model.config } : undefined);
     const kept = applyConfiguration(session, next);
     feedback.forgetItems();
     run.stage = undefined;

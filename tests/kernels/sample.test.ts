@@ -14,10 +14,15 @@ const LOGP: Tolerance = { atol: 2e-5, rtol: 1e-5 };
 const MARGIN = 1e-5;
 const SENTINEL = 0xdeadbeef;
 
+/** Uploads the (B,2) RNG streams [seed, row counter] of rows 0..B−1; by default [seed, b]. */
+function uploadStreams(rt: GpuRuntime, B: number, stream: (b: number) => readonly [number, number]) {
+  return rt.upload(Uint32Array.from({ length: 2 * B }, (_, i) => stream(i >> 1)[i & 1]), [B, 2], 'streams', 'u32');
+}
+
 interface Case {
   B: number;
   V: number;
-  opts: Omit<SampleOptions, 'seed'>;
+  opts: SampleOptions;
   logits?: 'normal' | 'extreme' | 'ties';
   Tl?: number; // gather: logits (B,Tl,V), read at q − 1
   W?: number;
@@ -44,13 +49,16 @@ async function run(rt: GpuRuntime, c: Case, seed: number) {
   const pos = rt.upload(posHost, [B], 'pos', 'u32');
   const ids = rt.upload(new Uint32Array(B * W).fill(SENTINEL), [B, W], 'ids', 'u32');
   const logprobs = rt.upload(new Float32Array(B * W).fill(-7), [B, W], 'logprobs');
+  // Every row its own stream: two seeds alternating, row counters unrelated to the row's place in the batch.
+  const stream = (b: number) => [seed + (b % 2), 5 * b + 11] as const;
+  const streams = uploadStreams(rt, B, stream);
   const step = rt.step('sample');
-  const opts: SampleOptions = { ...c.opts, seed, offset: gather ? 1 : offset, gather, workgroupSize: c.wg };
-  sampleForward(step, logits, pos, ids, logprobs, opts);
+  const opts: SampleOptions = { ...c.opts, offset: gather ? 1 : offset, gather, workgroupSize: c.wg };
+  sampleForward(step, logits, pos, streams, ids, logprobs, opts);
   const [gi, gl] = [step.read(ids), step.read(logprobs)];
   await step.submit();
   const [gpuIds, gpuLp] = [await gi, await gl];
-  rt.free(logits, pos, ids, logprobs);
+  rt.free(logits, pos, streams, ids, logprobs);
 
   let checked = 0;
   let ambiguous = 0;
@@ -64,7 +72,7 @@ async function run(rt: GpuRuntime, c: Case, seed: number) {
     for (const j of cols) if (j !== q) expect(gpuIds[b * W + j], `row ${b} column ${j} untouched`).toBe(SENTINEL);
     const t = gather ? q - 1 : 0;
     const row = x.subarray((b * Tl + t) * V, (b * Tl + t + 1) * V);
-    const u = ref.sampleUniform(seed, b, q);
+    const u = ref.sampleUniform(...stream(b), q);
     const r = ref.sampleForward(row, V, u, c.opts);
     const id = gpuIds[b * W + q];
     expect(id, `row ${b}: id in range`).toBeLessThan(V);
@@ -125,14 +133,15 @@ describe('sample_forward', () => {
     for (const opts of [{ topK: 3 }, { topP: 0.25 }, { topK: 8, topP: 0.3 }]) {
       const logits = rt.upload(new Float32Array(N * V).fill(0.5), [N, V], 'logits');
       const pos = rt.upload(new Uint32Array(N), [N], 'pos', 'u32');
+      const streams = uploadStreams(rt, N, (b) => [5, b]);
       const ids = rt.tensor([N, 1], 'ids', 'u32');
       const logprobs = rt.tensor([N, 1], 'logprobs');
       const step = rt.step('sample ties');
-      sampleForward(step, logits, pos, ids, logprobs, { temperature: 1, seed: 5, ...opts });
+      sampleForward(step, logits, pos, streams, ids, logprobs, { temperature: 1, ...opts });
       const [gi, gl] = [step.read(ids), step.read(logprobs)];
       await step.submit();
       const [got, lp] = [await gi, await gl];
-      rt.free(logits, pos, ids, logprobs);
+      rt.free(logits, pos, streams, ids, logprobs);
       const counts = new Array(V).fill(0);
       got.forEach((id) => counts[id]++);
       expect(counts.slice(3).every((n) => n === 0), `${JSON.stringify(opts)}: counts ${counts}`).toBe(true);
@@ -145,7 +154,7 @@ describe('sample_forward', () => {
     const N = 2500;
     const V = 8;
     const row = Float32Array.from([1.5, 0.2, -0.3, 2.0, 0.9, -1.2, 0.2, 1.1]);
-    const settings: Omit<SampleOptions, 'seed'>[] = [
+    const settings: SampleOptions[] = [
       { temperature: 1 },
       { temperature: 0.6, topK: 5 },
       { temperature: 1.4, topP: 0.8 },
@@ -154,14 +163,15 @@ describe('sample_forward', () => {
     for (const opts of settings) {
       const logits = rt.upload(Float32Array.from({ length: N * V }, (_, i) => row[i % V]), [N, V], 'logits');
       const pos = rt.upload(new Uint32Array(N), [N], 'pos', 'u32');
+      const streams = uploadStreams(rt, N, (b) => [42, b]);
       const ids = rt.tensor([N, 1], 'ids', 'u32');
       const logprobs = rt.tensor([N, 1], 'logprobs');
       const step = rt.step('sample chi-square');
-      sampleForward(step, logits, pos, ids, logprobs, { ...opts, seed: 42 });
+      sampleForward(step, logits, pos, streams, ids, logprobs, opts);
       const got = step.read(ids);
       await step.submit();
       const drawn = await got;
-      rt.free(logits, pos, ids, logprobs);
+      rt.free(logits, pos, streams, ids, logprobs);
 
       const probs = ref.sampleDistribution(row, V, opts);
       const counts = new Array(V).fill(0);
@@ -181,30 +191,33 @@ describe('sample_forward', () => {
     }
   });
 
-  gpuTest('draws depend on (seed, row, position) only', async ({ rt }) => {
+  gpuTest("draws depend on the row's stream (seed, row counter) and position only, not on its place in the batch", async ({ rt }) => {
     const B = 64;
     const V = 20;
-    const x = normal(B * V, 3);
-    const draw = async (seed: number, offset: number) => {
-      const logits = rt.upload(x, [B, V], 'logits');
+    const row = normal(V, 3); // every row the same logits: only the streams tell rows apart
+    const draw = async (offset: number, stream: (b: number) => readonly [number, number]) => {
+      const logits = rt.upload(Float32Array.from({ length: B * V }, (_, i) => row[i % V]), [B, V], 'logits');
       const pos = rt.upload(new Uint32Array(B), [B], 'pos', 'u32');
+      const streams = uploadStreams(rt, B, stream);
       const ids = rt.tensor([B, 4], 'ids', 'u32');
       const logprobs = rt.tensor([B, 4], 'logprobs');
       const step = rt.step('sample seeds');
-      sampleForward(step, logits, pos, ids, logprobs, { temperature: 1, seed, offset });
+      sampleForward(step, logits, pos, streams, ids, logprobs, { temperature: 1, offset });
       const got = step.read(ids);
       await step.submit();
       const all = await got;
       const result = Array.from({ length: B }, (_, b) => all[b * 4 + offset]);
-      rt.free(logits, pos, ids, logprobs);
+      rt.free(logits, pos, streams, ids, logprobs);
       return result;
     };
-    const a = await draw(7, 1);
-    expect(await draw(7, 1)).toEqual(a);
-    const otherSeed = await draw(8, 1);
-    const otherPos = await draw(7, 2);
-    expect(otherSeed.filter((v, i) => v !== a[i]).length).toBeGreaterThan(B / 4);
-    expect(otherPos.filter((v, i) => v !== a[i]).length).toBeGreaterThan(B / 4);
+    const a = await draw(1, (b) => [7, b]);
+    expect(await draw(1, (b) => [7, b])).toEqual(a);
+    // The same streams in reverse batch order draw the same tokens, reversed.
+    expect(await draw(1, (b) => [7, B - 1 - b])).toEqual(a.slice().reverse());
+    const differing = (xs: number[]) => xs.filter((v, i) => v !== a[i]).length;
+    expect(differing(await draw(1, (b) => [8, b]))).toBeGreaterThan(B / 4);
+    expect(differing(await draw(1, (b) => [7, b + B]))).toBeGreaterThan(B / 4);
+    expect(differing(await draw(2, (b) => [7, b]))).toBeGreaterThan(B / 4);
   });
 
   gpuTest('bad shapes and options are rejected before anything runs', async ({ rt }) => {
@@ -215,18 +228,22 @@ describe('sample_forward', () => {
     const ids = rt.tensor([3, 5], 'ids', 'u32');
     const lp = rt.tensor([3, 5], 'lp');
     const lpNarrow = rt.tensor([3, 4], 'lpNarrow');
+    const streams = rt.tensor([3, 2], 'streams', 'u32');
+    const streams1 = rt.tensor([3, 1], 'streams1', 'u32');
+    const streamsF = rt.tensor([3, 2], 'streamsF');
     const step = rt.step('bad');
-    const base = { temperature: 1, seed: 1 };
-    expect(() => sampleForward(step, logits3, pos, ids, lp, base)).toThrow(/sample_forward: logits3 must have shape \(B,V\) or \(B,1,V\)/);
-    expect(() => sampleForward(step, logits, pos, ids, lp, { ...base, gather: true })).toThrow(/with gather, logits must have shape \(B,Tl,V\)/);
-    expect(() => sampleForward(step, logits, posF, ids, lp, base)).toThrow(/sample_forward: posF must be u32/);
-    expect(() => sampleForward(step, logits, pos, ids, lpNarrow, base)).toThrow(/lpNarrow has width 4, ids has 5/);
-    expect(() => sampleForward(step, logits, pos, lp, ids, base)).toThrow(/sample_forward: lp must be u32/);
-    expect(() => sampleForward(step, logits, pos, ids, lp, { ...base, topP: 0 })).toThrow(/topP must be in \(0, 1\]/);
-    expect(() => sampleForward(step, logits, pos, ids, lp, { ...base, temperature: -1 })).toThrow(/temperature must be ≥ 0/);
-    expect(() => sampleForward(step, logits, pos, ids, lp, { ...base, seed: 2 ** 32 })).toThrow(/seed must be a u32/);
-    expect(() => sampleForward(step, logits, pos, ids, lp, { ...base, workgroupSize: 32 as 16 })).toThrow(/workgroupSize must be 16 or 64/);
+    const base = { temperature: 1 };
+    expect(() => sampleForward(step, logits3, pos, streams, ids, lp, base)).toThrow(/sample_forward: logits3 must have shape \(B,V\) or \(B,1,V\)/);
+    expect(() => sampleForward(step, logits, pos, streams, ids, lp, { ...base, gather: true })).toThrow(/with gather, logits must have shape \(B,Tl,V\)/);
+    expect(() => sampleForward(step, logits, posF, streams, ids, lp, base)).toThrow(/sample_forward: posF must be u32/);
+    expect(() => sampleForward(step, logits, pos, streams, ids, lpNarrow, base)).toThrow(/lpNarrow has width 4, ids has 5/);
+    expect(() => sampleForward(step, logits, pos, streams, lp, ids, base)).toThrow(/sample_forward: lp must be u32/);
+    expect(() => sampleForward(step, logits, pos, streams, ids, lp, { ...base, topP: 0 })).toThrow(/topP must be in \(0, 1\]/);
+    expect(() => sampleForward(step, logits, pos, streams, ids, lp, { ...base, temperature: -1 })).toThrow(/temperature must be ≥ 0/);
+    expect(() => sampleForward(step, logits, pos, streams1, ids, lp, base)).toThrow(/streams1 must have shape \(B,2\) = \(3,2\)/);
+    expect(() => sampleForward(step, logits, pos, streamsF, ids, lp, base)).toThrow(/sample_forward: streamsF must be u32/);
+    expect(() => sampleForward(step, logits, pos, streams, ids, lp, { ...base, workgroupSize: 32 as 16 })).toThrow(/workgroupSize must be 16 or 64/);
     expect(step.dispatchCount).toBe(0);
-    rt.free(logits, logits3, pos, posF, ids, lp, lpNarrow);
+    rt.free(logits, logits3, pos, posF, ids, lp, lpNarrow, streams, streams1, streamsF);
   });
 });

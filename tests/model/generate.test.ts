@@ -127,6 +127,13 @@ describe('generate (nano, seeded weights, 3 ragged prompts)', () => {
       const alone = await generate(model, { ...o, prompts: [prompts[0]] });
       expect(Array.from(alone.ids[0])).toEqual(Array.from(batch.ids[0]));
       expectClose(alone.logprobs[0], batch.logprobs[0], { atol: 1e-5, rtol: 1e-5 }, 'row 0 alone vs in the batch');
+      // With its stream given, any row does too, anywhere in any batch: the last row alone, the batch reversed.
+      const last = await generate(model, { ...o, prompts: [prompts[2]], streams: [[o.seed, 2]] });
+      expect(Array.from(last.ids[0])).toEqual(Array.from(batch.ids[2]));
+      const reversed = await generate(model, { ...o, prompts: prompts.slice().reverse(), streams: [2, 1, 0].map((b) => [o.seed, b] as const) });
+      expect(reversed.ids.map((ids) => Array.from(ids)).reverse()).toEqual(batch.ids.map((ids) => Array.from(ids)));
+      await expect(generate(model, { ...o, prompts, streams: [[1, 0]] })).rejects.toThrow(/generate: 1 streams for 3 prompts/);
+      await expect(generate(model, { ...o, prompts, streams: [[1, 0], [1, -1], [1, 2]] })).rejects.toThrow(/generate: stream 1 must be two u32s, got \[1, -1\]/);
     });
   });
 

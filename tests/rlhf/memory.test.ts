@@ -9,6 +9,7 @@ import { main } from '../../src/cli/pipeline';
 import { GpuOutOfMemoryError, memoryBudget } from '../../src/gpu';
 import { makeConfig } from '../../src/model/config';
 import { initWeights } from '../../src/model/params';
+import { sampleBatchRows } from '../../src/rlhf/batch-sizes';
 import { makePipelineConfig, PipelineConfigError } from '../../src/rlhf/config';
 import { memoryProblems, stageMemory } from '../../src/rlhf/memory';
 import { createPipeline } from '../../src/rlhf/pipeline';
@@ -18,6 +19,8 @@ import { failNextCreation } from '../helpers/out-of-memory';
 
 const bundle = { baseCheckpoint: readFileSync('public/models/base-tiny.safetensors'), corpus: readFileSync('public/corpus/tiny-stories.txt', 'utf8') };
 const MiB = 2 ** 20;
+/** Sequences a software adapter samples at once (this machine's). */
+const SOFTWARE_ROWS = sampleBatchRows({ software: true });
 /** The small preset with PPO's largest batch: gigabytes of logits in one minibatch. */
 const HUGE_PPO = { 'ppo.batchSize': 4096, 'ppo.episodes': 4096, 'ppo.miniBatches': 1 };
 
@@ -27,27 +30,36 @@ describe('the estimate', () => {
 
   test('a refusal names the setting, what the stage needs and what the device allows', () => {
     const budget = { ...memoryBudget({ maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 100 * MiB }, 8 * MiB), totalSource: 'a test budget' };
-    const problems = memoryProblems(nano, model, STAGE_IDS, budget);
+    const problems = memoryProblems(nano, model, STAGE_IDS, budget, SOFTWARE_ROWS);
     // Best-of-N and the evaluation fit in 4 MiB; each other stage names the setting its largest phase grows with.
     // (The reward model and the ensemble, whose members train one at a time as the reward model does, both need the most in sampling for the labelers.)
     expect(problems.map((p) => p.field)).toEqual(['pretrain.batchSize', 'sft.batchSize', 'labels.k', 'labels.k', 'ppo.batchSize', 'dpo.groupsPerStep', 'grpo.promptsPerIteration', 'rloo.promptsPerIteration']);
     expect(problems.find((p) => p.field === 'ppo.batchSize')!.message).toBe('PPO needs 5.5 MiB of GPU memory, this GPU allows 4.0 MiB (a test budget); the most in scoring the rollout: activations of 256 tokens, 2.2 MiB');
     const big = makePipelineConfig('nano', { 'sft.batchSize': 1024 });
-    expect(memoryProblems(big, model, ['sft'], { ...budget, totalBytes: 2 ** 40 })).toEqual([
+    expect(memoryProblems(big, model, ['sft'], { ...budget, totalBytes: 2 ** 40 }, SOFTWARE_ROWS)).toEqual([
       { field: 'sft.batchSize', message: 'SFT needs 128 MiB in one buffer for the logits of 32768 tokens, this GPU allows 100 MiB (maxStorageBufferBindingSize)' },
     ]);
   });
 
   test('grows with the batch, and with PPO-ptx', () => {
-    const sft = (batchSize: number) => stageMemory('sft', makePipelineConfig('nano', { 'sft.batchSize': batchSize }), model).totalBytes;
+    const sft = (batchSize: number) => stageMemory('sft', makePipelineConfig('nano', { 'sft.batchSize': batchSize }), model, SOFTWARE_ROWS).totalBytes;
     expect(sft(16)).toBeGreaterThan(sft(8));
-    const ppo = (ptxCoef: number) => stageMemory('ppo', makePipelineConfig('nano', { 'ppo.ptxCoef': ptxCoef, 'ppo.ptxBatchSize': 64 }), model);
+    const ppo = (ptxCoef: number) => stageMemory('ppo', makePipelineConfig('nano', { 'ppo.ptxCoef': ptxCoef, 'ppo.ptxBatchSize': 64 }), model, SOFTWARE_ROWS);
     expect(ppo(0.5).totalBytes).toBeGreaterThan(ppo(0).totalBytes);
     expect(ppo(0.5).phase).toBe('a policy step with its pretraining batch');
   });
 
+  test('sampling holds the KV cache of as many sequences as the device samples at once', () => {
+    // 32 prompts × (k + 2) = 192 sequences sampled for the labelers: 64 at once on a software adapter, all 192 on a GPU.
+    const rm = (rows: number) => stageMemory('rm', makePipelineConfig('nano', { 'labels.prompts': 32 }), model, rows);
+    expect(rm(64).phase).toBe('sampling for the labelers');
+    const cache = (rows: number) => rm(rows).parts.find((p) => p.what.startsWith('the KV cache'))!;
+    expect(cache(sampleBatchRows({ software: false })).what).toBe('the KV cache of 192 sequences');
+    expect(cache(SOFTWARE_ROWS).bytes * 3).toBe(cache(sampleBatchRows({ software: false })).bytes);
+  });
+
   test("PPO holds its reward source's models: the reward model, the ensemble's members, or none", () => {
-    const ppo = (overrides: Record<string, unknown>) => stageMemory('ppo', makePipelineConfig('nano', overrides), model);
+    const ppo = (overrides: Record<string, unknown>) => stageMemory('ppo', makePipelineConfig('nano', overrides), model, SOFTWARE_ROWS);
     const rm = ppo({}).totalBytes;
     const one = 2 * 4 * (model.vocabSize * model.dModel + model.contextLength * model.dModel); // at least the embeddings' arenas
     expect(ppo({ 'ppo.rewardSource': 'verifier' }).totalBytes).toBeLessThan(rm - one);
@@ -70,7 +82,7 @@ describe('on this GPU', () => {
     for (const stage of STAGE_IDS) {
       stats.peakInUseBytes = stats.inUseBytes;
       await pipeline.runStage(stage);
-      const estimate = stageMemory(stage, config, pipeline.modelConfig).totalBytes;
+      const estimate = stageMemory(stage, config, pipeline.modelConfig, sampleBatchRows(rt.adapter)).totalBytes;
       ratios[stage] = estimate / stats.peakInUseBytes;
     }
     for (const [stage, ratio] of Object.entries(ratios)) {

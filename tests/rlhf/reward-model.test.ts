@@ -2,10 +2,13 @@
 import { describe, expect } from 'vitest';
 import { CharTokenizer } from '../../src/model/char-tokenizer';
 import { makeConfig } from '../../src/model/config';
-import { seededRandom } from '../../src/model/data';
+import { mixSeed, seededRandom } from '../../src/model/data';
+import { generate } from '../../src/model/generate';
 import { GPT } from '../../src/model/gpt';
 import type { Ranking } from '../../src/rlhf/preferences';
-import { centerOnDemonstrations, evaluateRewardModel, orderByScore, packRankings, scoreRankings, trainRewardModel } from '../../src/rlhf/reward-model';
+import { encodeQuery } from '../../src/rlhf/sequences';
+import { sampleBatchRows } from '../../src/rlhf/batch-sizes';
+import { centerOnDemonstrations, evaluateRewardModel, orderByScore, packRankings, sampleResponses, scoreRankings, trainRewardModel } from '../../src/rlhf/reward-model';
 import { gpuTest } from '../helpers/gpu';
 
 const tok = CharTokenizer.fromText('abcdefgh: ');
@@ -66,6 +69,28 @@ describe('reward model', () => {
       await expect(trainRewardModel(lm, tok, toyRankings(2, 1), { lr: 1e-3, groupsPerStep: 1, epochs: 1, warmupSteps: 0, seed: 1, maxResponseTokens: 8 })).rejects.toThrow(/score head/);
     } finally {
       lm.dispose();
+    }
+  });
+});
+
+describe('sampleResponses', () => {
+  gpuTest('draws the same samples whatever number of sequences it generates at once (its streams are per row)', async ({ rt }) => {
+    // 3 prompts × 50 samples = 150 rows: three seed blocks of 64 rows (the last ragged), cut differently by each batch size.
+    const policy = GPT.create(rt, makeConfig('nano', { vocabSize: tok.vocabSize }), { seed: 3 });
+    try {
+      const prompts = ['ab:', 'c:', 'hg:'];
+      const sample = (batchSize: number) => sampleResponses(policy, tok, prompts, 50, { maxResponseTokens: 6, temperature: 1, seed: 9, batchSize });
+      const rows = (r: Awaited<ReturnType<typeof sample>>) => r.ids.flat().map((ids) => Array.from(ids));
+      const byDevice = rows(await sample(sampleBatchRows(rt.adapter)));
+      for (const batchSize of [7, 64, 150]) expect(rows(await sample(batchSize)), `${batchSize} at once`).toEqual(byDevice);
+      // The layout of the streams: rows 64..127 draw as a batch of their own seeded mixSeed(seed, 64).
+      const queries = Array.from({ length: 64 }, (_, j) => encodeQuery(tok, prompts[Math.floor((64 + j) / 50)], policy.config.contextLength - 6));
+      const block = await generate(policy, { prompts: queries, maxNewTokens: 6, temperature: 1, seed: mixSeed(9, 64), eos: tok.special.eos });
+      expect(block.ids.map((ids) => Array.from(ids))).toEqual(byDevice.slice(64, 128));
+      // The rows are samples, not copies: a prompt's 50 responses are not all the same.
+      for (let p = 0; p < 3; p++) expect(new Set(byDevice.slice(50 * p, 50 * p + 50).map((ids) => ids.join())).size).toBeGreaterThan(10);
+    } finally {
+      policy.dispose();
     }
   });
 });

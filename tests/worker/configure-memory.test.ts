@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { createNodeRuntime } from '../../src/gpu/node';
 import { memoryBudget } from '../../src/gpu';
 import { makeConfig } from '../../src/model/config';
+import { sampleBatchRows } from '../../src/rlhf/batch-sizes';
 import { makePipelineConfig } from '../../src/rlhf/config';
 import { stageMemory } from '../../src/rlhf/memory';
 import { acceptConfiguration, type DeviceFit } from '../../src/worker/configure';
@@ -30,11 +31,12 @@ function problemsOf(request: ConfigureRequest, device?: DeviceFit) {
 
 describe('configure against the device', () => {
   const base = makeConfig('tiny', { vocabSize: 1024, dropout: 0 }); // the bundled base model's architecture
+  const sampleRows = sampleBatchRows({ software: false });
   const gib = memoryBudget({ maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30 }, 2 * 2 ** 30); // 1 GiB in all
 
   test('refuses what does not fit, naming the setting; without a device, accepts it', () => {
     expect(problemsOf(HUGE_PPO)).toEqual([]);
-    const problems = problemsOf(HUGE_PPO, { memory: gib, base });
+    const problems = problemsOf(HUGE_PPO, { memory: gib, sampleRows, base });
     expect(problems.map((p) => p.field)).toEqual(['ppo.batchSize', 'ppo.batchSize']);
     expect(problems[0].message).toMatch(/^PPO needs 4096 MiB in one buffer for the logits of 1048576 tokens, this GPU allows 1024 MiB \(maxStorageBufferBindingSize\)$/);
     expect(problems[1].message).toBe("PPO needs 72009 MiB of GPU memory, this GPU allows 1024 MiB (half of this machine's 2.0 GiB); the most in a policy step: activations and gradients of 1048576 tokens, 71936 MiB");
@@ -42,12 +44,12 @@ describe('configure against the device', () => {
 
   test("counts pretraining only where it runs: not on tiny, whose base model is bundled, unless it is forced", () => {
     const large = { 'pretrain.batchSize': 1024 };
-    const pretrainBytes = stageMemory('pretrain', makePipelineConfig('tiny', large), base).totalBytes;
-    const others = Math.max(...(['sft', 'rm', 'ppo', 'bon', 'eval', 'dpo'] as const).map((s) => stageMemory(s, makePipelineConfig('tiny', large), base).totalBytes));
+    const pretrainBytes = stageMemory('pretrain', makePipelineConfig('tiny', large), base, sampleRows).totalBytes;
+    const others = Math.max(...(['sft', 'rm', 'ppo', 'bon', 'eval', 'dpo'] as const).map((s) => stageMemory(s, makePipelineConfig('tiny', large), base, sampleRows).totalBytes));
     expect(pretrainBytes).toBeGreaterThan(others);
     const between = { ...gib, totalBytes: (pretrainBytes + others) / 2 };
-    expect(problemsOf({ task: 'sentiment', preset: 'tiny', overrides: large }, { memory: between, base })).toEqual([]);
-    expect(problemsOf({ task: 'sentiment', preset: 'tiny', overrides: { ...large, 'pretrain.force': true } }, { memory: between, base }).map((p) => p.field)).toEqual(['pretrain.batchSize']);
+    expect(problemsOf({ task: 'sentiment', preset: 'tiny', overrides: large }, { memory: between, sampleRows, base })).toEqual([]);
+    expect(problemsOf({ task: 'sentiment', preset: 'tiny', overrides: { ...large, 'pretrain.force': true } }, { memory: between, sampleRows, base }).map((p) => p.field)).toEqual(['pretrain.batchSize']);
   });
 
   test('the engine refuses it once init has the device (this machine\'s adapter), and accepted it before', async () => {
