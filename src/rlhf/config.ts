@@ -206,14 +206,14 @@ function stageSettings(s: StageDescriptor): string[] {
 /**
  * The stages whose outputs later stages read (checkpoints), in run order, and what each output depends on: the
  * settings its stage reads (a section such as 'sft' covers all its fields: the stage's dependsOn and its own section)
- * and the stages that wrote the checkpoints it starts from. Stages that only measure (best-of-N, evaluation) make
+ * and the stages that wrote the checkpoints it starts from, less the settings it exempts (notInOutput). Stages that only measure (best-of-N, evaluation) make
  * nothing later stages read, so their settings invalidate nothing.
  */
-const OUTPUT_INPUTS: readonly { stage: StageId; settings: readonly string[]; from: readonly StageId[] }[] = STAGE_REGISTRY.flatMap((s) => {
+const OUTPUT_INPUTS: readonly { stage: StageId; settings: readonly string[]; exempt: readonly string[]; from: readonly StageId[] }[] = STAGE_REGISTRY.flatMap((s) => {
   if (!('writes' in s)) return [];
   const settings = stageSettings(s);
   const from = s.reads.map((checkpoint) => STAGE_REGISTRY.find((w) => 'writes' in w && w.writes === checkpoint)!.id);
-  return [{ stage: s.id, settings, from }];
+  return [{ stage: s.id, settings, exempt: (s as StageDescriptor).notInOutput ?? [], from }];
 });
 
 /** Settings that only the measuring stages read. */
@@ -244,8 +244,8 @@ export function stagesStillValid(before: PipelineConfig, after: PipelineConfig):
   const known = [...OUTPUT_INPUTS.flatMap((o) => o.settings), ...MEASUREMENT_SETTINGS];
   if (!changed.every((path) => known.some((setting) => covers(setting, path)))) return [];
   const valid: StageId[] = [];
-  for (const { stage, settings, from } of OUTPUT_INPUTS) {
-    const untouched = !changed.some((path) => settings.some((setting) => covers(setting, path)));
+  for (const { stage, settings, exempt, from } of OUTPUT_INPUTS) {
+    const untouched = !changed.some((path) => settings.some((setting) => covers(setting, path)) && !exempt.some((setting) => covers(setting, path)));
     if (untouched && from.every((s) => valid.includes(s))) valid.push(stage);
   }
   return valid;

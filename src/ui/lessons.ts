@@ -4,7 +4,8 @@
 // the worker kept (src/store/index.ts lesson slice). Open one directly with `?lesson=<id>`.
 // Sources: InstructGPT (Ouyang et al. 2022) for the pipeline and β; Ziegler et al. 2019 and Gao, Schulman & Hilton
 // 2022 for the KL penalty and reward over-optimization; Stiennon et al. 2020 / WebGPT (Nakano et al. 2021) for
-// best-of-N as a baseline.
+// best-of-N as a baseline; Shao et al. 2024 (DeepSeekMath) and Wu et al. 2025 for GRPO and its group size; Lambert et
+// al. 2024 (Tülu 3) for RL with verifiable rewards; Coste et al. 2024 for reward-model ensembles.
 import type { PipelineStage } from '../rlhf/pipeline';
 import { DEFAULT_STAGES } from '../rlhf/stages';
 import type { LessonStepPlan } from '../store';
@@ -17,6 +18,8 @@ export interface LessonRun {
   label: string;
   /** On top of the lesson's overrides. */
   overrides: Overrides;
+  /** Its stages, when not the lesson's (e.g. only the runs that score with an ensemble train one). */
+  stages?: PipelineStage[];
 }
 
 export interface Lesson {
@@ -128,6 +131,55 @@ export const LESSONS: readonly Lesson[] = [
       { label: 'IPO', overrides: { 'dpo.loss': 'ipo' } },
     ],
   },
+  {
+    id: 'grpo-group',
+    title: 'GRPO: no critic, just a group',
+    summary: 'GRPO with 8 completions per prompt against 2, on the same 1280 completions: each completion is judged against its own group instead of a value model.',
+    text: [
+      'PPO trains a value model to say whether a response turned out better than expected. GRPO (Shao et al. 2024) has none: it samples G completions of each prompt and gives each one the advantage (r − mean of its group) / (std of its group), on every one of its tokens. A k3 KL term to the SFT model (β = 0.04) sits in the loss, and the ratio is clipped asymmetrically (ε 0.2 below, 0.28 above: DAPO’s clip-higher). No critic to run or train: an iteration is one policy update.',
+      'How large must a group be? Wu et al. (2025) report that GRPO with G = 2 matches G = 16 at an eighth of the rollouts. Both runs here sample the same 1280 completions, 32 an iteration, from one SFT model and one reward model: G = 8 with 4 prompts an iteration, then G = 2 with 16 (the second run keeps SFT and the reward model and trains only GRPO).',
+      'Measured on the tiny preset (sentiment, seed 1; win rates against SFT on 64 held-out prompts): G = 8 won 97% (95% interval 89–99%) at a KL of 12.8 nats, held-out gold 0.77, in 173 s; G = 2 won 81% (70–89%) at 9.8 nats, gold 0.50, in 176 s — the same seconds, for the same completions. At equal KL G = 8 was ahead too: its rollouts’ gold at about 9 nats was 0.63, G = 2’s 0.37. On this seed the small group did not match the large one. One reason to see in the numbers: with two completions the advantage is ±0.71 whatever the gap between their rewards (the std of two numbers is their difference over √2), so a reward-model score that is off by a little moves the policy as much as a real difference.',
+    ],
+    lookFor: [
+      'reward and objective/gold rising per iteration in both runs; at G = 2 they are noisier.',
+      'reward_std (the spread inside a group) and frac_reward_zero_std (groups whose completions all scored the same, e.g. all truncated: they teach nothing).',
+      'The frontier chart: the two runs’ gold against √KL — which gains more gold for the same KL?',
+      'Seconds per iteration against PPO’s in the instructGPT lesson: no value model.',
+    ],
+    task: 'sentiment',
+    preset: 'tiny',
+    overrides: { 'grpo.episodes': 1280 },
+    stages: ['pretrain', 'sft', 'rm', 'grpo', 'eval'],
+    runs: [
+      { label: 'G = 8', overrides: {} },
+      { label: 'G = 2', overrides: { 'grpo.groupSize': 2, 'grpo.promptsPerIteration': 16 } },
+    ],
+  },
+  {
+    id: 'ensembles',
+    title: 'Ensembles against reward hacking',
+    summary: 'GRPO with no KL penalty against one reward model, then against four combined by their minimum (WCO) and by mean − λ·variance (UWO).',
+    text: [
+      'With β = 0 nothing holds the policy near the SFT model, and it learns whatever the reward model over-rates: the hidden gold reward rises, peaks and falls while the reward keeps rising (Gao et al. 2022). Coste et al. (2024) train several reward models instead of one — here four, each on its own bootstrap resample of the rankings, with its own seeds — and score a response with all of them: by their minimum (worst-case optimisation, WCO: a response is only as good as its most sceptical judge) or by their mean minus λ times their variance (uncertainty-weighted optimisation, UWO: disagreement costs reward). Where the members disagree is where one model’s score is least to be trusted.',
+      'The first run trains SFT and the reward model and runs GRPO at β = 0 against it. The second trains the ensemble (four members one after another: the longest stage of the lesson) and runs GRPO against their minimum. The third keeps everything and changes only how the members combine: UWO with λ = 0.5.',
+      'Measured on the tiny preset (sentiment, seed 1; GRPO with 768 completions at β = 0): against one reward model the rollouts’ gold peaked at 0.56 at iteration 17 of 24 and ended at 0.54 (held-out gold 0.55; win rate 88% against SFT at 8.6 nats). Against WCO it was still rising at the end, 0.73 at the last iteration (held-out 0.60; 91% at 14.9 nats). Against UWO it peaked at 0.55 at iteration 14 and fell to 0.47 (held-out 0.48; 81% at 9.6 nats). So here WCO put off over-optimization past the end of the run and reached the most gold, at the most KL; UWO with an untuned λ peaked earlier and fell further than the single reward model. One seed each: try λ, and β, yourself.',
+    ],
+    lookFor: [
+      'objective/gold against reward in each run: where does gold turn down while the reward still rises?',
+      'The ensemble stage: every member’s held-out accuracy, and how much the members disagree.',
+      'The frontier chart: the three runs’ gold against √KL.',
+      'Samples: what the policy writes once gold has started to fall.',
+    ],
+    task: 'sentiment',
+    preset: 'tiny',
+    overrides: { 'grpo.beta': 0 },
+    stages: ['pretrain', 'sft', 'rm', 'grpo', 'eval'],
+    runs: [
+      { label: 'One reward model', overrides: {} },
+      { label: 'WCO: the minimum of 4', overrides: { 'grpo.rewardSource': 'ensemble', 'ensemble.combine': 'min' }, stages: ['pretrain', 'sft', 'rm', 'ensemble', 'grpo', 'eval'] },
+      { label: 'UWO: mean − 0.5·variance', overrides: { 'grpo.rewardSource': 'ensemble', 'ensemble.combine': 'uwo' }, stages: ['pretrain', 'sft', 'rm', 'ensemble', 'grpo', 'eval'] },
+    ],
+  },
 ];
 
 export function findLesson(id: string): Lesson | undefined {
@@ -148,6 +200,6 @@ export function lessonSteps(lesson: Lesson): LessonStepPlan[] {
     task: lesson.task,
     preset: lesson.preset,
     overrides: { ...lesson.overrides, ...run.overrides },
-    stages: lesson.stages.slice(),
+    stages: (run.stages ?? lesson.stages).slice(),
   }));
 }

@@ -153,7 +153,7 @@ describe('teaching', () => {
 
 describe('lessons', () => {
   test('the built-in lessons have unique ids, valid configurations and the runs the brief names', () => {
-    expect(LESSONS.map((l) => l.id)).toEqual(['instructgpt', 'kl-sweep', 'best-of-n', 'ppo-or-dpo']);
+    expect(LESSONS.map((l) => l.id)).toEqual(['instructgpt', 'kl-sweep', 'best-of-n', 'ppo-or-dpo', 'grpo-group', 'ensembles']);
     for (const lesson of LESSONS) {
       expect(lesson.title).toMatch(/\S/);
       expect(lesson.text.join(' ').length).toBeGreaterThan(200);
@@ -186,6 +186,25 @@ describe('lessons', () => {
     const kept = stagesStillValid(makePipelineConfig('tiny', compare[0].overrides), makePipelineConfig('tiny', compare[1].overrides));
     expect(kept.filter((s) => compare[0].stages.includes(s))).toEqual(['pretrain', 'sft', 'rm', 'ppo']);
     expect(findLesson('best-of-n')!.stages).toEqual(expect.arrayContaining(['bon', 'ppo']));
+    // GRPO's group size: the same completions (1280, 32 an iteration) in groups of 8, then 2; the second run trains only GRPO.
+    const groups = lessonSteps(findLesson('grpo-group')!);
+    expect(groups.map((s) => {
+      const { groupSize, promptsPerIteration, episodes } = makePipelineConfig('tiny', s.overrides).grpo;
+      return [s.label, groupSize, groupSize * promptsPerIteration, episodes];
+    })).toEqual([
+      ['G = 8', 8, 32, 1280],
+      ['G = 2', 2, 32, 1280],
+    ]);
+    expect(stagesStillValid(makePipelineConfig('tiny', groups[0].overrides), makePipelineConfig('tiny', groups[1].overrides))).toEqual(expect.arrayContaining(['sft', 'rm']));
+    // Ensembles: GRPO at β = 0 against one reward model, then the minimum and UWO of one ensemble — trained only where
+    // it is used, once: the UWO run keeps the WCO run's members.
+    const ensembles = lessonSteps(findLesson('ensembles')!);
+    expect(ensembles.map((s) => [s.label, makePipelineConfig('tiny', s.overrides).grpo.beta, makePipelineConfig('tiny', s.overrides).grpo.rewardSource, makePipelineConfig('tiny', s.overrides).ensemble.combine, s.stages.includes('ensemble')])).toEqual([
+      ['One reward model', 0, 'rm', 'mean', false],
+      ['WCO: the minimum of 4', 0, 'ensemble', 'min', true],
+      ['UWO: mean − 0.5·variance', 0, 'ensemble', 'uwo', true],
+    ]);
+    expect(stagesStillValid(makePipelineConfig('tiny', ensembles[1].overrides), makePipelineConfig('tiny', ensembles[2].overrides))).toEqual(expect.arrayContaining(['sft', 'rm', 'ensemble']));
     expect(lessonFromSearch('?lesson=kl-sweep')?.id).toBe('kl-sweep');
     expect(lessonFromSearch('?x=1&lesson=best-of-n')?.id).toBe('best-of-n');
     expect(lessonFromSearch('?lesson=nope')).toBeUndefined();
@@ -196,9 +215,9 @@ describe('lessons', () => {
     const started: Lesson[] = [];
     const { div, render } = mount(<Lessons onStart={(l) => started.push(l)} activeId="kl-sweep" />);
     const items = [...div.querySelectorAll('li.lesson')];
-    expect(items.map((li) => li.querySelector('h3')!.textContent)).toEqual(['InstructGPT pipeline', 'KL-coefficient sweep', 'Best-of-N vs PPO', 'PPO or DPO? Same labels, two methods']);
-    expect(items.map((li) => li.getAttribute('aria-current'))).toEqual([null, 'true', null, null]);
-    expect(items.map((li) => li.querySelector('details')!.open)).toEqual([false, true, false, false]);
+    expect(items.map((li) => li.querySelector('h3')!.textContent)).toEqual(LESSONS.map((l) => l.title));
+    expect(items.map((li) => li.getAttribute('aria-current'))).toEqual(LESSONS.map((l) => (l.id === 'kl-sweep' ? 'true' : null)));
+    expect(items.map((li) => li.querySelector('details')!.open)).toEqual(LESSONS.map((l) => l.id === 'kl-sweep'));
     expect(items[1].querySelector('.lesson-runs')!.textContent).toMatch(/^3 runs: β = 0\.2, β = 0\.05, β = 0 ·/);
     act(() => (items[2].querySelector('button') as HTMLButtonElement).click());
     act(() => (items[1].querySelector('button') as HTMLButtonElement).click());

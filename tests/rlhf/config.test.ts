@@ -159,7 +159,9 @@ describe('which stage outputs a change of settings leaves valid', () => {
     // The run's response rule: PPO, GRPO and RLOO score a response without EOS by it (DPO only reports with it).
     ['the missing-EOS penalty', { 'ppo.noEosPenalty': -2 }, ['pretrain', 'sft', 'rm', 'ensemble', 'dpo']],
     // PPO, GRPO and RLOO may score with the ensemble (<stage>.rewardSource): a change of it is a change of their reward.
-    ['an ensemble setting', { 'ensemble.combine': 'min' }, ['pretrain', 'sft', 'rm', 'dpo']],
+    // How the members combine is read by those stages, not by the members' training: the ensemble itself is kept.
+    ['how the ensemble combines', { 'ensemble.combine': 'min', 'ensemble.lambda': 2 }, ['pretrain', 'sft', 'rm', 'ensemble', 'dpo']],
+    ['the number of ensemble members', { 'ensemble.members': 3 }, ['pretrain', 'sft', 'rm', 'dpo']],
     ["PPO's reward source", { 'ppo.rewardSource': 'gold' }, ['pretrain', 'sft', 'rm', 'ensemble', 'dpo', 'grpo', 'rloo']],
     ["the labelers' settings", { 'labels.k': 4 }, ['pretrain', 'sft']],
     ['an SFT setting', { 'sft.lr': 1e-3 }, ['pretrain']],

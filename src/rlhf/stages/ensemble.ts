@@ -28,6 +28,8 @@ export const ensemble = {
   writes: ENSEMBLE_CHECKPOINT,
   // Each member trains with the reward model's settings on the same preference data.
   dependsOn: ['labels', 'rm'],
+  // How the members' scores combine is the RL stage's reading of them (its dependsOn: 'ensemble'), not the members'.
+  notInOutput: ['ensemble.combine', 'ensemble.lambda'],
   byDefault: false,
   lengthSettings: ['labels.prompts', 'rm.epochs', 'ensemble.members'],
   diagram: { lit: ['responses', 'reward-model'] },

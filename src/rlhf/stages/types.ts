@@ -126,6 +126,8 @@ export interface StageDescriptor<Id extends string = string, Metric extends stri
   readonly writes?: string;
   /** Settings (sections or dotted paths) its output depends on, besides its own section and its inputs'. */
   readonly dependsOn?: readonly string[];
+  /** Settings of its own sections that only the stages using its output read: changing them keeps its checkpoint. */
+  readonly notInOutput?: readonly string[];
   /** Part of the pipeline when no stages are named (the InstructGPT recipe); the others are chosen. */
   readonly byDefault: boolean;
   /**
