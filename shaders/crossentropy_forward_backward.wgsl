@@ -27,29 +27,7 @@ override WG: u32 = 256u;    // threads per workgroup
 override TPR: u32 = 256u;   // threads per row, dividing WG; 1 = serial
 const LOWEST: f32 = -0x1.fffffep+127f;   // the most negative finite f32
 
-var<workgroup> red_m: array<f32, WG>;
-var<workgroup> red_s: array<f32, WG>;
-
-// Merges the (max, Σexp(x − max)) pairs of the TPR threads of each row segment; every thread gets its row's
-// pair. Called in uniform control flow by the whole workgroup.
-fn row_merge(lid: u32, m: f32, s: f32) -> vec2f {
-  if (TPR == 1u) { return vec2f(m, s); }   // serial: the thread already holds its row's pair
-  let lane = lid % TPR;
-  red_m[lid] = m;
-  red_s[lid] = s;
-  workgroupBarrier();
-  for (var k = TPR / 2u; k > 0u; k >>= 1u) {
-    if (lane < k) {
-      let m1 = red_m[lid];
-      let m2 = red_m[lid + k];
-      let mx = max(m1, m2);
-      red_s[lid] = red_s[lid] * exp(m1 - mx) + red_s[lid + k] * exp(m2 - mx);
-      red_m[lid] = mx;
-    }
-    workgroupBarrier();
-  }
-  return vec2f(red_m[lid - lane], red_s[lid - lane]);   // read once: no barrier needed before reuse
-}
+//! include row_merge
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
