@@ -2,7 +2,8 @@
 // SwiftShader) — the same src/rlhf/pipeline.ts the page's worker runs. Writes into --out:
 //   metrics.jsonl   one object per logged step: {"stage","step","<metric name>": value, …} (src/rlhf/metrics.ts)
 //   samples.jsonl   held-out evaluation samples {"prompt","response","policy":"sft"|<policy stage>|"bon-<N>","proxy","gold"}
-//   episodes.jsonl  every PPO rollout episode (prompt, response, score, gold, per-token KL/advantage/log-prob)
+//   episodes.jsonl  every RL rollout (PPO's episodes, GRPO's and RLOO's completions with their group): stage,
+//                   iteration, prompt, response, score, gold, per-token KL/advantage/log-prob
 //   summary.json    the headline numbers (see PipelineCliSummary; `policies` has every trained policy's evaluation,
 //                   `gao_fits` Gao et al.'s curves fitted to each method's gold-vs-√KL points (α, β, R², d*),
 //                   `alarms` the metric alarms that stopped a stage)
@@ -196,7 +197,7 @@ export async function runPipelineCli(opts: PipelineCliOptions, log: (line: strin
           // Optimizer steps every 10th; everything else (checks, evaluations, PPO iterations) always.
           if (r.step % 10 === 0 || !('lr' in r) || 'objective/kl' in r) log(`${r.stage} ${r.step}: ${Object.entries(r).filter(([k]) => k !== 'stage' && k !== 'step').map(([k, v]) => `${k} ${fmt(v as number)}`).join(' ')}`);
         },
-        episodes: (iteration, episodes) => appendFileSync(resolve(out, 'episodes.jsonl'), episodes.map((e) => `${JSON.stringify({ iteration, ...e })}\n`).join('')),
+        episodes: (stage, iteration, episodes) => appendFileSync(resolve(out, 'episodes.jsonl'), episodes.map((e) => `${JSON.stringify({ stage, iteration, ...e })}\n`).join('')),
         samples: (samples) => appendFileSync(resolve(out, 'samples.jsonl'), samples.map((s) => `${JSON.stringify(s)}\n`).join('')),
         checkpoint: (name, bytes) => writeFileSync(resolve(out, 'checkpoints', `${name}.safetensors`), bytes),
         log,

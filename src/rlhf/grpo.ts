@@ -56,6 +56,7 @@ import { POLICY_MICROBATCH_TOKENS } from './batch-sizes';
 import { lastTokenScores, sequenceLogprobs } from './forward';
 import { type AdvantageScale, fracRewardZeroStd, groupAdvantages, rlooAdvantages } from './group-advantages';
 import { aggregationWeights, type LossAggregation } from './loss-aggregation';
+import type { Episode } from './episode';
 import type { MetricRecord } from './metrics';
 import type { RewardSource } from './reward-sources';
 import { sampleRollout } from './rollout';
@@ -107,25 +108,11 @@ export interface GroupModels {
   proxy?: GPT;
 }
 
-/** One sampled completion of an iteration: its group (prompt index), reward and advantage. */
-export interface GroupCompletion {
-  prompt: string;
-  group: number;
-  response: string;
-  /** The reward source's score, or the missing-EOS penalty. */
-  reward: number;
-  /** The advantage every one of its tokens got. */
-  advantage: number;
-  finished: boolean;
-  gold: number | undefined;
-  /** Response tokens (EOS included). */
-  length: number;
-}
-
 export interface GroupIteration {
   /** The iteration's metrics (the stage that runs it names the record's stage). */
   metrics: Omit<MetricRecord, 'stage'>;
-  completions: GroupCompletion[];
+  /** Its completions, each with its group, reward and advantage. */
+  episodes: Episode[];
 }
 
 /** Unbiased ε of GRPO's advantage denominator (TRL's 1e-4). */
@@ -148,6 +135,13 @@ export function broadcastToTokens(batch: Pick<PackedBatch, 'B' | 'T' | 'mask'>, 
 function rowSums(batch: PackedBatch, f: (i: number) => number): Float64Array {
   const out = new Float64Array(batch.B);
   for (let b = 0; b < batch.B; b++) for (let i = b * batch.T; i < (b + 1) * batch.T; i++) if (batch.mask[i] !== 0) out[b] += f(i);
+  return out;
+}
+
+/** Row b's values of `grid` (B,T) on its response tokens, in order. */
+function responseValues(batch: PackedBatch, grid: ArrayLike<number>, b: number): number[] {
+  const out: number[] = [];
+  for (let i = b * batch.T; i < (b + 1) * batch.T; i++) if (batch.mask[i] !== 0) out.push(grid[i]);
   return out;
 }
 
@@ -299,17 +293,22 @@ export class GroupTrainer {
     if (proxy) metrics['objective/scores'] = mean(proxy);
     if (golds) metrics['objective/gold'] = mean(golds);
 
-    const completions: GroupCompletion[] = rowPrompts.map((prompt, b) => ({
-      prompt,
-      group: Math.floor(b / G),
-      response: texts[b],
-      reward: rewards[b],
-      advantage: advantages[b],
-      finished: rollout.finished[b],
-      gold: golds?.[b],
-      length: batch.lengths[b],
-    }));
-    return { metrics, completions };
+    const episodes: Episode[] = rowPrompts.map((prompt, b) => {
+      const logprobs = responseValues(batch, logp, b);
+      return {
+        prompt,
+        response: texts[b],
+        score: rewards[b],
+        gold: golds?.[b],
+        finished: rollout.finished[b],
+        group: Math.floor(b / G),
+        tokens: tok.tokenize(rollout.ids[b]),
+        kl: refGrid ? responseValues(batch, Float64Array.from(logp, (l, i) => l - refGrid[i]), b) : logprobs.map(() => NaN),
+        advantages: logprobs.map(() => advantages[b]),
+        logprobs,
+      };
+    });
+    return { metrics, episodes };
   }
 
   /**

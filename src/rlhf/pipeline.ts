@@ -33,7 +33,7 @@ import { type PipelineConfig, PipelineConfigError, rewardSourceProblems } from '
 import { fitPointOf, fitStage, type FitPoint, type GaoFitSummary, gaoFitSummary } from './frontier-fits';
 import { memoryProblems } from './memory';
 import { checkAlarms, type Alarm, type MetricRecord } from './metrics';
-import type { Episode } from './ppo';
+import type { Episode } from './episode';
 import type { Ranking } from './preferences';
 import type { PreferenceSplit, StageContext, Weights } from './stages/context';
 import { DEFAULT_STAGES, STAGE_IDS, stageById, type StageId } from './stages';
@@ -65,7 +65,8 @@ export interface PipelineEvents {
   stage?(stage: PipelineStage, state: 'started' | 'done' | 'skipped', seconds?: number, time?: TimeSplit): void;
   metrics?(record: MetricRecord): void;
   progress?(progress: Progress): void;
-  episodes?(iteration: number, episodes: Episode[]): void;
+  /** An RL stage's rollouts of one iteration (PPO, GRPO, RLOO). */
+  episodes?(stage: PipelineStage, iteration: number, episodes: Episode[]): void;
   samples?(samples: SampleRecord[]): void;
   checkpoint?(name: string, bytes: Uint8Array): void;
   log?(line: string): void;

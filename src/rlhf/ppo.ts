@@ -33,6 +33,7 @@
 //     tens of policy steps, not thousands, and an EMA started at the SFT weights would still be mostly SFT.
 //   - Batch sizes are tiny (the lab trains a 0.27M-parameter model on a laptop): default 32 episodes per
 //     iteration, not 512.
+import type { Episode } from './episode';
 import { Tape } from '../autograd/tape';
 import * as op from '../autograd/ops';
 import { mixSeed, shuffledIndices, TextBatcher, type TokenBatch } from '../model/data';
@@ -105,21 +106,6 @@ export interface PPOModels {
   reward: GPT | RewardSource;
   /** Value head, initialised from the reward model. */
   value: GPT;
-}
-
-/** One episode of an iteration, for the samples view. */
-export interface Episode {
-  prompt: string;
-  response: string;
-  /** The reward model's score (or the missing-EOS penalty). */
-  score: number;
-  gold: number | undefined;
-  finished: boolean;
-  /** Per response token: text, KL contribution, advantage, log-prob. */
-  tokens: string[];
-  kl: number[];
-  advantages: number[];
-  logprobs: number[];
 }
 
 export interface PPOIteration {

@@ -86,7 +86,7 @@ export function routeEvent(event: EngineEvent, { lab, run, feedback, others }: B
       r.onProgress({ stage: event.stage, done: event.done, total: event.total, etaSeconds: event.etaSeconds });
       return;
     case 'episodes':
-      r.onEpisodes(event.iteration, event.episodes);
+      r.onEpisodes(event.stage, event.iteration, event.episodes);
       return;
     case 'samples':
       r.onSamples(event.samples);

@@ -16,7 +16,7 @@
 import { create } from 'zustand';
 import { METRIC_NAMES, METRICS, type MetricRecord, type Stage } from '../rlhf/metrics';
 import type { PipelineStage, PipelineSummary, Progress, SampleRecord } from '../rlhf/pipeline';
-import type { Episode } from '../rlhf/ppo';
+import type { Episode } from '../rlhf/episode';
 import { DEFAULT_STAGES, inRunOrder, STAGE_IDS, STAGE_REGISTRY, stageById } from '../rlhf/stages';
 import { withLatestSamples } from '../worker/protocol';
 
@@ -233,6 +233,8 @@ export class Throttle {
 // ---- the store -----------------------------------------------------------------------------------------------------
 
 export interface EpisodeBatch {
+  /** The RL stage that sampled them. */
+  stage: PipelineStage;
   iteration: number;
   episodes: Episode[];
 }
@@ -294,7 +296,7 @@ export interface RunActions {
   onStage(stage: PipelineStage, state: 'started' | 'done' | 'skipped', seconds?: number): void;
   onMetrics(records: readonly MetricRecord[]): void;
   onProgress(progress: Progress): void;
-  onEpisodes(iteration: number, episodes: Episode[]): void;
+  onEpisodes(stage: PipelineStage, iteration: number, episodes: Episode[]): void;
   onSamples(samples: readonly SampleRecord[]): void;
   onSummary(summary: PipelineSummary): void;
   /** The run's state as the worker reports it; `stage` is where it is (or ended). 'failed' marks that stage failed,
@@ -435,8 +437,8 @@ export function createRunStore(options: RunStoreOptions = {}) {
         set({ progress: { ...get().progress, [stage]: { done, total, etaSeconds } } });
       },
 
-      onEpisodes(iteration, episodes) {
-        set({ episodes: { iteration, episodes } });
+      onEpisodes(stage, iteration, episodes) {
+        set({ episodes: { stage, iteration, episodes } });
       },
 
       onSamples(samples) {

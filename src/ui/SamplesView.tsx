@@ -1,11 +1,12 @@
-// The latest PPO rollouts: prompt, response, proxy (reward model) and gold reward, each response token coloured by
-// its KL contribution, advantage or log-prob (one scale for all rollouts shown, so colours compare across them),
-// with a legend; beside it, the SFT policy's answer to the same prompt when the evaluation samples have one. Below,
+// The latest RL rollouts (PPO's episodes; GRPO's and RLOO's completions, a group's one after another): prompt,
+// response, training reward and gold reward, each response token coloured by its KL contribution, advantage or
+// log-prob (one scale for all rollouts shown, so colours compare across them), with a legend; beside it, the SFT
+// policy's answer to the same prompt when the evaluation samples have one. Below,
 // the held-out evaluation samples side by side, one column per policy (SFT, PPO, DPO, …, best-of-N) answering the
 // same prompt, once the later stages have run.
 import { useId, useState } from 'react';
 import type { SampleRecord } from '../rlhf/pipeline';
-import type { Episode } from '../rlhf/ppo';
+import type { Episode } from '../rlhf/episode';
 import { isStageId, policyLabel, STAGE_IDS } from '../rlhf/stages';
 import { type LabStore, useLabStore } from '../store';
 import { type RunStore, useRunStore } from '../store/run';
@@ -36,7 +37,7 @@ export const COLOURINGS: Readonly<Record<TokenColouring, Colouring>> = {
     values: (e) => e.advantages,
     negative: [214, 69, 69],
     positive: [46, 158, 91],
-    legend: ['worse than the value head expected', 'better than expected'],
+    legend: ['worse than expected (PPO: by its value head; GRPO, RLOO: by its group)', 'better than expected'],
   },
   logprob: {
     label: 'Log-prob',
@@ -86,10 +87,10 @@ function Legend({ mode, scale }: { mode: TokenColouring; scale: number }) {
   );
 }
 
-function Scores({ proxy, gold, finished }: { proxy: number; gold: number | null | undefined; finished?: boolean }) {
+function Scores({ proxy, gold, finished, reward = 'Proxy (RM)' }: { proxy: number; gold: number | null | undefined; finished?: boolean; reward?: string }) {
   return (
     <p className="sample-scores">
-      Proxy (RM) <span className="num">{formatValue(proxy)}</span>
+      {reward} <span className="num">{formatValue(proxy)}</span>
       {gold !== undefined && gold !== null && (
         <>
           {' · '}Gold <span className="num">{formatValue(gold)}</span>
@@ -100,16 +101,19 @@ function Scores({ proxy, gold, finished }: { proxy: number; gold: number | null 
   );
 }
 
-function EpisodeCard({ episode, index, iteration, mode, scale, sft }: { episode: Episode; index: number; iteration: number; mode: TokenColouring; scale: number; sft: SampleRecord | undefined }) {
+function EpisodeCard({ episode, index, stage, iteration, mode, scale, sft }: { episode: Episode; index: number; stage: string; iteration: number; mode: TokenColouring; scale: number; sft: SampleRecord | undefined }) {
   const values = COLOURINGS[mode].values(episode);
   return (
     <article className="episode" aria-label={`Rollout ${index + 1}`}>
       <p className="episode-prompt">
         <strong>Prompt</strong> {episode.prompt}
+        {episode.group !== undefined && <span className="muted"> · group {episode.group + 1}: its completions are compared with each other</span>}
       </p>
       <div className="episode-answers">
         <div className="episode-answer">
-          <h4>PPO, iteration {iteration}</h4>
+          <h4>
+            {stage}, iteration {iteration}
+          </h4>
           <p className="tokens" data-testid="ppo-response">
             {episode.tokens.map((t, i) => (
               <span key={i} className="token" style={{ backgroundColor: tokenColour(values[i], scale, mode) }} title={`${COLOURINGS[mode].label} ${formatValue(values[i])}`}>
@@ -117,7 +121,7 @@ function EpisodeCard({ episode, index, iteration, mode, scale, sft }: { episode:
               </span>
             ))}
           </p>
-          <Scores proxy={episode.score} gold={episode.gold} finished={episode.finished} />
+          <Scores proxy={episode.score} gold={episode.gold} finished={episode.finished} reward="Reward" />
         </div>
         {sft && (
           <div className="episode-answer episode-sft">
@@ -195,7 +199,7 @@ export function SamplesView({ store = useRunStore, lab = useLabStore, limit = 6,
     <section className="samples" aria-label="Samples">
       <h2>Samples</h2>
       {episodes.length === 0 ? (
-        <p className="muted">No PPO rollouts yet.</p>
+        <p className="muted">No RL rollouts yet.</p>
       ) : (
         <>
           <div className="samples-controls">
@@ -210,7 +214,7 @@ export function SamplesView({ store = useRunStore, lab = useLabStore, limit = 6,
             <Legend mode={mode} scale={scale} />
           </div>
           {episodes.map((e, i) => (
-            <EpisodeCard key={i} episode={e} index={i} iteration={batch!.iteration} mode={mode} scale={scale} sft={sftFor(e.prompt)} />
+            <EpisodeCard key={i} episode={e} index={i} stage={policyLabel(batch!.stage, config)} iteration={batch!.iteration} mode={mode} scale={scale} sft={sftFor(e.prompt)} />
           ))}
         </>
       )}

@@ -152,7 +152,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
       batch.metric(record);
     },
     progress: (p) => batch.progress(p),
-    episodes: (iteration, episodes) => send({ type: 'episodes', iteration, episodes }),
+    episodes: (stage, iteration, episodes) => send({ type: 'episodes', stage, iteration, episodes }),
     samples: (s) => {
       session.samples = withLatestSamples(session.samples, s); // the latest batch per policy, as the page shows them
       send({ type: 'samples', samples: s });

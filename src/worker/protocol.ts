@@ -7,7 +7,7 @@ import type { GPTConfig } from '../model/config';
 import type { PipelineConfig } from '../rlhf/config';
 import type { MetricRecord } from '../rlhf/metrics';
 import type { HumanLabelMode, PipelineStage, PipelineSummary, SampleRecord } from '../rlhf/pipeline';
-import type { Episode } from '../rlhf/ppo';
+import type { Episode } from '../rlhf/episode';
 import type { Ranking } from '../rlhf/preferences';
 
 export type { Episode, HumanLabelMode, MetricRecord, PipelineConfig, PipelineStage, PipelineSummary, Ranking, SampleRecord, TimeSplit };
@@ -227,7 +227,7 @@ export type EngineEvent =
   /** The latest progress of the running stage (coalesced with the metric batches). */
   | { type: 'progress'; stage: PipelineStage; done: number; total: number; etaSeconds: number | undefined }
   /** The rollouts of the latest PPO iteration (prompt, response, score, per-token KL/advantage/log-prob). */
-  | { type: 'episodes'; iteration: number; episodes: Episode[] }
+  | { type: 'episodes'; stage: PipelineStage; iteration: number; episodes: Episode[] }
   /** Held-out evaluation samples (best-of-N, SFT vs PPO). */
   | { type: 'samples'; samples: SampleRecord[] }
   /** A checkpoint the pipeline wrote is kept in the worker (latest per name) and can be exported. */

@@ -4,7 +4,7 @@
 import { act } from 'react';
 import { describe, expect, test } from 'vitest';
 import { METRICS } from '../../src/rlhf/metrics';
-import type { Episode } from '../../src/rlhf/ppo';
+import type { Episode } from '../../src/rlhf/episode';
 import { createRunStore } from '../../src/store/run';
 import { MetricsTable } from '../../src/ui/MetricsTable';
 import { colourScale, SamplesView, tokenColour } from '../../src/ui/SamplesView';
@@ -73,16 +73,17 @@ describe('SamplesView', () => {
   test('shows the rollouts with scores; the colouring switch changes token colours', () => {
     const store = manualStore();
     const { div } = mount(<SamplesView store={store} />);
-    expect(div.textContent).toContain('No PPO rollouts yet.');
-    act(() => store.getState().onEpisodes(12, episodes));
+    expect(div.textContent).toContain('No RL rollouts yet.');
+    act(() => store.getState().onEpisodes('ppo', 12, episodes));
 
     const cards = div.querySelectorAll('article.episode');
     expect(cards.length).toBe(2);
     expect(cards[0].getAttribute('aria-label')).toBe('Rollout 1');
     expect(cards[0].textContent).toContain('Review:');
     expect(cards[0].textContent).toContain('PPO, iteration 12');
-    expect(cards[0].querySelector('.sample-scores')!.textContent).toBe('Proxy (RM) 0.5 · Gold 0.25');
-    expect(cards[1].querySelector('.sample-scores')!.textContent).toBe('Proxy (RM) 1.5'); // no gold reward
+    expect(cards[0].querySelector('.sample-scores')!.textContent).toBe('Reward 0.5 · Gold 0.25');
+    expect(cards[1].querySelector('.sample-scores')!.textContent).toBe('Reward 1.5'); // no gold reward
+    expect(div.textContent).not.toContain('group');
 
     const group = div.querySelector('[role="radiogroup"]')!;
     expect(group.getAttribute('aria-label')).toBe('Colour tokens by');
@@ -119,11 +120,29 @@ describe('SamplesView', () => {
     expect(legendEnds).toEqual(['-4', '0']);
   });
 
+  test("a group method's completions: its name, each completion's group, one advantage on all its tokens, grey KL at β = 0", () => {
+    const store = manualStore();
+    const { div } = mount(<SamplesView store={store} initialColouring="advantage" />);
+    const completion = (response: string, advantage: number, group: number): Episode => ({
+      ...episode('Review: ', [...response], [NaN, NaN], [advantage, advantage], [-1, -2], advantage, undefined),
+      group,
+    });
+    act(() => store.getState().onEpisodes('grpo', 3, [completion('ab', 0.7, 0), completion('cd', -0.7, 0), completion('ef', 0, 1)]));
+    const cards = [...div.querySelectorAll('article.episode')];
+    expect(cards.map((c) => c.querySelector('h4')!.textContent)).toEqual(['GRPO, iteration 3', 'GRPO, iteration 3', 'GRPO, iteration 3']);
+    expect(cards.map((c) => c.querySelector('.episode-prompt')!.textContent)).toEqual([1, 1, 2].map((g) => `Prompt Review:  · group ${g}: its completions are compared with each other`));
+    const colours = (card: Element) => [...card.querySelectorAll<HTMLElement>('.token')].map((t) => t.style.backgroundColor);
+    expect(colours(cards[0])).toEqual(['rgba(46, 158, 91, 0.75)', 'rgba(46, 158, 91, 0.75)']); // better than its group: green on every token
+    expect(colours(cards[1])).toEqual(['rgba(214, 69, 69, 0.75)', 'rgba(214, 69, 69, 0.75)']);
+    act(() => (div.querySelector<HTMLInputElement>('input[value="kl"]')!).click());
+    expect(colours(cards[0])).toEqual(['rgba(0, 0, 0, 0.35)', 'rgba(0, 0, 0, 0.35)']); // no reference at β = 0: no KL to show
+  });
+
   test('the SFT answer to the same prompt sits beside the PPO one; evaluation samples side by side', () => {
     const store = manualStore();
     const { div } = mount(<SamplesView store={store} />);
     act(() => {
-      store.getState().onEpisodes(3, episodes);
+      store.getState().onEpisodes('ppo', 3, episodes);
       store.getState().onSamples([
         { prompt: 'Review: ', response: 'It was ok.', policy: 'sft', proxy: -0.2, gold: 0.1 },
         { prompt: 'Review: ', response: 'Great film', policy: 'ppo', proxy: 0.9, gold: 0.7 },

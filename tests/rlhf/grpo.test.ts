@@ -9,6 +9,7 @@ import { makeConfig } from '../../src/model/config';
 import { GPT } from '../../src/model/gpt';
 import { initWeights } from '../../src/model/params';
 import { makePipelineConfig } from '../../src/rlhf/config';
+import type { Episode } from '../../src/rlhf/episode';
 import { groupAdvantages, rlooAdvantages } from '../../src/rlhf/group-advantages';
 import { broadcastToTokens, type GroupConfig, type GroupMethod, GroupTrainer } from '../../src/rlhf/grpo';
 import { isMetricName } from '../../src/rlhf/metrics';
@@ -57,7 +58,7 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
     const reward = countingSource();
     const trainer = new GroupTrainer({ policy, reference, reward, proxy }, tok, groupConfig({ noEosPenalty: -1 }), 5, task.gold);
     try {
-      const { metrics: m, completions } = await trainer.step(prompts);
+      const { metrics: m, episodes: completions } = await trainer.step(prompts);
       // Group layout: prompt g's G completions are rows g·G … g·G + G − 1, and the reward source saw exactly those rows.
       expect(completions).toHaveLength(prompts.length * 4);
       expect(completions.map((c) => c.group)).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
@@ -70,9 +71,17 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
       for (let g = 0; g < prompts.length; g++) expect(new Set(completions.filter((c) => c.group === g).map((c) => c.response)).size, `group ${g}`).toBeGreaterThan(1);
       // The reward is the source's score, or the missing-EOS penalty; the advantage (r − mean)/(std + 1e-4) of its group.
       const scores = reward.seen[0].responses.map(distinct);
-      expect(completions.map((c) => c.reward)).toEqual(completions.map((c, b) => (c.finished ? scores[b] : -1)));
-      const rewards = completions.map((c) => c.reward);
-      expect(completions.map((c) => c.advantage)).toEqual(Array.from(groupAdvantages(rewards, 4, 'group', 1e-4)));
+      expect(completions.map((c) => c.score)).toEqual(completions.map((c, b) => (c.finished ? scores[b] : -1)));
+      const rewards = completions.map((c) => c.score);
+      // …on every one of its tokens; each token's KL contribution is log π − log π_SFT (here 0: the policy is still SFT).
+      const advantages = Array.from(groupAdvantages(rewards, 4, 'group', 1e-4));
+      completions.forEach((c, b) => {
+        expect(c.tokens.length, `completion ${b}`).toBeGreaterThan(0);
+        for (const values of [c.advantages, c.kl, c.logprobs]) expect(values).toHaveLength(c.tokens.length);
+        expect(new Set(c.advantages)).toEqual(new Set([advantages[b]]));
+        for (const k of c.kl) expect(Math.abs(k)).toBeLessThan(1e-4);
+        for (const l of c.logprobs) expect(l).toBeLessThan(0);
+      });
       for (const c of completions) expect(c.gold).toBe(task.gold!(c.prompt, c.response));
 
       const names = ['reward', 'reward_std', 'frac_reward_zero_std', 'kl', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'entropy', 'completions/mean_length', 'objective/scores', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'policy/sqrt_kl', 'lr', 'grad_norm', 'episode'];
@@ -81,7 +90,7 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
       expect(finite(m)).toEqual([]);
       expect(m.reward).toBeCloseTo(rewards.reduce((a, b) => a + b, 0) / 12, 12);
       expect(m.episode).toBe(12);
-      expect(m['completions/mean_length']).toBeCloseTo(completions.reduce((a, c) => a + c.length, 0) / 12, 12);
+      expect(m['completions/mean_length']).toBeCloseTo(completions.reduce((a, c) => a + c.tokens.length, 0) / 12, 12);
       // The first iteration samples from the reference's weights: KL 0 exactly (both estimators), and at μ = 1 the
       // ratio is 1 exactly, so nothing clips.
       expect(m['objective/kl']).toBe(0);
@@ -136,11 +145,12 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
     const reward = countingSource();
     const trainer = new GroupTrainer({ policy, reference, reward }, tok, groupConfig({ method: { kind: 'rloo' }, beta: 0.05 }), 5, task.gold);
     try {
-      const { metrics: m, completions } = await trainer.step(prompts);
-      const rewards = completions.map((c) => c.reward);
+      const { metrics: m, episodes: completions } = await trainer.step(prompts);
+      const rewards = completions.map((c) => c.score);
+      const advantage = (c: Episode) => c.advantages[0]; // a completion's advantage is on every one of its tokens
       // The rollout policy is the reference here: KL 0, so r − β·KL = r and the advantages are r_i − mean of the others.
       expect(m['objective/kl']).toBe(0);
-      expect(completions.map((c) => c.advantage)).toEqual(Array.from(rlooAdvantages(rewards, 4)));
+      expect(completions.map(advantage)).toEqual(Array.from(rlooAdvantages(rewards, 4)));
       const names = ['reward', 'reward_std', 'frac_reward_zero_std', 'entropy', 'completions/mean_length', 'objective/kl_coef', 'objective/non_score_reward', 'objective/rlhf_reward', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'policy/sqrt_kl', 'lr', 'grad_norm', 'episode'];
       expect(Object.keys(m).sort()).toEqual(['step', ...names].sort());
       expect(finite(m)).toEqual([]);
@@ -156,10 +166,10 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
       // The advantages still sum to 0 in every group (a leave-one-out baseline), and differ from the plain rewards' by
       // the KL penalty now.
       for (let g = 0; g < prompts.length; g++) {
-        const sum = second.completions.filter((c) => c.group === g).reduce((a, c) => a + c.advantage, 0);
+        const sum = second.episodes.filter((c) => c.group === g).reduce((a, c) => a + advantage(c), 0);
         expect(Math.abs(sum), `group ${g}`).toBeLessThan(1e-9);
       }
-      expect(second.completions.map((c) => c.advantage)).not.toEqual(Array.from(rlooAdvantages(second.completions.map((c) => c.reward), 4)));
+      expect(second.episodes.map(advantage)).not.toEqual(Array.from(rlooAdvantages(second.episodes.map((c) => c.score), 4)));
     } finally {
       trainer.dispose();
       policy.dispose();

@@ -17,7 +17,7 @@ import { makePipelineConfig, PipelineConfigError } from '../../src/rlhf/config';
 import { lastTokenScores } from '../../src/rlhf/forward';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { Pipeline, type SampleRecord } from '../../src/rlhf/pipeline';
-import type { Episode } from '../../src/rlhf/ppo';
+import type { Episode } from '../../src/rlhf/episode';
 import { packRankings, rankingAgreement } from '../../src/rlhf/reward-model';
 import { combineEnsemble, ENSEMBLE_CHECKPOINT, ensembleSource } from '../../src/rlhf/reward-sources';
 import type { Weights } from '../../src/rlhf/stages/context';
@@ -52,7 +52,7 @@ function pipelineOf(rt: GpuRuntime, overrides: Record<string, unknown>, weights:
   run.pipeline = new Pipeline(rt, config, t, tok, { weights: initWeights(model, 1), config: model }, undefined, {
     metrics: (r) => run.records.push(r),
     checkpoint: (name, bytes) => run.checkpoints.set(name, bytes),
-    episodes: (_, e) => run.episodes.push(...e),
+    episodes: (_stage, _iteration, e) => run.episodes.push(...e),
     samples: (s) => run.samples.push(...s),
   });
   run.pipeline.weights.sft = initWeights(model, 1);

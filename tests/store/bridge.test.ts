@@ -13,7 +13,7 @@
 import { describe, expect, test, vi } from 'vitest';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { makePipelineConfig } from '../../src/rlhf/config';
-import type { Episode } from '../../src/rlhf/ppo';
+import type { Episode } from '../../src/rlhf/episode';
 import { createLabStore, detectDatasetFile, type LessonStepPlan, LOG_LINES } from '../../src/store';
 import { createLabSession, routeEvent } from '../../src/store/bridge';
 import { createFeedbackStore } from '../../src/store/feedback';
@@ -122,7 +122,7 @@ describe('bridge', () => {
       { type: 'checkpoint', name: 'sft', size: 1234 },
       { type: 'stage', stage: 'ppo', state: 'started' },
       { type: 'metrics', records: [{ stage: 'ppo', step: 0, 'objective/kl': 0.04, 'objective/scores': 0.5 }] },
-      { type: 'episodes', iteration: 0, episodes: [EPISODE] },
+      { type: 'episodes', stage: 'ppo', iteration: 0, episodes: [EPISODE] },
       { type: 'samples', samples },
       { type: 'log', line: 'ppo: iteration 0' },
       { type: 'summary', summary: SUMMARY },
@@ -132,7 +132,7 @@ describe('bridge', () => {
     expect(r.state).toBe('done');
     expect(r.stages.sft).toEqual({ state: 'done', seconds: 3 });
     expect(r.frontier.ppo).toEqual([{ step: 0, sqrtKl: 0.2, proxy: 0.5, gold: NaN }]);
-    expect(r.episodes).toEqual({ iteration: 0, episodes: [EPISODE] });
+    expect(r.episodes).toEqual({ stage: 'ppo', iteration: 0, episodes: [EPISODE] });
     expect(r.samples).toEqual(samples);
     expect(r.summary).toEqual(SUMMARY);
     expect(lab.getState().checkpoints).toEqual({ sft: 1234 });

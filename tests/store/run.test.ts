@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { STAGES, type SampleRecord } from '../../src/rlhf/pipeline';
-import type { Episode } from '../../src/rlhf/ppo';
+import type { Episode } from '../../src/rlhf/episode';
 import { metricsToCsv, metricsToJsonl } from '../../src/rlhf/metrics';
 import { createRunStore, MAX_KEPT_RUNS, MetricSeries, RUN_STAGES, type Scheduler, Throttle } from '../../src/store/run';
 
@@ -234,8 +234,8 @@ describe('run store', () => {
     expect(st().error).toBe('rm/loss is NaN: the reward model diverged');
 
     const episode: Episode = { prompt: 'p', response: 'ab', score: 1, gold: 0.5, finished: true, tokens: ['a', 'b'], kl: [0.1, -0.1], advantages: [1, -1], logprobs: [-0.5, -2] };
-    st().onEpisodes(7, [episode]);
-    expect(st().episodes).toEqual({ iteration: 7, episodes: [episode] });
+    st().onEpisodes('ppo', 7, [episode]);
+    expect(st().episodes).toEqual({ stage: 'ppo', iteration: 7, episodes: [episode] });
 
     const sample = (policy: string, response: string): SampleRecord => ({ prompt: 'q', response, policy, proxy: 0, gold: null });
     st().onSamples([sample('bon-4', 'x')]);

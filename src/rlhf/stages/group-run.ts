@@ -47,7 +47,8 @@ export async function runGroupStage(ctx: StageContext, stage: GroupStage): Promi
       await ctx.control.gate();
       const batch = Array.from({ length: s.promptsPerIteration }, (_, i) => prompts[order[(it * s.promptsPerIteration + i) % prompts.length]]);
       lastGood = await policy.params.getWeights();
-      const { metrics } = await trainer.step(batch);
+      const { metrics, episodes } = await trainer.step(batch);
+      ctx.events.episodes?.(id, it, episodes);
       try {
         ctx.emit({ stage: id, ...metrics });
       } catch (e) {

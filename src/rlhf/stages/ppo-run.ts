@@ -30,7 +30,7 @@ export async function runPpo(ctx: StageContext): Promise<void> {
       const batch = Array.from({ length: c.batchSize }, (_, i) => prompts[order[(it * c.batchSize + i) % prompts.length]]);
       lastGood = await models.policy.params.getWeights();
       const { metrics, episodes } = await trainer.step(batch);
-      ctx.events.episodes?.(it, episodes);
+      ctx.events.episodes?.('ppo', it, episodes);
       try {
         ctx.emit({ stage: 'ppo', ...metrics });
       } catch (e) {
