@@ -184,7 +184,7 @@ describe('tokenizer.json of the byte-level BPE', () => {
     fc.assert(
       fc.property(fc.array(pieces, { maxLength: 12 }), (parts) => {
         const text = parts.join('');
-        fc.pre(text.isWellFormed()); // Python strings that reach the tokenizer are valid Unicode
+        fc.pre(!/\p{Cs}/u.test(text)); // Python strings that reach the tokenizer are valid Unicode
         expect(hfEncode(file, text, true)).toEqual(Array.from(t.encode(text)));
       }),
       { seed: 16, numRuns: 400 },
