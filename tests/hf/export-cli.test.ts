@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { main, parseExportArgs } from '../../src/cli/export';
+import { parsePipelineArgs, pipelineCommand } from '../../src/cli/pipeline';
 import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint';
 import { makeConfig } from '../../src/model/config';
 import { makePipelineConfig } from '../../src/rlhf/config';
@@ -165,4 +166,12 @@ describe('npm run export -- --run DIR --trl OUT', () => {
     expect(noSft.err).toMatch(/TRL export: the run has no sft checkpoint \(checkpoints\/sft\.safetensors\)/);
     for (const x of ['x1', 'x2', 'x3']) expect(existsSync(join(dir, x))).toBe(false);
   });
+});
+
+test("run.json's command reruns the pipeline with the same settings", () => {
+  const opts = parsePipelineArgs(['--preset', 'nano', '--seed', '4', '--stages', 'sft,rm,grpo', '--kl-coef', '0.1', '--set', 'grpo.beta=0']);
+  if (opts === 'help') throw new Error('help');
+  const command = pipelineCommand(opts);
+  expect(command).toBe('npm run pipeline -- --task sentiment --preset nano --seed 4 --stages sft,rm,grpo --set ppo.klCoef=0.1 --set grpo.beta=0');
+  expect(parsePipelineArgs(command.split(' ').slice(4))).toEqual(opts);
 });
