@@ -8,6 +8,9 @@
 //                   `gao_fits` Gao et al.'s curves fitted to each method's gold-vs-√KL points (α, β, R², d*),
 //                   `alarms` the metric alarms that stopped a stage)
 //   checkpoints/    one safetensors file per checkpoint a stage wrote (base when pretrained, sft, reward-model, …)
+//   run.json        how the run was made: {task, preset, seed, stages, command, config} (the whole PipelineConfig)
+//   preferences.jsonl, preferences-heldout.jsonl  the rankings the reward model trained and was measured on, when a
+//                   stage made them (PreferenceDataset's format); `npm run export -- --run DIR --trl OUT` reads all this
 // --stages, --set and --help come from the stage registry (src/rlhf/stages/index.ts) and the config sections.
 // and prints a line per stage and per PPO iteration.
 // A metric alarm (src/rlhf/metrics.ts checkAlarms) is an outcome, not a crash, as on the page: it stops its stage (a
@@ -19,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { createNodeRuntime } from '../gpu/node';
 import { loadCheckpoint } from '../model/checkpoint';
 import { PRESETS, type PresetName } from '../model/config';
-import { makePipelineConfig, PipelineConfigError, STAGE_SETTING_DOCS } from '../rlhf/config';
+import { makePipelineConfig, type PipelineConfig, PipelineConfigError, STAGE_SETTING_DOCS } from '../rlhf/config';
+import { PreferenceDataset } from '../rlhf/preferences';
 import type { Alarm } from '../rlhf/metrics';
 import { createPipeline, STAGES, type PipelineStage, type PipelineSummary } from '../rlhf/pipeline';
 import { CHECKPOINT_NAMES, DEFAULT_STAGES, STAGE_REGISTRY } from '../rlhf/stages';
@@ -131,6 +135,22 @@ export interface PipelineCliOptions {
   failOnAlarm: boolean;
 }
 
+/** run.json: what made the run, enough to rerun it (here or, through `npm run export -- --trl`, with TRL). */
+export interface PipelineRunFile {
+  task: string;
+  preset: string;
+  seed: number;
+  stages: readonly string[];
+  command: string;
+  config: PipelineConfig;
+}
+
+/** The command line that reruns `opts` (every override spelled as --set). */
+export function pipelineCommand(opts: PipelineCliOptions): string {
+  const sets = Object.entries(opts.overrides).filter(([path]) => path !== 'task' && path !== 'seed').map(([path, v]) => ` --set ${path}=${v}`);
+  return `npm run pipeline -- --task ${opts.task} --preset ${opts.preset} --seed ${opts.seed} --stages ${opts.stages.join(',')}${opts.from ? ` --from ${opts.from}` : ''}${sets.join('')}`;
+}
+
 export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions | 'help' {
   const overrides: Record<string, string> = {};
   let task = 'sentiment';
@@ -182,6 +202,8 @@ export async function runPipelineCli(opts: PipelineCliOptions, log: (line: strin
   const out = resolve(opts.out);
   mkdirSync(resolve(out, 'checkpoints'), { recursive: true });
   for (const f of ['metrics.jsonl', 'samples.jsonl', 'episodes.jsonl']) writeFileSync(resolve(out, f), '');
+  const run: PipelineRunFile = { task: config.task, preset: config.preset, seed: config.seed, stages: opts.stages, command: pipelineCommand(opts), config };
+  writeFileSync(resolve(out, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
   const rt = await createNodeRuntime();
   log(`adapter: ${rt.adapter.description}`);
   const fmt = (x: number | undefined) => (x === undefined ? 'n/a' : Math.abs(x) >= 100 || (Math.abs(x) < 0.01 && x !== 0) ? x.toExponential(2) : x.toFixed(3));
@@ -217,6 +239,10 @@ export async function runPipelineCli(opts: PipelineCliOptions, log: (line: strin
       log(`== ${e.stage} stopped by an alarm at step ${e.step}: ${e.alarm.message}; the later stages run on its last good weights`);
     });
     const summary: PipelineCliSummary = { ...pipelineSummary, alarms };
+    if (pipeline.rankings) {
+      writeFileSync(resolve(out, 'preferences.jsonl'), new PreferenceDataset(pipeline.rankings.train).toJsonl());
+      writeFileSync(resolve(out, 'preferences-heldout.jsonl'), new PreferenceDataset(pipeline.rankings.heldout).toJsonl());
+    }
     writeFileSync(resolve(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     log(`wrote ${out}: summary.json, metrics.jsonl, samples.jsonl, episodes.jsonl, checkpoints/ (${summary.seconds.toFixed(0)} s)`);
     return summary;

@@ -1,5 +1,6 @@
-// Downloads of the run (metrics as CSV/JSONL, evaluation samples, the preference rankings) and of the
-// checkpoints the pipeline wrote (safetensors; the PPO policy also as ONNX), each enabled once the worker has it;
+// Downloads of the run (metrics as CSV/JSONL, evaluation samples, the preference rankings, "Continue in TRL": data,
+// models and a TRL script in one zip) and of the models (the base model and the checkpoints the pipeline wrote, as
+// safetensors, zipped Hugging Face folders, the policies also as ONNX), each enabled once the worker has it;
 // and the import of a TRL-format JSONL dataset as the custom task. The page refuses a file too large or not UTF-8
 // before sending it (src/store/import-file.ts); the worker validates the rest: a malformed file is refused with its
 // line-numbered problems (the first few, then how many more) and nothing changes.
@@ -41,14 +42,21 @@ export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPane
     { name: 'Download metrics (JSONL)', format: 'metrics-jsonl', enabled: records > 0, why: 'after a run has logged metrics' },
     { name: 'Download samples (JSONL)', format: 'samples-jsonl', enabled: samples > 0, why: 'after best-of-N or the evaluation' },
     { name: 'Download preferences (JSONL)', format: 'preferences-jsonl', enabled: rmDone, why: 'after the reward model stage' },
+    // The run's data, its base and SFT models and train_trl.py, which reruns its stages with TRL at scale.
+    { name: 'Continue in TRL', format: 'trl-zip', enabled: checkpoints.sft !== undefined, why: 'after the SFT stage' },
   ];
-  const models: { name: string; format: 'safetensors' | 'onnx'; model: PipelineCheckpointName; why: string }[] = [
+  const models: { name: string; format: 'safetensors' | 'onnx' | 'hf-zip'; model: PipelineCheckpointName; why: string }[] = [
     { name: 'Download SFT checkpoint', format: 'safetensors', model: 'sft', why: 'after the SFT stage' },
-    // Every reward model (the reward model's, the ensemble's with all its members in one file).
-    ...REWARD_MODEL_STAGES.map((s) => ({ name: `Download ${s.name.toLowerCase()}`, format: 'safetensors' as const, model: s.writes!, why: `after the ${s.name.toLowerCase()} stage` })),
-    // Every trained policy (PPO, DPO, …): its weights, and its forward pass as ONNX.
+    { name: 'Download SFT (Hugging Face)', format: 'hf-zip', model: 'sft', why: 'after the SFT stage' },
+    // Every reward model (the reward model's, the ensemble's with all its members in one file, or a folder each).
+    ...REWARD_MODEL_STAGES.flatMap((s) => [
+      { name: `Download ${s.name.toLowerCase()}`, format: 'safetensors' as const, model: s.writes!, why: `after the ${s.name.toLowerCase()} stage` },
+      { name: `Download ${s.name.toLowerCase()} (Hugging Face)`, format: 'hf-zip' as const, model: s.writes!, why: `after the ${s.name.toLowerCase()} stage` },
+    ]),
+    // Every trained policy (PPO, DPO, …): its weights, as a Hugging Face folder, and its forward pass as ONNX.
     ...TRAINED_POLICY_STAGES.flatMap((s) => [
       { name: `Download ${s.name} policy`, format: 'safetensors' as const, model: s.writes!, why: `after the ${s.name} stage` },
+      { name: `Download ${s.name} policy (Hugging Face)`, format: 'hf-zip' as const, model: s.writes!, why: `after the ${s.name} stage` },
       { name: `Download ${s.name} policy (ONNX)`, format: 'onnx' as const, model: s.writes!, why: `after the ${s.name} stage` },
     ]),
     { name: 'Download pretrained base', format: 'safetensors', model: 'base', why: 'when the preset pretrains its own base (nano, small)' },
@@ -76,7 +84,10 @@ export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPane
           ))}
         </div>
         <div role="group" aria-label="Checkpoints" className="export-group">
-          <h3>Checkpoints (safetensors, ONNX)</h3>
+          <h3>Models (safetensors, Hugging Face, ONNX)</h3>
+          <button type="button" disabled={!ready} onClick={() => exportFile('hf-zip')}>
+            Download base model (Hugging Face)
+          </button>
           {models.map((m) => {
             const bytes = checkpoints[m.model];
             return (

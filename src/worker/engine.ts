@@ -115,7 +115,7 @@ function humanMode(flag: HumanLabelMode | boolean | undefined): HumanLabelMode |
 
 /** Unrecognised failures of the base-model commands are the engine's ('internal'); of the rest, the pipeline's. */
 const fallbackKind = (c: Command): 'internal' | 'pipeline' =>
-  c.type === 'init' || c.type === 'generate' || (c.type === 'export' && c.model === undefined && (c.format === 'safetensors' || c.format === 'onnx')) ? 'internal' : 'pipeline';
+  c.type === 'init' || c.type === 'generate' || (c.type === 'export' && c.model === undefined && (c.format === 'safetensors' || c.format === 'onnx' || c.format === 'hf-zip')) ? 'internal' : 'pipeline';
 
 export function createEngine(post: Post, host: EngineHost): Engine {
   const session = createSession(post, host);

@@ -1,7 +1,11 @@
-// What the page downloads or saves of a session: `export` writes one file (a model as safetensors or ONNX — the loaded
-// base model, or a checkpoint the pipeline wrote — the metric records as JSONL or CSV, the evaluation samples, the
+// What the page downloads or saves of a session: `export` writes one file (a model as safetensors, ONNX or a zipped
+// Hugging Face folder — the loaded base model, or a checkpoint the pipeline wrote — the run as a zipped TRL folder,
+// the metric records as JSONL or CSV, the evaluation samples, the
 // preference rankings; the same files `npm run pipeline` writes, src/cli/pipeline.ts), and `checkpoint-data` hands
 // over a checkpoint's bytes for saving. The session's own copies stay: what is posted is a copy, transferred.
+import { zipSync } from 'fflate';
+import { hfFolder, type RunFacts } from '../hf/folder';
+import { type PipelineRun, trlFolder } from '../hf/trl';
 import { loadCheckpoint, saveCheckpoint, TRAINING_METADATA_KEY } from '../model/checkpoint';
 import { exportGptOnnx } from '../onnx/gpt-export';
 import { metricsToCsv } from '../rlhf/metrics';
@@ -33,13 +37,20 @@ export async function exportFile(session: Session, format: ExportFormat, model: 
   switch (format) {
     case 'safetensors':
     case 'onnx': {
-      if (model === undefined) return exportLoadedModel(session, format);
-      const bytes = keptCheckpoint(session, 'export', model);
-      if (format === 'safetensors') return file(session, `rlhf-lab-${model}.safetensors`, 'application/octet-stream', new Uint8Array(bytes)); // a copy: the kept one stays
+      const bytes = model === undefined ? await loadedModelCheckpoint(session) : keptCheckpoint(session, 'export', model);
+      const name = model ?? 'model';
+      if (format === 'safetensors') return file(session, `rlhf-lab-${name}.safetensors`, 'application/octet-stream', new Uint8Array(bytes)); // a copy: the kept one stays
       const checkpoint = loadCheckpoint(bytes);
       if (checkpoint.head !== undefined) throw new PipelineCommandError(`export: ONNX is for the policies (${POLICY_CHECKPOINTS.join(', ')}); the ${model} has a ${checkpoint.head} head instead of the LM head`);
-      return file(session, `rlhf-lab-${model}.onnx`, 'application/octet-stream', new Uint8Array(exportGptOnnx(checkpoint.config, checkpoint.weights)));
+      return file(session, `rlhf-lab-${name}.onnx`, 'application/octet-stream', new Uint8Array(exportGptOnnx(checkpoint.config, checkpoint.weights)));
     }
+    case 'hf-zip': {
+      const bytes = model === undefined ? await loadedModelCheckpoint(session) : keptCheckpoint(session, 'export', model);
+      const name = model ?? 'base';
+      return file(session, `rlhf-lab-${name}-hf.zip`, 'application/zip', zipSync(hfFolder(loadCheckpoint(bytes), name, model === undefined ? undefined : sessionFacts(session))));
+    }
+    case 'trl-zip':
+      return file(session, 'rlhf-lab-trl.zip', 'application/zip', zipSync(trlFolder(await sessionRun(session))));
     case 'metrics-jsonl':
       return file(session, 'rlhf-lab-metrics.jsonl', 'application/jsonl', text(jsonl(session.metrics)));
     case 'metrics-csv':
@@ -56,14 +67,35 @@ export async function exportFile(session: Session, format: ExportFormat, model: 
   }
 }
 
-/** The loaded base model as a file: a safetensors checkpoint (GPT-2 names) or its forward pass as ONNX. */
-async function exportLoadedModel(session: Session, format: 'safetensors' | 'onnx'): Promise<void> {
+/** The loaded base model as a checkpoint (GPT-2 names, its tokenizer and how it was pretrained). */
+async function loadedModelCheckpoint(session: Session): Promise<Uint8Array<ArrayBuffer>> {
   const { model, tokenizer, metadata } = loadedModel(session);
-  const weights = await model.params.getWeights();
   const trained = metadata[TRAINING_METADATA_KEY];
   const training: Record<string, string> = trained === undefined ? {} : { [TRAINING_METADATA_KEY]: trained };
-  const bytes = format === 'onnx' ? exportGptOnnx(model.config, weights) : saveCheckpoint(weights, model.config, tokenizer.toJSON(), training);
-  file(session, format === 'onnx' ? 'rlhf-lab-model.onnx' : 'rlhf-lab-model.safetensors', 'application/octet-stream', new Uint8Array(bytes));
+  return new Uint8Array(saveCheckpoint(await model.params.getWeights(), model.config, tokenizer.toJSON(), training));
+}
+
+/** What the model cards say of the session's run (undefined before one is configured). */
+function sessionFacts(session: Session): RunFacts | undefined {
+  if (!session.configured) return undefined;
+  const summary = session.pipeline?.summary;
+  return {
+    config: session.configured.config,
+    stages: Object.keys(summary?.stage_seconds ?? {}),
+    origin: "the page's settings (the hyperparameters below)",
+    summary: summary && (structuredClone(summary) as unknown as Record<string, unknown>),
+  };
+}
+
+/** The session's run as the TRL export reads it: its configuration, stages, data and checkpoints. */
+async function sessionRun(session: Session): Promise<PipelineRun> {
+  const facts = sessionFacts(session);
+  if (!facts || !session.configured) throw new PipelineCommandError('export: there is no run yet — configure and run the pipeline first');
+  const checkpoints = Object.fromEntries(session.checkpoints);
+  // The page's pipeline starts from the loaded base model unless it pretrained its own.
+  checkpoints.base ??= await loadedModelCheckpoint(session);
+  const { task } = session.configured;
+  return { ...facts, prompts: task.prompts, demonstrations: task.demonstrations, rankings: session.pipeline?.rankings ?? session.rmRankings, checkpoints };
 }
 
 /** `checkpoint-data`: a copy of the kept checkpoint's bytes, transferred (the kept one stays). */

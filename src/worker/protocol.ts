@@ -51,8 +51,11 @@ export { CHECKPOINT_STAGE } from '../rlhf/stages';
  *   metrics-csv         the same as CSV: columns stage, step, then every metric name that occurs (metrics.ts table order)
  *   samples-jsonl       held-out evaluation samples {"prompt","response","policy","proxy","gold"}, the latest per policy
  *   preferences-jsonl   the rankings the reward model was trained and evaluated on (PreferenceDataset's format)
+ *   hf-zip              a model as a zipped Hugging Face folder (src/hf/folder.ts): the loaded base model (no `model`) or
+ *                       a checkpoint; a reward model as GPT2ForSequenceClassification, an ensemble one folder per member
+ *   trl-zip             "Continue in TRL" (src/hf/trl.ts): the run's data, base and SFT folders and train_trl.py, zipped
  */
-export type ExportFormat = 'safetensors' | 'onnx' | 'metrics-jsonl' | 'metrics-csv' | 'samples-jsonl' | 'preferences-jsonl';
+export type ExportFormat = 'safetensors' | 'onnx' | 'hf-zip' | 'trl-zip' | 'metrics-jsonl' | 'metrics-csv' | 'samples-jsonl' | 'preferences-jsonl';
 
 /** The custom task's JSONL files, as text (src/rlhf/tasks/custom.ts describes the formats). */
 export interface CustomTaskTexts {

@@ -60,9 +60,11 @@ describe('ExportPanel', () => {
   test('downloads enable as the run produces them and send the matching export command', () => {
     const { lab, run, sent, emit } = stores();
     const { div } = mount(<ExportPanel lab={lab} run={run} />);
-    const names = ['Download metrics (CSV)', 'Download metrics (JSONL)', 'Download samples (JSONL)', 'Download preferences (JSONL)', 'Download SFT checkpoint', 'Download reward model', 'Download PPO policy', 'Download PPO policy (ONNX)', 'Download pretrained base'];
+    const names = ['Download metrics (CSV)', 'Download metrics (JSONL)', 'Download samples (JSONL)', 'Download preferences (JSONL)', 'Download SFT checkpoint', 'Download reward model', 'Download PPO policy', 'Download PPO policy (ONNX)', 'Download pretrained base', 'Continue in TRL', 'Download SFT (Hugging Face)', 'Download reward model (Hugging Face)', 'Download PPO policy (Hugging Face)'];
+    expect(button(div, 'Download base model (Hugging Face)').disabled).toBe(true);
     emit(READY);
     expect(names.map((n) => button(div, n).disabled)).toEqual(names.map(() => true));
+    expect(button(div, 'Download base model (Hugging Face)').disabled).toBe(false);
 
     emit(
       { type: 'stage', stage: 'sft', state: 'started' },
@@ -74,15 +76,20 @@ describe('ExportPanel', () => {
       { type: 'checkpoint', name: 'ppo', size: 4096 },
       { type: 'samples', samples: [{ prompt: 'p', response: 'r', policy: 'sft', proxy: 0, gold: null }] },
     );
-    expect(names.map((n) => button(div, n).disabled)).toEqual([false, false, false, false, false, true, false, false, true]);
+    expect(names.map((n) => button(div, n).disabled)).toEqual([false, false, false, false, false, true, false, false, true, false, false, true, false]);
     expect(button(div, 'Download SFT checkpoint').nextElementSibling!.textContent).toBe('3.0 MiB');
 
-    for (const n of ['Download metrics (CSV)', 'Download preferences (JSONL)', 'Download SFT checkpoint', 'Download PPO policy (ONNX)']) act(() => button(div, n).click());
+    for (const n of ['Download metrics (CSV)', 'Download preferences (JSONL)', 'Download SFT checkpoint', 'Download PPO policy (ONNX)', 'Continue in TRL', 'Download PPO policy (Hugging Face)', 'Download base model (Hugging Face)']) {
+      act(() => button(div, n).click());
+    }
     expect(sent).toEqual([
       { type: 'export', format: 'metrics-csv' },
       { type: 'export', format: 'preferences-jsonl' },
       { type: 'export', format: 'safetensors', model: 'sft' },
       { type: 'export', format: 'onnx', model: 'ppo' },
+      { type: 'export', format: 'trl-zip' },
+      { type: 'export', format: 'hf-zip', model: 'ppo' },
+      { type: 'export', format: 'hf-zip' },
     ]);
   });
 

@@ -183,7 +183,7 @@ describe('npm run export', () => {
       const r = run(args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.err).toMatch(message);
-      expect(r.err).toMatch(/usage: npm run export -- --checkpoint <in.safetensors> --onnx <out.onnx>/);
+      expect(r.err).toMatch(/usage: npm run export -- --checkpoint <in.safetensors> \[--onnx <out.onnx>\] \[--hf <dir>\]/);
     }
     expect(run(['--help'])).toMatchObject({ status: 0, out: expect.stringMatching(/^usage: npm run export/) });
     expect(() => parseExportArgs(['--onnx', 'x'])).toThrow(UsageError);

@@ -1,9 +1,12 @@
 // The worker's export module on a made-up session (no GPU): each format's file name, type and contents; a model file
 // is a copy of the kept checkpoint, handed over, so the kept one stays; ONNX only for checkpoints with the LM head;
 // refusals of an unknown or missing checkpoint, a missing preference set, an unknown format and a base model not
-// loaded; checkpoint-data's copy.
+// loaded; checkpoint-data's copy; a model as a zipped Hugging Face folder and the run as a zipped TRL folder.
+import { unzipSync } from 'fflate';
 import { describe, expect, test } from 'vitest';
 import { loadCheckpoint } from '../../src/model/checkpoint';
+import { makePipelineConfig } from '../../src/rlhf/config';
+import { createTask } from '../../src/rlhf/tasks';
 import { exportGptOnnx } from '../../src/onnx/gpt-export';
 import { metricsToCsv } from '../../src/rlhf/metrics';
 import type { Pipeline } from '../../src/rlhf/pipeline';
@@ -102,5 +105,31 @@ describe('export', () => {
     expect(rec.transfers.at(-1)![0]).toBe(data.bytes.buffer);
     expect(() => checkpointData(session, 'base')).toThrow(new PipelineCommandError('checkpoint-data: there is no base checkpoint yet — run the pretrain stage first'));
     expect(() => checkpointData(session, 'x')).toThrow(`checkpoint-data: unknown checkpoint "x" (known: ${CHECKPOINT_NAMES.join(', ')})`);
+  });
+
+  test('a model as a zipped Hugging Face folder: the reward model as GPT2ForSequenceClassification; the base model needs loading', async () => {
+    const { file } = await made();
+    const zip = await file('hf-zip', 'reward-model');
+    expect([zip.name, zip.mime]).toEqual(['rlhf-lab-reward-model-hf.zip', 'application/zip']);
+    const files = unzipSync(zip.bytes);
+    expect(Object.keys(files).sort()).toEqual(['README.md', 'config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(JSON.parse(new TextDecoder().decode(files['config.json']))).toMatchObject({ architectures: ['GPT2ForSequenceClassification'], num_labels: 1 });
+    await expect(file('hf-zip')).rejects.toBeInstanceOf(ModelLoadError);
+  });
+
+  test("Continue in TRL: the run's data, models and script, zipped; refused before a run is configured", async () => {
+    const { model, session, file } = await made();
+    await expect(file('trl-zip')).rejects.toThrow(new PipelineCommandError('export: there is no run yet — configure and run the pipeline first'));
+    const config = makePipelineConfig('nano');
+    session.configured = { config, task: createTask('sentiment', { seed: 1, maxResponseTokens: config.ppo.maxResponseTokens }) } as typeof session.configured;
+    session.checkpoints.set('base', checkpointBytes(model, 0.03));
+    const k4 = (prompt: string): Ranking => ({ prompt, completions: ['a', 'b', 'c', 'd'], source: 'simulated' });
+    session.pipeline = { rankings: { train: [k4('p'), k4('q')], heldout: [k4('r')] }, summary: { stage_seconds: { sft: 1, rm: 2, dpo: 3 } } } as unknown as Pipeline;
+    const zip = await file('trl-zip');
+    expect([zip.name, zip.mime]).toEqual(['rlhf-lab-trl.zip', 'application/zip']);
+    const files = unzipSync(zip.bytes);
+    expect(Object.keys(files)).toEqual(expect.arrayContaining(['train_trl.py', 'requirements.txt', 'data/preferences.jsonl', 'data/sft.jsonl', 'models/base/config.json', 'models/sft/tokenizer.json']));
+    expect(new TextDecoder().decode(files['data/preferences.jsonl']).trim().split('\n')).toHaveLength(12); // 2 rankings of 4: 6 pairs each
+    expect(new TextDecoder().decode(files['train_trl.py'])).toContain('SFTTrainer → RewardTrainer → DPOTrainer');
   });
 });
