@@ -1,8 +1,9 @@
 // The ONNX panel of the built page in headless Chromium (SwiftShader), under the page's Content-Security-Policy: with
 // the bundled base model loaded (a valid policy; nothing is trained), "Run in ONNX Runtime Web" exports it, runs it
 // greedily in ONNX Runtime Web beside the engine, and shows both continuations — the same, since both are greedy on
-// the same weights — and a largest logit difference within float32 rounding. ONNX Runtime is fetched only for the
-// check, from the page's own origin (its .wasm is an asset of the build), and runs in a worker of its own.
+// the same weights — and a largest logit difference within float32 rounding. ONNX Runtime is in none of the scripts
+// the page loads first; it is fetched only for the check, from the page's own origin (its .wasm is an asset of the
+// build), and runs in a worker of its own.
 import { expect, test } from 'vitest';
 import { useBuiltPage } from '../helpers/built-page';
 import { cspViolations, recordCspViolations } from '../helpers/csp-violations';
@@ -26,6 +27,12 @@ test('the loaded base model runs in ONNX Runtime Web: the same continuation as t
   await expect.poll(() => run.isEnabled(), { timeout: 60_000 }).toBe(true);
   const onnxRuntime = (url: string) => /\/assets\/ort[.-]/.test(url);
   expect(requests.filter(onnxRuntime)).toEqual([]); // nothing of ONNX Runtime before it is used
+  // Nor is any of its code bundled into the scripts loaded so far (the page's, the engine worker's): _OrtRun is its
+  // wasm binding's entry point for running a model.
+  const scripts = requests.filter((url) => url.endsWith('.js'));
+  const [mainChunk, engineWorker] = [/\/assets\/index-[\w-]+\.js$/, /\/assets\/engine\.worker-[\w-]+\.js$/];
+  expect(scripts).toEqual(expect.arrayContaining([expect.stringMatching(mainChunk), expect.stringMatching(engineWorker)]));
+  for (const url of scripts) expect(await (await fetch(url)).text(), url).not.toContain('_OrtRun');
 
   await run.click();
   const shown = panel.getByTestId('onnx-check').or(panel.getByRole('alert'));
