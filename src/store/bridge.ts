@@ -2,10 +2,9 @@
 // functions and setRunState); the accepted configuration, checkpoints, logs and pipeline errors go to the lab store's
 // pipeline slice (the run state also to its lesson slice, which starts a lesson's next run); the engine's own events
 // (ready, model, sample, file, engine errors) to its engine slice; every event to the feedback store and to the ONNX
-// check's (src/store/onnx-check.ts). Plain
-// functions of plain stores, so Node tests drive it with synthetic events. A new configuration resets the run store;
-// when it is the next run of a sweep (a lesson with several runs) the run store keeps the run before it, so the
-// charts overlay the sweep's runs.
+// check's (src/store/onnx-check.ts). Plain functions of plain stores, so Node tests drive it with synthetic events.
+// A new configuration resets the run store; when it is the next run of a sweep (a lesson with several runs) the run
+// store keeps the run before it, so the charts overlay the sweep's runs.
 //
 // createLabSession is the page's whole connection to the worker: commands out and events in, both recorded for
 // saved data (src/store/persist.ts), and the saved session restored at start-up — the configuration and checkpoints

@@ -5,7 +5,8 @@
 // This module is the command loop: it dispatches each Command to its handler, turns a handler's failure into an
 // 'error' event, and owns the run state and the pipeline's event stream. What it keeps between commands is the
 // Session (./session); the handlers are the modules beside it: ./configure, ./feedback (human labels), ./restore,
-// ./export, ./base-model, ./onnx-check (the page's check in ONNX Runtime Web), and ./device (the GPU device: a loss refuses GPU commands until `recover`).
+// ./export, ./base-model, ./onnx-check (the page's check in ONNX Runtime Web), and ./device (the GPU device: a loss
+// refuses GPU commands until `recover`).
 //
 // The pipeline (src/rlhf/pipeline.ts): `configure` validates a configuration and keeps it (nothing changes when it is
 // refused), with the previous configuration's checkpoints it would make the same. `start` runs the configured
