@@ -25,7 +25,8 @@ export const CHROMIUM_ARGS = [
 export default defineConfig({
   plugins: [react(), contentSecurityPolicy()],
   worker: { format: 'es' },
-  optimizeDeps: { include: ['onnxruntime-web', 'idb'] },
+  // onnxruntime-web/wasm: the ONNX panel's worker imports it only when used; listed so dev does not reload then.
+  optimizeDeps: { include: ['onnxruntime-web', 'onnxruntime-web/wasm', 'idb'] },
   build: { target: 'es2022' },
   test: {
     reporters: ['default', new SummaryLineReporter()],

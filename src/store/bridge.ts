@@ -1,10 +1,10 @@
 // Worker events → the page's stores, in one place. Pipeline events feed the run store (src/store/run.ts: its on*
 // functions and setRunState); the accepted configuration, checkpoints, logs and pipeline errors go to the lab store's
 // pipeline slice (the run state also to its lesson slice, which starts a lesson's next run); the engine's own events
-// (ready, model, sample, file, engine errors) to its engine slice; every event to the feedback store. Plain
-// functions of plain stores, so Node tests drive it with synthetic events. A new configuration resets the run store;
-// when it is the next run of a sweep (a lesson with several runs) the run store keeps the run before it, so the
-// charts overlay the sweep's runs.
+// (ready, model, sample, file, engine errors) to its engine slice; every event to the feedback store and to the ONNX
+// check's (src/store/onnx-check.ts). Plain functions of plain stores, so Node tests drive it with synthetic events.
+// A new configuration resets the run store; when it is the next run of a sweep (a lesson with several runs) the run
+// store keeps the run before it, so the charts overlay the sweep's runs.
 //
 // createLabSession is the page's whole connection to the worker: commands out and events in, both recorded for
 // saved data (src/store/persist.ts), and the saved session restored at start-up — the configuration and checkpoints
@@ -19,6 +19,7 @@
 // the saved data (navigator.storage.persist()). `handOver` lets another tab have the lab (src/store/tab-lock.ts).
 import type { Command, EngineEvent, PipelineCheckpointName, PipelineState } from '../worker/protocol';
 import type { FeedbackStore } from './feedback';
+import type { OnnxCheckStore } from './onnx-check';
 import { type LabState, type LabStore, pipelineError, type SavedDataSummary } from './index';
 import {
   createMemoryStorage,
@@ -41,13 +42,15 @@ export interface BridgeTargets {
   run: RunStore;
   /** Sees every event (it picks the feedback ones, and a new configuration drops its items). */
   feedback?: FeedbackStore;
+  /** Sees every event (it picks the answers to its check, and the errors that end it). */
+  onnx?: OnnxCheckStore;
   /** Events this bridge does not map (human feedback, persistence: label-items, labels-stats, restored,
    * checkpoint-data), for the views that own them. */
   others?: (event: EngineEvent) => void;
 }
 
-/** Errors that answer a feedback or saved-data command: their own views show them, not the pipeline's alert. */
-export const OWN_VIEW_ERROR = /^(label-request|labels|clear-labels|restore|checkpoint-data):|^start: the reward model needs/;
+/** Errors that answer a feedback, saved-data or ONNX-check command: their own views show them, not the pipeline's alert. */
+export const OWN_VIEW_ERROR = /^(label-request|labels|clear-labels|restore|checkpoint-data|policy-onnx|policy-greedy):|^start: the reward model needs/;
 
 /** The sweep run a configuration's echo starts: a lesson of several runs is waiting for its step's configuration. */
 function sweepRun({ lessonRun, pending }: LabState): SweepRun | undefined {
@@ -56,10 +59,11 @@ function sweepRun({ lessonRun, pending }: LabState): SweepRun | undefined {
 }
 
 /** Routes one worker event to the stores. */
-export function routeEvent(event: EngineEvent, { lab, run, feedback, others }: BridgeTargets): void {
+export function routeEvent(event: EngineEvent, { lab, run, feedback, onnx, others }: BridgeTargets): void {
   const r = run.getState();
   const l = lab.getState();
   feedback?.getState().applyEvent(event);
+  onnx?.getState().applyEvent(event);
   switch (event.type) {
     case 'pipeline-config':
       // A new configuration: the worker dropped the earlier run's results, so the page does too (a sweep's next run
@@ -130,6 +134,7 @@ export interface LabSessionOptions {
   lab: LabStore;
   run: RunStore;
   feedback?: FeedbackStore;
+  onnx?: OnnxCheckStore;
   /** Reaches the worker. */
   worker: (command: Command) => void;
   /** Opens the saved-data storage (default: IndexedDB, openLabStorage, telling `events`); if it fails the session
@@ -211,6 +216,7 @@ export function createLabSession({
   lab,
   run,
   feedback,
+  onnx,
   worker,
   openStorage = (events) => openLabStorage(DB_NAME, events),
   storageManager = globalThis.navigator?.storage,
@@ -228,7 +234,7 @@ export function createLabSession({
   let restoringSweep = false;
   let unsubscribeSweep: (() => void) | undefined;
 
-  const targets: BridgeTargets = { lab, run, feedback };
+  const targets: BridgeTargets = { lab, run, feedback, onnx };
   const route = (event: EngineEvent) => routeEvent(event, targets);
 
   const toWorker = (origin: RestoreSent['origin'], saved?: SavedLab) => (command: Command) => {

@@ -11,7 +11,8 @@
 // alarm is that run's outcome, shown by the lesson rather than as the page's error. The
 // saved slice is what the page says about saved data (src/store/persist.ts, wired by bridge.ts createLabSession). The
 // explain slice is the stage "About the stage" explains when the reader picked one (there, or in the pipeline diagram).
-// Human feedback has its own store (src/store/feedback.ts): useFeedbackStore, which reaches the worker through `send`.
+// Human feedback has its own store (src/store/feedback.ts): useFeedbackStore, which reaches the worker through `send`;
+// so has the check in ONNX Runtime Web (src/store/onnx-check.ts): useOnnxCheckStore.
 //
 // Starting a run is two commands: `configure` (validated by the worker), then `start` once the worker has echoed the
 // accepted configuration — never before, so a refused configuration cannot start the previous one.
@@ -39,6 +40,7 @@ import {
 } from '../worker/protocol';
 import { checkForm, type ConfigForm, DEFAULT_FORM, formStages, METHOD_CHOICES } from './config-form';
 import { createFeedbackStore } from './feedback';
+import { createOnnxCheckStore } from './onnx-check';
 import { readImportFile } from './import-file';
 import type { SavedLab } from './persist';
 import { STAGE_NAMES } from './run';
@@ -633,6 +635,9 @@ export const useLabStore: LabStore = createLabStore();
 
 /** The page's human feedback, reaching the worker through the lab store's `send` (so it is recorded too). */
 export const useFeedbackStore = createFeedbackStore((command) => useLabStore.getState().send(command));
+
+/** The page's check of the current policy in ONNX Runtime Web, reaching the worker the same way. */
+export const useOnnxCheckStore = createOnnxCheckStore((command) => useLabStore.getState().send(command));
 
 /** Hands a file from the worker to the browser's download. */
 function saveFile(name: string, mime: string, bytes: Uint8Array<ArrayBuffer>): void {

@@ -4,12 +4,12 @@
 // The layout, top to bottom: header (title, adapter badge), alerts, lessons and the config bar (folded to one line
 // while a run goes), the run row (RunControls and StageStepper beside the pipeline diagram), the charts (the running
 // stage's first, with the reward-vs-√KL frontier), the stage explanation, "Latest metrics", samples, your feedback,
-// the base model panel, export/import, the saved session and the adapter report. When a run starts, the run row
+// the base model panel, the check in ONNX Runtime Web, export/import, the saved session and the adapter report. When a run starts, the run row
 // scrolls to the top of the window, so the controls, the stepper and the live charts fill the first screen. All
 // training runs in the worker, so the page stays responsive.
 import { type RefObject, useContext, useEffect, useRef, useState } from 'react';
 import type { PipelineStage } from '../rlhf/pipeline';
-import { useFeedbackStore, useLabStore } from '../store';
+import { useFeedbackStore, useLabStore, useOnnxCheckStore } from '../store';
 import { createLabSession, type LabSession } from '../store/bridge';
 import { isGoing, useRunStore } from '../store/run';
 import { type EngineClient, startEngine } from '../worker/client';
@@ -24,6 +24,7 @@ import { HumanFeedbackPanel } from './HumanFeedbackPanel';
 import { LessonsPanel } from './LessonsPanel';
 import { MetricsTable } from './MetricsTable';
 import { ModelPanel } from './ModelPanel';
+import { OnnxPanel } from './OnnxPanel';
 import { PipelineDiagram } from './PipelineDiagram';
 import { RunPanel } from './RunPanel';
 import { SamplesView } from './SamplesView';
@@ -46,6 +47,7 @@ export function App() {
       lab: useLabStore,
       run: useRunStore,
       feedback: useFeedbackStore,
+      onnx: useOnnxCheckStore,
       worker: (command) => client?.send(command),
       keepForm: URL_NAMES_CONFIG,
     });
@@ -119,6 +121,7 @@ export function App() {
         <SamplesView />
         <HumanFeedbackPanel />
         {model && <ModelPanel model={model} />}
+        {model && <OnnxPanel />}
         <ExportPanel />
         {session && <SavedDataPanel onClear={session.clear} />}
         {adapter && <AdapterPanel adapter={adapter} />}

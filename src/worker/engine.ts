@@ -5,7 +5,8 @@
 // This module is the command loop: it dispatches each Command to its handler, turns a handler's failure into an
 // 'error' event, and owns the run state and the pipeline's event stream. What it keeps between commands is the
 // Session (./session); the handlers are the modules beside it: ./configure, ./feedback (human labels), ./restore,
-// ./export, ./base-model, and ./device (the GPU device: a loss refuses GPU commands until `recover`).
+// ./export, ./base-model, ./onnx-check (the page's check in ONNX Runtime Web), and ./device (the GPU device: a loss
+// refuses GPU commands until `recover`).
 //
 // The pipeline (src/rlhf/pipeline.ts): `configure` validates a configuration and keeps it (nothing changes when it is
 // refused), with the previous configuration's checkpoints it would make the same. `start` runs the configured
@@ -35,6 +36,7 @@ import { Device } from './device';
 import { errorEvent, PipelineCommandError } from './errors';
 import { checkpointData, exportFile } from './export';
 import { Feedback } from './feedback';
+import { OnnxCheck } from './onnx-check';
 import { BASE_MODEL_PATH, type Command, type ConfigureRequest, CORPUS_PATH, type EngineEvent, type PipelineState, withLatestSamples } from './protocol';
 import { restore } from './restore';
 import { createSession, type EngineHost, isCheckpointName, type Post, REWARD_MODEL } from './session';
@@ -159,6 +161,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     },
     checkpoint: (name, bytes) => {
       if (!isCheckpointName(name)) return;
+      session.checkpoints.delete(name); // set anew, so the map lists them in the order last written (onnx-check's)
       session.checkpoints.set(name, bytes);
       if (name === REWARD_MODEL.checkpoint) session.rmRankings = session.pipeline?.rankings;
       send({ type: 'checkpoint', name, size: bytes.byteLength });
@@ -167,6 +170,7 @@ export function createEngine(post: Post, host: EngineHost): Engine {
   };
 
   const feedback = new Feedback(session, ensurePipeline, () => run.running);
+  const onnxCheck = new OnnxCheck(session, () => device.gpu(), () => run.running);
   const device = new Device(session, host, {
     lost: (error) => {
       send(errorEvent(error, 'internal'));
@@ -315,6 +319,10 @@ export function createEngine(post: Post, host: EngineHost): Engine {
       case 'time-split':
         timeSplit = command.enabled === true;
         return;
+      case 'policy-onnx':
+        return onnxCheck.exportPolicy(command.prompt, command.maxNewTokens);
+      case 'policy-greedy':
+        return onnxCheck.greedy(command.continuation);
       default:
         throw new Error(`unknown command ${JSON.stringify((command as { type?: unknown }).type)}`);
     }

@@ -153,7 +153,15 @@ export type Command =
   /** For the page benchmark (src/bench/page.ts sends it; the page never does): from the next run on, split each stage's
    * time into generation, forward/backward, optimizer, readback and CPU (src/gpu/time-split.ts: it adds waits for
    * the GPU, never changes results) and report it in the stage's 'done' event. No answer. */
-  | { type: 'time-split'; enabled: boolean };
+  | { type: 'time-split'; enabled: boolean }
+  /** The page's check of the current policy in ONNX Runtime Web (src/worker/onnx-check.ts): the policy — the most
+   * recent trained policy checkpoint, else SFT, else the base model the pipeline pretrained, else the loaded base
+   * model — as ONNX, with the prompt's token ids; answered by `policy-onnx`. The worker keeps that policy for the
+   * `policy-greedy` after it. Refused while a run is going. */
+  | { type: 'policy-onnx'; prompt: string; maxNewTokens: number }
+  /** After `policy-onnx`, on the policy it exported: the engine's own greedy continuation of the prompt, and its logits
+   * where each id of `continuation` (ONNX Runtime's greedy continuation) was chosen; answered by `policy-greedy`. */
+  | { type: 'policy-greedy'; continuation: number[] };
 
 // ---- events --------------------------------------------------------------------------------------------------------
 
@@ -250,6 +258,13 @@ export type EngineEvent =
   | { type: 'recovered'; adapter: AdapterReport; checkpoints: PipelineCheckpointName[] }
   /** The answer to `checkpoint-data`: a copy of the checkpoint's safetensors bytes (transferred). */
   | { type: 'checkpoint-data'; name: PipelineCheckpointName; bytes: Uint8Array<ArrayBuffer> }
+  /** The answer to `policy-onnx`: the policy's checkpoint (`model`; absent: the loaded base model), its ONNX export
+   * (transferred), the prompt's token ids (BOS first), and how to continue it greedily: at most `maxNewTokens` ids
+   * (what the context leaves), stopping after `eos`. */
+  | { type: 'policy-onnx'; model?: PipelineCheckpointName; onnx: Uint8Array<ArrayBuffer>; tokens: number[]; maxNewTokens: number; eos: number }
+  /** The answer to `policy-greedy`: the engine's greedy continuation (`ids`, and as `text` without special tokens), the
+   * text of the continuation it was given, and the engine's logits (its steps × vocabulary, transferred). */
+  | { type: 'policy-greedy'; model?: PipelineCheckpointName; ids: number[]; text: string; continuationText: string; logits: Float32Array<ArrayBuffer> }
   | ErrorEvent;
 
 /** How often the worker posts a Heartbeat, from its start until it ends. */

@@ -3,13 +3,13 @@
 // configures first and starts only once the worker accepts; a refused configuration starts nothing; a stage re-run
 // reuses the pipeline only while the form still matches it; alarms, stage errors and engine errors become messages
 // (and end a run that was going); an import is detected by its first valid line, and a refused one changes nothing.
-// Also: every event reaches the feedback store, and feedback/restore refusals stay out of the pipeline's alert; a
-// lesson runs its steps one after another (a later step skips the stages whose checkpoints the worker kept; a step a
-// metric alarm ended counts as finished, the alarm its outcome), and a sweep's runs are kept for the charts through
-// each configure (any other configure drops them); a stage run alone after a change of settings keeps the kept
-// checkpoints' download sizes; the page's session (createLabSession, on in-memory storage) records a run,
-// restores it into fresh stores and a fresh worker after a "reload", reports a refused upload, clears, and falls back
-// to memory when IndexedDB cannot be opened.
+// Also: every event reaches the feedback store and the ONNX check's, and their refusals and restore's stay out of the
+// pipeline's alert; a lesson runs its steps one after another (a later step skips the stages whose checkpoints the
+// worker kept; a step a metric alarm ended counts as finished, the alarm its outcome), and a sweep's runs are kept
+// for the charts through each configure (any other configure drops them); a stage run alone after a change of
+// settings keeps the kept checkpoints' download sizes; the page's session (createLabSession, on in-memory storage)
+// records a run, restores it into fresh stores and a fresh worker after a "reload", reports a refused upload, clears,
+// and falls back to memory when IndexedDB cannot be opened.
 import { describe, expect, test, vi } from 'vitest';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { makePipelineConfig } from '../../src/rlhf/config';
@@ -17,6 +17,7 @@ import type { Episode } from '../../src/rlhf/episode';
 import { createLabStore, detectDatasetFile, type LessonStepPlan, LOG_LINES } from '../../src/store';
 import { createLabSession, routeEvent } from '../../src/store/bridge';
 import { createFeedbackStore } from '../../src/store/feedback';
+import { createOnnxCheckStore } from '../../src/store/onnx-check';
 import { createMemoryStorage, type LabStorage } from '../../src/store/persist';
 import { createRunStore } from '../../src/store/run';
 import { findLesson, lessonSteps } from '../../src/ui/lessons';
@@ -303,6 +304,20 @@ describe('feedback and lessons through the bridge', () => {
     expect(others.slice(1)).toEqual([refusal, restore]); // after the label-items
     emit({ type: 'error', kind: 'pipeline', message: 'rm: no rankings' });
     expect(lab.getState().pipelineError).toMatchObject({ message: 'rm: no rankings' });
+  });
+
+  test("every event reaches the ONNX check's store; its refusals stay out of the pipeline alert and the engine's state", () => {
+    const { lab, run, sent } = setup();
+    const onnx = createOnnxCheckStore((c) => sent.push(c), () => new Promise(() => {}));
+    const emit = (e: EngineEvent) => routeEvent(e, { lab, run, onnx });
+    emit({ type: 'ready', adapter: softwareAdapter() });
+    onnx.getState().check('Hi');
+    emit({ type: 'policy-onnx', onnx: new Uint8Array(1), tokens: [0], maxNewTokens: 2, eos: 1 });
+    expect(onnx.getState().status.state).toBe('onnx-runtime');
+    const refusal = 'policy-greedy: a run is going — wait for it to end (the GPU is busy)';
+    emit({ type: 'error', kind: 'pipeline', message: refusal });
+    expect(onnx.getState().status).toEqual({ state: 'failed', message: refusal });
+    expect([lab.getState().pipelineError, lab.getState().engine.state]).toEqual([undefined, 'ready']);
   });
 
   test('a lesson runs its steps one after another and stops with a run that does not finish', () => {
