@@ -5,6 +5,7 @@ import { TRAINING_METADATA_KEY } from '../model/checkpoint';
 import type { ModelInfo } from '../worker/protocol';
 
 const DEFAULT_PROMPT = 'Once upon a time';
+const TOKENIZER_NAMES: Record<ModelInfo['tokenizer'], string> = { char: 'character', bpe: 'byte-level BPE', gpt2: "GPT-2's byte-level BPE" };
 
 export function ModelPanel({ model }: { model: ModelInfo }) {
   const { config, parameters, tokenizer, metadata } = model;
@@ -28,7 +29,7 @@ export function ModelPanel({ model }: { model: ModelInfo }) {
       <h2>Base model</h2>
       <p>
         {(parameters / 1e6).toFixed(2)}M parameters · {config.nLayer} layers · d {config.dModel} · {config.nHead} heads ·
-        context {config.contextLength} · {tokenizer === 'char' ? 'character' : 'byte-level BPE'} tokenizer ({config.vocabSize}{' '}
+        context {config.contextLength} · {TOKENIZER_NAMES[tokenizer]} tokenizer ({config.vocabSize}{' '}
         tokens)
       </p>
       {trained && <p className="muted">{trained}</p>}

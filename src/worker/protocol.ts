@@ -4,6 +4,7 @@
 import type { AdapterReport } from '../gpu/runtime';
 import type { TimeSplit } from '../gpu/time-split';
 import type { GPTConfig } from '../model/config';
+import type { Tokenizer } from '../model/tokenizer';
 import type { PipelineConfig } from '../rlhf/config';
 import type { MetricRecord } from '../rlhf/metrics';
 import type { HumanLabelMode, PipelineStage, PipelineSummary, SampleRecord } from '../rlhf/pipeline';
@@ -157,7 +158,7 @@ export type Command =
 export interface ModelInfo {
   config: GPTConfig;
   parameters: number;
-  tokenizer: 'char' | 'bpe';
+  tokenizer: Tokenizer['kind'];
   /** The checkpoint's metadata (how it was trained), as written by `npm run pretrain`. */
   metadata: Record<string, string>;
 }
