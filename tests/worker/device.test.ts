@@ -68,7 +68,7 @@ describe('the device', () => {
     expect(log).toEqual(['host', expect.stringMatching(/^lost: The GPU device was lost \(destroyed\): reset/)]);
     expect(device.lost).toBeInstanceOf(DeviceLostError);
     expect(COMMANDS.filter((c) => device.refusal(c) !== undefined)).toEqual(['init', 'generate', 'start', 'label-request']);
-    expect([...GPU_COMMANDS].sort()).toEqual(['generate', 'init', 'label-request', 'start']);
+    expect([...GPU_COMMANDS].sort()).toEqual(['generate', 'init', 'label-request', 'load-base', 'start']);
     for (const c of GPU_COMMANDS) expect(device.refusal(c)).toBe(device.lost);
   });
 
