@@ -57,6 +57,9 @@ export class ModelTooLargeError extends HfModelError {
   }
 }
 
+/** The files of a folder this module reads; a caller need not read any other. */
+export const HF_MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'vocab.json', 'merges.txt'] as const;
+
 /** A file of the folder: its name (without the folder) and contents. */
 export interface HfFile {
   name: string;
@@ -97,8 +100,7 @@ export function readHfModel(files: readonly HfFile[], budget?: MemoryBudget): Hf
   const tokenizer = byName.has('tokenizer.json')
     ? Gpt2Tokenizer.fromTokenizerJson(new TextDecoder().decode(need('tokenizer.json')))
     : Gpt2Tokenizer.fromVocabAndMerges(new TextDecoder().decode(need('vocab.json', ' — no tokenizer.json either')), new TextDecoder().decode(need('merges.txt')));
-  const otherWeights = ['pytorch_model.bin', 'model.safetensors.index.json'].filter((n) => byName.has(n));
-  const weights = readWeights(need(WEIGHTS, otherWeights.length > 0 ? ` (${otherWeights.join(' and ')} cannot be read: save the model as one safetensors file, save_pretrained(DIR, safe_serialization=True))` : ''), config);
+  const weights = readWeights(need(WEIGHTS, ` — the weights as one file, as transformers' save_pretrained(DIR, safe_serialization=True) writes them`), config);
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new VocabularyMismatchError(
       byName.has('tokenizer.json') ? 'tokenizer.json' : 'vocab.json',
