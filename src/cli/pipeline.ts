@@ -11,15 +11,18 @@
 //   run.json        how the run was made: {task, preset, seed, stages, command, config} (the whole PipelineConfig)
 //   preferences.jsonl, preferences-heldout.jsonl  the rankings the reward model trained and was measured on, when a
 //                   stage made them (PreferenceDataset's format); `npm run export -- --run DIR --trl OUT` reads all this
+// --base DIR makes a Hugging Face GPT-2 folder the base model instead of the bundled one (src/model/hf-model.ts).
 // --stages, --set and --help come from the stage registry (src/rlhf/stages/index.ts) and the config sections.
 // and prints a line per stage and per PPO iteration.
 // A metric alarm (src/rlhf/metrics.ts checkAlarms) is an outcome, not a crash, as on the page: it stops its stage (a
 // policy stage keeps its last good weights), the later stages run on what it kept, summary.json lists it in `alarms`
 // and the exit status stays 0 — unless --fail-on-alarm, which makes it EXIT_ALARM once every file is written.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MemoryBudget } from '../gpu';
 import { createNodeRuntime } from '../gpu/node';
+import { HF_MODEL_FILES, hfBaseCheckpoint, readHfModel } from '../model/hf-model';
 import { loadCheckpoint } from '../model/checkpoint';
 import { PRESETS, type PresetName } from '../model/config';
 import { makePipelineConfig, type PipelineConfig, PipelineConfigError, STAGE_SETTING_DOCS } from '../rlhf/config';
@@ -87,6 +90,9 @@ options:
   --seed N             seed of everything (default 1): the same seed gives the same numbers
   --out DIR            output folder (default pipeline-out/<task>-<preset>-<seed>)
   --stages LIST        comma-separated stages (default ${DEFAULT_STAGES.join(',')}; later stages need earlier ones)
+  --base DIR           a Hugging Face GPT-2 folder as the base model (config.json, model.safetensors in F32, F16 or
+                       BF16, tokenizer.json or vocab.json + merges.txt): SFT and the rest start from it, nothing is
+                       pretrained, and settings over its context length are refused
   --from DIR           start from the checkpoints an earlier run wrote to DIR/checkpoints (${CHECKPOINT_NAMES.join(', ')}),
                        e.g. --from out/a --stages ppo,bon,eval --kl-coef 0 reruns RL alone
   --kl-coef X          β of the KL penalty (ppo.klCoef)
@@ -131,6 +137,8 @@ export interface PipelineCliOptions {
   overrides: Record<string, string>;
   /** A folder whose checkpoints/ seed the stages' weights. */
   from?: string;
+  /** A Hugging Face GPT-2 folder to use as the base model. */
+  base?: string;
   /** Exit with EXIT_ALARM when a metric alarm stopped a stage. */
   failOnAlarm: boolean;
 }
@@ -158,6 +166,7 @@ export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions |
   let seed = '1';
   let out: string | undefined;
   let from: string | undefined;
+  let base: string | undefined;
   let stages: string[] = [...DEFAULT_STAGES];
   let failOnAlarm = false;
   for (let i = 0; i < args.length; i++) {
@@ -179,6 +188,7 @@ export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions |
     else if (flag === '--seed') seed = value;
     else if (flag === '--out') out = value;
     else if (flag === '--from') from = value;
+    else if (flag === '--base') base = value;
     else if (flag === '--stages') stages = value.split(',').map((s) => s.trim());
     else if (flag === '--fail-on-alarm') throw new UsageError('--fail-on-alarm takes no value');
     else if (flag === '--set') {
@@ -193,7 +203,7 @@ export function parsePipelineArgs(args: readonly string[]): PipelineCliOptions |
   if (!/^\d+$/.test(seed)) throw new UsageError(`--seed needs a non-negative integer, got "${seed}"`);
   const bad = stages.filter((s) => !(STAGES as readonly string[]).includes(s));
   if (bad.length) throw new UsageError(`--stages: unknown stage ${bad.join(', ')} (stages: ${STAGES.join(', ')})`);
-  return { task, preset: preset as PresetName, seed: Number(seed), out: out ?? `pipeline-out/${task}-${preset}-${seed}`, stages: stages as PipelineStage[], overrides: { ...overrides, task, seed }, from, failOnAlarm };
+  return { task, preset: preset as PresetName, seed: Number(seed), out: out ?? `pipeline-out/${task}-${preset}-${seed}`, stages: stages as PipelineStage[], overrides: { ...overrides, task, seed }, from, base, failOnAlarm };
 }
 
 /** Runs the pipeline and writes its files; returns summary.json's contents. */
@@ -208,10 +218,12 @@ export async function runPipelineCli(opts: PipelineCliOptions, log: (line: strin
   log(`adapter: ${rt.adapter.description}`);
   const fmt = (x: number | undefined) => (x === undefined ? 'n/a' : Math.abs(x) >= 100 || (Math.abs(x) < 0.01 && x !== 0) ? x.toExponential(2) : x.toFixed(3));
   try {
+    const baseCheckpoint = opts.base ? hfFolderCheckpoint(opts.base, rt.memory) : readFileSync(resolve(ROOT, 'public/models/base-tiny.safetensors'));
+    if (opts.base) log(`base model: the Hugging Face model in ${resolve(opts.base)}`);
     const pipeline = createPipeline(
       rt,
       config,
-      { baseCheckpoint: readFileSync(resolve(ROOT, 'public/models/base-tiny.safetensors')), corpus: readFileSync(resolve(ROOT, 'public/corpus/tiny-stories.txt'), 'utf8') },
+      { baseCheckpoint, chosenBase: opts.base !== undefined, corpus: readFileSync(resolve(ROOT, 'public/corpus/tiny-stories.txt'), 'utf8') },
       {
         stage: (stage, state, seconds) => log(`== ${stage} ${state}${seconds !== undefined ? ` in ${seconds.toFixed(1)} s` : ''}`),
         metrics: (r) => {
@@ -249,6 +261,12 @@ export async function runPipelineCli(opts: PipelineCliOptions, log: (line: strin
   } finally {
     rt.destroy();
   }
+}
+
+/** The Hugging Face folder `dir` as a lab base checkpoint (its files checked against this device first). */
+function hfFolderCheckpoint(dir: string, memory: MemoryBudget): Uint8Array {
+  const files = HF_MODEL_FILES.filter((name) => existsSync(resolve(dir, name))).map((name) => ({ name, bytes: readFileSync(resolve(dir, name)) }));
+  return hfBaseCheckpoint(readHfModel(files, memory), basename(resolve(dir)));
 }
 
 export async function main(args: readonly string[], out = console.log, err = console.error): Promise<number> {

@@ -18,8 +18,9 @@
 // Character-level (char-tokenizer.ts): a BPE with no merges and no pre-tokenizer splits the whole text into code
 // points and looks each up, an unknown one becoming "<|unk|>" (id 4, one per character: fuse_unk false), exactly as
 // the lab encodes; the Fuse decoder joins tokens without spaces.
-import { BPE_BASE_VOCAB, BpeTokenizer } from '../model/bpe-tokenizer';
+import { BPE_BASE_VOCAB, BpeTokenizer, BYTE_TO_CHAR } from '../model/bpe-tokenizer';
 import { CharTokenizer } from '../model/char-tokenizer';
+import { Gpt2Tokenizer } from '../model/gpt2-tokenizer';
 import { SPECIAL_NAMES, SPECIAL_TEXT, type SpecialName } from '../model/tokenizer-base';
 import type { Tokenizer } from '../model/tokenizer';
 
@@ -30,13 +31,6 @@ export class HfTokenizerError extends Error {
     this.name = 'HfTokenizerError';
   }
 }
-
-/** GPT-2's byte → printable character table: printable Latin-1 bytes stand for themselves, the others for U+0100 on. */
-export const BYTE_TO_CHAR: readonly string[] = (() => {
-  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-  let next = 0x100;
-  return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(printable(b) ? b : next++));
-})();
 
 /** Every character JS's `\s` matches (WhiteSpace and LineTerminator of ECMA-262), as a regex class body. */
 const JS_WHITESPACE = '\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
@@ -64,20 +58,26 @@ export function hfTokenizerJson(tokenizer: Tokenizer): Record<string, unknown> {
     vocab,
     merges,
   });
+  const byteLevel = (vocab: Record<string, number>, merges: string[]) => ({
+    ...common,
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: PIECES_PATTERN }, behavior: 'Isolated', invert: false },
+        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+      ],
+    },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+    model: bpeModel(vocab, merges, null),
+  });
   if (tokenizer instanceof BpeTokenizer) {
-    return {
-      ...common,
-      pre_tokenizer: {
-        type: 'Sequence',
-        pretokenizers: [
-          { type: 'Split', pattern: { Regex: PIECES_PATTERN }, behavior: 'Isolated', invert: false },
-          { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-        ],
-      },
-      post_processor: null,
-      decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-      model: bpeModel(bpeVocab(tokenizer, specials), tokenizer.merges.map(([a, b]) => `${tokenString(tokenizer, a)} ${tokenString(tokenizer, b)}`), null),
-    };
+    return byteLevel(bpeVocab(tokenizer, specials), tokenizer.merges.map(([a, b]) => `${tokenString(tokenizer, a)} ${tokenString(tokenizer, b)}`));
+  }
+  if (tokenizer instanceof Gpt2Tokenizer) {
+    // Its tokens are already spelled in the byte table, as the folder it came from wrote them.
+    const { tokens, merges } = tokenizer.toJSON();
+    return byteLevel(Object.fromEntries(tokens.map((t, id) => [t, id])), merges.map(([a, b]) => `${tokens[a]} ${tokens[b]}`));
   }
   if (tokenizer instanceof CharTokenizer) {
     const vocab: Record<string, number> = Object.fromEntries(specials);
@@ -87,8 +87,12 @@ export function hfTokenizerJson(tokenizer: Tokenizer): Record<string, unknown> {
   throw new HfTokenizerError(`unknown tokenizer kind "${(tokenizer as Tokenizer).kind}"`);
 }
 
-/** The special tokens as [text, id], in id order: BOS, EOS, PAD, SEP (and the char tokenizer's UNK). */
+/** The special tokens as [text, id], in id order: BOS, EOS, PAD, SEP (and the char tokenizer's UNK; GPT-2's own). */
 function specialTokens(tokenizer: Tokenizer): [string, number][] {
+  if (tokenizer instanceof Gpt2Tokenizer) {
+    const { tokens, specialTokens: ids } = tokenizer.toJSON();
+    return ids.map((id) => [tokens[id], id]);
+  }
   const named: [string, number][] = SPECIAL_NAMES.map((n) => [SPECIAL_TEXT[n], tokenizer.special[n]]);
   if (tokenizer instanceof CharTokenizer) named.push([UNK_TEXT, tokenizer.unk]);
   return named.sort((a, b) => a[1] - b[1]);
@@ -136,7 +140,8 @@ export function hfSpecialTokensMap(tokenizer: Tokenizer): Record<string, string>
 const ROLE: Readonly<Record<SpecialName, string>> = { bos: 'bos_token', eos: 'eos_token', pad: 'pad_token', sep: 'sep_token' };
 
 function specialRoles(tokenizer: Tokenizer): Record<string, string> {
-  const roles: Record<string, string> = Object.fromEntries(SPECIAL_NAMES.map((n) => [ROLE[n], SPECIAL_TEXT[n]]));
+  // Each role's token as the tokenizer renders it ("<|bos|>"…, or GPT-2's "<|endoftext|>" for all four).
+  const roles: Record<string, string> = Object.fromEntries(SPECIAL_NAMES.map((n) => [ROLE[n], tokenizer.tokenize([tokenizer.special[n]])[0]]));
   if (tokenizer instanceof CharTokenizer) roles.unk_token = UNK_TEXT;
   return roles;
 }

@@ -10,6 +10,8 @@
 // (only the pieces containing the merged pair are touched) and the best pair comes from a max-heap with lazy
 // deletion, so a merge costs about the size of the pieces it changes, not the size of the corpus.
 // Encoding applies merges by rank: in each piece, repeatedly merge the adjacent pair that was learned earliest.
+// That encoding (BpeEncoder) and the byte-level decoding (decodeByteTokens, displayBytes) are shared with GPT-2's own
+// tokenizer (gpt2-tokenizer.ts), which differs only in its id layout and its vocabulary's origin.
 import {
   type BpeTokenizerJSON,
   checkIds,
@@ -31,8 +33,18 @@ export const BPE_BASE_VOCAB = 260;
 const KEY = 1 << 20;
 const MAX_VOCAB = KEY;
 
+/**
+ * GPT-2's byte → character table (bytes_to_unicode; Hugging Face's ByteLevel alphabet): printable Latin-1 bytes stand
+ * for themselves, the other 68 for U+0100… in byte order. Vocabulary files spell a token's bytes in it.
+ */
+export const BYTE_TO_CHAR: readonly string[] = (() => {
+  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  let next = 0x100;
+  return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(printable(b) ? b : next++));
+})();
+
 /** GPT-2's pre-tokenization pattern. */
-const PIECES = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+export const PIECES = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 const CACHE_LIMIT = 50_000;
 
 export interface TrainBpeOptions {
@@ -153,12 +165,8 @@ export class BpeTokenizer implements Tokenizer {
   readonly vocabSize: number;
   /** merges[i] joins the pair into id 260 + i. */
   readonly merges: readonly (readonly [number, number])[];
-  private readonly rank = new Map<number, number>();
   private readonly bytes: Uint8Array[] = [];
-  private readonly cache = new Map<string, Uint32Array>();
-  private readonly encoder = new TextEncoder();
-  private readonly decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
-  private readonly strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  private readonly encoder: BpeEncoder;
 
   /** Use `trainBpe` or `BpeTokenizer.fromJSON`; the merges must already be valid (fromJSON checks them). */
   constructor(merges: [number, number][]) {
@@ -166,8 +174,11 @@ export class BpeTokenizer implements Tokenizer {
     this.vocabSize = BPE_BASE_VOCAB + merges.length;
     for (let b = 0; b < 256; b++) this.bytes.push(Uint8Array.of(b));
     for (let s = 256; s < BPE_BASE_VOCAB; s++) this.bytes.push(new Uint8Array(0));
-    merges.forEach(([a, b], i) => {
-      this.rank.set(a * KEY + b, i);
+    this.encoder = new BpeEncoder(
+      Array.from({ length: 256 }, (_, b) => b),
+      merges.map(([a, b], i) => [a, b, BPE_BASE_VOCAB + i]),
+    );
+    merges.forEach(([a, b]) => {
       const joined = new Uint8Array(this.bytes[a].length + this.bytes[b].length);
       joined.set(this.bytes[a]);
       joined.set(this.bytes[b], this.bytes[a].length);
@@ -205,6 +216,59 @@ export class BpeTokenizer implements Tokenizer {
   }
 
   encode(text: string): Uint32Array {
+    return this.encoder.encode(text);
+  }
+
+  /**
+   * Exact inverse of `encode` on its output. Ids that do not form whole UTF-8 characters (e.g. a slice that cuts
+   * an emoji's bytes) decode to U+FFFD for the broken bytes.
+   */
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    checkIds(ids, this.vocabSize, 'bpe');
+    const drop = options.specials === 'drop';
+    return decodeByteTokens(ids, this.bytes, (id) => (isSpecial(id) ? (drop ? '' : SPECIAL_TEXT[specialName(id, SPECIAL)!]) : undefined));
+  }
+
+  /**
+   * One display string per id: the token's text, or — for a token that is only part of a UTF-8 character — its
+   * bytes as "\xE2\x9C" escapes; specials as "<|eos|>" etc.
+   */
+  tokenize(ids: ArrayLike<number>): string[] {
+    checkIds(ids, this.vocabSize, 'bpe');
+    return Array.from(ids, (id) => (isSpecial(id) ? SPECIAL_TEXT[specialName(id, SPECIAL)!] : displayBytes(this.bytes[id])));
+  }
+
+  /** The bytes a (non-special) id stands for; empty for specials. */
+  tokenBytes(id: number): Uint8Array {
+    checkIds([id], this.vocabSize, 'bpe');
+    return this.bytes[id].slice();
+  }
+
+  toJSON(): BpeTokenizerJSON {
+    return { kind: 'bpe', version: 1, specials: { ...SPECIAL }, merges: this.merges.map(([a, b]) => [a, b]) };
+  }
+}
+
+const isSpecial = (id: number) => id >= 256 && id < BPE_BASE_VOCAB;
+
+/**
+ * Byte-level BPE encoding: text → GPT-2's pieces → each piece's UTF-8 bytes as their ids (`byteIds[b]`) → merges
+ * applied by rank (in each piece, repeatedly join every occurrence, left to right, of the adjacent pair whose merge
+ * comes first) → ids. `merges[rank]` = [a, b, joined]: a pair of ids (each pair once) and the id it becomes.
+ */
+export class BpeEncoder {
+  private readonly rank = new Map<number, number>();
+  private readonly cache = new Map<string, Uint32Array>();
+  private readonly utf8 = new TextEncoder();
+
+  constructor(
+    private readonly byteIds: readonly number[],
+    private readonly merges: readonly (readonly [number, number, number])[],
+  ) {
+    merges.forEach(([a, b], i) => this.rank.set(a * KEY + b, i));
+  }
+
+  encode(text: string): Uint32Array {
     const parts: Uint32Array[] = [];
     let total = 0;
     for (const m of text.matchAll(PIECES)) {
@@ -221,11 +285,11 @@ export class BpeTokenizer implements Tokenizer {
     return out;
   }
 
-  /** One pre-split piece → ids, merging the earliest-learned adjacent pair until none is mergeable. */
+  /** One pre-split piece → ids, merging the first-ranked adjacent pair until none is mergeable. */
   private encodePiece(piece: string): Uint32Array {
     const hit = this.cache.get(piece);
     if (hit !== undefined) return hit;
-    const syms = Array.from(this.encoder.encode(piece));
+    const syms = Array.from(this.utf8.encode(piece), (b) => this.byteIds[b]);
     for (;;) {
       let bestRank = Infinity;
       for (let i = 0; i + 1 < syms.length; i++) {
@@ -233,8 +297,7 @@ export class BpeTokenizer implements Tokenizer {
         if (r !== undefined && r < bestRank) bestRank = r;
       }
       if (bestRank === Infinity) break;
-      const [a, b] = this.merges[bestRank];
-      const z = BPE_BASE_VOCAB + bestRank;
+      const [a, b, z] = this.merges[bestRank];
       let n = 0;
       for (let i = 0; i < syms.length; i++) {
         if (i + 1 < syms.length && syms[i] === a && syms[i + 1] === b) {
@@ -251,63 +314,45 @@ export class BpeTokenizer implements Tokenizer {
     this.cache.set(piece, ids);
     return ids;
   }
+}
 
-  /**
-   * Exact inverse of `encode` on its output. Ids that do not form whole UTF-8 characters (e.g. a slice that cuts
-   * an emoji's bytes) decode to U+FFFD for the broken bytes.
-   */
-  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    checkIds(ids, this.vocabSize, 'bpe');
-    const drop = options.specials === 'drop';
-    let out = '';
-    let buf = new Uint8Array(64);
-    let n = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      if (id >= 256 && id < BPE_BASE_VOCAB) {
-        if (drop) continue;
-        out += this.decoder.decode(buf.subarray(0, n));
-        n = 0;
-        out += SPECIAL_TEXT[specialName(id, SPECIAL)!];
-        continue;
-      }
-      const bytes = this.bytes[id];
-      if (n + bytes.length > buf.length) {
-        const bigger = new Uint8Array(Math.max(2 * buf.length, n + bytes.length));
-        bigger.set(buf.subarray(0, n));
-        buf = bigger;
-      }
-      buf.set(bytes, n);
-      n += bytes.length;
+const lenientUtf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Ids (already checked) → text for a byte-level tokenizer: each id's `bytes`, decoded as UTF-8 together (bytes that do
+ * not form whole characters become U+FFFD), except where `specialText(id)` gives a special's text ('' drops it).
+ */
+export function decodeByteTokens(ids: ArrayLike<number>, bytes: readonly Uint8Array[], specialText: (id: number) => string | undefined): string {
+  let out = '';
+  let buf = new Uint8Array(64);
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    const special = specialText(id);
+    if (special !== undefined) {
+      out += lenientUtf8.decode(buf.subarray(0, n)) + special;
+      n = 0;
+      continue;
     }
-    return out + this.decoder.decode(buf.subarray(0, n));
+    const b = bytes[id];
+    if (n + b.length > buf.length) {
+      const bigger = new Uint8Array(Math.max(2 * buf.length, n + b.length));
+      bigger.set(buf.subarray(0, n));
+      buf = bigger;
+    }
+    buf.set(b, n);
+    n += b.length;
   }
+  return out + lenientUtf8.decode(buf.subarray(0, n));
+}
 
-  /**
-   * One display string per id: the token's text, or — for a token that is only part of a UTF-8 character — its
-   * bytes as "\xE2\x9C" escapes; specials as "<|eos|>" etc.
-   */
-  tokenize(ids: ArrayLike<number>): string[] {
-    checkIds(ids, this.vocabSize, 'bpe');
-    return Array.from(ids, (id) => {
-      if (id >= 256 && id < BPE_BASE_VOCAB) return SPECIAL_TEXT[specialName(id, SPECIAL)!];
-      const bytes = this.bytes[id];
-      try {
-        return this.strictDecoder.decode(bytes);
-      } catch {
-        return Array.from(bytes, (b) => `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
-      }
-    });
-  }
-
-  /** The bytes a (non-special) id stands for; empty for specials. */
-  tokenBytes(id: number): Uint8Array {
-    checkIds([id], this.vocabSize, 'bpe');
-    return this.bytes[id].slice();
-  }
-
-  toJSON(): BpeTokenizerJSON {
-    return { kind: 'bpe', version: 1, specials: { ...SPECIAL }, merges: this.merges.map(([a, b]) => [a, b]) };
+/** A token's bytes for display: its text, or — for part of a UTF-8 character — its bytes as "\xE2\x9C" escapes. */
+export function displayBytes(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return Array.from(bytes, (b) => `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
   }
 }
 

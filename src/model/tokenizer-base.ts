@@ -1,4 +1,4 @@
-// What the character-level (char-tokenizer.ts) and byte-level BPE (bpe-tokenizer.ts) tokenizers share: the Tokenizer
+// What the character-level (char-tokenizer.ts), byte-level BPE (bpe-tokenizer.ts) and GPT-2 (gpt2-tokenizer.ts) tokenizers share: the Tokenizer
 // interface, the special tokens both carry, the JSON both write, and the helpers that validate it. Kept apart from
 // tokenizer.ts, whose tokenizerFromJSON imports both implementations, so neither implementation imports a module
 // that imports it back.
@@ -32,7 +32,7 @@ export interface DecodeOptions {
 }
 
 export interface Tokenizer {
-  readonly kind: 'char' | 'bpe';
+  readonly kind: 'char' | 'bpe' | 'gpt2';
   /** Number of ids: every id is in [0, vocabSize). */
   readonly vocabSize: number;
   readonly special: SpecialIds;
@@ -63,7 +63,20 @@ export interface BpeTokenizerJSON {
   merges: [number, number][];
 }
 
-export type TokenizerJSON = CharTokenizerJSON | BpeTokenizerJSON;
+export interface Gpt2TokenizerJSON {
+  kind: 'gpt2';
+  version: 1;
+  /** The ids of the lab's roles (all <|endoftext|> for GPT-2). */
+  specials: { bos: number; eos: number; pad: number; sep: number };
+  /** tokens[id]: the token as the vocabulary file writes it (GPT-2's byte-table characters, or a special's text). */
+  tokens: string[];
+  /** The ids of the special tokens (never produced by encode; decoded as their text). */
+  specialTokens: number[];
+  /** merges[rank] = [a, b]: the pair of ids that merge joins (into the token tokens[a] + tokens[b]). */
+  merges: [number, number][];
+}
+
+export type TokenizerJSON = CharTokenizerJSON | BpeTokenizerJSON | Gpt2TokenizerJSON;
 
 /** Thrown by `tokenizerFromJSON` for anything that is not a tokenizer this code wrote. */
 export class TokenizerJSONError extends Error {

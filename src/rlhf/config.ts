@@ -102,13 +102,16 @@ export class PipelineConfigError extends Error {
   }
 }
 
-/** Every problem of a configuration, each naming its field (empty: the configuration can run). */
-export function configProblems(c: PipelineConfig): Problem[] {
+/**
+ * Every problem of a configuration, each naming its field (empty: the configuration can run): settings bounded by the
+ * context length are checked against the preset's, or `contextLength` (a chosen base model's).
+ */
+export function configProblems(c: PipelineConfig, contextLength = PRESETS[c.preset]?.contextLength ?? Infinity): Problem[] {
   const problems: Problem[] = [];
   if (!Object.hasOwn(PRESETS, c.preset)) problems.push({ field: 'preset', message: `must be one of ${Object.keys(PRESETS).join(', ')}, got "${c.preset}"` });
   const seed = settingProblem(SEED, c.seed);
   if (seed) problems.push({ field: 'seed', message: seed });
-  const model: PresetModel = { contextLength: PRESETS[c.preset]?.contextLength ?? Infinity };
+  const model: PresetModel = { contextLength };
   const sections = c as unknown as Record<string, Record<string, unknown>>;
   for (const s of SECTIONS) problems.push(...fieldProblems(s.section, s.fields as Fields, sections[s.section], (b) => b.of(sections[s.section], model)));
   for (const s of SECTIONS) if (s.check) problems.push(...s.check(sections[s.section]));

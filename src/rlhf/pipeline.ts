@@ -29,7 +29,7 @@ import { GPT } from '../model/gpt';
 import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
 import { sampleBatchRows } from './batch-sizes';
 import type { BestOfNPoint } from './best-of-n';
-import { type PipelineConfig, PipelineConfigError, rewardSourceProblems } from './config';
+import { configProblems, type PipelineConfig, PipelineConfigError, rewardSourceProblems } from './config';
 import { fitPointOf, fitStage, type FitPoint, type GaoFitSummary, gaoFitSummary } from './frontier-fits';
 import { memoryProblems } from './memory';
 import { checkAlarms, type Alarm, type MetricRecord } from './metrics';
@@ -227,6 +227,9 @@ export class PipelineControl {
 /** What the lab ships: the base checkpoint (its tokenizer is every preset's) and the pretraining corpus. */
 export interface PipelineBundle {
   baseCheckpoint: Uint8Array;
+  /** The base checkpoint is a model the person chose (a Hugging Face folder, src/model/hf-model.ts): its architecture
+   * is the pipeline's whatever the preset, so nothing is pretrained (unless pretrain.force). */
+  chosenBase?: boolean;
   corpus: string;
   /** A task built elsewhere (an imported custom task); otherwise createTask(config.task). */
   task?: Task;
@@ -234,13 +237,13 @@ export interface PipelineBundle {
 
 /**
  * A pipeline for `config` from the bundled files: the base checkpoint's weights when its architecture is the
- * preset's (tiny), otherwise pretraining from scratch with its tokenizer (nano, small).
+ * preset's (tiny) or when it is a chosen base model, otherwise pretraining from scratch with its tokenizer (nano, small).
  */
 export function createPipeline(rt: GpuRuntime, config: PipelineConfig, bundle: PipelineBundle, events?: PipelineEvents, control?: PipelineControl): Pipeline {
   const checkpoint = loadCheckpoint(bundle.baseCheckpoint);
   const tokenizer = tokenizerFromJSON(checkpoint.tokenizerJson);
   const wanted = makeConfig(config.preset, { vocabSize: tokenizer.vocabSize, dropout: 0 });
-  const fits = (['vocabSize', 'contextLength', 'nLayer', 'nHead', 'dModel'] as const).every((k) => checkpoint.config[k] === wanted[k]);
+  const fits = bundle.chosenBase === true || (['vocabSize', 'contextLength', 'nLayer', 'nHead', 'dModel'] as const).every((k) => checkpoint.config[k] === wanted[k]);
   const task = bundle.task ?? createTask(config.task as TaskId, { seed: config.seed, maxResponseTokens: config.ppo.maxResponseTokens });
   const base = fits ? { weights: checkpoint.weights, config: { ...checkpoint.config, dropout: 0 } } : undefined;
   return new Pipeline(rt, config, task, tokenizer, base, bundle.corpus, events, control);
@@ -361,13 +364,13 @@ export class Pipeline implements StageContext {
   }
 
   /**
-   * Refuses a run of `stages` before anything is allocated, with a PipelineConfigError naming the settings: a reward
-   * source the task or the run cannot provide (config.ts rewardSourceProblems), or more GPU memory than the device
-   * allows (checkMemory).
+   * Refuses a run of `stages` before anything is allocated, with a PipelineConfigError naming the settings: one over
+   * the model's context length (a chosen base model's may be shorter than the preset's), a reward source the task or
+   * the run cannot provide (config.ts rewardSourceProblems), or more GPU memory than the device allows (checkMemory).
    */
   checkRun(stages: readonly PipelineStage[]): void {
     const checkpoints = Object.keys(this.weights).filter((name) => this.weights[name] !== undefined);
-    const problems = rewardSourceProblems(this.config, this.task, { stages, checkpoints });
+    const problems = [...configProblems(this.config, this.modelConfig.contextLength), ...rewardSourceProblems(this.config, this.task, { stages, checkpoints })];
     if (problems.length > 0) throw new PipelineConfigError(problems);
     this.checkMemory(stages);
   }

@@ -1,10 +1,14 @@
-// The loaded model: its size, how it was trained, and a prompt box to sample continuations from it.
+// The loaded model: its size, how it was trained (or the Hugging Face folder it came from), a prompt box to sample
+// continuations from it, and the picker that makes a Hugging Face model the base.
 import { type FormEvent, useState } from 'react';
 import { useLabStore } from '../store';
 import { TRAINING_METADATA_KEY } from '../model/checkpoint';
+import { HF_SOURCE_KEY } from '../model/hf-model';
 import type { ModelInfo } from '../worker/protocol';
+import { BaseModelPicker } from './BaseModelPicker';
 
 const DEFAULT_PROMPT = 'Once upon a time';
+const TOKENIZER_NAMES: Record<ModelInfo['tokenizer'], string> = { char: 'character', bpe: 'byte-level BPE', gpt2: "GPT-2's byte-level BPE" };
 
 export function ModelPanel({ model }: { model: ModelInfo }) {
   const { config, parameters, tokenizer, metadata } = model;
@@ -22,13 +26,14 @@ export function ModelPanel({ model }: { model: ModelInfo }) {
     setSeed((s) => s + 1); // a fresh continuation each time, reproducible from the seed shown
   };
 
-  const trained = trainingSummary(metadata[TRAINING_METADATA_KEY]);
+  const folder = metadata[HF_SOURCE_KEY];
+  const trained = folder === undefined ? trainingSummary(metadata[TRAINING_METADATA_KEY]) : `The Hugging Face model "${folder}".`;
   return (
     <section aria-label="Base model">
       <h2>Base model</h2>
       <p>
         {(parameters / 1e6).toFixed(2)}M parameters · {config.nLayer} layers · d {config.dModel} · {config.nHead} heads ·
-        context {config.contextLength} · {tokenizer === 'char' ? 'character' : 'byte-level BPE'} tokenizer ({config.vocabSize}{' '}
+        context {config.contextLength} · {TOKENIZER_NAMES[tokenizer]} tokenizer ({config.vocabSize}{' '}
         tokens)
       </p>
       {trained && <p className="muted">{trained}</p>}
@@ -53,6 +58,7 @@ export function ModelPanel({ model }: { model: ModelInfo }) {
           Download ONNX
         </button>
       </p>
+      <BaseModelPicker send={send} />
       {sample && (
         <figure aria-label="Sample">
           <blockquote data-testid="sample-text">

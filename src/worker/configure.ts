@@ -6,7 +6,7 @@
 // stays. The run state and the events around it are the command loop's (./engine).
 import type { MemoryBudget } from '../gpu';
 import { type GPTConfig, makeConfig, type PresetName } from '../model/config';
-import { makePipelineConfig, type PipelineConfig, PipelineConfigError, rewardSourceProblems, stagesStillValid } from '../rlhf/config';
+import { configProblems, makePipelineConfig, type PipelineConfig, PipelineConfigError, rewardSourceProblems, stagesStillValid } from '../rlhf/config';
 import { memoryProblems } from '../rlhf/memory';
 import { CHECKPOINT_NAMES, STAGE_REGISTRY, type StageId } from '../rlhf/stages';
 import { createTask, importTask, type Task, TASK_IDS, type TaskId, TaskImportError } from '../rlhf/tasks';
@@ -16,21 +16,23 @@ import { type Configured, REWARD_MODEL, type Session } from './session';
 
 /**
  * The device a configuration will run on, once `init` has it: what it allows, the sequences it samples at once
- * (sampleBatchRows), and the bundled base model's architecture.
+ * (sampleBatchRows), and the base model's architecture — the bundled one's, or one the person chose (`chosenBase`).
  */
 export interface DeviceFit {
   memory: MemoryBudget;
   sampleRows: number;
   base: GPTConfig;
+  chosenBase?: boolean;
 }
 
 /**
- * The stages a configuration may run and the model they train (src/rlhf/pipeline.ts createPipeline's): the preset with
- * the base model's vocabulary; its pretraining only when the base model is of another architecture, or when forced.
+ * The stages a configuration may run and the model they train (src/rlhf/pipeline.ts createPipeline's): a chosen base
+ * model as it is, else the preset with the base model's vocabulary; its pretraining only when the bundled base model
+ * is of another architecture, or when forced.
  */
-function stagesOnDevice(config: PipelineConfig, base: GPTConfig): { model: GPTConfig; stages: StageId[] } {
-  const model = makeConfig(config.preset, { vocabSize: base.vocabSize, dropout: 0 });
-  const bundled = (['contextLength', 'nLayer', 'nHead', 'dModel'] as const).every((k) => base[k] === model[k]) && !config.pretrain.force;
+function stagesOnDevice(config: PipelineConfig, { base, chosenBase }: DeviceFit): { model: GPTConfig; stages: StageId[] } {
+  const model = chosenBase ? { ...base, dropout: 0 } : makeConfig(config.preset, { vocabSize: base.vocabSize, dropout: 0 });
+  const bundled = (chosenBase || (['contextLength', 'nLayer', 'nHead', 'dModel'] as const).every((k) => base[k] === model[k])) && !config.pretrain.force;
   return { model, stages: STAGE_REGISTRY.filter((s) => !(bundled && s.produces === 'base model')).map((s) => s.id) };
 }
 
@@ -65,7 +67,8 @@ export function acceptConfiguration(request: ConfigureRequest, device?: DeviceFi
   // A reward source the task cannot provide (the verifier of a task without one, gold for a custom task).
   if (config && task) problems.push(...rewardSourceProblems(config, task));
   if (config && device) {
-    const { model, stages } = stagesOnDevice(config, device.base);
+    const { model, stages } = stagesOnDevice(config, device);
+    if (device.chosenBase) problems.push(...configProblems(config, model.contextLength));
     problems.push(...memoryProblems(config, model, stages, device.memory, device.sampleRows));
   }
   if (problems.length > 0 || !config || !task) throw new ConfigureError(problems);

@@ -9,7 +9,7 @@ import type { Command } from './protocol';
 import type { EngineHost, Session } from './session';
 
 /** Commands that run on the GPU: after a loss they are refused with it until `recover` has a new device. */
-export const GPU_COMMANDS: ReadonlySet<Command['type']> = new Set(['init', 'generate', 'start', 'label-request', 'policy-onnx', 'policy-greedy']);
+export const GPU_COMMANDS: ReadonlySet<Command['type']> = new Set(['init', 'generate', 'load-base', 'start', 'label-request', 'policy-onnx', 'policy-greedy']);
 
 /** What the command loop does around a loss and a recovery. */
 export interface DeviceHooks {

@@ -30,14 +30,14 @@ import {
 import { sampleBatchRows } from '../rlhf/batch-sizes';
 import type { MetricRecord } from '../rlhf/metrics';
 import { DEFAULT_STAGES } from '../rlhf/stages';
-import { generate, loadBaseModel } from './base-model';
+import { chooseBaseModel, generate, loadBaseModel } from './base-model';
 import { acceptConfiguration, applyConfiguration, taskInfo } from './configure';
 import { Device } from './device';
 import { errorEvent, PipelineCommandError } from './errors';
 import { checkpointData, exportFile } from './export';
 import { Feedback } from './feedback';
 import { OnnxCheck } from './onnx-check';
-import { BASE_MODEL_PATH, type Command, type ConfigureRequest, CORPUS_PATH, type EngineEvent, type PipelineState, withLatestSamples } from './protocol';
+import { BASE_MODEL_PATH, type Command, type ConfigureRequest, CORPUS_PATH, type EngineEvent, type HfFile, type PipelineState, withLatestSamples } from './protocol';
 import { restore } from './restore';
 import { createSession, type EngineHost, isCheckpointName, type Post, REWARD_MODEL } from './session';
 
@@ -117,7 +117,7 @@ function humanMode(flag: HumanLabelMode | boolean | undefined): HumanLabelMode |
 
 /** Unrecognised failures of the base-model commands are the engine's ('internal'); of the rest, the pipeline's. */
 const fallbackKind = (c: Command): 'internal' | 'pipeline' =>
-  c.type === 'init' || c.type === 'generate' || (c.type === 'export' && c.model === undefined && (c.format === 'safetensors' || c.format === 'onnx' || c.format === 'hf-zip')) ? 'internal' : 'pipeline';
+  c.type === 'init' || c.type === 'generate' || c.type === 'load-base' || (c.type === 'export' && c.model === undefined && (c.format === 'safetensors' || c.format === 'onnx' || c.format === 'hf-zip')) ? 'internal' : 'pipeline';
 
 export function createEngine(post: Post, host: EngineHost): Engine {
   const session = createSession(post, host);
@@ -196,11 +196,12 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     if (!session.configured) throw new PipelineCommandError(`${who}: configure the pipeline first`);
     if (session.pipeline) return session.pipeline;
     const target = session.configured;
+    const base = session.chosenBase;
     const rt = await device.gpu();
-    const [baseCheckpoint, corpus] = await Promise.all([session.asset(BASE_MODEL_PATH), session.asset(CORPUS_PATH)]);
-    if (session.configured !== target) throw new PipelineCommandError(`${who}: the configuration changed meanwhile`);
+    const [baseCheckpoint, corpus] = await Promise.all([base?.checkpoint ?? session.asset(BASE_MODEL_PATH), session.asset(CORPUS_PATH)]);
+    if (session.configured !== target || session.chosenBase !== base) throw new PipelineCommandError(`${who}: the configuration or the base model changed meanwhile`);
     if (session.pipeline) return session.pipeline;
-    const made = createPipeline(rt, target.config, { baseCheckpoint, corpus: new TextDecoder().decode(corpus), task: target.task }, events, control);
+    const made = createPipeline(rt, target.config, { baseCheckpoint, chosenBase: base !== undefined, corpus: new TextDecoder().decode(corpus), task: target.task }, events, control);
     for (const [name, bytes] of session.checkpoints) made.weights[name] = loadCheckpoint(bytes).weights;
     if (session.checkpoints.has(REWARD_MODEL.checkpoint)) made.rankings = session.rmRankings;
     session.pipeline = made;
@@ -212,11 +213,25 @@ export function createEngine(post: Post, host: EngineHost): Engine {
     if (feedback.labelling) throw new PipelineCommandError('configure: completions to label are being sampled — wait for label-items');
     // Once `init` has the device and the base model, a configuration too large for the device is refused here.
     const rt = device.ready;
-    const next = acceptConfiguration(request, rt && session.loaded ? { memory: rt.memory, sampleRows: sampleBatchRows(rt.adapter), base: session.loaded.model.config } : undefined);
+    const next = acceptConfiguration(
+      request,
+      rt && session.loaded ? { memory: rt.memory, sampleRows: sampleBatchRows(rt.adapter), base: session.loaded.model.config, chosenBase: session.chosenBase !== undefined } : undefined,
+    );
     const kept = applyConfiguration(session, next);
     feedback.forgetItems();
     run.stage = undefined;
     send({ type: 'pipeline-config', config: next.config, task: taskInfo(next.task), kept });
+    setState('idle');
+  }
+
+  /** `load-base`: a new base model; the configuration stays, its results made from the previous base model go. */
+  async function loadBase(folder: string, files: readonly HfFile[]): Promise<void> {
+    if (run.running || feedback.labelling) throw new PipelineCommandError('load-base: a run or a label request is going — wait for it to end');
+    chooseBaseModel(session, await device.gpu(), folder, files);
+    feedback.forgetItems();
+    if (!session.configured) return;
+    run.stage = undefined;
+    send({ type: 'pipeline-config', config: session.configured.config, task: taskInfo(session.configured.task), kept: [] });
     setState('idle');
   }
 
@@ -292,6 +307,8 @@ export function createEngine(post: Post, host: EngineHost): Engine {
       }
       case 'generate':
         return generate(session, command);
+      case 'load-base':
+        return loadBase(command.folder, command.files);
       case 'export':
         return exportFile(session, command.format, command.model);
       case 'configure':

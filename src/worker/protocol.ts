@@ -4,13 +4,15 @@
 import type { AdapterReport } from '../gpu/runtime';
 import type { TimeSplit } from '../gpu/time-split';
 import type { GPTConfig } from '../model/config';
+import type { HfFile } from '../model/hf-model';
+import type { Tokenizer } from '../model/tokenizer';
 import type { PipelineConfig } from '../rlhf/config';
 import type { MetricRecord } from '../rlhf/metrics';
 import type { HumanLabelMode, PipelineStage, PipelineSummary, SampleRecord } from '../rlhf/pipeline';
 import type { Episode } from '../rlhf/episode';
 import type { Ranking } from '../rlhf/preferences';
 
-export type { Episode, HumanLabelMode, MetricRecord, PipelineConfig, PipelineStage, PipelineSummary, Ranking, SampleRecord, TimeSplit };
+export type { Episode, HfFile, HumanLabelMode, MetricRecord, PipelineConfig, PipelineStage, PipelineSummary, Ranking, SampleRecord, TimeSplit };
 
 /** Where the bundled base model is served from (public/models/). */
 export const BASE_MODEL_PATH = 'models/base-tiny.safetensors';
@@ -147,6 +149,15 @@ export type Command =
    * Answered by `recovered` (at once when the device works); when the engine cannot be rebuilt on a new device, by a
    * 'device-lost' error starting "recover:" — the engine stays lost and `recover` can be sent again. */
   | { type: 'recover' }
+  /** Makes a Hugging Face GPT-2 folder's model the base model (src/model/hf-model.ts): `files` are the folder's
+   * config.json, model.safetensors (F32, F16 or BF16) and tokenizer.json or vocab.json + merges.txt, by their names in
+   * the folder; `folder` names it. Answered by `model`; the checkpoints, metrics and samples made from the previous base
+   * model are dropped, and a configured pipeline is posted again (`pipeline-config`, nothing kept): its next run starts
+   * from this model, without pretraining. Refused with a 'model' error that names the file and the field (missing
+   * file, malformed JSON, unsupported architecture, shapes that disagree with config.json, an unsupported dtype, a
+   * tokenizer whose vocabulary is not the embedding's, a model too large for the device), and while a run or a label
+   * request is going; a refusal changes nothing. */
+  | { type: 'load-base'; folder: string; files: HfFile[] }
   /** The bytes of the pipeline's latest checkpoint `name`, for saving (answered by `checkpoint-data`; unlike `export`
    * it is not meant as a download). */
   | { type: 'checkpoint-data'; name: PipelineCheckpointName }
@@ -168,7 +179,7 @@ export type Command =
 export interface ModelInfo {
   config: GPTConfig;
   parameters: number;
-  tokenizer: 'char' | 'bpe';
+  tokenizer: Tokenizer['kind'];
   /** The checkpoint's metadata (how it was trained), as written by `npm run pretrain`. */
   metadata: Record<string, string>;
 }
@@ -203,7 +214,8 @@ export interface ConfigProblem {
 /**
  * Kinds of errors:
  *   no-adapter, device-lost   WebGPU is unavailable / the device was lost (the engine cannot work until `recover`)
- *   model                     the bundled base model could not be loaded, or a model command came before it
+ *   model                     the base model could not be loaded (the bundled one, or a folder of `load-base`),
+ *                             or a model command came before it
  *   internal                  a bug or an unexpected failure
  *   config                    `configure` was refused (see `problems`); nothing changed
  *   alarm                     a metric alarm stopped the run (src/rlhf/metrics.ts checkAlarms): `metric` and the

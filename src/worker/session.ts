@@ -28,7 +28,7 @@ export interface EngineHost {
 
 export type Post = (event: EngineEvent, transfer?: Transferable[]) => void;
 
-/** The bundled base model, loaded on the device. */
+/** The base model, loaded on the device. */
 export interface LoadedModel {
   model: GPT;
   tokenizer: Tokenizer;
@@ -45,8 +45,11 @@ export interface Session {
   readonly post: Post;
   /** The bundled files, each read from the host once (a read that failed is tried again next time). */
   readonly asset: (path: string) => Promise<Uint8Array>;
-  /** The bundled base model once `init` loaded it (generate and the base model's export use it). */
+  /** The base model once `init` loaded it (generate and the base model's export use it). */
   loaded: LoadedModel | undefined;
+  /** The base model the person chose (`load-base`: a Hugging Face folder) as a lab checkpoint, and the folder's name;
+   * undefined while the bundled one is the base. The pipeline and a new device start from it. */
+  chosenBase: { checkpoint: Uint8Array; folder: string } | undefined;
   configured: Configured | undefined;
   /** The Pipeline made from the configuration at first use; dropped by a new configuration and by a new device. */
   pipeline: Pipeline | undefined;
@@ -74,7 +77,7 @@ export function createSession(post: Post, host: Pick<EngineHost, 'asset'>): Sess
     }
     return p;
   };
-  return { post, asset, loaded: undefined, configured: undefined, pipeline: undefined, checkpoints: new Map(), rmRankings: undefined, metrics: [], samples: [], human: [] };
+  return { post, asset, loaded: undefined, chosenBase: undefined, configured: undefined, pipeline: undefined, checkpoints: new Map(), rmRankings: undefined, metrics: [], samples: [], human: [] };
 }
 
 // ---- checkpoint names, from the stage registry ------------------------------------------------------------------------

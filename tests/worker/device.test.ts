@@ -10,7 +10,7 @@ import { RecoverError } from '../../src/worker/errors';
 import type { Command } from '../../src/worker/protocol';
 import { fakeRuntime, settle, testSession } from './fakes';
 
-const COMMANDS: Command['type'][] = ['init', 'generate', 'export', 'configure', 'start', 'pause', 'resume', 'step', 'stop', 'label-request', 'labels', 'clear-labels', 'restore', 'recover', 'checkpoint-data', 'policy-onnx', 'policy-greedy'];
+const COMMANDS: Command['type'][] = ['init', 'generate', 'load-base', 'export', 'configure', 'start', 'pause', 'resume', 'step', 'stop', 'label-request', 'labels', 'clear-labels', 'restore', 'recover', 'checkpoint-data', 'policy-onnx', 'policy-greedy'];
 
 /** A Device over a host handing out fake runtimes (failing while `failing` is set), with every hook call logged. */
 function setup() {
@@ -67,8 +67,8 @@ describe('the device', () => {
     await settle();
     expect(log).toEqual(['host', expect.stringMatching(/^lost: The GPU device was lost \(destroyed\): reset/)]);
     expect(device.lost).toBeInstanceOf(DeviceLostError);
-    expect(COMMANDS.filter((c) => device.refusal(c) !== undefined)).toEqual(['init', 'generate', 'start', 'label-request', 'policy-onnx', 'policy-greedy']);
-    expect([...GPU_COMMANDS].sort()).toEqual(['generate', 'init', 'label-request', 'policy-greedy', 'policy-onnx', 'start']);
+    expect(COMMANDS.filter((c) => device.refusal(c) !== undefined)).toEqual(['init', 'generate', 'load-base', 'start', 'label-request', 'policy-onnx', 'policy-greedy']);
+    expect([...GPU_COMMANDS].sort()).toEqual(['generate', 'init', 'label-request', 'load-base', 'policy-greedy', 'policy-onnx', 'start']);
     for (const c of GPU_COMMANDS) expect(device.refusal(c)).toBe(device.lost);
   });
 

@@ -81,7 +81,7 @@ describe('savedWeights', () => {
     expect(savedWeights('sft', withTokenizer(undefined), want)).toEqual({
       problem: expect.stringMatching(new RegExp(`^sft: it records no tokenizer \\(no "rlhf_lab.tokenizer" in its metadata\\), so its token ids cannot be checked; ${ours}$`)),
     });
-    expect(savedWeights('sft', withTokenizer({ kind: 'wordpiece' }), want)).toEqual({ problem: 'sft: invalid tokenizer JSON: "kind" must be "char" or "bpe", got "wordpiece"' });
+    expect(savedWeights('sft', withTokenizer({ kind: 'wordpiece' }), want)).toEqual({ problem: 'sft: invalid tokenizer JSON: "kind" must be "char", "bpe" or "gpt2", got "wordpiece"' });
   });
 });
 
