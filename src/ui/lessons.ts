@@ -156,6 +156,30 @@ export const LESSONS: readonly Lesson[] = [
     ],
   },
   {
+    id: 'verifiable-rewards',
+    title: 'Verifiable rewards',
+    summary: 'GRPO on the instructions task rewarded by an exact-answer check, then by a reward model learned from rankings: one cannot be fooled and the other can — but the check only rewards what the policy already sometimes gets right.',
+    text: [
+      'A verifier checks an answer instead of judging it: on the instructions task (“reverse: kite” → “etik”, “add: 3 + 4” → “7”, …) the reward is 1 when the response is exactly the answer and 0 otherwise. RL with verifiable rewards (Tülu 3, Lambert et al. 2024; DeepSeek-R1) needs no labels and no reward model, and leaves nothing to over-optimize: a response is right or it is not. GRPO suits it: a right answer’s advantage is how much better it did than the rest of its group.',
+      'Both runs start from one SFT model (400 steps on the task’s demonstrations) and sample 1536 completions, 16 per prompt. The first rewards them with the verifier; the second with a reward model trained, as in the other lessons, on simulated labelers’ rankings of SFT samples (the second run keeps the SFT model).',
+      'Measured on the tiny preset (seed 1; 64 held-out prompts, sampled at temperature 1): with the verifier the held-out exact-answer rate went from 6.3% (SFT) to 7.8% and gold from 0.22 to 0.24, at 0.46 nats of KL — barely a step. The tiny model almost never answers exactly (its only exact answers were to the “sentiment:” prompts), so in 8 of the 24 iterations no group of four had any spread (all its completions scored the same, nearly always 0), and in 12 others three of the four had none: a group of zeros has no advantage and teaches nothing. A verifier sharpens what the policy already sometimes does; it cannot reward what the policy never samples. With the reward model it went the other way: the reward model had learned next to nothing (held-out accuracy 50%, chance), GRPO raised its score anyway (0.03 → 0.27) by moving 20.8 nats away from SFT, and gold fell to 0.16, the exact-answer rate to 3.1%, the win rate against SFT to 42% — the hacking of a reward model that never knew the answers.',
+    ],
+    lookFor: [
+      'reward (with the verifier: the share of exact answers in the batch) and frac_reward_zero_std, the share of groups with nothing to compare.',
+      'objective/kl: the verifier run stays near SFT; the reward-model run leaves it.',
+      'The reward model’s held-out accuracy (rm/heldout_accuracy) in the second run: can it tell a right answer from a wrong one?',
+      'Latest metrics: eval/verifier_rate_grpo against eval/verifier_rate_sft, and eval/win_rate_grpo, in each run.',
+    ],
+    task: 'instructions',
+    preset: 'tiny',
+    overrides: { 'sft.steps': 400, 'grpo.groupSize': 16, 'grpo.promptsPerIteration': 4, 'grpo.episodes': 1536 },
+    stages: ['pretrain', 'sft', 'grpo', 'eval'],
+    runs: [
+      { label: 'Verifier', overrides: { 'grpo.rewardSource': 'verifier' } },
+      { label: 'Reward model', overrides: { 'grpo.rewardSource': 'rm' }, stages: ['pretrain', 'sft', 'rm', 'grpo', 'eval'] },
+    ],
+  },
+  {
     id: 'ensembles',
     title: 'Ensembles against reward hacking',
     summary: 'GRPO with no KL penalty against one reward model, then against four combined by their minimum (WCO) and by mean − λ·variance (UWO).',

@@ -153,7 +153,7 @@ describe('teaching', () => {
 
 describe('lessons', () => {
   test('the built-in lessons have unique ids, valid configurations and the runs the brief names', () => {
-    expect(LESSONS.map((l) => l.id)).toEqual(['instructgpt', 'kl-sweep', 'best-of-n', 'ppo-or-dpo', 'grpo-group', 'ensembles']);
+    expect(LESSONS.map((l) => l.id)).toEqual(['instructgpt', 'kl-sweep', 'best-of-n', 'ppo-or-dpo', 'grpo-group', 'verifiable-rewards', 'ensembles']);
     for (const lesson of LESSONS) {
       expect(lesson.title).toMatch(/\S/);
       expect(lesson.text.join(' ').length).toBeGreaterThan(200);
@@ -196,6 +196,13 @@ describe('lessons', () => {
       ['G = 2', 2, 32, 1280],
     ]);
     expect(stagesStillValid(makePipelineConfig('tiny', groups[0].overrides), makePipelineConfig('tiny', groups[1].overrides))).toEqual(expect.arrayContaining(['sft', 'rm']));
+    // Verifiable rewards: one SFT model, GRPO rewarded by the verifier, then by a reward model (trained only there).
+    const verifiable = lessonSteps(findLesson('verifiable-rewards')!);
+    expect(verifiable.map((s) => [s.label, s.task, makePipelineConfig('tiny', s.overrides).grpo.rewardSource, s.stages.includes('rm')])).toEqual([
+      ['Verifier', 'instructions', 'verifier', false],
+      ['Reward model', 'instructions', 'rm', true],
+    ]);
+    expect(stagesStillValid(makePipelineConfig('tiny', { ...verifiable[0].overrides, task: 'instructions' }), makePipelineConfig('tiny', { ...verifiable[1].overrides, task: 'instructions' }))).toEqual(expect.arrayContaining(['pretrain', 'sft']));
     // Ensembles: GRPO at β = 0 against one reward model, then the minimum and UWO of one ensemble — trained only where
     // it is used, once: the UWO run keeps the WCO run's members.
     const ensembles = lessonSteps(findLesson('ensembles')!);

@@ -15,6 +15,7 @@ import { loadCheckpoint } from '../../src/model/checkpoint';
 import { gptForward } from '../../src/reference/gpt';
 import { makePipelineConfig } from '../../src/rlhf/config';
 import { createTask } from '../../src/rlhf/tasks';
+import { LESSONS } from '../../src/ui/lessons';
 import { CHROMIUM_ARGS } from '../../vite.config';
 import { cspViolations, pagePolicy, recordCspViolations } from '../helpers/csp-violations';
 import { expectClose } from '../helpers/tolerance';
@@ -344,7 +345,7 @@ describe('lab page (built bundle)', () => {
     await expect.poll(() => sweep.getAttribute('aria-current')).toBe('true');
     expect(await sweep.textContent()).toMatch(/3 runs: β = 0\.2, β = 0\.05, β = 0 ·/);
     expect(await sweep.locator('details').getAttribute('open')).not.toBeNull();
-    expect(await lessons.getByRole('button', { name: 'Start lesson' }).count()).toBe(4);
+    expect(await lessons.getByRole('button', { name: 'Start lesson' }).count()).toBe(LESSONS.length);
     expect(new URL(page.url()).searchParams.get('lesson')).toBe('kl-sweep');
 
     const explain = page.getByRole('region', { name: 'Stage explanation' });

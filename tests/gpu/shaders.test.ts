@@ -1,16 +1,16 @@
 // The shader sources: every kernel's includes expanded from shaders/lib (the kernels' own tests run them).
-import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { shaderNames, shaderSource } from '../../src/gpu';
+import crossentropy from '../../shaders/crossentropy_forward_backward.wgsl?raw';
+import rowMerge from '../../shaders/lib/row_merge.wgsl?raw';
+import logprob from '../../shaders/logprob_forward.wgsl?raw';
 
 describe('shader sources', () => {
   test('a kernel that includes a helper gets its text in place of the directive, once', () => {
-    const helper = readFileSync('shaders/lib/row_merge.wgsl', 'utf8');
-    for (const name of ['crossentropy_forward_backward', 'logprob_forward']) {
-      const raw = readFileSync(`shaders/${name}.wgsl`, 'utf8');
+    for (const [name, raw] of [['crossentropy_forward_backward', crossentropy], ['logprob_forward', logprob]] as const) {
       expect(raw).toContain('//! include row_merge');
       const code = shaderSource(name);
-      expect(code).toBe(raw.replace('//! include row_merge', helper));
+      expect(code).toBe(raw.replace('//! include row_merge', rowMerge));
       expect(code.split('fn row_merge(').length).toBe(2);
     }
   });
