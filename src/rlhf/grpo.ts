@@ -3,7 +3,9 @@
 // RLOOTrainer run them. Both sample a group of completions per prompt, score them with a reward source (the reward
 // model, the task's verifier, an ensemble or the gold oracle: src/rlhf/reward-sources.ts) and turn each completion's
 // reward into one advantage by comparing it with the rest of its group, which every token of the completion gets.
-// They differ in three places only: the advantage, where the KL to the SFT reference goes, and the loss.
+// They differ in three places only — the advantage, where the KL to the SFT reference goes, and the loss — and those
+// are each method's GroupMethod object, built by its stage (src/rlhf/stages/grpo-run.ts, rloo-run.ts): this trainer
+// runs any method the same way.
 //
 //            advantage                                   KL to the reference            policy loss
 //   GRPO     (r − mean_group)/(std_group + ε)            k3 per token, β·k3 in the       clipped surrogate per token,
@@ -45,7 +47,7 @@
 //   - kl and the clip ratios are token means over the batch (TRL's masked means), averaged over the μ steps.
 //   - One optimizer step per μ pass over the whole batch (TRL: per generation batch and gradient-accumulation
 //     round); no learning-rate decay; no value model, no EMA of the weights (the last weights are the policy).
-import { Tape } from '../autograd/tape';
+import { Tape, type Var } from '../autograd/tape';
 import * as op from '../autograd/ops';
 import type { Tensor } from '../gpu';
 import { mixSeed } from '../model/data';
@@ -54,7 +56,7 @@ import type { Tokenizer } from '../model/tokenizer';
 import { Trainer } from '../model/train';
 import { POLICY_MICROBATCH_TOKENS } from './batch-sizes';
 import { lastTokenScores, sequenceLogprobs } from './forward';
-import { type AdvantageScale, fracRewardZeroStd, groupAdvantages, rlooAdvantages } from './group-advantages';
+import { fracRewardZeroStd } from './group-advantages';
 import { aggregationWeights, type LossAggregation } from './loss-aggregation';
 import type { Episode } from './episode';
 import type { MetricRecord } from './metrics';
@@ -62,22 +64,49 @@ import type { RewardSource } from './reward-sources';
 import { sampleRollout } from './rollout';
 import { encodeQuery, type PackedBatch } from './sequences';
 
-/** What makes a group method GRPO or RLOO. */
-export type GroupMethod =
-  | {
-      readonly kind: 'grpo';
-      /** ρ is clipped below at 1 − ε_low. */
-      readonly epsLow: number;
-      /** ρ is clipped above at 1 + ε_high (DAPO's clip-higher: ε_high > ε_low). */
-      readonly epsHigh: number;
-      /** What the group-centred reward is divided by: the group's std, the batch's, or nothing (Dr. GRPO). */
-      readonly scaleRewards: AdvantageScale;
-      /** How the per-token losses are aggregated over the batch. */
-      readonly lossType: Exclude<LossAggregation, 'rloo'>;
-      /** μ: optimizer steps on each batch (TRL's num_iterations; 1 = on-policy, ρ = 1). */
-      readonly iterations: number;
-    }
-  | { readonly kind: 'rloo' };
+/** A micro-batch's per-token inputs to a method's loss, (n) each. */
+export interface LossInputs {
+  /** The policy's log-probs, on the tape. */
+  logp: Var;
+  /** The ratio's denominator: the rollout policy's log-probs (μ > 1), or logp's own tensor (ρ = 1 exactly). */
+  old: Tensor;
+  /** The reference's log-probs when β > 0 and the KL is in the loss (klInReward false); else undefined. */
+  ref: Tensor | undefined;
+  advantages: Tensor;
+  /** The aggregation's weights (0 off the response tokens). */
+  weights: Tensor;
+}
+
+/** One optimizer step's readback: the policy's log-probs before it, and the loss's per-token statistics if any. */
+export interface StepReadback {
+  logp: Float32Array;
+  /** (3, B·T) as the loss returned them (GRPO's: clipped low, clipped high, k3), undefined when it returns none. */
+  stats?: Float32Array;
+  gradNorm: number;
+  lr: number;
+}
+
+/**
+ * What makes a group method: its advantages, where the KL to the reference goes, its loss and its own metrics (GRPO's
+ * and RLOO's are built by their stages: src/rlhf/stages/grpo-run.ts, rloo-run.ts). Completions come in groups of G
+ * contiguous rows.
+ */
+export interface GroupMethod {
+  /** As errors and optimizer-step labels name it. */
+  readonly name: string;
+  /** μ: optimizer steps on each batch (> 1: the ratio is against the rollout policy's log-probs). */
+  readonly passes: number;
+  /** How the per-token losses are weighted over the batch (src/rlhf/loss-aggregation.ts). */
+  readonly aggregation: LossAggregation;
+  /** β's KL is in the reward (each completion's Σₜ log π − log π_ref, before the advantages), not a term of the loss. */
+  readonly klInReward: boolean;
+  /** Per completion its advantage, from the rewards and, with klInReward and β > 0, each completion's KL; its metrics. */
+  advantages(rewards: Float64Array, G: number, beta: number, klSeq: Float64Array | undefined): { advantages: Float64Array; metrics: Record<string, number> };
+  /** Records one micro-batch's loss on the tape; returns per-token statistics (3,n) to read back, or undefined. */
+  loss(tape: Tape, inputs: LossInputs, beta: number): Tensor | undefined;
+  /** Its metrics from the μ steps' readbacks (token means over the batch's response tokens: `mean`). */
+  stepMetrics(steps: readonly StepReadback[], mean: (f: (i: number) => number) => number, refGrid: Float32Array | undefined): Record<string, number>;
+}
 
 export interface GroupConfig {
   readonly method: GroupMethod;
@@ -114,9 +143,6 @@ export interface GroupIteration {
   /** Its completions, each with its group, reward and advantage. */
   episodes: Episode[];
 }
-
-/** Unbiased ε of GRPO's advantage denominator (TRL's 1e-4). */
-const ADVANTAGE_EPS = 1e-4;
 
 const sum = (xs: ArrayLike<number>) => {
   let s = 0;
@@ -158,19 +184,9 @@ function tokenMean(batch: PackedBatch, f: (i: number) => number): number {
 }
 
 /** k3 = exp(e) − e − 1, e = log π_ref − log π, without cancellation for small e (the kernel's estimator). */
-function k3(logp: number, refLogp: number): number {
+export function k3(logp: number, refLogp: number): number {
   const e = refLogp - logp;
   return Math.expm1(e) - e;
-}
-
-/** One optimizer step's readback: the policy's log-probs before it and, for GRPO, the clip statistics. */
-interface StepReadback {
-  logp: Float32Array;
-  /** (B,T) 1 where the low (high) side of the clip was active. */
-  clippedLow?: Float32Array;
-  clippedHigh?: Float32Array;
-  gradNorm: number;
-  lr: number;
 }
 
 export class GroupTrainer {
@@ -189,9 +205,9 @@ export class GroupTrainer {
     readonly gold: ((prompt: string, response: string) => number) | undefined,
   ) {
     const c = config;
-    const who = c.method.kind.toUpperCase();
+    const who = c.method.name;
     if (!Number.isInteger(c.groupSize) || c.groupSize < 2) throw new Error(`${who}: groupSize must be an integer ≥ 2, got ${c.groupSize}`);
-    if (c.method.kind === 'grpo' && !(Number.isInteger(c.method.iterations) && c.method.iterations >= 1)) throw new Error(`${who}: iterations must be an integer ≥ 1, got ${c.method.iterations}`);
+    if (!(Number.isInteger(c.method.passes) && c.method.passes >= 1)) throw new Error(`${who}: iterations must be an integer ≥ 1, got ${c.method.passes}`);
     if (!(c.beta >= 0)) throw new Error(`${who}: β must be ≥ 0, got ${c.beta}`);
     if (c.beta > 0 && !models.reference) throw new Error(`${who}: β = ${c.beta} needs the reference policy`);
     if (models.policy.head !== undefined || models.reference?.head !== undefined) throw new Error(`${who}: the policy and the reference need the LM head`);
@@ -207,7 +223,7 @@ export class GroupTrainer {
     return this.trainer.lr;
   }
 
-  /** Optimizer steps taken (μ per iteration for GRPO, one for RLOO). */
+  /** Optimizer steps taken (the method's μ per iteration). */
   get optimizerSteps(): number {
     return this.trainer.step;
   }
@@ -219,7 +235,7 @@ export class GroupTrainer {
     const G = c.groupSize;
     const { policy, reference } = this.models;
     const tok = this.tokenizer;
-    const who = m.kind.toUpperCase();
+    const who = m.name;
     if (prompts.length !== c.promptsPerIteration) throw new Error(`${who}: got ${prompts.length} prompts for a batch of ${c.promptsPerIteration}`);
     const it = this.iteration;
 
@@ -235,26 +251,19 @@ export class GroupTrainer {
     const proxy = this.models.reward.kind === 'rm' ? scores : this.models.proxy ? await lastTokenScores(this.models.proxy, batch) : undefined;
     const golds = this.gold ? rowPrompts.map((p, b) => this.gold!(p, texts[b])) : undefined;
     const refGrid = c.beta > 0 ? await sequenceLogprobs(reference!, batch) : undefined;
-    const oldGrid = (m.kind === 'rloo' && refGrid) || (m.kind === 'grpo' && m.iterations > 1) ? await sequenceLogprobs(policy, batch) : undefined;
+    const klInReward = m.klInReward && refGrid !== undefined;
+    const oldGrid = klInReward || m.passes > 1 ? await sequenceLogprobs(policy, batch) : undefined;
 
-    // 3. Advantages.
-    let klSeq: Float64Array | undefined; // k1 summed over each completion, the rollout policy against the reference
-    let advantages: Float64Array;
-    let rlhfRewards: Float64Array | undefined;
-    if (m.kind === 'grpo') {
-      advantages = groupAdvantages(rewards, G, m.scaleRewards, ADVANTAGE_EPS);
-    } else {
-      if (refGrid) klSeq = rowSums(batch, (i) => oldGrid![i] - refGrid[i]);
-      rlhfRewards = klSeq ? Float64Array.from(rewards, (r, b) => r - c.beta * klSeq![b]) : rewards;
-      advantages = rlooAdvantages(rlhfRewards, G);
-    }
+    // 3. Advantages. klSeq: k1 summed over each completion, the rollout policy against the reference.
+    let klSeq = klInReward ? rowSums(batch, (i) => oldGrid![i] - refGrid[i]) : undefined;
+    const { advantages, metrics: methodMetrics } = m.advantages(rewards, G, c.beta, klSeq);
 
-    // 4. Optimise: μ steps (GRPO), one (RLOO), each over the whole batch.
-    const weights = aggregationWeights(batch.mask, batch.T, m.kind === 'grpo' ? m.lossType : 'rloo', c.maxResponseTokens);
+    // 4. Optimise: the method's μ steps, each over the whole batch.
+    const weights = aggregationWeights(batch.mask, batch.T, m.aggregation, c.maxResponseTokens);
     const advGrid = broadcastToTokens(batch, advantages);
-    const passes = m.kind === 'grpo' ? m.iterations : 1;
+    const lossRef = m.klInReward ? undefined : refGrid;
     const steps: StepReadback[] = [];
-    for (let pass = 0; pass < passes; pass++) steps.push(await this.policyStep(batch, weights, advGrid, oldGrid, refGrid, `${m.kind} step ${this.trainer.step}`));
+    for (let pass = 0; pass < m.passes; pass++) steps.push(await this.policyStep(batch, weights, advGrid, oldGrid, lossRef, `${m.name} step ${this.trainer.step}`));
 
     // 5. Metrics.
     this.iteration++;
@@ -270,6 +279,8 @@ export class GroupTrainer {
       lr: steps[steps.length - 1].lr,
       grad_norm: mean(steps.map((s) => s.gradNorm)),
       episode: this.episodes,
+      ...methodMetrics,
+      ...m.stepMetrics(steps, (f) => tokenMean(batch, f), refGrid),
     };
     if (refGrid) {
       if (!klSeq) klSeq = rowSums(batch, (i) => logp[i] - refGrid[i]);
@@ -277,18 +288,6 @@ export class GroupTrainer {
       metrics['objective/kl'] = kl;
       metrics['policy/sqrt_kl'] = Math.sqrt(Math.max(0, kl));
       if (batch.B > 1) metrics['objective/kl_stderr'] = Math.sqrt(sum(Array.from(klSeq, (k) => (k - kl) ** 2)) / (batch.B - 1) / batch.B);
-    }
-    if (m.kind === 'grpo') {
-      if (refGrid) metrics.kl = mean(steps.map((s) => tokenMean(batch, (i) => k3(s.logp[i], refGrid[i]))));
-      metrics['clip_ratio/low_mean'] = mean(steps.map((s) => tokenMean(batch, (i) => s.clippedLow![i])));
-      metrics['clip_ratio/high_mean'] = mean(steps.map((s) => tokenMean(batch, (i) => s.clippedHigh![i])));
-      metrics['clip_ratio/region_mean'] = metrics['clip_ratio/low_mean'] + metrics['clip_ratio/high_mean'];
-    } else {
-      metrics['objective/kl_coef'] = c.beta;
-      if (klSeq) {
-        metrics['objective/non_score_reward'] = -c.beta * mean(klSeq);
-        metrics['objective/rlhf_reward'] = mean(rlhfRewards!);
-      }
     }
     if (proxy) metrics['objective/scores'] = mean(proxy);
     if (golds) metrics['objective/gold'] = mean(golds);
@@ -313,7 +312,8 @@ export class GroupTrainer {
 
   /**
    * One optimizer step on the whole batch, its gradients accumulated over micro-batches of rows in one submit.
-   * oldGrid: the ratio's denominator (undefined: the step's own log-probs, ρ = 1); refGrid: the reference's (β > 0).
+   * oldGrid: the ratio's denominator (undefined: the step's own log-probs, ρ = 1); refGrid: the reference's, when the
+   * loss reads them.
    */
   private async policyStep(batch: PackedBatch, weights: Float32Array, advGrid: Float32Array, oldGrid: Float32Array | undefined, refGrid: Float32Array | undefined, label: string): Promise<StepReadback> {
     const c = this.config;
@@ -333,9 +333,8 @@ export class GroupTrainer {
         const input = policy.uploadBatch({ B: r1 - r0, T, tokens: batch.tokens.subarray(from, to), targets: batch.targets.subarray(from, to), weights: weights.subarray(from, to) });
         const mb: (typeof micro)[number] = { r0, n, input, adv: rt.upload(advGrid.subarray(from, to), [n], 'group advantages', 'f32'), logp: rt.tensor([n], 'group step log-probs') };
         micro.push(mb);
-        if (m.kind === 'grpo') mb.stats = rt.tensor([3, n], 'group step statistics');
-        if (oldGrid && m.kind === 'grpo') mb.old = rt.upload(oldGrid.subarray(from, to), [n], 'group old logprobs', 'f32');
-        if (refGrid && m.kind === 'grpo') mb.ref = rt.upload(refGrid.subarray(from, to), [n], 'group reference logprobs', 'f32');
+        if (oldGrid) mb.old = rt.upload(oldGrid.subarray(from, to), [n], 'group old logprobs', 'f32');
+        if (refGrid) mb.ref = rt.upload(refGrid.subarray(from, to), [n], 'group reference logprobs', 'f32');
       }
       const r = await this.trainer.objectiveStep(label, (step) => {
         for (const mb of micro) {
@@ -344,12 +343,8 @@ export class GroupTrainer {
             const logits = policy.logits(tape, policy.hidden(tape, mb.input.tokens, mb.input.index));
             const logp = op.logprob(tape, logits, mb.input.targets, 1);
             step.copy(logp.tensor, mb.logp);
-            if (m.kind === 'grpo') {
-              const { stats } = op.groupPolicyLoss(tape, logp, mb.old ?? logp.tensor, mb.ref, mb.adv, mb.input.weights, { epsLow: m.epsLow, epsHigh: m.epsHigh, beta: c.beta }, 1);
-              step.copy(stats, mb.stats!);
-            } else {
-              op.rlooPolicyLoss(tape, logp, mb.adv, mb.input.weights, 1);
-            }
+            const stats = m.loss(tape, { logp, old: mb.old ?? logp.tensor, ref: mb.ref, advantages: mb.adv, weights: mb.input.weights }, c.beta);
+            if (stats) step.copy(stats, (mb.stats ??= rt.tensor([3, mb.n], 'group step statistics')));
             tape.backward();
           } finally {
             tape.dispose(); // its activations go back to the pool for the next micro-batch (dispatches run in order)
@@ -358,20 +353,16 @@ export class GroupTrainer {
         return micro.flatMap((mb) => (mb.stats ? [mb.logp, mb.stats] : [mb.logp]));
       });
       const logp = new Float32Array(B * T);
-      const clippedLow = m.kind === 'grpo' ? new Float32Array(B * T) : undefined;
-      const clippedHigh = m.kind === 'grpo' ? new Float32Array(B * T) : undefined;
+      const stats = micro.some((mb) => mb.stats) ? new Float32Array(3 * B * T) : undefined;
       let k = 0;
       for (const mb of micro) {
         const at = mb.r0 * T;
         logp.set(r.reads[k++], at);
         if (!mb.stats) continue;
-        const stats = r.reads[k++];
-        for (let j = 0; j < mb.n; j++) {
-          clippedLow![at + j] = stats[j] > 0 ? 1 : 0;
-          clippedHigh![at + j] = stats[mb.n + j] > 0 ? 1 : 0;
-        }
+        const part = r.reads[k++]; // (3,n): row s of it is row s of the batch's (3, B·T), at the micro-batch's offset
+        for (let s = 0; s < 3; s++) stats!.set(part.subarray(s * mb.n, (s + 1) * mb.n), s * B * T + at);
       }
-      return { logp, clippedLow, clippedHigh, gradNorm: r.gradNorm, lr: r.lr };
+      return { logp, stats, gradNorm: r.gradNorm, lr: r.lr };
     } finally {
       for (const mb of micro) {
         policy.freeBatch(mb.input);

@@ -30,7 +30,9 @@ import { mixSeed, shuffledIndices } from '../../src/model/data';
 import { GPT } from '../../src/model/gpt';
 import { initWeights } from '../../src/model/params';
 import { makePipelineConfig } from '../../src/rlhf/config';
-import { type GroupConfig, type GroupMethod, GroupTrainer } from '../../src/rlhf/grpo';
+import { type GroupConfig, GroupTrainer } from '../../src/rlhf/grpo';
+import { grpoMethod } from '../../src/rlhf/stages/grpo-run';
+import { RLOO_METHOD } from '../../src/rlhf/stages/rloo-run';
 import { checkAlarms, type Stage } from '../../src/rlhf/metrics';
 import { rewardModelSource } from '../../src/rlhf/reward-sources';
 import { gpuTest } from '../helpers/gpu';
@@ -52,10 +54,10 @@ function settings(id: 'grpo' | 'rloo'): GroupConfig {
   const rules = { maxResponseTokens: c.ppo.maxResponseTokens, noEosPenalty: c.ppo.noEosPenalty };
   if (id === 'grpo') {
     const g = c.grpo;
-    const method: GroupMethod = { kind: 'grpo', epsLow: g.epsLow, epsHigh: g.epsHigh, scaleRewards: g.scaleRewards, lossType: g.lossType, iterations: g.iterations };
+    const method = grpoMethod(g);
     return { ...g, ...rules, method, groupSize: g.groupSize };
   }
-  return { ...c.rloo, ...rules, method: { kind: 'rloo' }, groupSize: c.rloo.k };
+  return { ...c.rloo, ...rules, method: RLOO_METHOD, groupSize: c.rloo.k };
 }
 
 describe.each(['grpo', 'rloo'] as const)('%s learning (nano)', (id) => {

@@ -11,7 +11,9 @@ import { initWeights } from '../../src/model/params';
 import { makePipelineConfig } from '../../src/rlhf/config';
 import type { Episode } from '../../src/rlhf/episode';
 import { groupAdvantages, rlooAdvantages } from '../../src/rlhf/group-advantages';
-import { broadcastToTokens, type GroupConfig, type GroupMethod, GroupTrainer } from '../../src/rlhf/grpo';
+import { broadcastToTokens, type GroupConfig, GroupTrainer } from '../../src/rlhf/grpo';
+import { grpoMethod } from '../../src/rlhf/stages/grpo-run';
+import { RLOO_METHOD } from '../../src/rlhf/stages/rloo-run';
 import { isMetricName } from '../../src/rlhf/metrics';
 import { Pipeline, PipelineAlarmError } from '../../src/rlhf/pipeline';
 import type { RewardSource, ScoredRows } from '../../src/rlhf/reward-sources';
@@ -23,7 +25,8 @@ const task = createTask('sentiment', { seed: 1, maxResponseTokens: 6 });
 const tok = CharTokenizer.fromText([...task.prompts.train.slice(0, 200), ...task.demonstrations.map((d) => d.completion)].join('\n'));
 const config = makeConfig('nano', { vocabSize: tok.vocabSize, dropout: 0 });
 const prompts = task.prompts.train.slice(0, 3).map((p) => p.slice(0, 16));
-const GRPO: GroupMethod = { kind: 'grpo', epsLow: 0.2, epsHigh: 0.28, scaleRewards: 'group', lossType: 'dapo', iterations: 1 };
+const GRPO_SETTINGS = { epsLow: 0.2, epsHigh: 0.28, scaleRewards: 'group', lossType: 'dapo', iterations: 1 } as const;
+const GRPO = grpoMethod(GRPO_SETTINGS);
 
 /** A response's score: its number of distinct characters (the random nano policy's responses differ in it). */
 const distinct = (response: string) => new Set(response).size;
@@ -112,7 +115,7 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
     const hidden = vi.spyOn(reference, 'hidden');
     expect(() => new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0.04 }), 5, undefined)).toThrow(/β = 0.04 needs the reference policy/);
     const withRef = new GroupTrainer({ policy, reference, reward: countingSource() }, tok, groupConfig({ beta: 0 }), 5, undefined);
-    const without = new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0, method: { kind: 'rloo' } }), 5, undefined);
+    const without = new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0, method: RLOO_METHOD }), 5, undefined);
     try {
       const { metrics } = await withRef.step(prompts);
       expect(hidden).not.toHaveBeenCalled();
@@ -143,7 +146,7 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
     const policy = GPT.create(rt, config, { weights: sft });
     const reference = GPT.create(rt, config, { weights: sft });
     const reward = countingSource();
-    const trainer = new GroupTrainer({ policy, reference, reward }, tok, groupConfig({ method: { kind: 'rloo' }, beta: 0.05 }), 5, task.gold);
+    const trainer = new GroupTrainer({ policy, reference, reward }, tok, groupConfig({ method: RLOO_METHOD, beta: 0.05 }), 5, task.gold);
     try {
       const { metrics: m, episodes: completions } = await trainer.step(prompts);
       const rewards = completions.map((c) => c.score);
@@ -180,7 +183,7 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
   gpuTest('GRPO with μ = 2: two optimizer steps on the batch, the second one’s ratio against the rollout’s log-probs', async ({ rt }) => {
     const sft = initWeights(config, 1);
     const policy = GPT.create(rt, config, { weights: sft });
-    const trainer = new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0, lr: 3e-2, method: { ...GRPO, iterations: 2, epsLow: 0.01, epsHigh: 0.01 } }), 5, undefined);
+    const trainer = new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0, lr: 3e-2, method: grpoMethod({ ...GRPO_SETTINGS, iterations: 2, epsLow: 0.01, epsHigh: 0.01 }) }), 5, undefined);
     try {
       const { metrics } = await trainer.step(prompts);
       expect(trainer.optimizerSteps).toBe(2);
@@ -199,7 +202,7 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
     const run = async (microBatchTokens: number) => {
       const policy = GPT.create(rt, config, { weights: sft });
       const reference = GPT.create(rt, config, { weights: sft });
-      const trainer = new GroupTrainer({ policy, reference, reward: countingSource() }, tok, groupConfig({ microBatchTokens, method: { ...GRPO, lossType: 'grpo' } }), 5, undefined);
+      const trainer = new GroupTrainer({ policy, reference, reward: countingSource() }, tok, groupConfig({ microBatchTokens, method: grpoMethod({ ...GRPO_SETTINGS, lossType: 'grpo' }) }), 5, undefined);
       try {
         const { metrics } = await trainer.step(prompts);
         return { metrics, weights: await policy.params.getWeights() };
