@@ -6,8 +6,10 @@
 // (the whole text is one piece); the BPE model splits a piece into characters, looks each up (the unk token when
 // absent) and merges, one pair at a time, the adjacent pair of lowest merge rank (leftmost on a tie), the merged
 // token being the vocabulary entry of the two strings joined. Its ids must be the lab's on a corpus sample, on
-// adversarial text and on random text.
+// adversarial text and on random text. Then Hugging Face's own JavaScript port of the library (Tokenizers.js,
+// @huggingface/tokenizers, the tokenizer of transformers.js) reads the same files and must give the lab's ids too.
 import { readFileSync } from 'node:fs';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { BpeTokenizer, trainBpe } from '../../src/model/bpe-tokenizer';
@@ -116,6 +118,34 @@ function hfEncode(file: TokenizerFile, text: string, splitSpecials: boolean): nu
   return ids;
 }
 
+/**
+ * The exported files as Tokenizers.js reads them. It has no split_special_tokens: it always cuts added tokens out of the
+ * text, as transformers does with split_special_tokens=False; `specialsAsText` lists the texts where that differs.
+ */
+function hfLibrary(t: Tokenizer, modelMaxLength: number): HfTokenizer {
+  return new HfTokenizer(JSON.parse(JSON.stringify(hfTokenizerJson(t))), JSON.parse(JSON.stringify(hfTokenizerConfig(t, modelMaxLength))));
+}
+
+/** Tokenizers.js against the lab on a corpus sample and adversarial text (specials cut out, see hfLibrary); decoding too, but
+ * for the unknown token, which Tokenizers.js spells <|unk|> and the lab �. */
+function expectHfLibraryAgrees(t: Tokenizer, modelMaxLength: number, extra: readonly string[] = []) {
+  const file = fileOf(t);
+  const library = hfLibrary(t, modelMaxLength);
+  const unk = file.model.unk_token === null ? -1 : file.model.vocab[file.model.unk_token];
+  let withSpecials = 0;
+  for (const text of [corpus.slice(100_000, 110_000), ...ADVERSARIAL, ...extra]) {
+    const specialsAsText = Array.from(t.encode(text));
+    const specialsCut = hfEncode(file, text, false);
+    if (!arraysEqual(specialsAsText, specialsCut)) withSpecials++;
+    expect(library.encode(text, { add_special_tokens: false }).ids, JSON.stringify(text.slice(0, 60))).toEqual(specialsCut);
+    if (specialsCut.length > 0 && !specialsCut.includes(unk)) expect(library.decode(specialsCut, { skip_special_tokens: false })).toBe(t.decode(specialsCut));
+    if (!/<\|/.test(text)) expect(specialsCut).toEqual(specialsAsText);
+  }
+  expect(withSpecials).toBeGreaterThan(0); // the look-alike texts did exercise the added tokens
+}
+
+const arraysEqual = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
 function fileOf(t: Tokenizer): TokenizerFile {
   return JSON.parse(JSON.stringify(hfTokenizerJson(t))) as TokenizerFile; // as written to disk and read back
 }
@@ -177,6 +207,10 @@ describe('tokenizer.json of the byte-level BPE', () => {
     for (const text of [corpus.slice(100_000, 120_000), ...ADVERSARIAL]) expect(hfEncode(file, text, true), JSON.stringify(text.slice(0, 60))).toEqual(Array.from(t.encode(text)));
   });
 
+  test.each(tokenizers)('%s: Hugging Face’s Tokenizers.js reads the files and gives the lab’s ids', (_, t) => {
+    expectHfLibraryAgrees(t, 128);
+  });
+
   test.each(tokenizers)('%s: random text (any code points) gives the lab’s ids', (_, t) => {
     const file = fileOf(t);
     const pieces = fc.oneof(
@@ -232,6 +266,10 @@ describe('tokenizer.json of the character tokenizer', () => {
     expect(hfEncode(file, '😀家族', true)).toEqual([t.encode('😀')[0], 4, 4]);
     expect(hfTokenizerConfig(t, 32)).toMatchObject({ unk_token: '<|unk|>', split_special_tokens: true });
   });
+
+  test('Hugging Face’s Tokenizers.js reads the files and gives the lab’s ids', () => {
+    expectHfLibraryAgrees(t, 32, ['😀家族']);
+  });
 });
 
 describe('tokenizer.json of GPT-2’s own tokenizer (a Hugging Face base model’s)', () => {
@@ -246,6 +284,10 @@ describe('tokenizer.json of GPT-2’s own tokenizer (a Hugging Face base model�
     expect(file.model.vocab).toEqual(gpt2Vocab); // GPT-2's vocabulary as it came, id for id
     expect(file.model.merges).toHaveLength(50_000);
     for (const text of [corpus.slice(100_000, 110_000), ...ADVERSARIAL, 'a <|endoftext|> b']) expect(hfEncode(file, text, true), JSON.stringify(text.slice(0, 60))).toEqual(Array.from(gpt2.encode(text)));
+  });
+
+  test('Hugging Face’s Tokenizers.js reads the files and gives the lab’s ids', () => {
+    expectHfLibraryAgrees(gpt2, 1024, ['a <|endoftext|> b']);
   });
 
   test('its one special, <|endoftext|>, is every role', () => {
