@@ -6,6 +6,7 @@
 // restores the run from IndexedDB, a corrupt checkpoint upload that changes nothing, and Clear saved data. Lessons
 // (?lesson=) and the stage explanations are checked on a page of their own.
 import { readFileSync } from 'node:fs';
+import { unzipSync } from 'fflate';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as ort from 'onnxruntime-web';
@@ -18,6 +19,7 @@ import { createTask } from '../../src/rlhf/tasks';
 import { LESSONS } from '../../src/ui/lessons';
 import { CHROMIUM_ARGS } from '../../vite.config';
 import { cspViolations, pagePolicy, recordCspViolations } from '../helpers/csp-violations';
+import { hfGpt2Folder } from '../helpers/hf-folder';
 import { expectClose } from '../helpers/tolerance';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -79,6 +81,31 @@ describe('lab page (built bundle)', () => {
     const sample = page.getByTestId('sample-text');
     await expect.poll(() => sample.textContent(), { timeout: 120_000 }).toMatch(/^Once upon a time.{20,}/s);
     await page.screenshot({ path: 'test-results/lab-base-model.png', fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('a Hugging Face folder’s files picked in the page become the base model, which then samples', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    const panel = page.getByRole('region', { name: 'Base model' });
+    await expect.poll(() => panel.textContent(), { timeout: 60_000 }).toMatch(/Pretrained by this lab/);
+    const { files } = hfGpt2Folder({ dtype: 'F16' });
+    await page.getByTestId('base-files').setInputFiles(files.map((f) => ({ name: f.name, mimeType: 'application/octet-stream', buffer: Buffer.from(f.bytes) })));
+    await expect.poll(() => panel.textContent(), { timeout: 60_000 }).toMatch(/2 layers · d 16 · 2 heads · context 16 · GPT-2's byte-level BPE tokenizer \(259\s+tokens\)/);
+    expect(await panel.textContent()).toContain('The Hugging Face model "config.json, model.safetensors, tokenizer.json".');
+    // Its 16-token context leaves room for 8 characters of prompt: the default prompt is cut to them, and samples.
+    const prompt = panel.getByRole('textbox', { name: 'Prompt' });
+    expect(await prompt.inputValue()).toBe('Once upo');
+    await panel.getByLabel('Temperature').fill('0');
+    await panel.getByRole('button', { name: 'Generate' }).click();
+    await expect.poll(() => page.getByTestId('sample-text').textContent(), { timeout: 60_000 }).toMatch(/^Once upo.+/s);
+    await prompt.fill(' the');
+    await panel.getByRole('button', { name: 'Generate' }).click();
+    await expect.poll(() => page.getByTestId('sample-text').textContent(), { timeout: 60_000 }).toMatch(/^ the.+/s);
+    expect(await page.getByRole('alert').count()).toBe(0);
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -201,6 +228,22 @@ describe('lab page (built bundle)', () => {
     for (const name of ['Download SFT checkpoint', 'Download reward model', 'Download PPO policy', 'Download PPO policy (ONNX)', 'Download DPO policy', 'Download DPO policy (ONNX)', 'Download preferences (JSONL)', 'Download samples (JSONL)']) {
       expect(await page.getByRole('button', { name, exact: true }).isEnabled(), name).toBe(true);
     }
+    // Hugging Face folders and "Continue in TRL", zipped.
+    const zipOf = async (name: string) => {
+      const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name, exact: true }).click()]);
+      return { name: file.suggestedFilename(), files: unzipSync(readFileSync((await file.path())!)) };
+    };
+    const configOf = (files: Record<string, Uint8Array>, path = 'config.json') => JSON.parse(new TextDecoder().decode(files[path])) as Record<string, unknown>;
+    const policyZip = await zipOf('Download PPO policy (Hugging Face)');
+    expect(policyZip.name).toBe('rlhf-lab-ppo-hf.zip');
+    expect(Object.keys(policyZip.files).sort()).toEqual(['README.md', 'config.json', 'generation_config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(configOf(policyZip.files)).toMatchObject({ architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', n_layer: 2 });
+    const rmZip = await zipOf('Download reward model (Hugging Face)');
+    expect(configOf(rmZip.files)).toMatchObject({ architectures: ['GPT2ForSequenceClassification'], num_labels: 1 });
+    const trlZip = await zipOf('Continue in TRL');
+    expect(trlZip.name).toBe('rlhf-lab-trl.zip');
+    expect(Object.keys(trlZip.files)).toEqual(expect.arrayContaining(['train_trl.py', 'requirements.txt', 'data/prompts.jsonl', 'data/sft.jsonl', 'data/preferences.jsonl', 'models/base/config.json']));
+    expect(new TextDecoder().decode(trlZip.files['train_trl.py'])).toMatch(/SFTTrainer → RewardTrainer → PPOTrainer/);
     await page.screenshot({ path: 'test-results/lab-pipeline.png', fullPage: true });
 
     // A malformed import: the worker's line-numbered problems, and nothing changes (task, URL, the run's results).
