@@ -116,6 +116,7 @@ const MAPPING: Readonly<Record<string, readonly [string | null, string]>> = {
   'grpo.scaleRewards': ['GRPOConfig.scale_rewards', ''],
   'grpo.lossType': ['GRPOConfig.loss_type', ''],
   'grpo.iterations': ['GRPOConfig.num_iterations', ''],
+  'grpo.dynamicSampling': [null, 'GRPOTrainer has no dynamic sampling (DAPO’s resampling of groups with no spread): every group is trained on'],
   'grpo.gradClip': ['GRPOConfig.max_grad_norm', ''],
   'grpo.rewardSource': [null, 'reward_funcs: the reward model the script trains; gold, verifier and ensemble rewards are the lab’s own'],
   'rloo.k': ['RLOOConfig.num_generations', ''],

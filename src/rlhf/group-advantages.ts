@@ -44,7 +44,8 @@ function sampleStd(x: ArrayLike<number>, from: number, to: number): number {
   return Math.sqrt(sq / (to - from - 1));
 }
 
-function allEqual(x: ArrayLike<number>, from: number, to: number): boolean {
+/** Whether x[from … to) are all the same number: a group with no spread, whose advantages are all 0. */
+export function allEqual(x: ArrayLike<number>, from: number, to: number): boolean {
   for (let i = from + 1; i < to; i++) if (x[i] !== x[from]) return false;
   return true;
 }

@@ -18,6 +18,11 @@
 //   1. Rollout: every prompt repeated groupSize times, its completions contiguous (rows g·G … g·G + G − 1: TRL's
 //      layout), sampled from the policy at temperature 1 with top-k and top-p off (the log-probs must be the policy's),
 //      at most maxResponseTokens, seeded per iteration (the generator's RNG is per row, so a group's rows differ).
+//      Dynamic sampling (DAPO, Yu et al. 2025; `dynamicRounds` > 0): a group whose rewards all agree has advantage 0
+//      and teaches nothing, so it is set aside and the next prompts are sampled and scored in its place, a round at a
+//      time, for at most dynamicRounds more rounds; the batch is the first promptsPerIteration groups with a spread,
+//      filled up with set-aside groups (in the order drawn) when the rounds run out. DAPO samples until the batch is
+//      full; the cap bounds an iteration's time.
 //   2. Score: the reward source's score of each completion, or `noEosPenalty` instead for one that hit
 //      maxResponseTokens without EOS (the lab's response rule, as PPO's); the reward model's score of the same rows
 //      when the run has one (objective/scores: the frontier's proxy axis, the same number PPO logs) and the hidden
@@ -38,6 +43,8 @@
 //      clip_ratio/high_mean, clip_ratio/region_mean, entropy, completions/mean_length; and the lab's objective/scores, objective/gold,
 //      objective/kl (k1 summed over a completion, as PPO's: the frontier's x-axis), objective/kl_stderr, policy/sqrt_kl;
 //      RLOO also objective/kl_coef, objective/non_score_reward and objective/rlhf_reward (its reward with the KL penalty).
+//      With dynamic sampling, sampling/groups_drawn and sampling/rounds; the others are the batch's (its
+//      frac_reward_zero_std is what the rounds could not replace).
 //
 // Departures from the papers / TRL, on purpose:
 //   - The missing-EOS rule replaces the reward of a truncated completion by noEosPenalty (TRL's GRPO has none; its
@@ -56,13 +63,13 @@ import type { Tokenizer } from '../model/tokenizer';
 import { Trainer } from '../model/train';
 import { POLICY_MICROBATCH_TOKENS } from './batch-sizes';
 import { lastTokenScores, sequenceLogprobs } from './forward';
-import { fracRewardZeroStd } from './group-advantages';
+import { allEqual, fracRewardZeroStd } from './group-advantages';
 import { aggregationWeights, type LossAggregation } from './loss-aggregation';
 import type { Episode } from './episode';
 import type { MetricRecord } from './metrics';
 import type { RewardSource } from './reward-sources';
 import { sampleRollout } from './rollout';
-import { encodeQuery, type PackedBatch } from './sequences';
+import { encodeQuery, type PackedBatch, packSequences } from './sequences';
 
 /** A micro-batch's per-token inputs to a method's loss, (n) each. */
 export interface LossInputs {
@@ -125,6 +132,21 @@ export interface GroupConfig {
   readonly noEosPenalty: number | null;
   /** Tokens of a policy step's micro-batch (default POLICY_MICROBATCH_TOKENS; the update is the same whatever it is). */
   readonly microBatchTokens?: number;
+  /** Dynamic sampling: at most this many more rounds of prompts an iteration to replace groups with no spread (0 or undefined: off). */
+  readonly dynamicRounds?: number;
+}
+
+/** A prompt's sampled group, scored: its G rows. */
+interface SampledGroup {
+  prompt: string;
+  query: Uint32Array;
+  ids: Uint32Array[];
+  texts: string[];
+  finished: boolean[];
+  /** The reward source's scores. */
+  scores: number[];
+  /** The training rewards (noEosPenalty for a completion without EOS). */
+  rewards: number[];
 }
 
 export interface GroupModels {
@@ -228,26 +250,47 @@ export class GroupTrainer {
     return this.trainer.step;
   }
 
-  /** Runs one iteration on these prompts (promptsPerIteration of them). */
-  async step(prompts: readonly string[]): Promise<GroupIteration> {
+  /**
+   * Runs one iteration on these prompts (promptsPerIteration of them); with dynamic sampling, `more(n)` gives the next
+   * n prompts to sample in place of groups with no spread.
+   */
+  async step(prompts: readonly string[], more?: (n: number) => readonly string[]): Promise<GroupIteration> {
     const c = this.config;
     const m = c.method;
     const G = c.groupSize;
+    const P = c.promptsPerIteration;
     const { policy, reference } = this.models;
     const tok = this.tokenizer;
     const who = m.name;
-    if (prompts.length !== c.promptsPerIteration) throw new Error(`${who}: got ${prompts.length} prompts for a batch of ${c.promptsPerIteration}`);
+    const rounds = c.dynamicRounds ?? 0;
+    if (prompts.length !== P) throw new Error(`${who}: got ${prompts.length} prompts for a batch of ${P}`);
+    if (rounds > 0 && !more) throw new Error(`${who}: dynamic sampling needs a source of more prompts`);
     const it = this.iteration;
 
-    // 1. Rollout: G rows per prompt, each group's rows contiguous.
-    const rowPrompts = prompts.flatMap((p) => Array<string>(G).fill(p));
-    const queries = prompts.map((p) => encodeQuery(tok, p, policy.config.contextLength - c.maxResponseTokens));
-    const rowQueries = queries.flatMap((q) => Array<Uint32Array>(G).fill(q));
-    const { rollout, batch, texts } = await sampleRollout(policy, tok, rowQueries, c.maxResponseTokens, mixSeed(this.seed, it));
+    // 1. Rollout and score, a round at a time (one round without dynamic sampling).
+    let groups = await this.sampleGroups(prompts, mixSeed(this.seed, it));
+    let drawn = groups.length;
+    let round = 0;
+    if (rounds > 0) {
+      const spread = groups.filter((g) => !allEqual(g.rewards, 0, G));
+      const flat = groups.filter((g) => allEqual(g.rewards, 0, G));
+      for (round = 1; round <= rounds && spread.length < P; round++) {
+        const next = await this.sampleGroups(more!(P - spread.length), mixSeed(mixSeed(this.seed, it), round));
+        drawn += next.length;
+        for (const g of next) (allEqual(g.rewards, 0, G) ? flat : spread).push(g);
+      }
+      round--;
+      groups = [...spread, ...flat].slice(0, P);
+    }
+    const rowPrompts = groups.flatMap((g) => Array<string>(G).fill(g.prompt));
+    const ids = groups.flatMap((g) => g.ids);
+    const texts = groups.flatMap((g) => g.texts);
+    const finished = groups.flatMap((g) => g.finished);
+    const scores = groups.flatMap((g) => g.scores);
+    const rewards = Float64Array.from(groups.flatMap((g) => g.rewards));
+    const batch = packSequences(groups.flatMap((g) => Array<Uint32Array>(G).fill(g.query)), ids, tok.special.pad, policy.config.contextLength);
 
-    // 2. Score; the reference's (β > 0) and the rollout policy's (when needed before the update) log-probs.
-    const scores = await this.models.reward.score({ batch, prompts: rowPrompts, responses: texts });
-    const rewards = Float64Array.from(scores, (s, b) => (rollout.finished[b] || c.noEosPenalty === null ? s : c.noEosPenalty));
+    // 2. The reference's (β > 0) and the rollout policy's (when needed before the update) log-probs.
     const proxy = this.models.reward.kind === 'rm' ? scores : this.models.proxy ? await lastTokenScores(this.models.proxy, batch) : undefined;
     const golds = this.gold ? rowPrompts.map((p, b) => this.gold!(p, texts[b])) : undefined;
     const refGrid = c.beta > 0 ? await sequenceLogprobs(reference!, batch) : undefined;
@@ -279,6 +322,7 @@ export class GroupTrainer {
       lr: steps[steps.length - 1].lr,
       grad_norm: mean(steps.map((s) => s.gradNorm)),
       episode: this.episodes,
+      ...(rounds > 0 ? { 'sampling/groups_drawn': drawn, 'sampling/rounds': round } : {}),
       ...methodMetrics,
       ...m.stepMetrics(steps, (f) => tokenMean(batch, f), refGrid),
     };
@@ -299,15 +343,36 @@ export class GroupTrainer {
         response: texts[b],
         score: rewards[b],
         gold: golds?.[b],
-        finished: rollout.finished[b],
+        finished: finished[b],
         group: Math.floor(b / G),
-        tokens: tok.tokenize(rollout.ids[b]),
+        tokens: tok.tokenize(ids[b]),
         kl: refGrid ? responseValues(batch, Float64Array.from(logp, (l, i) => l - refGrid[i]), b) : logprobs.map(() => NaN),
         advantages: logprobs.map(() => advantages[b]),
         logprobs,
       };
     });
     return { metrics, episodes };
+  }
+
+  /** Samples G completions of each prompt (rows of a group contiguous) and scores them. */
+  private async sampleGroups(prompts: readonly string[], seed: number): Promise<SampledGroup[]> {
+    const c = this.config;
+    const G = c.groupSize;
+    const { policy } = this.models;
+    const queries = prompts.map((p) => encodeQuery(this.tokenizer, p, policy.config.contextLength - c.maxResponseTokens));
+    const rowPrompts = prompts.flatMap((p) => Array<string>(G).fill(p));
+    const { rollout, batch, texts } = await sampleRollout(policy, this.tokenizer, queries.flatMap((q) => Array<Uint32Array>(G).fill(q)), c.maxResponseTokens, seed);
+    const scores = await this.models.reward.score({ batch, prompts: rowPrompts, responses: texts });
+    const rows = (g: number) => Array.from({ length: G }, (_, i) => g * G + i);
+    return prompts.map((prompt, g) => ({
+      prompt,
+      query: queries[g],
+      ids: rows(g).map((b) => rollout.ids[b]),
+      texts: rows(g).map((b) => texts[b]),
+      finished: rows(g).map((b) => rollout.finished[b]),
+      scores: rows(g).map((b) => scores[b]),
+      rewards: rows(g).map((b) => (rollout.finished[b] || c.noEosPenalty === null ? scores[b] : c.noEosPenalty)),
+    }));
   }
 
   /**

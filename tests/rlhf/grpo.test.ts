@@ -227,6 +227,53 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
     expect(moved).toBe(true);
   });
 
+  gpuTest('dynamic sampling: groups whose rewards all agree are replaced by the next prompts’ groups, up to the rounds allowed, then filled in', async ({ rt }) => {
+    // Prompts starting "FLAT" score 0 on every completion (no spread); the others score their row index (spread).
+    const flatOr = (): RewardSource & { seen: ScoredRows[] } => {
+      const seen: ScoredRows[] = [];
+      return { kind: 'verifier', seen, score: async (rows) => (seen.push(rows), Float64Array.from(rows.prompts, (p, i) => (p.startsWith('FLAT') ? 0 : i))), dispose: () => {} };
+    };
+    const [a, b, c] = prompts;
+    const first = [a, `FLAT ${b}`, b];
+    const queue = [`FLAT ${c}`, c, `FLAT ${a}`];
+    const run = async (dynamicRounds: number) => {
+      const policy = GPT.create(rt, config, { weights: initWeights(config, 1) });
+      const reward = flatOr();
+      const trainer = new GroupTrainer({ policy, reference: undefined, reward }, tok, groupConfig({ beta: 0, dynamicRounds }), 5, undefined);
+      const asked: number[] = [];
+      let next = 0;
+      const more = (n: number) => (asked.push(n), queue.slice(next, (next += n)));
+      try {
+        const { metrics, episodes } = await trainer.step(first, more);
+        return { metrics, groups: [...new Set(episodes.map((e) => e.prompt))], asked, sampled: reward.seen.map((r) => r.batch.B), advantages: episodes.map((e) => e.advantages[0]) };
+      } finally {
+        trainer.dispose();
+        policy.dispose();
+      }
+    };
+    // Two more rounds: the flat group is set aside, its replacement is flat too, the next one has a spread.
+    const two = await run(2);
+    expect(two.asked).toEqual([1, 1]);
+    expect(two.sampled).toEqual([12, 4, 4]);
+    expect(two.groups).toEqual([a, b, c]);
+    expect(two.metrics).toMatchObject({ 'sampling/groups_drawn': 5, 'sampling/rounds': 2, frac_reward_zero_std: 0 });
+    expect(two.advantages.some((x) => x !== 0)).toBe(true);
+    // One more round only: the batch is filled up with the first group set aside.
+    const one = await run(1);
+    expect(one.asked).toEqual([1]);
+    expect(one.groups).toEqual([a, b, `FLAT ${b}`]);
+    expect(one.metrics).toMatchObject({ 'sampling/groups_drawn': 4, 'sampling/rounds': 1 });
+    expect(one.metrics.frac_reward_zero_std).toBeCloseTo(1 / 3, 12);
+    expect(one.advantages.slice(8)).toEqual([0, 0, 0, 0]);
+    // Off: one round, the prompts as given, no sampling metrics, nothing more asked for.
+    const off = await run(0);
+    expect(off.asked).toEqual([]);
+    expect(off.sampled).toEqual([12]);
+    expect(off.groups).toEqual(first);
+    expect(off.metrics['sampling/groups_drawn']).toBeUndefined();
+    for (const name of Object.keys(two.metrics).filter((n) => n !== 'step')) expect(isMetricName(name), name).toBe(true);
+  });
+
   gpuTest('a NaN metric stops GRPO with an alarm naming it; the policy keeps its last good weights, saved as the GRPO checkpoint', async ({ rt }) => {
     const c = makePipelineConfig('nano', { 'grpo.episodes': 16, 'ppo.maxResponseTokens': 6 });
     const broken = { ...task, gold: () => NaN };

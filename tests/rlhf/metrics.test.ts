@@ -36,6 +36,7 @@ const EXPECTED: Record<Stage, string[]> = {
   grpo: [
     'reward', 'reward_std', 'frac_reward_zero_std', 'kl', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'entropy',
     'completions/mean_length', 'objective/scores', 'objective/gold', 'objective/kl', 'objective/kl_stderr', 'policy/sqrt_kl', 'episode', 'lr', 'grad_norm',
+    'sampling/groups_drawn', 'sampling/rounds',
   ],
   rloo: [
     'reward', 'reward_std', 'frac_reward_zero_std', 'entropy', 'completions/mean_length', 'objective/non_score_reward', 'objective/rlhf_reward',

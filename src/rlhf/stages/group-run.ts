@@ -1,7 +1,7 @@
 // The loop of a group method's stage (GRPO: ./grpo-run.ts, RLOO: ./rloo-run.ts) around src/rlhf/grpo.ts's trainer:
 // the policy from the SFT checkpoint, the frozen reference only when β > 0, the reward source the stage's rewardSource
 // names (./reward-source.ts) and the run's reward model for the proxy score when the source is another; prompts
-// cycled in a seeded order, one trainer.step per iteration. The checkpoint holds the last weights (TRL keeps no EMA);
+// cycled in a seeded order (dynamic sampling draws its extra prompts from the same order), one trainer.step per iteration. The checkpoint holds the last weights (TRL keeps no EMA);
 // a metric alarm, or the GPU running out of memory, stops it with the policy's last good weights kept instead (those
 // before the iteration whose record raised it, as PPO's stage does).
 import { GpuOutOfMemoryError } from '../../gpu';
@@ -19,6 +19,8 @@ export interface GroupStage {
   readonly settings: GroupStageSettings;
   readonly groupSize: number;
   readonly method: GroupMethod;
+  /** Dynamic sampling's most extra rounds an iteration (GRPO's grpo.dynamicSampling; 0: off). */
+  readonly dynamicRounds: number;
   /** Salts of the run's seed: the trainer's (sampling) and the prompts' order. */
   readonly seeds: readonly [trainer: number, order: number];
 }
@@ -26,7 +28,7 @@ export interface GroupStage {
 export async function runGroupStage(ctx: StageContext, stage: GroupStage): Promise<void> {
   const { id, name, settings: s, groupSize } = stage;
   const sft = ctx.need('sft', name);
-  const config: GroupConfig = { ...s, method: stage.method, groupSize, maxResponseTokens: ctx.rules.maxResponseTokens, noEosPenalty: ctx.rules.noEosPenalty };
+  const config: GroupConfig = { ...s, method: stage.method, groupSize, maxResponseTokens: ctx.rules.maxResponseTokens, noEosPenalty: ctx.rules.noEosPenalty, dynamicRounds: stage.dynamicRounds };
   const perIteration = s.promptsPerIteration * groupSize;
   const iterations = s.episodes / perIteration;
   const rmWeights = ctx.weights['reward-model'];
@@ -43,11 +45,13 @@ export async function runGroupStage(ctx: StageContext, stage: GroupStage): Promi
     const report = ctx.progress(id, performance.now());
     const prompts = ctx.task.prompts.train;
     const order = shuffledIndices(prompts.length, mixSeed(ctx.config.seed, stage.seeds[1]));
+    let drawn = 0;
+    /** The next n prompts of the order (dynamic sampling draws more than promptsPerIteration an iteration). */
+    const next = (n: number) => Array.from({ length: n }, () => prompts[order[drawn++ % prompts.length]]);
     for (let it = 0; it < iterations; it++) {
       await ctx.control.gate();
-      const batch = Array.from({ length: s.promptsPerIteration }, (_, i) => prompts[order[(it * s.promptsPerIteration + i) % prompts.length]]);
       lastGood = await policy.params.getWeights();
-      const { metrics, episodes } = await trainer.step(batch);
+      const { metrics, episodes } = await trainer.step(next(s.promptsPerIteration), next);
       ctx.events.episodes?.(id, it, episodes);
       try {
         ctx.emit({ stage: id, ...metrics });

@@ -35,5 +35,5 @@ export function grpoMethod(g: Pick<GRPOSettings, 'epsLow' | 'epsHigh' | 'scaleRe
 
 export function runGrpo(ctx: StageContext): Promise<void> {
   const g = ctx.config.grpo;
-  return runGroupStage(ctx, { id: 'grpo', name: 'GRPO', settings: g, groupSize: g.groupSize, method: grpoMethod(g), seeds: [91, 92] });
+  return runGroupStage(ctx, { id: 'grpo', name: 'GRPO', settings: g, groupSize: g.groupSize, method: grpoMethod(g), dynamicRounds: g.dynamicSampling, seeds: [91, 92] });
 }

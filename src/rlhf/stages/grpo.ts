@@ -25,6 +25,7 @@ export interface GRPOSettings extends GroupStageSettings {
   readonly scaleRewards: AdvantageScale;
   readonly lossType: 'grpo' | 'dapo' | 'dr_grpo';
   readonly iterations: number;
+  readonly dynamicSampling: number;
 }
 
 const COMMON = {
@@ -34,6 +35,7 @@ const COMMON = {
   scaleRewards: 'group', // DeepSeekMath's (r − mean)/std
   lossType: 'dapo', // TRL's default: the token mean over the batch (no length bias per sequence)
   iterations: 1, // TRL's num_iterations: on-policy, ρ = 1
+  dynamicSampling: 0, // off: TRL's GRPOTrainer has no dynamic sampling
   gradClip: 1, // TRL's max_grad_norm
   rewardSource: 'rm',
 } as const;
@@ -76,6 +78,7 @@ export const grpo = {
         scaleRewards: { kind: 'choice', options: ['group', 'batch', 'none'], meaning: 'the advantage (r − group mean) divided by the group’s std, the batch’s, or nothing (Dr. GRPO)' },
         lossType: { kind: 'choice', options: ['grpo', 'dapo', 'dr_grpo'], meaning: 'grpo: mean over each completion’s tokens, then over completions; dapo: mean over all tokens of the batch; dr_grpo: sum over tokens / (completions × the longest allowed response)' },
         iterations: { kind: 'int', min: 1, max: 100, meaning: 'μ: optimizer steps on each batch of completions (TRL’s num_iterations; 1: on-policy, the ratio is 1 and nothing clips)' },
+        dynamicSampling: { kind: 'int', min: 0, max: 16, meaning: 'DAPO’s dynamic sampling: at most this many more rounds of prompts an iteration, sampled in place of groups whose completions all scored the same (they teach nothing); 0: off' },
         ...GROUP_CLIP_AND_REWARD_FIELDS,
       },
       check: (g) => groupBatchProblems('grpo', 'groupSize', g, g.groupSize),
@@ -103,6 +106,16 @@ export const grpo = {
       label: 'Clipped (either side)',
       meaning: 'Fraction of completion tokens where either side of the clip was active: clip_ratio/low_mean + clip_ratio/high_mean.',
       healthy: 'Exactly 0 with grpo.iterations = 1; below ≈ 0.2 otherwise, or the learning rate is too large.',
+    },
+    'sampling/groups_drawn': {
+      label: 'Groups sampled',
+      meaning: 'With grpo.dynamicSampling: the prompts’ groups sampled this iteration, those set aside for no spread included; the batch trains on grpo.promptsPerIteration of them.',
+      healthy: 'Near grpo.promptsPerIteration when most groups have a spread; far above it, the policy gets most prompts all right or all wrong.',
+    },
+    'sampling/rounds': {
+      label: 'Extra sampling rounds',
+      meaning: 'With grpo.dynamicSampling: the rounds sampled after the first to replace groups with no spread (at most grpo.dynamicSampling).',
+      healthy: 'Below the cap; at the cap with frac_reward_zero_std above 0, the rounds ran out before the batch had spread everywhere.',
     },
     ...evaluationMetrics('grpo', 'GRPO'),
   },

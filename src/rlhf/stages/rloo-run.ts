@@ -32,5 +32,5 @@ export const RLOO_METHOD: GroupMethod = {
 
 export function runRloo(ctx: StageContext): Promise<void> {
   const r = ctx.config.rloo;
-  return runGroupStage(ctx, { id: 'rloo', name: 'RLOO', settings: r, groupSize: r.k, method: RLOO_METHOD, seeds: [93, 94] });
+  return runGroupStage(ctx, { id: 'rloo', name: 'RLOO', settings: r, groupSize: r.k, method: RLOO_METHOD, dynamicRounds: 0, seeds: [93, 94] });
 }
