@@ -138,7 +138,7 @@ export const LESSONS: readonly Lesson[] = [
     text: [
       'PPO trains a value model to say whether a response turned out better than expected. GRPO (Shao et al. 2024) has none: it samples G completions of each prompt and gives each one the advantage (r − mean of its group) / (std of its group), on every one of its tokens. A k3 KL term to the SFT model (β = 0.04) sits in the loss, and the ratio is clipped asymmetrically (ε 0.2 below, 0.28 above: DAPO’s clip-higher). No critic to run or train: an iteration is one policy update.',
       'How large must a group be? Wu et al. (2025) report that GRPO with G = 2 matches G = 16 at an eighth of the rollouts. Both runs here sample the same 1280 completions, 32 an iteration, from one SFT model and one reward model: G = 8 with 4 prompts an iteration, then G = 2 with 16 (the second run keeps SFT and the reward model and trains only GRPO).',
-      'Measured on the tiny preset (sentiment, seed 1; win rates against SFT on 64 held-out prompts): G = 8 won 97% (95% interval 89–99%) at a KL of 12.8 nats, held-out gold 0.77, in 173 s; G = 2 won 81% (70–89%) at 9.8 nats, gold 0.50, in 176 s — the same seconds, for the same completions. At equal KL G = 8 was ahead too: its rollouts’ gold at about 9 nats was 0.63, G = 2’s 0.37. On this seed the small group did not match the large one. One reason to see in the numbers: with two completions the advantage is ±0.71 whatever the gap between their rewards (the std of two numbers is their difference over √2), so a reward-model score that is off by a little moves the policy as much as a real difference.',
+      'Measured on the tiny preset (sentiment, seed 1; win rates against SFT on 64 held-out prompts): G = 8 won 97% (95% interval 89–99%) at a KL of 12.8 nats, held-out gold 0.77, in 173 s; G = 2 won 81% (70–89%) at 9.8 nats, gold 0.50, in 176 s — the same seconds, for the same completions. Two more GRPO seeds on the same SFT and reward model: G = 8 won 81% at 10.5 nats and 78% at 17.2; G = 2 won 78% at 9.6 and 77% at 13.5. At equal KL (the rollouts’ gold while the KL was between 8 and 11 nats) G = 8 was ahead on all three seeds, by 0.26, 0.03 and 0.05: on seeds 2 and 3 the small group nearly matched the large one, on seed 1 it did not. One reason to see in the numbers: with two completions the advantage is ±0.71 whatever the gap between their rewards (the std of two numbers is their difference over √2), so a reward-model score that is off by a little moves the policy as much as a real difference.',
     ],
     lookFor: [
       'reward and objective/gold rising per iteration in both runs; at G = 2 they are noisier.',
@@ -158,24 +158,25 @@ export const LESSONS: readonly Lesson[] = [
   {
     id: 'verifiable-rewards',
     title: 'Verifiable rewards',
-    summary: 'GRPO on the instructions task rewarded by an exact-answer check, then by a reward model learned from rankings: one cannot be fooled and the other can — but the check only rewards what the policy already sometimes gets right.',
+    summary: 'GRPO on the instructions task rewarded by an exact-answer check, with and without dynamic sampling, then by a reward model learned from rankings: the check cannot be fooled, but it only rewards what the policy already sometimes gets right.',
     text: [
       'A verifier checks an answer instead of judging it: on the instructions task (“reverse: kite” → “etik”, “add: 3 + 4” → “7”, …) the reward is 1 when the response is exactly the answer and 0 otherwise. RL with verifiable rewards (Tülu 3, Lambert et al. 2024; DeepSeek-R1) needs no labels and no reward model, and leaves nothing to over-optimize: a response is right or it is not. GRPO suits it: a right answer’s advantage is how much better it did than the rest of its group.',
-      'Both runs start from one SFT model (400 steps on the task’s demonstrations) and sample 1536 completions, 16 per prompt. The first rewards them with the verifier; the second with a reward model trained, as in the other lessons, on simulated labelers’ rankings of SFT samples (the second run keeps the SFT model).',
-      'Measured on the tiny preset (seed 1; 64 held-out prompts, sampled at temperature 1): with the verifier the held-out exact-answer rate went from 6.3% (SFT) to 7.8% and gold from 0.22 to 0.24, at 0.46 nats of KL — barely a step. The tiny model almost never answers exactly (its only exact answers were to the “sentiment:” prompts), so in 8 of the 24 iterations no group of four had any spread (all its completions scored the same, nearly always 0), and in 12 others three of the four had none: a group of zeros has no advantage and teaches nothing. A verifier sharpens what the policy already sometimes does; it cannot reward what the policy never samples. With the reward model it went the other way: the reward model had learned next to nothing (held-out accuracy 50%, chance), GRPO raised its score anyway (0.03 → 0.27) by moving 20.8 nats away from SFT, and gold fell to 0.16, the exact-answer rate to 3.1%, the win rate against SFT to 42% — the hacking of a reward model that never knew the answers.',
+      'All three runs start from one SFT model (400 steps on the task’s demonstrations at learning rate 2e-3) and train on 1536 completions, 16 per prompt. The first rewards them with the verifier. The second does too, with DAPO’s dynamic sampling (Yu et al. 2025): a group whose 16 completions all scored the same is set aside and the next prompts’ groups are sampled in its place, up to 4 more rounds an iteration. The third uses a reward model trained, as in the other lessons, on simulated labelers’ rankings of SFT samples. The later runs keep the SFT model.',
+      'Measured on the tiny preset (seed 1; 64 held-out prompts, sampled at temperature 1): with the verifier the held-out exact-answer rate went from 9.4% (SFT) to 14.1% and gold from 0.29 to 0.32 (win rate 55% against SFT, interval 43–66%), at 0.68 nats of KL — a small step. The tiny model almost never answers sort, add or reverse exactly, and those are 45 of the 64 held-out prompts; its exact answers are mostly to the “sentiment:” prompts. So in 7 of the 24 iterations no group of four had any spread, and in 9 only one did: a group of zeros has no advantage and teaches nothing. Dynamic sampling kept the batches full of groups with a spread (about 11.5 groups sampled for the 4 kept: nearly 3× the sampling) and reached 12.5% exact, gold 0.34 — the same, within what 64 prompts can tell apart. It makes better use of what the policy sometimes gets right; it cannot reward what the policy never samples. The reward model had learned little (held-out accuracy 56%), and GRPO against it moved 3.2 nats away from SFT for nothing: 9.4% exact, gold 0.27, win rate 52%.',
     ],
     lookFor: [
-      'reward (with the verifier: the share of exact answers in the batch) and frac_reward_zero_std, the share of groups with nothing to compare.',
-      'objective/kl: the verifier run stays near SFT; the reward-model run leaves it.',
-      'The reward model’s held-out accuracy (rm/heldout_accuracy) in the second run: can it tell a right answer from a wrong one?',
+      'reward (with the verifier: the share of exact answers in the batch) and frac_reward_zero_std, the share of groups with nothing to compare; with dynamic sampling, sampling/groups_drawn.',
+      'objective/kl: the verifier runs stay near SFT.',
+      'The reward model’s held-out accuracy (rm/heldout_accuracy) in the third run: can it tell a right answer from a wrong one?',
       'Latest metrics: eval/verifier_rate_grpo against eval/verifier_rate_sft, and eval/win_rate_grpo, in each run.',
     ],
     task: 'instructions',
     preset: 'tiny',
-    overrides: { 'sft.steps': 400, 'grpo.groupSize': 16, 'grpo.promptsPerIteration': 4, 'grpo.episodes': 1536 },
+    overrides: { 'sft.steps': 400, 'sft.lr': 2e-3, 'grpo.groupSize': 16, 'grpo.promptsPerIteration': 4, 'grpo.episodes': 1536 },
     stages: ['pretrain', 'sft', 'grpo', 'eval'],
     runs: [
       { label: 'Verifier', overrides: { 'grpo.rewardSource': 'verifier' } },
+      { label: 'Verifier, dynamic sampling', overrides: { 'grpo.rewardSource': 'verifier', 'grpo.dynamicSampling': 4 } },
       { label: 'Reward model', overrides: { 'grpo.rewardSource': 'rm' }, stages: ['pretrain', 'sft', 'rm', 'grpo', 'eval'] },
     ],
   },

@@ -196,13 +196,19 @@ describe('lessons', () => {
       ['G = 2', 2, 32, 1280],
     ]);
     expect(stagesStillValid(makePipelineConfig('tiny', groups[0].overrides), makePipelineConfig('tiny', groups[1].overrides))).toEqual(expect.arrayContaining(['sft', 'rm']));
-    // Verifiable rewards: one SFT model, GRPO rewarded by the verifier, then by a reward model (trained only there).
+    // Verifiable rewards: one SFT model, GRPO rewarded by the verifier (without, then with dynamic sampling), then by a
+    // reward model (trained only there).
     const verifiable = lessonSteps(findLesson('verifiable-rewards')!);
-    expect(verifiable.map((s) => [s.label, s.task, makePipelineConfig('tiny', s.overrides).grpo.rewardSource, s.stages.includes('rm')])).toEqual([
-      ['Verifier', 'instructions', 'verifier', false],
-      ['Reward model', 'instructions', 'rm', true],
+    expect(verifiable.map((s) => {
+      const c = makePipelineConfig('tiny', s.overrides);
+      return [s.label, s.task, c.grpo.rewardSource, c.grpo.dynamicSampling, c.sft.lr, s.stages.includes('rm')];
+    })).toEqual([
+      ['Verifier', 'instructions', 'verifier', 0, 2e-3, false],
+      ['Verifier, dynamic sampling', 'instructions', 'verifier', 4, 2e-3, false],
+      ['Reward model', 'instructions', 'rm', 0, 2e-3, true],
     ]);
-    expect(stagesStillValid(makePipelineConfig('tiny', { ...verifiable[0].overrides, task: 'instructions' }), makePipelineConfig('tiny', { ...verifiable[1].overrides, task: 'instructions' }))).toEqual(expect.arrayContaining(['pretrain', 'sft']));
+    const instructions = (i: number) => makePipelineConfig('tiny', { ...verifiable[i].overrides, task: 'instructions' });
+    for (const i of [1, 2]) expect(stagesStillValid(instructions(0), instructions(i))).toEqual(expect.arrayContaining(['pretrain', 'sft']));
     // Ensembles: GRPO at β = 0 against one reward model, then the minimum and UWO of one ensemble — trained only where
     // it is used, once: the UWO run keeps the WCO run's members.
     const ensembles = lessonSteps(findLesson('ensembles')!);
