@@ -104,7 +104,6 @@ export function App() {
       <main>
         <ErrorPanel />
         {engine.state === 'starting' && <p role="status">Looking for a WebGPU adapter…</p>}
-        {engine.state === 'ready' && !model && <p role="status">Loading the base model…</p>}
         <SetupPanels folded={busy}>
           <LessonsPanel />
           <ConfigPanel />
@@ -120,6 +119,9 @@ export function App() {
         </section>
         <SamplesView />
         <HumanFeedbackPanel />
+        {/* Down here, not above the run row: a run can start before the model arrives, and a line vanishing above the
+            row would shift it out of view. */}
+        {engine.state === 'ready' && !model && <p role="status">Loading the base model…</p>}
         {model && <ModelPanel model={model} />}
         {model && <OnnxPanel />}
         <ExportPanel />
@@ -137,7 +139,9 @@ const scrollBehavior = (): ScrollBehavior => (window.matchMedia('(prefers-reduce
  * When a run starts, scrolls `runRow` to the top of the window, once: the controls, the stepper and the running
  * stage's charts (drawn right under it) fill the screen. Not when the reader has scrolled past the row (a run started
  * from further down, e.g. the reward model trained on their labels), nor for a lesson's later runs: the scroll is
- * theirs then.
+ * theirs then. At once, not smoothly: content above the row can still change height as the run starts (the settings
+ * folding, a status line going), and during a smooth scroll the browser's scroll anchoring does not make up for it,
+ * so the scroll would end with the row's top cut off.
  */
 function useRevealOnRunStart(runRow: RefObject<HTMLElement | null>, busy: boolean) {
   useEffect(() => {
@@ -145,7 +149,7 @@ function useRevealOnRunStart(runRow: RefObject<HTMLElement | null>, busy: boolea
     const lesson = useLabStore.getState().lessonRun;
     if (!busy || !row || (lesson?.state === 'running' && lesson.index > 0)) return;
     if (row.getBoundingClientRect().bottom < 0) return;
-    row.scrollIntoView({ behavior: scrollBehavior(), block: 'start' });
+    row.scrollIntoView({ behavior: 'instant', block: 'start' });
   }, [runRow, busy]);
 }
 

@@ -59,7 +59,7 @@ test('first screen: the expected time before Run; the controls, stepper and runn
   await run.click();
 
   // SFT: paused inside it (a Pause acts at the next step), so the check cannot miss it. The page scrolled the run row
-  // to the top by itself (smoothly: polled until it settles).
+  // to the top by itself, at once (polled: the page may still be rendering).
   await expect.poll(() => stageState(page, 'sft'), { timeout: 120_000, interval: 100 }).toBe('running');
   await page.getByRole('button', { name: 'Pause' }).click();
   await expect.poll(() => page.locator('.run-state').textContent(), { timeout: 60_000 }).toBe('Paused');
