@@ -5,6 +5,7 @@
 import { type Checkpoint, TRAINING_METADATA_KEY } from '../model/checkpoint';
 import { parameterCount } from '../model/config';
 import type { Tokenizer } from '../model/tokenizer';
+import { TOKENIZER_NAMES } from '../model/tokenizer-base';
 import type { AppendedPad } from './tokenizer-json';
 import type { PipelineConfig } from '../rlhf/config';
 import { CHECKPOINT_STAGE, inRunOrder, STAGE_NAMES, stageById } from '../rlhf/stages';
@@ -34,7 +35,6 @@ export interface CardFacts {
 }
 
 const PIPELINE_METADATA_KEY = 'rlhf_lab.pipeline';
-const TOKENIZER_KIND: Readonly<Record<Tokenizer['kind'], string>> = { bpe: 'byte-level BPE', gpt2: 'GPT-2’s byte-level BPE', char: 'one token per character' };
 
 export function modelCard(f: CardFacts): string {
   const { config } = f.checkpoint;
@@ -53,7 +53,7 @@ export function modelCard(f: CardFacts): string {
     '',
     '## Input format',
     '',
-    `The tokenizer (${TOKENIZER_KIND[f.tokenizer.kind]}) gives the lab's ids on any text and adds no special tokens; special-token strings in text stay text (\`split_special_tokens: true\`). The lab lays a prompt and its response out as`,
+    `The ${TOKENIZER_NAMES[f.tokenizer.kind]} tokenizer gives the lab's ids on any text and adds no special tokens; special-token strings in text stay text (\`split_special_tokens: true\`). The lab lays a prompt and its response out as`,
     '',
     `    [BOS ${bos}] prompt tokens [SEP ${sep}] response tokens [EOS ${eos}]   (right-padded with PAD ${pad})`,
     '',

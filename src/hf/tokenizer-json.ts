@@ -54,8 +54,7 @@ export interface AppendedPad {
 /** The tokenizer.json object (serialize with JSON.stringify). */
 export function hfTokenizerJson(tokenizer: Tokenizer, pad?: AppendedPad): Record<string, unknown> {
   const specials = specialTokens(tokenizer);
-  const added = [...specials, ...(pad ? [[pad.content, pad.id] as [string, number]] : [])];
-  const common = { version: '1.0', truncation: null, padding: null, added_tokens: added.map(([content, id]) => ({ id, content, ...ADDED_TOKEN })), normalizer: null };
+  const common = { version: '1.0', truncation: null, padding: null, added_tokens: addedTokens(tokenizer, pad).map(([content, id]) => ({ id, content, ...ADDED_TOKEN })), normalizer: null };
   const bpeModel = (vocab: Record<string, number>, merges: string[], unk: string | null) => ({
     type: 'BPE',
     dropout: null,
@@ -108,6 +107,11 @@ function specialTokens(tokenizer: Tokenizer): [string, number][] {
   return named.sort((a, b) => a[1] - b[1]);
 }
 
+/** The added tokens: the specials (in the model's vocabulary too) and an appended padding token (outside it). */
+function addedTokens(tokenizer: Tokenizer, pad: AppendedPad | undefined): [string, number][] {
+  return pad ? [...specialTokens(tokenizer), [pad.content, pad.id]] : specialTokens(tokenizer);
+}
+
 /** A (non-special) BPE token's bytes in the ByteLevel alphabet. */
 const tokenString = (t: BpeTokenizer, id: number) => Array.from(t.tokenBytes(id), (b) => BYTE_TO_CHAR[b]).join('');
 
@@ -130,12 +134,10 @@ function bpeVocab(t: BpeTokenizer, specials: readonly [string, number][]): Recor
 
 /** tokenizer_config.json: the fast tokenizer class, the specials by role, specials never matched in text. */
 export function hfTokenizerConfig(tokenizer: Tokenizer, modelMaxLength: number, pad?: AppendedPad): Record<string, unknown> {
-  const roles = specialRoles(tokenizer, pad);
-  const added = [...specialTokens(tokenizer), ...(pad ? [[pad.content, pad.id] as [string, number]] : [])];
   return {
     tokenizer_class: 'PreTrainedTokenizerFast',
-    ...roles,
-    added_tokens_decoder: Object.fromEntries(added.map(([content, id]) => [String(id), { content, ...ADDED_TOKEN }])),
+    ...specialRoles(tokenizer, pad),
+    added_tokens_decoder: Object.fromEntries(addedTokens(tokenizer, pad).map(([content, id]) => [String(id), { content, ...ADDED_TOKEN }])),
     split_special_tokens: true,
     clean_up_tokenization_spaces: false,
     model_max_length: modelMaxLength,

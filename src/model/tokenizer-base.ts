@@ -31,6 +31,9 @@ export interface DecodeOptions {
   specials?: 'render' | 'drop';
 }
 
+/** Each tokenizer kind as the page and the model cards name it ("… tokenizer"). */
+export const TOKENIZER_NAMES: Readonly<Record<Tokenizer['kind'], string>> = { char: 'character', bpe: 'byte-level BPE', gpt2: "GPT-2's byte-level BPE" };
+
 export interface Tokenizer {
   readonly kind: 'char' | 'bpe' | 'gpt2';
   /** Number of ids: every id is in [0, vocabSize). */

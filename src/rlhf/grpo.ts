@@ -270,16 +270,17 @@ export class GroupTrainer {
     // 1. Rollout and score, a round at a time (one round without dynamic sampling).
     let groups = await this.sampleGroups(prompts, mixSeed(this.seed, it));
     let drawn = groups.length;
-    let round = 0;
+    let extraRounds = 0;
     if (rounds > 0) {
-      const spread = groups.filter((g) => !allEqual(g.rewards, 0, G));
-      const flat = groups.filter((g) => allEqual(g.rewards, 0, G));
-      for (round = 1; round <= rounds && spread.length < P; round++) {
-        const next = await this.sampleGroups(more!(P - spread.length), mixSeed(mixSeed(this.seed, it), round));
+      const [spread, flat]: SampledGroup[][] = [[], []];
+      const sort = (gs: SampledGroup[]) => gs.forEach((g) => (allEqual(g.rewards, 0, G) ? flat : spread).push(g));
+      sort(groups);
+      while (extraRounds < rounds && spread.length < P) {
+        extraRounds++;
+        const next = await this.sampleGroups(more!(P - spread.length), mixSeed(mixSeed(this.seed, it), extraRounds));
         drawn += next.length;
-        for (const g of next) (allEqual(g.rewards, 0, G) ? flat : spread).push(g);
+        sort(next);
       }
-      round--;
       groups = [...spread, ...flat].slice(0, P);
     }
     const rowPrompts = groups.flatMap((g) => Array<string>(G).fill(g.prompt));
@@ -322,7 +323,7 @@ export class GroupTrainer {
       lr: steps[steps.length - 1].lr,
       grad_norm: mean(steps.map((s) => s.gradNorm)),
       episode: this.episodes,
-      ...(rounds > 0 ? { 'sampling/groups_drawn': drawn, 'sampling/rounds': round } : {}),
+      ...(rounds > 0 ? { 'sampling/groups_drawn': drawn, 'sampling/rounds': extraRounds } : {}),
       ...methodMetrics,
       ...m.stepMetrics(steps, (f) => tokenMean(batch, f), refGrid),
     };

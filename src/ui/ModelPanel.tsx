@@ -4,11 +4,11 @@ import { type FormEvent, useState } from 'react';
 import { useLabStore } from '../store';
 import { TRAINING_METADATA_KEY } from '../model/checkpoint';
 import { HF_SOURCE_KEY } from '../model/hf-model';
+import { TOKENIZER_NAMES } from '../model/tokenizer-base';
 import type { ModelInfo } from '../worker/protocol';
 import { BaseModelPicker } from './BaseModelPicker';
 
 const DEFAULT_PROMPT = 'Once upon a time';
-const TOKENIZER_NAMES: Record<ModelInfo['tokenizer'], string> = { char: 'character', bpe: 'byte-level BPE', gpt2: "GPT-2's byte-level BPE" };
 
 export function ModelPanel({ model }: { model: ModelInfo }) {
   const { config, parameters, tokenizer, metadata } = model;

@@ -230,6 +230,6 @@ describe('a reward model on a GPT-2-family base, whose PAD is its EOS', () => {
     const policy = hfFolder(loadCheckpoint(saveCheckpoint(randomGptWeights(config, 23), config, gpt2.toJSON())), 'sft');
     expect(jsonOf(policy, 'config.json')).toMatchObject({ vocab_size: V, pad_token_id: 50_256 });
     expect(JSON.parse(text(policy, 'tokenizer.json')).added_tokens).toHaveLength(1);
-    expect(text(policy, 'README.md')).toContain('GPT-2’s byte-level BPE');
+    expect(text(policy, 'README.md')).toContain("The GPT-2's byte-level BPE tokenizer gives the lab's ids");
   });
 });
