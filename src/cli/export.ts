@@ -123,9 +123,9 @@ export function readPipelineRun(dir: string): PipelineRun {
 }
 
 /** Reads, validates and exports; returns the summary lines. Throws on any failure before writing anything it read badly. */
-export function runExport(opts: ExportOptions): string[] {
+export async function runExport(opts: ExportOptions): Promise<string[]> {
   if ('run' in opts) {
-    const files = trlFolder(readPipelineRun(opts.run));
+    const files = await trlFolder(readPipelineRun(opts.run));
     writeFiles(opts.trl, files);
     return [`wrote ${opts.trl}: ${Object.keys(files).length} files — python train_trl.py (one machine), accelerate launch train_trl.py (many GPUs), python train_trl.py --smoke (a 2-step check on CPU)`];
   }
@@ -164,14 +164,14 @@ export function runExport(opts: ExportOptions): string[] {
 }
 
 /** The CLI: returns the exit status (0 ok, 1 failure, 2 usage error); prints to the given streams. */
-export function main(args: readonly string[], out = console.log, err = console.error): number {
+export async function main(args: readonly string[], out = console.log, err = console.error): Promise<number> {
   try {
     const opts = parseExportArgs(args);
     if (opts === 'help') {
       out(USAGE);
       return 0;
     }
-    for (const line of runExport(opts)) out(line);
+    for (const line of await runExport(opts)) out(line);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
@@ -184,4 +184,4 @@ export function main(args: readonly string[], out = console.log, err = console.e
 }
 
 // Run as a script (vite-node); tests import main instead (Vitest sets VITEST).
-if (!process.env.VITEST) process.exitCode = main(process.argv.slice(2));
+if (!process.env.VITEST) process.exitCode = await main(process.argv.slice(2));

@@ -50,7 +50,7 @@ export async function exportFile(session: Session, format: ExportFormat, model: 
       return file(session, `rlhf-lab-${name}-hf.zip`, 'application/zip', zipSync(hfFolder(loadCheckpoint(bytes), name, model === undefined ? undefined : sessionFacts(session))));
     }
     case 'trl-zip':
-      return file(session, 'rlhf-lab-trl.zip', 'application/zip', zipSync(trlFolder(await sessionRun(session))));
+      return file(session, 'rlhf-lab-trl.zip', 'application/zip', zipSync(await trlFolder(await sessionRun(session))));
     case 'metrics-jsonl':
       return file(session, 'rlhf-lab-metrics.jsonl', 'application/jsonl', text(jsonl(session.metrics)));
     case 'metrics-csv':

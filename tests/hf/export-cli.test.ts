@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { main, parseExportArgs } from '../../src/cli/export';
 import { parsePipelineArgs, pipelineCommand } from '../../src/cli/pipeline';
 import { loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint';
@@ -18,19 +18,19 @@ import { randomGptWeights } from '../helpers/gpt-fixtures';
 const dir = mkdtempSync(join(tmpdir(), 'rlhf-hf-export-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[]) {
+async function run(args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const status = main(args, (l) => out.push(l), (l) => err.push(l));
+  const status = await main(args, (l) => out.push(l), (l) => err.push(l));
   return { status, out: out.join('\n'), err: err.join('\n') };
 }
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('npm run export -- --hf', () => {
-  test('the bundled base model: a folder transformers reads, one summary line; --onnx alongside', () => {
+  test('the bundled base model: a folder transformers reads, one summary line; --onnx alongside', async () => {
     const hf = join(dir, 'base');
     const onnx = join(dir, 'base.onnx');
-    const r = run(['--checkpoint', 'public/models/base-tiny.safetensors', '--hf', hf, '--onnx', onnx]);
+    const r = await run(['--checkpoint', 'public/models/base-tiny.safetensors', '--hf', hf, '--onnx', onnx]);
     expect(r.err).toBe('');
     expect(r.status).toBe(0);
     expect(r.out.split('\n')).toHaveLength(2);
@@ -39,7 +39,7 @@ describe('npm run export -- --hf', () => {
     expect(existsSync(onnx)).toBe(true);
   });
 
-  test('usage: --onnx and --hf are alternatives, --run/--trl go together and not with --checkpoint', () => {
+  test('usage: --onnx and --hf are alternatives, --run/--trl go together and not with --checkpoint', async () => {
     expect(parseExportArgs(['--checkpoint', 'a', '--hf', 'd'])).toEqual({ checkpoint: 'a', onnx: undefined, hf: 'd' });
     expect(parseExportArgs(['--run=r', '--trl=t'])).toEqual({ run: 'r', trl: 't' });
     for (const [args, message] of [
@@ -50,18 +50,18 @@ describe('npm run export -- --hf', () => {
       [['--run', 'r', '--trl', 't', '--checkpoint', 'a'], /give one or the other/],
       [['--hf'], /--hf needs a folder name/],
     ] as [string[], RegExp][]) {
-      const r = run(args);
+      const r = await run(args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.err).toMatch(message);
       expect(r.err).toMatch(/npm run export -- --run <pipeline-out> --trl <dir>/);
     }
   });
 
-  test('a checkpoint without a tokenizer exits 1 with a named error and writes nothing', () => {
+  test('a checkpoint without a tokenizer exits 1 with a named error and writes nothing', async () => {
     const config = makeConfig('nano', { vocabSize: 40 });
     const file = join(dir, 'no-tokenizer.safetensors');
     writeFileSync(file, saveCheckpoint(randomGptWeights(config, 1), config, undefined));
-    const r = run(['--checkpoint', file, '--hf', join(dir, 'nothing')]);
+    const r = await run(['--checkpoint', file, '--hf', join(dir, 'nothing')]);
     expect(r.status).toBe(1);
     expect(r.err).toMatch(/export failed: Hugging Face export: .*no-tokenizer\.safetensors has no tokenizer in its metadata/);
     expect(existsSync(join(dir, 'nothing'))).toBe(false);
@@ -92,7 +92,10 @@ describe('npm run export -- --run DIR --trl OUT', () => {
   }
 
   const out = join(dir, 'trl');
-  const r = run(['--run', runFolder('run'), '--trl', out]);
+  let r: Awaited<ReturnType<typeof run>>;
+  beforeAll(async () => {
+    r = await run(['--run', runFolder('run'), '--trl', out]);
+  });
   const script = () => readFileSync(join(out, 'train_trl.py'), 'utf8');
 
   test('writes the folder: data, models, script, requirements; one summary line', () => {
@@ -140,6 +143,8 @@ describe('npm run export -- --run DIR --trl OUT', () => {
     expect(s).toContain('split_special_tokens=False');
     expect(s).toMatch(/add_argument\("--smoke"/);
     expect(s).toMatch(/^    ppo\(policy, reward\)\n    dpo\(policy\)\n    grpo\(policy, reward\)\n    rloo\(policy, reward\)$/m);
+    expect(s.match(/^def reward_function\(/gm), 'GRPO and RLOO share one reward function').toHaveLength(1);
+    expect(s).toMatch(/^    policy = sft\(\)\n    reward = reward_model\(policy\)$/m);
   });
 
   test('the data in TRL’s formats: every ranking of K as its K(K−1)/2 ordered pairs', () => {
@@ -156,13 +161,13 @@ describe('npm run export -- --run DIR --trl OUT', () => {
     expect(lines(join(out, 'data/preferences-heldout.jsonl'))).toHaveLength((K * (K - 1)) / 2);
   });
 
-  test('a run folder missing files: named errors, exit 1', () => {
-    const noRun = run(['--run', runFolder('no-run-json', { runJson: false }), '--trl', join(dir, 'x1')]);
+  test('a run folder missing files: named errors, exit 1', async () => {
+    const noRun = await run(['--run', runFolder('no-run-json', { runJson: false }), '--trl', join(dir, 'x1')]);
     expect(noRun.status).toBe(1);
     expect(noRun.err).toMatch(/no-run-json has no run\.json/);
-    const noPrefs = run(['--run', runFolder('no-preferences', { preferences: false }), '--trl', join(dir, 'x2')]);
+    const noPrefs = await run(['--run', runFolder('no-preferences', { preferences: false }), '--trl', join(dir, 'x2')]);
     expect(noPrefs.err).toMatch(/TRL export: the run has no preference rankings \(preferences\.jsonl\)/);
-    const noSft = run(['--run', runFolder('no-sft', { sft: false }), '--trl', join(dir, 'x3')]);
+    const noSft = await run(['--run', runFolder('no-sft', { sft: false }), '--trl', join(dir, 'x3')]);
     expect(noSft.err).toMatch(/TRL export: the run has no sft checkpoint \(checkpoints\/sft\.safetensors\)/);
     for (const x of ['x1', 'x2', 'x3']) expect(existsSync(join(dir, x))).toBe(false);
   });

@@ -149,16 +149,16 @@ describe('npm run export', () => {
   const checkpoint = join(dir, 'model.safetensors');
   writeFileSync(checkpoint, saveCheckpoint(weights, NANO, { type: 'char' }));
 
-  function run(args: string[]) {
+  async function run(args: string[]) {
     const out: string[] = [];
     const err: string[] = [];
-    const status = main(args, (l) => out.push(l), (l) => err.push(l));
+    const status = await main(args, (l) => out.push(l), (l) => err.push(l));
     return { status, out: out.join('\n'), err: err.join('\n') };
   }
 
   test('exports a checkpoint: the .onnx reproduces the reference logits, one summary line', async () => {
     const onnx = join(dir, 'model.onnx');
-    const r = run(['--', '--checkpoint', checkpoint, `--onnx=${onnx}`]);
+    const r = await run(['--', '--checkpoint', checkpoint, `--onnx=${onnx}`]);
     expect(r.err).toBe('');
     expect(r.status).toBe(0);
     expect(r.out).toMatch(
@@ -170,7 +170,7 @@ describe('npm run export', () => {
     await s.release();
   });
 
-  test('usage errors exit 2 with the usage text', () => {
+  test('usage errors exit 2 with the usage text', async () => {
     for (const [args, message] of [
       [[], /missing --checkpoint <in.safetensors>/],
       [['--checkpoint', checkpoint], /missing --onnx <out.onnx>/],
@@ -180,28 +180,28 @@ describe('npm run export', () => {
       [['--ckpt', 'a'], /unknown option --ckpt/],
       [['model.safetensors'], /unexpected argument "model.safetensors"/],
     ] as [string[], RegExp][]) {
-      const r = run(args);
+      const r = await run(args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.err).toMatch(message);
       expect(r.err).toMatch(/usage: npm run export -- --checkpoint <in.safetensors> \[--onnx <out.onnx>\] \[--hf <dir>\]/);
     }
-    expect(run(['--help'])).toMatchObject({ status: 0, out: expect.stringMatching(/^usage: npm run export/) });
+    expect(await run(['--help'])).toMatchObject({ status: 0, out: expect.stringMatching(/^usage: npm run export/) });
     expect(() => parseExportArgs(['--onnx', 'x'])).toThrow(UsageError);
   });
 
-  test('an unreadable or invalid checkpoint exits 1 and writes no .onnx', () => {
+  test('an unreadable or invalid checkpoint exits 1 and writes no .onnx', async () => {
     const onnx = join(dir, 'bad.onnx');
-    const missing = run(['--checkpoint', join(dir, 'nope.safetensors'), '--onnx', onnx]);
+    const missing = await run(['--checkpoint', join(dir, 'nope.safetensors'), '--onnx', onnx]);
     expect(missing.status).toBe(1);
     expect(missing.err).toMatch(/export failed: cannot read checkpoint .*nope\.safetensors: ENOENT/);
     const truncated = join(dir, 'truncated.safetensors');
     const full = readFileSync(checkpoint);
     writeFileSync(truncated, full.subarray(0, full.length - 1000));
-    const bad = run(['--checkpoint', truncated, '--onnx', onnx]);
+    const bad = await run(['--checkpoint', truncated, '--onnx', onnx]);
     expect(bad.status).toBe(1);
     expect(bad.err).toMatch(/export failed: .*truncated\.safetensors: safetensors: tensor ".*" needs data bytes .* \(truncated\?\)/);
     expect(existsSync(onnx)).toBe(false);
-    const unwritable = run(['--checkpoint', checkpoint, '--onnx', join(dir, 'no-such-dir', 'x.onnx')]);
+    const unwritable = await run(['--checkpoint', checkpoint, '--onnx', join(dir, 'no-such-dir', 'x.onnx')]);
     expect(unwritable.status).toBe(1);
     expect(unwritable.err).toMatch(/cannot write .*x\.onnx: ENOENT/);
   });

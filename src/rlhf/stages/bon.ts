@@ -89,5 +89,6 @@ export const bon = {
     resident: [model('the SFT policy'), model('the reward model', 'score')],
     phases: [sampling('sampling', 'bon.maxN', c.bon.prompts * c.bon.maxN), forward('scoring', 'bon.maxN', c.bon.maxN, 'scalar')],
   }),
+  trl: { notRerun: 'best-of-N is a measurement, not training: not rerun' },
   run: async (ctx) => (await import('./bon-run')).runBestOfN(ctx),
 } as const satisfies StageDescriptor;

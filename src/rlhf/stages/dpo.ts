@@ -178,5 +178,6 @@ export const dpo = {
       ],
     };
   },
+  trl: { load: () => import('./dpo-trl') },
   run: async (ctx) => (await import('./dpo-run')).runDpo(ctx),
 } as const satisfies StageDescriptor;

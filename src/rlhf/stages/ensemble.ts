@@ -130,5 +130,6 @@ export const ensemble = {
   // stage's); the finished members wait as CPU copies. Sampling for the labelers only when no stage made the
   // preference data yet. (An RL stage scoring with the ensemble holds all M: see shared.ts rewardSourceModels.)
   memory: rewardModelMemory('a member of the ensemble', 'a member’s training step'),
+  trl: { notRerun: 'TRL has no reward ensemble: the script trains one reward model' },
   run: async (ctx) => (await import('./ensemble-run')).runEnsemble(ctx),
 } as const satisfies StageDescriptor;

@@ -61,5 +61,6 @@ export const evaluation = {
     resident: [model('the SFT policy'), model('a trained policy'), model('the reward model', 'score')],
     phases: [sampling('sampling', 'eval.prompts', c.eval.prompts), forward('scoring', 'eval.prompts', c.eval.prompts, 'logprob')],
   }),
+  trl: { notRerun: 'the evaluation (win rates against SFT by the gold reward) is the lab’s own: not rerun' },
   run: async (ctx) => (await import('./eval-run')).runEvaluation(ctx),
 } as const satisfies StageDescriptor;

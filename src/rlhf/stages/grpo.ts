@@ -177,5 +177,6 @@ export const grpo = {
     metrics: ['reward', 'objective/gold', 'reward_std', 'frac_reward_zero_std', 'kl', 'entropy', 'completions/mean_length'],
   },
   memory: (plan, c): StagePlan => groupMemory(plan, c, { ...c.grpo, section: 'grpo' }),
+  trl: { load: () => import('./grpo-trl') },
   run: async (ctx) => (await import('./grpo-run')).runGrpo(ctx),
 } as const satisfies StageDescriptor;

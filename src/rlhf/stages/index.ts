@@ -1,7 +1,7 @@
 // The stage registry: every stage the pipeline can run, in run order, one line each. Everything that lists stages —
 // the pipeline's loop, the config sections and their validation, the metric table, checkpoints, the page's stepper,
 // charts and lessons, the CLI's --stages and --help — is derived from this list. A new method is a module beside
-// these (its descriptor, with `run` loading its training code) and one line here.
+// these (its descriptor, with `run` loading its training code and `trl` its part of the TRL export) and one line here.
 // Light: descriptors only (training code loads when a stage runs), so the page's main bundle may import it.
 import { bon } from './bon';
 import { dpo } from './dpo';

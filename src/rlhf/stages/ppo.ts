@@ -274,5 +274,6 @@ export const ppo = {
       ],
     };
   },
+  trl: { load: () => import('./ppo-trl') },
   run: async (ctx) => (await import('./ppo-run')).runPpo(ctx),
 } as const satisfies StageDescriptor;

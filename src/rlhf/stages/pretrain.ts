@@ -55,5 +55,6 @@ export const pretrain = {
     resident: [model('the model'), trained('its optimizer')],
     phases: [training('a training step', 'pretrain.batchSize', c.pretrain.batchSize * pretrainRowTokens, 'lm-loss')],
   }),
+  trl: { notRerun: 'pretraining is not rerun: models/base is the base model' },
   run: async (ctx) => (await import('./pretrain-run')).runPretrain(ctx),
 } as const satisfies StageDescriptor;

@@ -117,5 +117,6 @@ export const rloo = {
     metrics: ['objective/rlhf_reward', 'objective/gold', 'objective/kl', 'reward_std', 'entropy', 'completions/mean_length'],
   },
   memory: (plan, c): StagePlan => groupMemory(plan, c, { ...c.rloo, groupSize: c.rloo.k, section: 'rloo' }),
+  trl: { load: () => import('./rloo-trl') },
   run: async (ctx) => (await import('./rloo-run')).runRloo(ctx),
 } as const satisfies StageDescriptor;

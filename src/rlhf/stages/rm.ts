@@ -168,5 +168,6 @@ export const rm = {
     metrics: ['rm/loss', 'rm/accuracy', 'rm/heldout_accuracy', 'rm/inter_labeler_agreement', 'rm/gold_agreement', 'rm/labeler_gold_agreement', 'rm/margin'],
   },
   memory: rewardModelMemory('the reward model', 'a training step'),
+  trl: { load: () => import('./rm-trl') },
   run: async (ctx) => (await import('./rm-run')).runRewardModel(ctx),
 } as const satisfies StageDescriptor;

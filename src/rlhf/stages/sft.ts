@@ -76,5 +76,6 @@ export const sft = {
     resident: [model('the model'), trained('its optimizer')],
     phases: [training('a training step', 'sft.batchSize', c.sft.batchSize * c.sft.seq, 'lm-loss')],
   }),
+  trl: { load: () => import('./sft-trl') },
   run: async (ctx) => (await import('./sft-run')).runSft(ctx),
 } as const satisfies StageDescriptor;

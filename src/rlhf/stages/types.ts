@@ -149,6 +149,51 @@ export interface StageDescriptor<Id extends string = string, Metric extends stri
    * too large for the device is refused before the pipeline allocates anything.
    */
   readonly memory: (plan: MemoryPlanner, c: PipelineConfig) => StagePlan;
+  /** How "Continue in TRL" (src/hf/trl.ts) carries the stage: its TRL trainer, or why TRL does not rerun it. */
+  readonly trl: StageTrlLink;
   /** Runs the stage (loads its training code first). */
   readonly run: (ctx: StageContext) => Promise<void>;
+}
+
+/**
+ * A stage in "Continue in TRL": either not rerun, every setting of its sections mapped to "no TRL equivalent" with
+ * `notRerun` as the reason, or rerun by a TRL trainer whose module (./<id>-trl.ts) loads with the export, so the
+ * page's main bundle holds none of the Python.
+ */
+export type StageTrlLink = { readonly notRerun: string } | { readonly load: () => Promise<{ readonly trl: StageTrl }> };
+
+/** A TRL setting row: its TRL argument (null where TRL has none) and why, or how the value maps ('' when plain). */
+export type TrlSetting = readonly [argument: string | null, note: string];
+
+/** What the model being exported tells a stage's Python besides the run's config. */
+export interface TrlModelFacts {
+  readonly contextLength: number;
+}
+
+/** How a TRL trainer reruns a stage in train_trl.py. */
+export interface StageTrl {
+  /** Every setting of the stage's sections by dotted path (an optional group both off, its own path, and on, its fields'). */
+  readonly settings: Readonly<Record<string, TrlSetting>>;
+  /** Trains on the run's preference rankings (data/preferences*.jsonl): the export refuses a run without them. */
+  readonly needsRankings: boolean;
+  /** What the stage makes for the stages after it in the script: the policy they start from, or the reward model. */
+  readonly provides?: 'policy' | 'reward';
+  /** An RL stage: trains the policy, with the reward model when `needsReward`. */
+  readonly needsReward?: boolean;
+  /** Its trainer and Python under the run's config. */
+  script(c: PipelineConfig, model: TrlModelFacts): StageTrlScript;
+}
+
+/** A stage's part of train_trl.py. */
+export interface StageTrlScript {
+  /** The TRL trainer class, e.g. "PPOTrainer"; absent when the settings leave nothing to train (SFT with 0 steps). */
+  readonly trainer?: string;
+  /** Its config class and the overrides --smoke runs it with, as a Python dict literal. */
+  readonly smoke?: readonly [configClass: string, args: string];
+  /** The Python functions it defines (def <id>(…)); '' with no trainer. */
+  readonly code: string;
+  /** Python helper functions the code calls, by name: each defined once in the script however many stages use it. */
+  readonly helpers?: Readonly<Record<string, string>>;
+  /** Its line in __main__: the expression for the policy or reward it provides, or the statement of an RL stage. */
+  readonly call: string;
 }
