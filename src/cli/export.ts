@@ -10,7 +10,7 @@ import { type PipelineRun, trlFolder } from '../hf/trl';
 import { loadCheckpoint, type Checkpoint } from '../model/checkpoint';
 import { parameterCount } from '../model/config';
 import { exportGptOnnx, ONNX_OPSET } from '../onnx/gpt-export';
-import { configProblems } from '../rlhf/config';
+import { configProblems, withNewSettings } from '../rlhf/config';
 import { PreferenceDataset } from '../rlhf/preferences';
 import { CHECKPOINT_NAMES } from '../rlhf/stages';
 import { createTask, TASK_IDS, type TaskId } from '../rlhf/tasks';
@@ -95,7 +95,7 @@ export function writeFiles(dir: string, files: HfFiles): void {
  * summary.json; the task's prompts and demonstrations rebuilt from (task, seed) as the pipeline built them, and the
  * bundled base model when the run did not pretrain its own (as the pipeline does). Throws naming a missing file.
  */
-export function readPipelineRun(dir: string): PipelineRun {
+export function readPipelineRun(dir: string): PipelineRun & { newSettings: readonly string[] } {
   const read = (file: string) => readFileSync(join(dir, file), 'utf8');
   if (!existsSync(join(dir, 'run.json'))) throw new Error(`${dir} has no run.json: is it a folder npm run pipeline wrote (run.json came with the TRL export; rerun the pipeline)?`);
   let file: PipelineRunFile;
@@ -104,7 +104,8 @@ export function readPipelineRun(dir: string): PipelineRun {
   } catch (e) {
     throw new Error(`${join(dir, 'run.json')}: ${(e as Error).message}`);
   }
-  const { config, stages } = file;
+  const { stages } = file;
+  const { config, added } = file.config && typeof file.config === 'object' ? withNewSettings(file.config) : { config: file.config, added: [] };
   const problems = config && typeof config === 'object' ? configProblems(config) : [{ field: 'config', message: 'is missing' }];
   if (problems.length > 0 || !Array.isArray(stages)) throw new Error(`${join(dir, 'run.json')}: ${problems.map((p) => `${p.field} ${p.message}`).join('; ') || 'stages is not a list'}`);
   if (!(TASK_IDS as readonly string[]).includes(config.task)) throw new Error(`${join(dir, 'run.json')}: unknown task "${config.task}"`);
@@ -119,15 +120,17 @@ export function readPipelineRun(dir: string): PipelineRun {
     ? { train: PreferenceDataset.fromJsonl(read('preferences.jsonl')).rankings, heldout: existsSync(join(dir, 'preferences-heldout.jsonl')) ? PreferenceDataset.fromJsonl(read('preferences-heldout.jsonl')).rankings : [] }
     : undefined;
   const summary = existsSync(join(dir, 'summary.json')) ? (JSON.parse(read('summary.json')) as Record<string, unknown>) : undefined;
-  return { config, stages, origin: `\`${file.command}\``, summary, prompts: task.prompts, demonstrations: task.demonstrations, rankings, checkpoints };
+  return { config, stages, origin: `\`${file.command}\``, summary, prompts: task.prompts, demonstrations: task.demonstrations, rankings, checkpoints, newSettings: added };
 }
 
 /** Reads, validates and exports; returns the summary lines. Throws on any failure before writing anything it read badly. */
 export async function runExport(opts: ExportOptions): Promise<string[]> {
   if ('run' in opts) {
-    const files = await trlFolder(readPipelineRun(opts.run));
+    const run = readPipelineRun(opts.run);
+    const files = await trlFolder(run);
     writeFiles(opts.trl, files);
-    return [`wrote ${opts.trl}: ${Object.keys(files).length} files — python train_trl.py (one machine), accelerate launch train_trl.py (many GPUs), python train_trl.py --smoke (a 2-step check on CPU)`];
+    const older = run.newSettings.length > 0 ? [`${opts.run}/run.json predates ${run.newSettings.length} setting(s), taken at their preset defaults: ${run.newSettings.join(', ')}`] : [];
+    return [...older, `wrote ${opts.trl}: ${Object.keys(files).length} files — python train_trl.py (one machine), accelerate launch train_trl.py (many GPUs), python train_trl.py --smoke (a 2-step check on CPU)`];
   }
   let bytes: Uint8Array;
   try {

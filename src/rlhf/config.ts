@@ -118,6 +118,28 @@ export function configProblems(c: PipelineConfig, contextLength = PRESETS[c.pres
   return problems;
 }
 
+/**
+ * A configuration saved before some settings existed (an older run.json), completed with its preset's defaults for
+ * them: a new setting's default keeps the behaviour the lab had before it (grpo.dynamicSampling 0: off). Returns the
+ * completed copy and the settings it added; an unknown preset is left for configProblems to name.
+ */
+export function withNewSettings(saved: PipelineConfig): { config: PipelineConfig; added: string[] } {
+  if (!Object.hasOwn(PIPELINE_PRESETS, saved.preset)) return { config: saved, added: [] };
+  const added: string[] = [];
+  const fill = (into: Record<string, unknown>, defaults: Record<string, unknown>, path: string) => {
+    for (const [key, value] of Object.entries(defaults)) {
+      const here = path ? `${path}.${key}` : key;
+      if (!Object.hasOwn(into, key)) {
+        into[key] = structuredClone(value);
+        added.push(here);
+      } else if (value !== null && typeof value === 'object' && into[key] !== null && typeof into[key] === 'object') fill(into[key] as Record<string, unknown>, value as Record<string, unknown>, here);
+    }
+  };
+  const config = structuredClone(saved);
+  fill(config as unknown as Record<string, unknown>, PIPELINE_PRESETS[saved.preset] as unknown as Record<string, unknown>, '');
+  return { config, added };
+}
+
 /** What a task lacks that a reward source needs. */
 const LACKS: Readonly<Partial<Record<RewardSourceKind, string>>> = { verifier: 'no verifier (no checkable exact answer)', gold: 'no gold reward to use as an oracle' };
 

@@ -171,6 +171,21 @@ describe('npm run export -- --run DIR --trl OUT', () => {
     expect(noSft.err).toMatch(/TRL export: the run has no sft checkpoint \(checkpoints\/sft\.safetensors\)/);
     for (const x of ['x1', 'x2', 'x3']) expect(existsSync(join(dir, x))).toBe(false);
   });
+
+  test('a run.json older than some settings: they take their preset defaults, and the export says which', async () => {
+    const older = runFolder('older');
+    const saved = JSON.parse(readFileSync(join(older, 'run.json'), 'utf8')) as { config: { grpo: Record<string, unknown> } };
+    delete saved.config.grpo.dynamicSampling;
+    writeFileSync(join(older, 'run.json'), JSON.stringify(saved));
+    const r = await run(['--run', older, '--trl', join(dir, 'older-trl')]);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/older\/run\.json predates 1 setting\(s\), taken at their preset defaults: grpo\.dynamicSampling\n/);
+    expect(readFileSync(join(dir, 'older-trl', 'train_trl.py'), 'utf8')).toMatch(/^\| grpo\.dynamicSampling +\| 0 +\| no TRL equivalent/m);
+    const bad = JSON.parse(readFileSync(join(older, 'run.json'), 'utf8')) as { config: { grpo: Record<string, unknown> } };
+    bad.config.grpo.groupSize = 'eight';
+    writeFileSync(join(older, 'run.json'), JSON.stringify(bad));
+    expect((await run(['--run', older, '--trl', join(dir, 'bad-trl')])).err).toMatch(/run\.json: grpo\.groupSize must be an integer/);
+  });
 });
 
 test("run.json's command reruns the pipeline with the same settings", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { USAGE } from '../../src/cli/pipeline';
 import { PRESETS, type PresetName } from '../../src/model/config';
-import { changedSettings, configProblems, makePipelineConfig, type PipelineConfig, PIPELINE_PRESETS, PipelineConfigError, STAGE_SETTING_DOCS, stagesStillValid } from '../../src/rlhf/config';
+import { changedSettings, configProblems, makePipelineConfig, withNewSettings, type PipelineConfig, PIPELINE_PRESETS, PipelineConfigError, STAGE_SETTING_DOCS, stagesStillValid } from '../../src/rlhf/config';
 import type { SettingDoc } from '../../src/rlhf/stages/types';
 
 const PRESET_NAMES = Object.keys(PIPELINE_PRESETS) as PresetName[];
@@ -105,6 +105,22 @@ describe('pipeline configuration', () => {
     expect(messages('nano', { 'ppo.adaptiveKL.target': -1 })).toEqual(['ppo.adaptiveKL.target: must be in (0, 1000], got -1']);
     expect(messages('nano', { 'ppo.adaptiveKL': 'on' })).toEqual(['ppo.adaptiveKL: set ppo.adaptiveKL.target and ppo.adaptiveKL.horizon, or "off"']);
     expect(messages('nano', { 'pretrain.force': 'yes', seed: -1 })).toEqual(['pretrain.force: needs true or false, got "yes"', 'seed: must be an integer in [0, 4294967295], got -1']);
+  });
+});
+
+describe('a configuration saved before some settings existed', () => {
+  test('gets its preset defaults for exactly the missing ones; what it has, nulls of switched-off groups included, stays', () => {
+    const saved = structuredClone(makePipelineConfig('tiny', { 'grpo.lr': 1e-3, seed: 9 })) as unknown as Record<string, Record<string, unknown>>;
+    delete saved.grpo.dynamicSampling;
+    delete saved.ensemble;
+    expect(saved.ppo.adaptiveKL).toBeNull();
+    const { config, added } = withNewSettings(saved as unknown as PipelineConfig);
+    expect(added).toEqual(['ensemble', 'grpo.dynamicSampling']);
+    expect(config).toEqual(makePipelineConfig('tiny', { 'grpo.lr': 1e-3, seed: 9 }));
+    expect(saved.grpo.dynamicSampling).toBeUndefined();
+    expect(withNewSettings(makePipelineConfig('nano')).added).toEqual([]);
+    const unknown = { ...makePipelineConfig('nano'), preset: 'huge' } as unknown as PipelineConfig;
+    expect(withNewSettings(unknown)).toEqual({ config: unknown, added: [] });
   });
 });
 
