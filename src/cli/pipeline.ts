@@ -8,6 +8,7 @@
 //                   `gao_fits` Gao et al.'s curves fitted to each method's gold-vs-√KL points (α, β, R², d*),
 //                   `alarms` the metric alarms that stopped a stage)
 //   checkpoints/    one safetensors file per checkpoint a stage wrote (base when pretrained, sft, reward-model, …)
+//                   or --from started the run from (with --from's preferences*.jsonl: the folder stands alone)
 //   run.json        how the run was made: {task, preset, seed, stages, command, config} (the whole PipelineConfig)
 //   preferences.jsonl, preferences-heldout.jsonl  the rankings the reward model trained and was measured on, when a
 //                   stage made them (PreferenceDataset's format); `npm run export -- --run DIR --trl OUT` reads all this
@@ -238,12 +239,17 @@ export async function runPipelineCli(opts: PipelineCliOptions, log: (line: strin
       },
     );
     if (opts.from) {
+      // What the run starts from is copied into its own folder too (a stage that trains again overwrites it), so the
+      // folder stands alone: --from it again, or export it (npm run export -- --run DIR --trl OUT).
       for (const name of CHECKPOINT_NAMES) {
         const file = resolve(opts.from, 'checkpoints', `${name}.safetensors`);
         if (!existsSync(file)) continue;
-        pipeline.weights[name] = loadCheckpoint(readFileSync(file), pipeline.modelConfig).weights;
+        const bytes = readFileSync(file);
+        pipeline.weights[name] = loadCheckpoint(bytes, pipeline.modelConfig).weights;
+        writeFileSync(resolve(out, 'checkpoints', `${name}.safetensors`), bytes);
         log(`loaded ${file}`);
       }
+      for (const f of ['preferences.jsonl', 'preferences-heldout.jsonl']) if (existsSync(resolve(opts.from, f))) writeFileSync(resolve(out, f), readFileSync(resolve(opts.from, f)));
     }
     const alarms: AlarmRecord[] = [];
     const pipelineSummary = await pipeline.run(opts.stages, (e) => {

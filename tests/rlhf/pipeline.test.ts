@@ -4,7 +4,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { readPipelineRun } from '../../src/cli/export';
 import { EXIT_ALARM, main, parsePipelineArgs, type PipelineCliSummary, runPipelineCli, UsageError } from '../../src/cli/pipeline';
+import { trlFolder } from '../../src/hf/trl';
 import { loadCheckpoint } from '../../src/model/checkpoint';
 import { frontierFitsOfRecords, gaoFitSummary } from '../../src/rlhf/frontier-fits';
 import { makePipelineConfig, rewardSourceProblems } from '../../src/rlhf/config';
@@ -242,6 +244,13 @@ describe('npm run pipeline (nano smoke run)', () => {
     expect(new Set(samples.map((s) => s.policy))).toEqual(new Set(['sft', 'ppo', 'dpo', 'grpo', 'rloo']));
     // Their frontier records are fitted like any policy stage's (two points each: too few for a fit).
     expect(Object.keys(written.gao_fits).sort()).toEqual(['grpo', 'rloo']);
+    // The folder stands alone: what --from gave it is copied in, so it exports (TRL here) without the folder it came from.
+    for (const f of ['checkpoints/sft.safetensors', 'checkpoints/reward-model.safetensors', 'checkpoints/ppo.safetensors', 'preferences.jsonl']) {
+      expect(readFileSync(join(joined, f)).equals(readFileSync(join(out, f))), f).toBe(true);
+    }
+    const trl = await trlFolder(readPipelineRun(joined));
+    expect(new TextDecoder().decode(trl['train_trl.py'])).toMatch(/^    grpo\(policy, reward\)\n    rloo\(policy, reward\)$/m);
+    expect(trl['models/reward-model/config.json']).toBeDefined();
   });
 });
 
