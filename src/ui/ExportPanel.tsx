@@ -1,14 +1,16 @@
 // Downloads of the run (metrics as CSV/JSONL, evaluation samples, the preference rankings, "Continue in TRL": data,
-// models and a TRL script in one zip) and of the models (the base model and the checkpoints the pipeline wrote, as
-// safetensors, zipped Hugging Face folders, the policies also as ONNX), each enabled once the worker has it;
+// models and a TRL script in one zip) and of the models: a table with a row per model the form's run makes (the base
+// model and the checkpoints the pipeline writes; others once the worker holds them) and a column per format
+// (safetensors, zipped Hugging Face folders, ONNX for the policies), each button enabled once the worker has it;
 // and the import of a TRL-format JSONL dataset as the custom task. The page refuses a file too large or not UTF-8
 // before sending it (src/store/import-file.ts); the worker validates the rest: a malformed file is refused with its
 // line-numbered problems (the first few, then how many more) and nothing changes.
 import { type ChangeEvent, useId } from 'react';
-import { REWARD_MODEL_STAGES, TRAINED_POLICY_STAGES } from '../rlhf/stages';
+import { DEFAULT_STAGES, REWARD_MODEL_STAGES, TRAINED_POLICY_STAGES } from '../rlhf/stages';
 import { FILE_TEXT, MAX_IMPORT_TEXT } from '../rlhf/tasks/custom-files';
 import type { ExportFormat, PipelineCheckpointName } from '../worker/protocol';
 import { displayName, type LabStore, useLabStore } from '../store';
+import { formStages } from '../store/config-form';
 import { type RunStore, useRunStore } from '../store/run';
 import { Fold } from './Fold';
 
@@ -18,6 +20,19 @@ export interface ExportPanelProps {
 }
 
 const BUSY = ['running', 'paused', 'stopping'];
+
+type ModelFormat = 'safetensors' | 'hf-zip' | 'onnx';
+const MODEL_FORMATS: readonly ModelFormat[] = ['safetensors', 'hf-zip', 'onnx'];
+const FORMAT_NAMES: Readonly<Record<ModelFormat, string>> = { safetensors: 'safetensors', 'hf-zip': 'Hugging Face', onnx: 'ONNX' };
+
+/** A model the run makes: the stage that writes it, its checkpoint, the formats it downloads in, and when it exists. */
+interface ModelRow {
+  label: string;
+  stage: string;
+  model: PipelineCheckpointName;
+  formats: readonly ModelFormat[];
+  why: string;
+}
 
 function size(bytes: number): string {
   return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${Math.max(1, Math.round(bytes / 1024))} KiB`;
@@ -34,6 +49,7 @@ export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPane
   const refusal = lab((s) => s.importRefusal);
   const configured = lab((s) => s.configured);
   const dataset = lab((s) => s.dataset);
+  const form = lab((s) => s.form);
   const { exportFile, importFile } = lab.getState();
   const id = useId();
 
@@ -45,22 +61,37 @@ export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPane
     // The run's data, its base and SFT models and train_trl.py, which reruns its stages with TRL at scale.
     { name: 'Continue in TRL', format: 'trl-zip', enabled: checkpoints.sft !== undefined, why: 'after the SFT stage' },
   ];
-  const models: { name: string; format: 'safetensors' | 'onnx' | 'hf-zip'; model: PipelineCheckpointName; why: string }[] = [
-    { name: 'Download SFT checkpoint', format: 'safetensors', model: 'sft', why: 'after the SFT stage' },
-    { name: 'Download SFT (Hugging Face)', format: 'hf-zip', model: 'sft', why: 'after the SFT stage' },
+  // One row per model of the form's run (and any other the worker holds), one column per format.
+  const inRun: readonly string[] = formStages(form) ?? DEFAULT_STAGES;
+  const rows = ([
+    { label: 'base model', stage: 'pretrain', model: 'base', formats: ['safetensors', 'hf-zip'], why: 'when the preset pretrains its own base (nano, small)' },
+    { label: 'SFT', stage: 'sft', model: 'sft', formats: ['safetensors', 'hf-zip'], why: 'after the SFT stage' },
     // Every reward model (the reward model's, the ensemble's with all its members in one file, or a folder each).
-    ...REWARD_MODEL_STAGES.flatMap((s) => [
-      { name: `Download ${s.name.toLowerCase()}`, format: 'safetensors' as const, model: s.writes!, why: `after the ${s.name.toLowerCase()} stage` },
-      { name: `Download ${s.name.toLowerCase()} (Hugging Face)`, format: 'hf-zip' as const, model: s.writes!, why: `after the ${s.name.toLowerCase()} stage` },
-    ]),
+    ...REWARD_MODEL_STAGES.map((s): ModelRow => ({ label: s.name.toLowerCase(), stage: s.id, model: s.writes!, formats: ['safetensors', 'hf-zip'], why: `after the ${s.name.toLowerCase()} stage` })),
     // Every trained policy (PPO, DPO, …): its weights, as a Hugging Face folder, and its forward pass as ONNX.
-    ...TRAINED_POLICY_STAGES.flatMap((s) => [
-      { name: `Download ${s.name} policy`, format: 'safetensors' as const, model: s.writes!, why: `after the ${s.name} stage` },
-      { name: `Download ${s.name} policy (Hugging Face)`, format: 'hf-zip' as const, model: s.writes!, why: `after the ${s.name} stage` },
-      { name: `Download ${s.name} policy (ONNX)`, format: 'onnx' as const, model: s.writes!, why: `after the ${s.name} stage` },
-    ]),
-    { name: 'Download pretrained base', format: 'safetensors', model: 'base', why: 'when the preset pretrains its own base (nano, small)' },
-  ];
+    ...TRAINED_POLICY_STAGES.map((s): ModelRow => ({ label: `${s.name} policy`, stage: s.id, model: s.writes!, formats: ['safetensors', 'hf-zip', 'onnx'], why: `after the ${s.name} stage` })),
+  ] satisfies ModelRow[]).filter((r) => inRun.includes(r.stage) || checkpoints[r.model] !== undefined);
+  /** A model's download in one format; the base model's Hugging Face folder is the lab's base, pretrained here or not. */
+  const cell = (r: ModelRow, format: ModelFormat) => {
+    if (!r.formats.includes(format)) return <td key={format} />;
+    const always = r.model === 'base' && format === 'hf-zip';
+    const bytes = checkpoints[r.model];
+    const enabled = ready && (always || bytes !== undefined);
+    return (
+      <td key={format}>
+        <button
+          type="button"
+          aria-label={`Download ${r.label} (${FORMAT_NAMES[format]})`}
+          disabled={!enabled}
+          title={always || bytes !== undefined ? undefined : `Available ${r.why}`}
+          onClick={() => exportFile(format, always ? undefined : r.model)}
+        >
+          {FORMAT_NAMES[format]}
+        </button>
+        {bytes !== undefined && format === 'safetensors' && <span className="button-note">{size(bytes)}</span>}
+      </td>
+    );
+  };
 
   const onFile = async (e: ChangeEvent<HTMLInputElement>) => {
     const input = e.currentTarget;
@@ -83,23 +114,33 @@ export function ExportPanel({ lab = useLabStore, run = useRunStore }: ExportPane
             </button>
           ))}
         </div>
-        <div role="group" aria-label="Checkpoints" className="export-group">
-          <h3>Models (safetensors, Hugging Face, ONNX)</h3>
-          <button type="button" disabled={!ready} onClick={() => exportFile('hf-zip')}>
-            Download base model (Hugging Face)
-          </button>
-          {models.map((m) => {
-            const bytes = checkpoints[m.model];
-            return (
-              <span key={m.name} className="export-item">
-                <button type="button" disabled={!ready || bytes === undefined} title={bytes === undefined ? `Available ${m.why}` : undefined} onClick={() => exportFile(m.format, m.model)}>
-                  {m.name}
-                </button>
-                {/* beside the button, so its accessible name stays the same */}
-                {bytes !== undefined && m.format === 'safetensors' && <span className="button-note">{size(bytes)}</span>}
-              </span>
-            );
-          })}
+        <div role="group" aria-label="Models" className="export-group models">
+          <h3>Models</h3>
+          <table className="export-models">
+            <thead>
+              <tr>
+                <th scope="col">Model</th>
+                {MODEL_FORMATS.map((f) => (
+                  <th key={f} scope="col">
+                    {FORMAT_NAMES[f]}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.model}>
+                  <th scope="row">{r.label[0].toUpperCase() + r.label.slice(1)}</th>
+                  {MODEL_FORMATS.map((f) => cell(r, f))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <Fold className="muted">
+            safetensors: the lab&apos;s checkpoint (it opens in the lab again). Hugging Face: a zipped folder for transformers (config,
+            weights, tokenizer, model card). ONNX: the policy&apos;s forward pass, for ONNX Runtime. Other methods&apos; models appear here
+            when a run includes them.
+          </Fold>
         </div>
         <div className="export-group import">
           <h3>Your own data</h3>

@@ -55,12 +55,13 @@ describe('ErrorPanel', () => {
 });
 
 describe('ExportPanel', () => {
-  const button = (div: HTMLElement, name: string) => [...div.querySelectorAll('button')].find((b) => b.textContent === name)!;
+  /** A button by its accessible name: the model table's carry it in aria-label (their text is the format alone). */
+  const button = (div: HTMLElement, name: string) => [...div.querySelectorAll('button')].find((b) => (b.getAttribute('aria-label') ?? b.textContent) === name)!;
 
   test('downloads enable as the run produces them and send the matching export command', () => {
     const { lab, run, sent, emit } = stores();
     const { div } = mount(<ExportPanel lab={lab} run={run} />);
-    const names = ['Download metrics (CSV)', 'Download metrics (JSONL)', 'Download samples (JSONL)', 'Download preferences (JSONL)', 'Download SFT checkpoint', 'Download reward model', 'Download PPO policy', 'Download PPO policy (ONNX)', 'Download pretrained base', 'Continue in TRL', 'Download SFT (Hugging Face)', 'Download reward model (Hugging Face)', 'Download PPO policy (Hugging Face)'];
+    const names = ['Download metrics (CSV)', 'Download metrics (JSONL)', 'Download samples (JSONL)', 'Download preferences (JSONL)', 'Download SFT (safetensors)', 'Download reward model (safetensors)', 'Download PPO policy (safetensors)', 'Download PPO policy (ONNX)', 'Download base model (safetensors)', 'Continue in TRL', 'Download SFT (Hugging Face)', 'Download reward model (Hugging Face)', 'Download PPO policy (Hugging Face)'];
     expect(button(div, 'Download base model (Hugging Face)').disabled).toBe(true);
     emit(READY);
     expect(names.map((n) => button(div, n).disabled)).toEqual(names.map(() => true));
@@ -77,9 +78,9 @@ describe('ExportPanel', () => {
       { type: 'samples', samples: [{ prompt: 'p', response: 'r', policy: 'sft', proxy: 0, gold: null }] },
     );
     expect(names.map((n) => button(div, n).disabled)).toEqual([false, false, false, false, false, true, false, false, true, false, false, true, false]);
-    expect(button(div, 'Download SFT checkpoint').nextElementSibling!.textContent).toBe('3.0 MiB');
+    expect(button(div, 'Download SFT (safetensors)').nextElementSibling!.textContent).toBe('3.0 MiB');
 
-    for (const n of ['Download metrics (CSV)', 'Download preferences (JSONL)', 'Download SFT checkpoint', 'Download PPO policy (ONNX)', 'Continue in TRL', 'Download PPO policy (Hugging Face)', 'Download base model (Hugging Face)']) {
+    for (const n of ['Download metrics (CSV)', 'Download preferences (JSONL)', 'Download SFT (safetensors)', 'Download PPO policy (ONNX)', 'Continue in TRL', 'Download PPO policy (Hugging Face)', 'Download base model (Hugging Face)']) {
       act(() => button(div, n).click());
     }
     expect(sent).toEqual([
@@ -91,6 +92,28 @@ describe('ExportPanel', () => {
       { type: 'export', format: 'hf-zip', model: 'ppo' },
       { type: 'export', format: 'hf-zip' },
     ]);
+  });
+
+  test('the model table: a row per model of the form’s run (and any other the worker holds), a column per format', () => {
+    const { lab, run, emit } = stores();
+    const { div } = mount(<ExportPanel lab={lab} run={run} />);
+    emit(READY);
+    const rows = () => [...div.querySelectorAll('.export-models tbody tr')].map((tr) => [...tr.children].map((c) => c.textContent));
+    expect([...div.querySelectorAll('.export-models thead th')].map((th) => th.textContent)).toEqual(['Model', 'safetensors', 'Hugging Face', 'ONNX']);
+    expect(rows()).toEqual([
+      ['Base model', 'safetensors', 'Hugging Face', ''],
+      ['SFT', 'safetensors', 'Hugging Face', ''],
+      ['Reward model', 'safetensors', 'Hugging Face', ''],
+      ['PPO policy', 'safetensors', 'Hugging Face', 'ONNX'],
+    ]);
+    act(() => lab.getState().setMethod('dpo', true));
+    expect(rows().map((r) => r[0])).toEqual(['Base model', 'SFT', 'Reward model', 'PPO policy', 'DPO policy']);
+    act(() => lab.getState().setMethod('dpo', false));
+    emit({ type: 'checkpoint', name: 'grpo', size: 2048 });
+    expect(rows().at(-1)).toEqual(['GRPO policy', 'safetensors2 KiB', 'Hugging Face', 'ONNX']);
+    expect(button(div, 'Download GRPO policy (ONNX)').disabled).toBe(false);
+    expect(button(div, 'Download DPO policy (ONNX)')).toBeUndefined();
+    expect(button(div, 'Download PPO policy (safetensors)').title).toBe('Available after the PPO stage');
   });
 
   test('a refused import lists its line-numbered problems; the file input is disabled while a run is going', () => {

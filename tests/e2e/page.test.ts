@@ -215,7 +215,7 @@ describe('lab page (built bundle)', () => {
     const csv = readFileSync((await csvFile.path())!, 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^stage,step,/);
     expect(new Set(csv.slice(1).map((l) => l.split(',')[0]))).toEqual(new Set(['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval']));
-    for (const name of ['Download SFT checkpoint', 'Download reward model', 'Download PPO policy', 'Download PPO policy (ONNX)', 'Download DPO policy', 'Download DPO policy (ONNX)', 'Download preferences (JSONL)', 'Download samples (JSONL)']) {
+    for (const name of ['Download SFT (safetensors)', 'Download reward model (safetensors)', 'Download PPO policy (safetensors)', 'Download PPO policy (ONNX)', 'Download DPO policy (safetensors)', 'Download DPO policy (ONNX)', 'Download preferences (JSONL)', 'Download samples (JSONL)']) {
       expect(await page.getByRole('button', { name, exact: true }).isEnabled(), name).toBe(true);
     }
     // Hugging Face folders and "Continue in TRL", zipped.
@@ -248,7 +248,7 @@ describe('lab page (built bundle)', () => {
     expect(page.url()).toBe(urlBefore);
     expect(await metricRows.count()).toBe(rowsBefore);
     expect(await stageState('eval')).toBe('done');
-    expect(await page.getByRole('button', { name: 'Download PPO policy', exact: true }).isEnabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Download PPO policy (safetensors)', exact: true }).isEnabled()).toBe(true);
     expect(errors).toEqual([]);
     // The whole run (worker, charts, downloads, import) under the built page's Content-Security-Policy, refused nothing.
     expect(await pagePolicy(page)).toBe(CONTENT_SECURITY_POLICY);
@@ -340,7 +340,7 @@ describe('lab page (built bundle)', () => {
     for (const stage of ['pretrain', 'sft', 'rm', 'ppo', 'dpo', 'bon', 'eval']) expect(await stageState(stage), stage).toBe('done');
     expect(await page.getByRole('region', { name: 'Samples' }).locator('table.eval-samples tbody tr').count()).toBeGreaterThan(0);
     await expect.poll(() => stat('count'), { timeout: 10_000 }).toBe('Your rankings: 3');
-    expect(await page.getByRole('button', { name: 'Download PPO policy', exact: true }).isEnabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Download PPO policy (safetensors)', exact: true }).isEnabled()).toBe(true);
     await page.screenshot({ path: 'test-results/lab-restored.png', fullPage: true });
 
     // A corrupt checkpoint: the worker's message, and nothing changes.
@@ -354,7 +354,7 @@ describe('lab page (built bundle)', () => {
     expect(await metricRows.count()).toBe(rows);
     expect(await stat('count')).toBe('Your rankings: 3');
     expect(await stageState('ppo')).toBe('done');
-    expect(await page.getByRole('button', { name: 'Download SFT checkpoint', exact: true }).isEnabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Download SFT (safetensors)', exact: true }).isEnabled()).toBe(true);
 
     // Clear saved data, reload: an empty lab.
     await saved.getByRole('button', { name: 'Clear saved data' }).click();
