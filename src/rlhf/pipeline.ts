@@ -82,6 +82,10 @@ export interface PolicyEvaluation {
   proxy: number | null;
   /** The held-out exact-answer rate (the task's verifier: 1 for an exact answer), where the task has a verifier. */
   verifier_rate?: number;
+  /** With eval.passK = k and a verifier: the share of held-out prompts with an exact answer among k samples. */
+  pass_at_k?: number;
+  /** With eval.passK: the share of those k samples per prompt that are exact. */
+  pass_at_1?: number;
 }
 
 /** The reward-model ensemble's held-out report (summary.json `ensemble`, when the ensemble stage ran). */

@@ -44,8 +44,8 @@ const EXPECTED: Record<Stage, string[]> = {
   ],
   bon: ['bon/proxy', 'bon/gold', 'bon/kl_bound', 'bon/win_rate', 'bon/win_rate_lo', 'bon/win_rate_hi', 'bon/verifier_rate'],
   eval: [
-    'eval/gold_sft', 'eval/proxy_sft', 'eval/verifier_rate_sft',
-    ...['ppo', 'dpo', 'grpo', 'rloo'].flatMap((p) => ['win_rate', 'win_rate_lo', 'win_rate_hi', 'gold', 'proxy', 'kl', 'verifier_rate'].map((m) => `eval/${m}_${p}`)),
+    'eval/gold_sft', 'eval/proxy_sft', 'eval/verifier_rate_sft', 'eval/pass_at_k_sft', 'eval/pass_at_1_sft',
+    ...['ppo', 'dpo', 'grpo', 'rloo'].flatMap((p) => ['win_rate', 'win_rate_lo', 'win_rate_hi', 'gold', 'proxy', 'kl', 'verifier_rate', 'pass_at_k', 'pass_at_1'].map((m) => `eval/${m}_${p}`)),
   ],
 };
 

@@ -10,6 +10,7 @@ import { main } from '../../src/cli/pipeline';
 import { loadCheckpoint, splitMembers } from '../../src/model/checkpoint';
 import { CharTokenizer } from '../../src/model/char-tokenizer';
 import { makeConfig } from '../../src/model/config';
+import { mixSeed } from '../../src/model/data';
 import { GPT } from '../../src/model/gpt';
 import { initWeights } from '../../src/model/params';
 import type { GpuRuntime } from '../../src/gpu';
@@ -18,7 +19,7 @@ import { lastTokenScores } from '../../src/rlhf/forward';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { Pipeline, type SampleRecord } from '../../src/rlhf/pipeline';
 import type { Episode } from '../../src/rlhf/episode';
-import { packRankings, rankingAgreement } from '../../src/rlhf/reward-model';
+import { packRankings, rankingAgreement, sampleResponses } from '../../src/rlhf/reward-model';
 import { combineEnsemble, ENSEMBLE_CHECKPOINT, ensembleSource } from '../../src/rlhf/reward-sources';
 import type { Weights } from '../../src/rlhf/stages/context';
 import { createTask, type Task } from '../../src/rlhf/tasks';
@@ -220,6 +221,34 @@ describe('the exact-answer rate', () => {
     expect(Object.keys(sentiment.pipeline.summary.policies)).toEqual(['ppo']);
     expect(sentiment.pipeline.summary.policies.ppo.verifier_rate).toBeUndefined();
     expect(Object.keys(sentiment.records.find((r) => r.stage === 'eval')!).filter((k) => k.includes('verifier'))).toEqual([]);
+    // eval.passK is 0 by default: no pass@k.
+    expect(Object.keys(record).filter((k) => k.includes('pass_at'))).toEqual([]);
+    expect(policies.ppo.pass_at_k).toBeUndefined();
+  });
+
+  gpuTest('eval.passK = k: pass@k and pass@1 over k more samples a prompt, for SFT and every policy, as recomputed from those samples', { timeout: 180_000 }, async ({ rt }) => {
+    const lenient: Task = { ...labelled, verifier: (_p, r) => (r.length % 2 === 0 ? 1 : 0) };
+    const weights = { 'reward-model': initWeights(model, 2, 'score'), ppo: initWeights(model, 3) };
+    const k = 3;
+    const run = pipelineOf(rt, { 'eval.passK': k }, weights, lenient);
+    await run.pipeline.runStage('eval');
+    const { policies } = run.pipeline.summary;
+    const record = run.records.find((r) => r.stage === 'eval')!;
+    const prompts = lenient.prompts.heldout.slice(0, run.pipeline.config.eval.prompts);
+    for (const policy of ['sft', 'ppo'] as const) {
+      // The same draw, made here: k samples a prompt at temperature 1 with the evaluation's pass@k seed.
+      const gpt = GPT.create(rt, model, { weights: run.pipeline.weights[policy]! });
+      const s = await sampleResponses(gpt, tok, prompts, k, { maxResponseTokens: QUICK['ppo.maxResponseTokens'], temperature: 1, seed: mixSeed(QUICK.seed, 73) });
+      gpt.dispose();
+      const exact = s.texts.map((answers, i) => answers.map((a) => lenient.verifier!(prompts[i], a)));
+      const passK = mean(exact.map((e) => Math.max(...e)));
+      const pass1 = mean(exact.map(mean));
+      expect(policies[policy]).toMatchObject({ pass_at_k: passK, pass_at_1: pass1 });
+      expect([record[`eval/pass_at_k_${policy}`], record[`eval/pass_at_1_${policy}`]]).toEqual([passK, pass1]);
+      // Random responses: some prompts get an exact answer among k and some answers miss, so pass@k > pass@1 here.
+      expect(passK).toBeGreaterThan(pass1);
+      expect(pass1).toBeGreaterThan(0);
+    }
   });
 });
 

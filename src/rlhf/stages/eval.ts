@@ -1,6 +1,6 @@
 // Evaluation: every policy the run trained, and SFT, answer the same held-out prompts; the hidden gold reward judges
 // each against SFT (win rate with a 95% interval), next to its proxy score, its KL to SFT and, where the task has a
-// verifier, its exact-answer rate.
+// verifier, its exact-answer rate — and with eval.passK its pass@k: how often k tries hold an exact answer.
 import type { PresetName } from '../../model/config';
 import type { StagePlan } from '../memory';
 import type { StageConfig, StageDescriptor } from './types';
@@ -8,12 +8,13 @@ import type { StageConfig, StageDescriptor } from './types';
 /** Win-rate evaluation on held-out prompts. */
 export interface EvaluationSettings {
   readonly prompts: number;
+  readonly passK: number;
 }
 
 const DEFAULTS: Readonly<Record<PresetName, EvaluationSettings>> = {
-  nano: { prompts: 8 },
-  tiny: { prompts: 64 },
-  small: { prompts: 128 },
+  nano: { prompts: 8, passK: 0 },
+  tiny: { prompts: 64, passK: 0 },
+  small: { prompts: 128, passK: 0 },
 };
 
 export const evaluation = {
@@ -32,6 +33,7 @@ export const evaluation = {
       defaults: (preset) => DEFAULTS[preset],
       fields: {
         prompts: { kind: 'int', min: 1, max: 10_000, meaning: 'held-out prompts every policy and SFT answer (one sample each) for the win rates' },
+        passK: { kind: 'int', min: 0, max: 256, meaning: 'k: with a verifier, k more answers of every policy and SFT to each held-out prompt, for pass@k (the share of prompts with an exact answer among the k) and pass@1 over them; 0: off' },
       },
     } as const satisfies StageConfig<EvaluationSettings>,
   ],
@@ -48,6 +50,14 @@ export const evaluation = {
       label: 'Exact-answer rate (SFT)',
       meaning: "Share of the SFT policy's responses on the evaluation prompts that the task's verifier accepts as exactly right (tasks with a verifier only).",
     },
+    'eval/pass_at_k_sft': {
+      label: 'pass@k (SFT)',
+      meaning: 'With eval.passK = k: the share of the evaluation prompts where at least one of k SFT answers is exactly right — roughly how far RL with a verifier can take the policy from SFT.',
+    },
+    'eval/pass_at_1_sft': {
+      label: 'pass@1 (SFT)',
+      meaning: 'With eval.passK = k: the share of the k SFT answers per evaluation prompt that are exactly right (the exact-answer rate, from k samples instead of one).',
+    },
   },
   teaching: {
     title: 'Evaluation',
@@ -59,7 +69,11 @@ export const evaluation = {
   },
   memory: ({ model, sampling, forward }, c): StagePlan => ({
     resident: [model('the SFT policy'), model('a trained policy'), model('the reward model', 'score')],
-    phases: [sampling('sampling', 'eval.prompts', c.eval.prompts), forward('scoring', 'eval.prompts', c.eval.prompts, 'logprob')],
+    phases: [
+      sampling('sampling', 'eval.prompts', c.eval.prompts),
+      forward('scoring', 'eval.prompts', c.eval.prompts, 'logprob'),
+      ...(c.eval.passK > 0 ? [sampling('sampling for pass@k', 'eval.passK', c.eval.prompts * c.eval.passK)] : []),
+    ],
   }),
   trl: { notRerun: 'the evaluation (win rates against SFT by the gold reward) is the lab’s own: not rerun' },
   run: async (ctx) => (await import('./eval-run')).runEvaluation(ctx),

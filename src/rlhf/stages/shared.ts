@@ -130,5 +130,11 @@ export function evaluationMetrics<Id extends string>(id: Id, name: string) {
       `Share of the ${name} policy’s responses on the evaluation prompts that the task’s verifier accepts as exactly right (tasks with a verifier only).`,
       'Above eval/verifier_rate_sft.',
     ),
-  } as Record<`eval/${'win_rate' | 'win_rate_lo' | 'win_rate_hi' | 'gold' | 'proxy' | 'kl' | 'verifier_rate'}_${Id}`, MetricDoc>;
+    [`eval/pass_at_k_${id}`]: doc(
+      `pass@k (${name})`,
+      `With eval.passK = k: the share of the evaluation prompts where at least one of k ${name} answers is exactly right.`,
+      'Near eval/pass_at_k_sft: RL with a verifier mostly raises pass@1 toward it; below it, the policy lost answers it could once give.',
+    ),
+    [`eval/pass_at_1_${id}`]: doc(`pass@1 (${name})`, `With eval.passK = k: the share of the k ${name} answers per evaluation prompt that are exactly right.`, 'Above eval/pass_at_1_sft.'),
+  } as Record<`eval/${'win_rate' | 'win_rate_lo' | 'win_rate_hi' | 'gold' | 'proxy' | 'kl' | 'verifier_rate' | 'pass_at_k' | 'pass_at_1'}_${Id}`, MetricDoc>;
 }
