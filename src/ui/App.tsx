@@ -23,6 +23,7 @@ import { ExportPanel } from './ExportPanel';
 import { HumanFeedbackPanel } from './HumanFeedbackPanel';
 import { LessonsPanel } from './LessonsPanel';
 import { MetricsTable } from './MetricsTable';
+import { PolicyTable } from './PolicyTable';
 import { ModelPanel } from './ModelPanel';
 import { OnnxPanel } from './OnnxPanel';
 import { PipelineDiagram } from './PipelineDiagram';
@@ -115,6 +116,7 @@ export function App() {
         <ChartGrid />
         <ExplainPanel ref={explanation} />
         <section aria-label="Latest metrics" className="metrics-section">
+          <PolicyTable />
           <MetricsTable />
         </section>
         <SamplesView />

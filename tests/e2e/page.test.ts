@@ -202,6 +202,10 @@ describe('lab page (built bundle)', () => {
     expect(await chart('Reward vs √KL').textContent()).toMatch(/PPO \(step \d+\) at √KL .*DPO \(step \d+\) at √KL .*Best-of-N \(N = 2\) at √KL/);
     const metricTable = page.getByRole('table', { name: 'Latest metrics' });
     for (const name of ['rewards/accuracies', 'eval_rewards/accuracies', 'eval/win_rate_ppo', 'eval/win_rate_dpo']) expect(await metricTable.locator(`tr[data-metric="${name}"]`).count(), name).toBe(1);
+    // The verdict in one table: SFT, both methods and best-of-N, each with its win rate against SFT.
+    const policyTable = page.getByRole('table', { name: 'Policies against SFT' });
+    expect(await policyTable.locator('tbody th').allTextContents()).toEqual(['SFT', 'PPO', 'DPO', 'Best-of-2']);
+    expect(await policyTable.locator('tbody tr').nth(1).locator('td').first().textContent()).toMatch(/^\d+% \[\d+%, \d+%\]$/);
     const metricRows = page.getByRole('table', { name: 'Latest metrics' }).locator('tr[data-metric]');
     expect(await metricRows.count()).toBeGreaterThan(10);
     const samples = page.getByRole('region', { name: 'Samples' });
