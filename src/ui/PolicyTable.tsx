@@ -2,11 +2,12 @@
 // policy (PPO, DPO, GRPO, RLOO, …: the registry's) and best-of-N at its largest N — with the gold reward's win rate
 // against SFT and its 95% interval, the gold reward, the KL to SFT, the reward model's score and, where the task has a
 // verifier, the exact-answer rate and pass@k. A column shows when some policy has it. Read from the latest metrics
-// (the evaluation's and best-of-N's records), so it fills in as the stages finish.
+// (the evaluation's and best-of-N's records), so it fills in as the stages finish; during a sweep or a lesson of
+// several runs, the kept runs come first, a group of rows each, so their verdicts sit side by side.
 import type { PipelineConfig } from '../rlhf/config';
 import { policyLabel, TRAINED_POLICY_STAGES } from '../rlhf/stages';
 import { type LabStore, useLabStore } from '../store';
-import { type LatestValue, type RunStore, useRunStore } from '../store/run';
+import { type KeptRun, type RunStore, useRunStore } from '../store/run';
 import './run.css';
 
 /** One row: where each of its figures is logged (undefined: the policy has none). */
@@ -55,23 +56,43 @@ export interface PolicyTableProps {
   lab?: LabStore;
 }
 
+/** A metric's last value and step in a run (undefined: not logged). */
+type Lookup = (name: string) => { value: number; step: number } | undefined;
+
+/** The last value of a kept run's metric: the evaluation's and best-of-N's are logged by their own stages. */
+function keptLookup(run: KeptRun): Lookup {
+  return (name) => {
+    const { x, y } = run.series.get(name, name.startsWith('bon/') ? 'bon' : 'eval');
+    return y.length > 0 ? { value: y[y.length - 1], step: x[x.length - 1] } : undefined;
+  };
+}
+
 export function PolicyTable({ run = useRunStore, lab = useLabStore }: PolicyTableProps) {
   const latest = run((s) => s.latest);
+  const kept = run((s) => s.keptRuns);
+  const runLabel = run((s) => s.runLabel);
   const config = lab((s) => s.configured?.config);
-  const bonN = latest['bon/gold']?.step;
-  const rows: PolicyRow[] = [
-    { name: 'SFT', metric: (f) => (f === 'kl' ? undefined : `eval/${f}_sft`) },
-    ...TRAINED_POLICY_STAGES.map((s): PolicyRow => ({ name: policyLabel(s.id, config), metric: (f) => `eval/${f}_${s.id}` })),
-    { name: `Best-of-${bonN ?? 'N'}`, metric: (f) => BON[f], klIsBound: true },
-  ];
-  const value = (row: PolicyRow, figure: Figure): LatestValue | undefined => {
-    const name = row.metric(figure);
-    return name === undefined ? undefined : latest[name];
+  /** `runConfig`: the run's configuration where it is known (the current run's), for the gold-oracle mark. */
+  const rowsOf = (lookup: Lookup, runConfig: PipelineConfig | undefined) => {
+    const bonN = lookup('bon/gold')?.step;
+    const rows: PolicyRow[] = [
+      { name: 'SFT', metric: (f) => (f === 'kl' ? undefined : `eval/${f}_sft`) },
+      ...TRAINED_POLICY_STAGES.map((s): PolicyRow => ({ name: policyLabel(s.id, runConfig), metric: (f) => `eval/${f}_${s.id}` })),
+      { name: `Best-of-${bonN ?? 'N'}`, metric: (f) => BON[f], klIsBound: true },
+    ];
+    const value = (row: PolicyRow, figure: Figure) => {
+      const name = row.metric(figure);
+      return name === undefined ? undefined : lookup(name);
+    };
+    return { value, rows: rows.filter((r) => (['gold', 'win_rate', 'verifier_rate'] as const).some((f) => value(r, f) !== undefined)) };
   };
-  const shown = rows.filter((r) => value(r, 'gold') !== undefined || value(r, 'win_rate') !== undefined || value(r, 'verifier_rate') !== undefined);
-  if (shown.length === 0) return null;
-  const columns = COLUMNS.filter((c) => shown.some((r) => value(r, c.figure) !== undefined));
-  const cell = (row: PolicyRow, c: Column) => {
+  const groups = [
+    ...kept.map((k) => ({ label: k.label, ...rowsOf(keptLookup(k), undefined) })),
+    { label: runLabel, ...rowsOf((name) => latest[name], config) },
+  ].filter((g) => g.rows.length > 0);
+  if (groups.length === 0) return null;
+  const columns = COLUMNS.filter((c) => groups.some((g) => g.rows.some((r) => g.value(r, c.figure) !== undefined)));
+  const cell = (value: ReturnType<typeof rowsOf>['value'], row: PolicyRow, c: Column) => {
     const v = value(row, c.figure);
     if (row.name === 'SFT' && c.figure === 'win_rate') return 'baseline';
     if (row.name === 'SFT' && c.figure === 'kl') return '0';
@@ -95,18 +116,27 @@ export function PolicyTable({ run = useRunStore, lab = useLabStore }: PolicyTabl
           ))}
         </tr>
       </thead>
-      <tbody>
-        {shown.map((r) => (
-          <tr key={r.name}>
-            <th scope="row">{r.name}</th>
-            {columns.map((c) => (
-              <td key={c.figure} className="num">
-                {cell(r, c)}
-              </td>
-            ))}
-          </tr>
-        ))}
-      </tbody>
+      {groups.map((g, i) => (
+        <tbody key={i}>
+          {groups.length > 1 && (
+            <tr>
+              <th scope="rowgroup" colSpan={columns.length + 1}>
+                {g.label ?? 'This run'}
+              </th>
+            </tr>
+          )}
+          {g.rows.map((r) => (
+            <tr key={r.name}>
+              <th scope="row">{r.name}</th>
+              {columns.map((c) => (
+                <td key={c.figure} className="num">
+                  {cell(g.value, r, c)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      ))}
       <tfoot>
         <tr>
           <td colSpan={columns.length + 1} className="muted">

@@ -52,5 +52,29 @@ describe('PolicyTable', () => {
       ['GRPO (gold oracle: upper bound)', '55% [43%, 66%]', '0.318', '0.68', '—', '14.1%', '28.1%', '12.8%'],
       ['Best-of-16', '70% [58%, 80%]', '0.520', '≤ 1.83', '0.500', '—', '—', '—'],
     ]);
+    expect(table.querySelector('th[scope="rowgroup"]')).toBeNull(); // one run: no run headings
+  });
+
+  test('a sweep or a lesson of several runs: the kept runs first, a group of rows each under its label', () => {
+    const { lab, run } = labStores({ wrap: (apply) => act(apply) });
+    const { div } = mount(<PolicyTable lab={lab} run={run} />);
+    const feed = (records: Parameters<ReturnType<typeof run.getState>['onMetrics']>[0]) =>
+      act(() => {
+        run.getState().onMetrics(records);
+        run.getState().flush();
+      });
+    act(() => run.getState().reset({ label: 'Verifier', first: true }));
+    feed([{ stage: 'eval', step: 0, 'eval/gold_sft': 0.29, 'eval/verifier_rate_sft': 0.094, 'eval/win_rate_grpo': 0.547, 'eval/gold_grpo': 0.318, 'eval/kl_grpo': 0.68, 'eval/verifier_rate_grpo': 0.141 }]);
+    act(() => run.getState().reset({ label: 'Reward model', first: false }));
+    feed([{ stage: 'eval', step: 0, 'eval/gold_sft': 0.29, 'eval/verifier_rate_sft': 0.094, 'eval/proxy_grpo': 1.5, 'eval/win_rate_grpo': 0.516, 'eval/gold_grpo': 0.273, 'eval/kl_grpo': 3.21, 'eval/verifier_rate_grpo': 0.094 }]);
+    const table = div.querySelector('table')!;
+    expect([...table.querySelectorAll('tbody th[scope="rowgroup"]')].map((th) => th.textContent)).toEqual(['Verifier', 'Reward model']);
+    const rows = [...table.querySelectorAll('tbody tr')].filter((tr) => !tr.querySelector('th[scope="rowgroup"]')).map((tr) => [...tr.children].map((c) => c.textContent));
+    expect(rows).toEqual([
+      ['SFT', 'baseline', '0.290', '0', '—', '9.4%'],
+      ['GRPO', '55%', '0.318', '0.68', '—', '14.1%'],
+      ['SFT', 'baseline', '0.290', '0', '—', '9.4%'],
+      ['GRPO', '52%', '0.273', '3.21', '1.500', '9.4%'],
+    ]);
   });
 });
