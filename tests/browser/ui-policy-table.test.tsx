@@ -4,19 +4,26 @@
 import { act } from 'react';
 import { describe, expect, test } from 'vitest';
 import { makePipelineConfig } from '../../src/rlhf/config';
+import type { MetricRecord } from '../../src/rlhf/metrics';
 import { PolicyTable } from '../../src/ui/PolicyTable';
 import { labStores } from '../helpers/lab-stores';
 import { mount } from '../helpers/mount';
 
+/** The table on fresh stores, and `feed`: metric records into the run store, committed at once. */
+function mountTable() {
+  const { lab, run } = labStores({ wrap: (apply) => act(apply) });
+  const { div } = mount(<PolicyTable lab={lab} run={run} />);
+  const feed = (records: MetricRecord[]) =>
+    act(() => {
+      run.getState().onMetrics(records);
+      run.getState().flush();
+    });
+  return { lab, run, div, feed };
+}
+
 describe('PolicyTable', () => {
   test('nothing before the evaluation; then a row per policy with its figures, the columns some policy has', () => {
-    const { lab, run } = labStores({ wrap: (apply) => act(apply) });
-    const { div } = mount(<PolicyTable lab={lab} run={run} />);
-    const feed = (records: Parameters<ReturnType<typeof run.getState>['onMetrics']>[0]) =>
-      act(() => {
-        run.getState().onMetrics(records);
-        run.getState().flush();
-      });
+    const { lab, div, feed } = mountTable();
     expect(div.querySelector('table')).toBeNull();
     feed([{ stage: 'ppo', step: 3, 'objective/gold': 0.5 }]);
     expect(div.querySelector('table')).toBeNull(); // training records are not the evaluation's
@@ -56,13 +63,7 @@ describe('PolicyTable', () => {
   });
 
   test('a sweep or a lesson of several runs: the kept runs first, a group of rows each under its label', () => {
-    const { lab, run } = labStores({ wrap: (apply) => act(apply) });
-    const { div } = mount(<PolicyTable lab={lab} run={run} />);
-    const feed = (records: Parameters<ReturnType<typeof run.getState>['onMetrics']>[0]) =>
-      act(() => {
-        run.getState().onMetrics(records);
-        run.getState().flush();
-      });
+    const { run, div, feed } = mountTable();
     act(() => run.getState().reset({ label: 'Verifier', first: true }));
     feed([{ stage: 'eval', step: 0, 'eval/gold_sft': 0.29, 'eval/verifier_rate_sft': 0.094, 'eval/win_rate_grpo': 0.547, 'eval/gold_grpo': 0.318, 'eval/kl_grpo': 0.68, 'eval/verifier_rate_grpo': 0.141 }]);
     act(() => run.getState().reset({ label: 'Reward model', first: false }));
