@@ -146,11 +146,11 @@ const LACKS: Readonly<Partial<Record<RewardSourceKind, string>>> = { verifier: '
 /**
  * The problems of a configuration with the task it runs on and, given `run`, the stages it runs and the checkpoints it
  * starts from, each naming its field. Every setting named `rewardSource`, in any stage's section, must name a source
- * the task can provide (sentiment has no verifier, a custom task no gold); and a stage of the run whose source scores
+ * the task can provide (sentiment has no verifier, a custom task no gold); a stage of the run whose source scores
  * with a checkpoint the stage does not read anyway (the ensemble's) needs that checkpoint from an earlier stage of the
- * run or from the start.
+ * run or from the start; and pass@k (eval.passK) counts exact answers, so it needs the task's verifier.
  */
-export function rewardSourceProblems(c: PipelineConfig, task: { readonly id: string; readonly gold?: unknown; readonly verifier?: unknown }, run?: { stages: readonly string[]; checkpoints: readonly string[] }): Problem[] {
+export function taskProblems(c: PipelineConfig, task: { readonly id: string; readonly gold?: unknown; readonly verifier?: unknown }, run?: { stages: readonly string[]; checkpoints: readonly string[] }): Problem[] {
   const supported = supportedRewardSources(task);
   const problems: Problem[] = [];
   const sections = c as unknown as Record<string, Record<string, unknown> | undefined>;
@@ -171,6 +171,7 @@ export function rewardSourceProblems(c: PipelineConfig, task: { readonly id: str
       problems.push({ field, message: `"${source}" scores with the ${checkpoint} checkpoint, which this run neither has nor makes before ${s.name}: add the ${writer?.id ?? 'stage that writes it'} stage (e.g. --stages ${inRunOrder(['sft', 'rm', writer?.id ?? '', s.id]).join(',')},eval)` });
     }
   }
+  if (c.eval.passK > 0 && !task.verifier) problems.push({ field: 'eval.passK', message: `the ${task.id} task has ${LACKS.verifier}: pass@k counts exact answers, so it needs one — set it to 0` });
   return problems;
 }
 

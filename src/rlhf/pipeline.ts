@@ -29,7 +29,7 @@ import { GPT } from '../model/gpt';
 import { type Tokenizer, tokenizerFromJSON } from '../model/tokenizer';
 import { sampleBatchRows } from './batch-sizes';
 import type { BestOfNPoint } from './best-of-n';
-import { configProblems, type PipelineConfig, PipelineConfigError, rewardSourceProblems } from './config';
+import { configProblems, type PipelineConfig, PipelineConfigError, taskProblems } from './config';
 import { fitPointOf, fitStage, type FitPoint, type GaoFitSummary, gaoFitSummary } from './frontier-fits';
 import { memoryProblems } from './memory';
 import { checkAlarms, type Alarm, type MetricRecord } from './metrics';
@@ -370,11 +370,11 @@ export class Pipeline implements StageContext {
   /**
    * Refuses a run of `stages` before anything is allocated, with a PipelineConfigError naming the settings: one over
    * the model's context length (a chosen base model's may be shorter than the preset's), a reward source the task or
-   * the run cannot provide (config.ts rewardSourceProblems), or more GPU memory than the device allows (checkMemory).
+   * the run cannot provide (config.ts taskProblems), or more GPU memory than the device allows (checkMemory).
    */
   checkRun(stages: readonly PipelineStage[]): void {
     const checkpoints = Object.keys(this.weights).filter((name) => this.weights[name] !== undefined);
-    const problems = [...configProblems(this.config, this.modelConfig.contextLength), ...rewardSourceProblems(this.config, this.task, { stages, checkpoints })];
+    const problems = [...configProblems(this.config, this.modelConfig.contextLength), ...taskProblems(this.config, this.task, { stages, checkpoints })];
     if (problems.length > 0) throw new PipelineConfigError(problems);
     this.checkMemory(stages);
   }

@@ -6,7 +6,7 @@
 // stays. The run state and the events around it are the command loop's (./engine).
 import type { MemoryBudget } from '../gpu';
 import { type GPTConfig, makeConfig, type PresetName } from '../model/config';
-import { configProblems, makePipelineConfig, type PipelineConfig, PipelineConfigError, rewardSourceProblems, stagesStillValid } from '../rlhf/config';
+import { configProblems, makePipelineConfig, type PipelineConfig, PipelineConfigError, stagesStillValid, taskProblems } from '../rlhf/config';
 import { memoryProblems } from '../rlhf/memory';
 import { CHECKPOINT_NAMES, STAGE_REGISTRY, type StageId } from '../rlhf/stages';
 import { createTask, importTask, type Task, TASK_IDS, type TaskId, TaskImportError } from '../rlhf/tasks';
@@ -65,7 +65,7 @@ export function acceptConfiguration(request: ConfigureRequest, device?: DeviceFi
     }
   }
   // A reward source the task cannot provide (the verifier of a task without one, gold for a custom task).
-  if (config && task) problems.push(...rewardSourceProblems(config, task));
+  if (config && task) problems.push(...taskProblems(config, task));
   if (config && device) {
     const { model, stages } = stagesOnDevice(config, device);
     if (device.chosenBase) problems.push(...configProblems(config, model.contextLength));

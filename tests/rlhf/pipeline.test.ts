@@ -9,7 +9,7 @@ import { EXIT_ALARM, main, parsePipelineArgs, type PipelineCliSummary, runPipeli
 import { trlFolder } from '../../src/hf/trl';
 import { loadCheckpoint } from '../../src/model/checkpoint';
 import { frontierFitsOfRecords, gaoFitSummary } from '../../src/rlhf/frontier-fits';
-import { makePipelineConfig, rewardSourceProblems } from '../../src/rlhf/config';
+import { makePipelineConfig, taskProblems } from '../../src/rlhf/config';
 import { isMetricName, KL_BLOWUP_THRESHOLD, type MetricRecord } from '../../src/rlhf/metrics';
 import { createTask } from '../../src/rlhf/tasks';
 
@@ -297,8 +297,8 @@ describe('pipeline command line', () => {
     expect(c.grpo).toMatchObject({ rewardSource: 'verifier', groupSize: 8, promptsPerIteration: 4, episodes: 768, epsLow: 0.2, epsHigh: 0.28, beta: 0.04, scaleRewards: 'group', lossType: 'dapo', iterations: 1 });
     expect(c.rloo).toMatchObject({ k: 4, beta: 0.05, rewardSource: 'rm' });
     // The instructions task has a verifier; sentiment has none, which the run refuses naming the field.
-    expect(rewardSourceProblems(c, createTask('instructions', { seed: 1 }), { stages: opts.stages, checkpoints: [] })).toEqual([]);
-    expect(rewardSourceProblems(makePipelineConfig('tiny', { 'rloo.rewardSource': 'verifier' }), createTask('sentiment', { seed: 1 }))).toEqual([
+    expect(taskProblems(c, createTask('instructions', { seed: 1 }), { stages: opts.stages, checkpoints: [] })).toEqual([]);
+    expect(taskProblems(makePipelineConfig('tiny', { 'rloo.rewardSource': 'verifier' }), createTask('sentiment', { seed: 1 }))).toEqual([
       { field: 'rloo.rewardSource', message: expect.stringMatching(/sentiment task has no verifier/) },
     ]);
 

@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { joinMembers, loadCheckpoint, saveCheckpoint, splitMembers } from '../../src/model/checkpoint';
 import { makeConfig } from '../../src/model/config';
 import { initWeights } from '../../src/model/params';
-import { makePipelineConfig, rewardSourceProblems, STAGE_SETTING_DOCS } from '../../src/rlhf/config';
+import { makePipelineConfig, STAGE_SETTING_DOCS, taskProblems } from '../../src/rlhf/config';
 import { combineEnsemble, ENSEMBLE_CHECKPOINT, memberSpread, REWARD_SOURCES, supportedRewardSources } from '../../src/rlhf/reward-sources';
 import { CHECKPOINT_STAGE, DEFAULT_STAGES, GOLD_ORACLE_MARK, policyLabel, STAGE_REGISTRY } from '../../src/rlhf/stages';
 import { bootstrapIndices } from '../../src/rlhf/stages/ensemble-run';
@@ -124,25 +124,32 @@ describe('the rewardSource setting', () => {
 
   test('a source the task cannot provide is refused, naming the field', () => {
     const verifier = makePipelineConfig('nano', { 'ppo.rewardSource': 'verifier' });
-    expect(rewardSourceProblems(verifier, sentiment)).toEqual([
+    expect(taskProblems(verifier, sentiment)).toEqual([
       { field: 'ppo.rewardSource', message: 'the sentiment task has no verifier (no checkable exact answer): choose one of rm, ensemble, gold' },
     ]);
-    expect(rewardSourceProblems(verifier, instructions)).toEqual([]);
+    expect(taskProblems(verifier, instructions)).toEqual([]);
     const gold = makePipelineConfig('nano', { 'ppo.rewardSource': 'gold' });
-    expect(rewardSourceProblems(gold, custom)).toEqual([{ field: 'ppo.rewardSource', message: 'the custom task has no gold reward to use as an oracle: choose one of rm, ensemble' }]);
-    expect(rewardSourceProblems(gold, sentiment)).toEqual([]);
+    expect(taskProblems(gold, custom)).toEqual([{ field: 'ppo.rewardSource', message: 'the custom task has no gold reward to use as an oracle: choose one of rm, ensemble' }]);
+    expect(taskProblems(gold, sentiment)).toEqual([]);
+  });
+
+  test('pass@k (eval.passK) needs a verifier: refused on sentiment, naming the field; 0 is fine anywhere', () => {
+    const passK = makePipelineConfig('nano', { 'eval.passK': 8 });
+    expect(taskProblems(passK, sentiment)).toEqual([{ field: 'eval.passK', message: 'the sentiment task has no verifier (no checkable exact answer): pass@k counts exact answers, so it needs one — set it to 0' }]);
+    expect(taskProblems(passK, instructions)).toEqual([]);
+    expect(taskProblems(makePipelineConfig('nano'), sentiment)).toEqual([]);
   });
 
   test('an ensemble source needs the ensemble stage earlier in the run, or its checkpoint', () => {
     const c = makePipelineConfig('nano', { 'ppo.rewardSource': 'ensemble' });
-    const problems = rewardSourceProblems(c, sentiment, { stages: ['sft', 'rm', 'ppo', 'eval'], checkpoints: [] });
+    const problems = taskProblems(c, sentiment, { stages: ['sft', 'rm', 'ppo', 'eval'], checkpoints: [] });
     expect(problems).toEqual([
       { field: 'ppo.rewardSource', message: '"ensemble" scores with the reward-ensemble checkpoint, which this run neither has nor makes before PPO: add the ensemble stage (e.g. --stages sft,rm,ensemble,ppo,eval)' },
     ]);
-    expect(rewardSourceProblems(c, sentiment, { stages: ['ppo', 'ensemble', 'rm', 'sft'], checkpoints: [] })).toEqual([]);
-    expect(rewardSourceProblems(c, sentiment, { stages: ['ppo'], checkpoints: [ENSEMBLE_CHECKPOINT] })).toEqual([]);
+    expect(taskProblems(c, sentiment, { stages: ['ppo', 'ensemble', 'rm', 'sft'], checkpoints: [] })).toEqual([]);
+    expect(taskProblems(c, sentiment, { stages: ['ppo'], checkpoints: [ENSEMBLE_CHECKPOINT] })).toEqual([]);
     // A stage not in the run needs nothing.
-    expect(rewardSourceProblems(c, sentiment, { stages: ['sft', 'rm'], checkpoints: [] })).toEqual([]);
+    expect(taskProblems(c, sentiment, { stages: ['sft', 'rm'], checkpoints: [] })).toEqual([]);
   });
 
   test("the worker's configure refuses it with the field, beside every other problem", () => {
