@@ -31,10 +31,15 @@ const LENGTH_SETTINGS: Readonly<Record<string, readonly string[]>> = Object.from
 
 const setting = (config: PipelineConfig, path: string) => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config) as number;
 
+/** Each stage's further length factor (its descriptor's lengthFactor), where it has one. */
+const LENGTH_FACTORS: Readonly<Record<string, ((c: PipelineConfig) => number) | undefined>> = Object.fromEntries(STAGE_REGISTRY.map((s) => [s.id, 'lengthFactor' in s ? s.lengthFactor : undefined]));
+
 /** How much longer (or shorter) a stage runs with `config` than with its preset's defaults. */
 export function lengthScale(stage: StageId, config: PipelineConfig): number {
   const preset = PIPELINE_PRESETS[config.preset];
-  return LENGTH_SETTINGS[stage].reduce((scale, path) => scale * (setting(config, path) / setting(preset, path)), 1);
+  const factor = LENGTH_FACTORS[stage];
+  const scale = LENGTH_SETTINGS[stage].reduce((scale, path) => scale * (setting(config, path) / setting(preset, path)), 1);
+  return factor ? (scale * factor(config)) / factor(preset) : scale;
 }
 
 export interface RunEstimate {

@@ -77,6 +77,9 @@ describe('expected time', () => {
     const longer = makePipelineConfig('tiny', { 'ppo.episodes': 2 * tiny.ppo.episodes });
     expect(estimateRun(figures, longer, stages)).toEqual({ seconds: total + figures.ppo!, unmeasured: [], scaled: true });
     expect(estimateRun(figures, tiny, inRunOrder([...stages, 'dpo'])).unmeasured).toEqual(['dpo']);
+    // pass@k's samples lengthen the evaluation by its length factor: 1 + 0.7 k.
+    const passK = makePipelineConfig('tiny', { 'eval.passK': 16 });
+    expect(estimateRun(figures, passK, stages).seconds).toBeCloseTo(total + figures.eval! * 0.7 * 16, 9);
     expect([aboutDuration(42), aboutDuration(612), aboutDuration(5 * 3600)]).toEqual(['about 40 s', 'about 10 min', 'about 5 h']);
   });
 

@@ -25,6 +25,9 @@ export const evaluation = {
   readsIfPresent: ['reward-model'],
   byDefault: true,
   lengthSettings: ['eval.prompts'],
+  // k pass@k samples a prompt cost about 0.7 × k evaluations of one sample each (tiny, instructions, SwiftShader: 3.7 s
+  // for SFT and GRPO at eval.passK = 0, 45.6 s at 16).
+  lengthFactor: (c): number => 1 + 0.7 * c.eval.passK,
   // Each policy against SFT on held-out prompts (PPO's numbers on the arrows), scored by the reward model and the gold.
   diagram: { lit: ['policy', 'reward-model', 'reference'], numbers: { reward: 'eval/proxy_ppo', kl: 'eval/kl_ppo' } },
   config: [

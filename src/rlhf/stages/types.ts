@@ -135,6 +135,8 @@ export interface StageDescriptor<Id extends string = string, Metric extends stri
    * a measured time by them (src/ui/expected-time.ts). None: its time does not follow the settings.
    */
   readonly lengthSettings?: readonly string[];
+  /** A further factor its running time grows by, not in proportion to one setting (the evaluation's pass@k samples). */
+  readonly lengthFactor?: (c: PipelineConfig) => number;
   /** Its config sections, in the order the page and --help list them (the reward model's: its labels, then its own). */
   readonly config?: readonly StageConfig[];
   readonly metrics: { readonly [M in Metric]: MetricDoc };
