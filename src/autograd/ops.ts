@@ -304,7 +304,7 @@ function groupKernelLoss(tape: Tape, logp: Var, name: string, launch: (losses: T
 /**
  * RLOO's REINFORCE loss (Ahmadian et al. 2024; TRL's RLOOTrainer), the group kernel at ρ = 1 and β = 0: logp (N),
  * advantages (N) (each sequence's leave-one-out advantage, the KL penalty already in its reward), weights (N) (1/B on
- * response tokens: aggregationWeights(…, 'rloo', …)) → losses (N) = −A·w; the gradient −A·w·gradScale on each token
+ * response tokens: aggregationWeights(…, 'sequence_sum', …)) → losses (N) = −A·w; the gradient −A·w·gradScale on each token
  * is that of −A·Σₜ log π, the sequence's REINFORCE loss.
  */
 export function rlooPolicyLoss(tape: Tape, logp: Var, advantages: Tensor, weights: Tensor, gradScale: number, name = 'rloo_policy_loss'): Tensor {

@@ -108,7 +108,7 @@ export function grpoLossForwardBackward(
  * losses holds −A·w, the surrogate's value at ρ = 1 (what TRL's RLOO logs as its policy loss), not −A·w·logp: the
  * two differ by a term with zero gradient. stats is written with zeros (nothing clips, no KL term): it is only the
  * kernel's third output. weights: 1/B on response tokens for TRL's RLOO (a sum over tokens, a mean over
- * sequences; aggregationWeights(…, 'rloo', …)).
+ * sequences; aggregationWeights(…, 'sequence_sum', …)).
  */
 export function rlooLossForwardBackward(
   step: Step,

@@ -2,7 +2,8 @@
 // kernel (src/kernels/grpo-loss.ts) multiplies each token's loss and gradient by its weight, and the objective is
 // the plain sum Σ_n w_n·loss_n. Pure TypeScript (runs in Node and in a Web Worker).
 //
-// Sources (each as in TRL's GRPOTrainer `loss_type`, or RLOOTrainer):
+// Sources (the first three are TRL's GRPOTrainer `loss_type` values, as grpo.lossType spells them; the last is
+// REINFORCE's, as TRL's RLOOTrainer aggregates):
 //   grpo    — Shao et al. 2024 (DeepSeekMath): the mean over each sequence's tokens, then the mean over sequences:
 //             w = 1/(|o_i|·B). Longer responses get less weight per token (the length bias Dr. GRPO points out).
 //   dapo    — Yu et al. 2025 (DAPO), "token-level policy gradient loss": the mean over all response tokens of the
@@ -10,16 +11,16 @@
 //   dr_grpo — Liu et al. 2025, "Understanding R1-Zero-Like Training: A Critical Perspective" (Dr. GRPO): a constant
 //             normaliser, w = 1/(B·L_max) with L_max the rollout's maximum response length, so no sequence's weight
 //             depends on its own or the batch's lengths.
-//   rloo    — Ahmadian et al. 2024 (RLOO), TRL's RLOOTrainer: REINFORCE on whole sequences, the sum over each
+//   sequence_sum — REINFORCE on whole sequences (Ahmadian et al. 2024, RLOO; TRL's RLOOTrainer): the sum over each
 //             sequence's tokens (its log-probability), then the mean over sequences: w = 1/B.
 // B counts every sequence of the batch, empty ones included (they contribute nothing, as in TRL, whose per-sequence
 // mean divides by max(|o_i|, 1)). Compute the weights on the whole batch one optimiser step covers: minibatches cut
 // from it keep its normaliser (TRL's `dapo` likewise divides by the tokens of the whole accumulated batch).
 import { checkMask, checkPositiveInteger, fail } from './math';
 
-export type LossAggregation = 'grpo' | 'dapo' | 'dr_grpo' | 'rloo';
+export type LossAggregation = 'grpo' | 'dapo' | 'dr_grpo' | 'sequence_sum';
 
-const AGGREGATIONS: readonly LossAggregation[] = ['grpo', 'dapo', 'dr_grpo', 'rloo'];
+const AGGREGATIONS: readonly LossAggregation[] = ['grpo', 'dapo', 'dr_grpo', 'sequence_sum'];
 
 /**
  * mask (B,T) (1 on response tokens, 0 on prompt and padding, anywhere in the row) → weights (B,T): the aggregation

@@ -18,7 +18,13 @@ import './diagram.css';
 const diagramOf = (stage: PipelineStage): StageDiagram | undefined => stageById(stage).diagram;
 
 /** The stage that uses every box (PPO): the picture before a run, and the home of the boxes no stage claims. */
-const FULL_STAGE: PipelineStage | undefined = STAGE_REGISTRY.find((s) => DIAGRAM_BOXES.every((b) => diagramOf(s.id)?.lit.includes(b)))?.id;
+const FULL_STAGE: PipelineStage = fullStage();
+
+function fullStage(): PipelineStage {
+  const full = STAGE_REGISTRY.find((s) => DIAGRAM_BOXES.every((b) => diagramOf(s.id)?.lit.includes(b)));
+  if (!full) throw new Error(`pipeline diagram: no stage of the registry lights every box (${DIAGRAM_BOXES.join(', ')})`);
+  return full.id;
+}
 
 /** Boxes whose explanation is always one stage's (the reward model's is the reward-model stage's). */
 const OWNER: Partial<Record<DiagramBox, PipelineStage>> = Object.fromEntries(
@@ -130,9 +136,9 @@ export function PipelineDiagram({ run = useRunStore, onOpenStage }: PipelineDiag
   // The stage shown: the running one, or the one that ran last; before a run (or for a stage without a place on the
   // diagram) the full loop, unlit.
   const shown = stage && diagramOf(stage) ? stage : undefined;
-  const diagram = diagramOf(shown ?? FULL_STAGE ?? 'ppo');
+  const diagram = diagramOf(shown ?? FULL_STAGE);
   const lit = new Set<DiagramBox>(shown ? (diagram?.lit ?? []) : []);
-  const shownName = STAGE_NAMES[shown ?? FULL_STAGE ?? 'ppo'];
+  const shownName = STAGE_NAMES[shown ?? FULL_STAGE];
 
   /** A number's value: the latest of its metric in the shown stage's own records. */
   const value = (n: DiagramNumber): number | undefined => {

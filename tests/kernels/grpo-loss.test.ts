@@ -377,7 +377,7 @@ describe('rloo_loss (the GRPO kernel at ρ = 1, β = 0)', () => {
     const logp = Float32Array.from(normal(N, 100, 1), (x, n) => (batch.mask[n] === 1 ? x - 3 : NaN));
     const perSequence = normal(B, 101);
     const advantages = Float32Array.from(batch.mask, (m, n) => (m === 1 ? perSequence[Math.floor(n / T)] : NaN));
-    const w = aggregationWeights(batch.mask, T, 'rloo', T);
+    const w = aggregationWeights(batch.mask, T, 'sequence_sum', T);
     const gradScale = 1.5;
     const t = [logp, advantages, w].map((a, i) => rt.upload(a, [N], ['logp', 'advantages', 'weights'][i]));
     const [losses, dlogp] = ['losses', 'dlogp'].map((l) => rt.upload(new Float32Array(N).fill(NaN), [N], l));

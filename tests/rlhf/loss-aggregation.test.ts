@@ -27,7 +27,7 @@ describe('aggregationWeights', () => {
       grpo: [0, 1 / 6, 1 / 6, 0, 0, 0, 0, 0, 1 / 12, 1 / 12, 1 / 12, 1 / 12], // 1/(|o_i|·B)
       dapo: [0, 1 / 6, 1 / 6, 0, 0, 0, 0, 0, 1 / 6, 1 / 6, 1 / 6, 1 / 6], // 1/Σ|o_i| = 1/6
       dr_grpo: [0, 1 / 12, 1 / 12, 0, 0, 0, 0, 0, 1 / 12, 1 / 12, 1 / 12, 1 / 12], // 1/(B·L_max)
-      rloo: [0, 1 / 3, 1 / 3, 0, 0, 0, 0, 0, 1 / 3, 1 / 3, 1 / 3, 1 / 3], // 1/B
+      sequence_sum: [0, 1 / 3, 1 / 3, 0, 0, 0, 0, 0, 1 / 3, 1 / 3, 1 / 3, 1 / 3], // 1/B
     };
     for (const [type, w] of Object.entries(want)) {
       expect(Array.from(aggregationWeights(mask, 4, type as LossAggregation, 4)), type).toEqual(w.map(Math.fround));
@@ -56,7 +56,7 @@ describe('aggregationWeights', () => {
         // (loss·mask).sum() / (B·max_completion_length)
         dr_grpo: rows.reduce((s, r) => s + rowSum(r), 0) / (B * T),
         // (Σ_t loss·mask).mean() over sequences
-        rloo: rows.reduce((s, r) => s + rowSum(r), 0) / B,
+        sequence_sum: rows.reduce((s, r) => s + rowSum(r), 0) / B,
       };
       for (const [type, want] of Object.entries(trl)) {
         const w = aggregationWeights(m, T, type as LossAggregation, T);
@@ -70,7 +70,7 @@ describe('aggregationWeights', () => {
   });
 
   test('a batch without response tokens gets all-zero weights (no 0/0)', () => {
-    for (const type of ['grpo', 'dapo', 'dr_grpo', 'rloo'] as const) {
+    for (const type of ['grpo', 'dapo', 'dr_grpo', 'sequence_sum'] as const) {
       expect(Array.from(aggregationWeights(new Float32Array(6), 3, type, 3))).toEqual([0, 0, 0, 0, 0, 0]);
     }
   });
@@ -79,7 +79,7 @@ describe('aggregationWeights', () => {
     expect(() => aggregationWeights(mask, 5, 'grpo', 4)).toThrow(/aggregationWeights: mask has length 12, not a positive multiple of T = 5/);
     expect(() => aggregationWeights([], 4, 'grpo', 4)).toThrow(/not a positive multiple/);
     expect(() => aggregationWeights(mask, 0, 'grpo', 4)).toThrow(/T must be a positive integer, got 0/);
-    expect(() => aggregationWeights(mask, 4, 'bnpo' as LossAggregation, 4)).toThrow(/lossType must be one of grpo, dapo, dr_grpo, rloo, got bnpo/);
+    expect(() => aggregationWeights(mask, 4, 'bnpo' as LossAggregation, 4)).toThrow(/lossType must be one of grpo, dapo, dr_grpo, sequence_sum, got bnpo/);
     expect(() => aggregationWeights(mask, 4, 'dr_grpo', 2.5)).toThrow(/maxTokens must be a positive integer, got 2.5/);
     expect(() => aggregationWeights(mask, 4, 'dapo', 3)).toThrow(/row 2 has 4 response tokens, more than maxTokens = 3/);
     expect(() => aggregationWeights([0, 0.5, 1, 0], 4, 'dapo', 4)).toThrow(/mask\[1\] is 0.5, expected 0 or 1/);

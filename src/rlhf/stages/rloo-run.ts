@@ -12,7 +12,7 @@ const mean = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0
 export const RLOO_METHOD: GroupMethod = {
   name: 'RLOO',
   passes: 1,
-  aggregation: 'rloo',
+  aggregation: 'sequence_sum',
   klInReward: true,
   advantages(rewards, G, beta, klSeq) {
     const rlhf = klSeq ? Float64Array.from(rewards, (r, b) => r - beta * klSeq[b]) : rewards;
