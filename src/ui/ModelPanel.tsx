@@ -16,7 +16,7 @@ export function ModelPanel({ model }: { model: ModelInfo }) {
   const generating = useLabStore((s) => s.generating);
   const generate = useLabStore((s) => s.generate);
   const send = useLabStore((s) => s.send);
-  const [typed, setPrompt] = useState(DEFAULT_PROMPT);
+  const [typed, setTyped] = useState(DEFAULT_PROMPT);
   // Room for the continuation: a model with a short context (a small Hugging Face base) gets the prompt's start.
   const maxPromptChars = config.contextLength - 8;
   const prompt = typed.slice(0, maxPromptChars);
@@ -43,7 +43,7 @@ export function ModelPanel({ model }: { model: ModelInfo }) {
       <form onSubmit={onSubmit} className="prompt-form">
         <label>
           Prompt
-          <input value={prompt} onChange={(e) => setPrompt(e.target.value)} maxLength={maxPromptChars} />
+          <input value={prompt} onChange={(e) => setTyped(e.target.value)} maxLength={maxPromptChars} />
         </label>
         <label>
           Temperature

@@ -170,7 +170,7 @@ export const LESSONS: readonly Lesson[] = [
       'objective/kl: the verifier runs stay near SFT.',
       'The reward model’s held-out accuracy (rm/heldout_accuracy) in the third run: can it tell a right answer from a wrong one?',
       'Latest metrics: eval/verifier_rate_grpo against eval/verifier_rate_sft, and eval/win_rate_grpo, in each run.',
-      'eval/pass_at_k_sft against eval/pass_at_1_sft: how often 16 tries of SFT hold an exact answer, against one — about as far as a verifier can take it.',
+      'eval/pass_at_k_sft against eval/pass_at_1_sft: how often 16 tries of SFT hold an exact answer, against one; then the same pair for GRPO.',
     ],
     task: 'instructions',
     preset: 'tiny',

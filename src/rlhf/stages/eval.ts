@@ -55,7 +55,7 @@ export const evaluation = {
     },
     'eval/pass_at_k_sft': {
       label: 'pass@k (SFT)',
-      meaning: 'With eval.passK = k: the share of the evaluation prompts where at least one of k SFT answers is exactly right — roughly how far RL with a verifier can take the policy from SFT.',
+      meaning: 'With eval.passK = k: the share of the evaluation prompts where at least one of k SFT answers is exactly right: RL with a verifier mostly raises pass@1 toward it.',
     },
     'eval/pass_at_1_sft': {
       label: 'pass@1 (SFT)',

@@ -1,9 +1,10 @@
 // The loop of a group method's stage (GRPO: ./grpo-run.ts, RLOO: ./rloo-run.ts) around src/rlhf/grpo.ts's trainer:
 // the policy from the SFT checkpoint, the frozen reference only when β > 0, the reward source the stage's rewardSource
 // names (./reward-source.ts) and the run's reward model for the proxy score when the source is another; prompts
-// cycled in a seeded order (dynamic sampling draws its extra prompts from the same order), one trainer.step per iteration. The checkpoint holds the last weights (TRL keeps no EMA);
-// a metric alarm, or the GPU running out of memory, stops it with the policy's last good weights kept instead (those
-// before the iteration whose record raised it, as PPO's stage does).
+// cycled in a seeded order (dynamic sampling draws its extra prompts from the same order), one trainer.step per
+// iteration. The checkpoint holds the last weights (TRL keeps no EMA); a metric alarm, or the GPU running out of
+// memory, stops it with the policy's last good weights kept instead (those before the iteration whose record raised
+// it, as PPO's stage does).
 import { GpuOutOfMemoryError } from '../../gpu';
 import { mixSeed, shuffledIndices } from '../../model/data';
 import { type GroupConfig, type GroupMethod, GroupTrainer } from '../grpo';
