@@ -99,6 +99,9 @@ test('first screen: the expected time before Run; the controls, stepper and runn
   await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
   const chartLefts = await page.locator('figure.run-chart').evaluateAll((figures) => new Set(figures.map((f) => Math.round(f.getBoundingClientRect().left))).size);
   expect(chartLefts).toBe(1);
+  // The export panel's models: a model a line, every download in view without scrolling the table sideways.
+  const models = page.getByRole('group', { name: 'Models' });
+  expect(await models.evaluate((g) => g.scrollWidth - g.clientWidth)).toBeLessThanOrEqual(0);
   await page.screenshot({ path: 'test-results/lab-phone.png' });
   expect(errors).toEqual([]);
   await page.close();
