@@ -1,7 +1,8 @@
 // The group methods' trainer (src/rlhf/grpo.ts) on the nano model, one or two iterations at a time: the group layout
 // of the rollout, the advantages each method computes from its rewards and puts on every token, the metrics with TRL's
-// names, β = 0 running no reference at all, μ > 1 steps, micro-batches that do not change the update, and the stage
-// (src/rlhf/stages/group-run.ts) keeping the last good weights when a metric alarm stops it.
+// names and values, the missing-EOS penalty, β = 0 running no reference at all, β·k3's gradient, the loss aggregations'
+// weights, μ > 1 steps, micro-batches that do not change the update, the stage's settings reaching its method, and the
+// stage (src/rlhf/stages/group-run.ts) keeping the last good weights when a metric alarm stops it.
 // tests/rlhf/grpo-learning.test.ts checks that the updates point the right way.
 import { describe, expect, test, vi } from 'vitest';
 import { CharTokenizer } from '../../src/model/char-tokenizer';
@@ -11,7 +12,7 @@ import { initWeights } from '../../src/model/params';
 import { makePipelineConfig } from '../../src/rlhf/config';
 import type { Episode } from '../../src/rlhf/episode';
 import { groupAdvantages, rlooAdvantages } from '../../src/rlhf/group-advantages';
-import { broadcastToTokens, type GroupConfig, GroupTrainer } from '../../src/rlhf/grpo';
+import { broadcastToTokens, type GroupConfig, GroupTrainer, k3, type StepReadback } from '../../src/rlhf/grpo';
 import { grpoMethod } from '../../src/rlhf/stages/grpo-run';
 import { RLOO_METHOD } from '../../src/rlhf/stages/rloo-run';
 import { isMetricName } from '../../src/rlhf/metrics';
@@ -50,6 +51,16 @@ function groupConfig(over: Partial<GroupConfig> = {}): GroupConfig {
   return { method: GRPO, groupSize: 4, promptsPerIteration: prompts.length, lr: 3e-4, warmup: 0, gradClip: 1, beta: 0.04, maxResponseTokens: 6, noEosPenalty: null, ...over };
 }
 
+/** TRL's reward_std: the mean over groups of each group's unbiased standard deviation. */
+function meanGroupStd(rewards: readonly number[], G: number): number {
+  const stds = Array.from({ length: rewards.length / G }, (_, g) => {
+    const r = rewards.slice(g * G, (g + 1) * G);
+    const mu = r.reduce((a, b) => a + b, 0) / G;
+    return Math.sqrt(r.reduce((a, b) => a + (b - mu) ** 2, 0) / (G - 1));
+  });
+  return stds.reduce((a, b) => a + b, 0) / stds.length;
+}
+
 const finite = (m: Record<string, unknown>) => Object.entries(m).filter(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
 
 describe('group methods (GRPO, RLOO): one iteration', () => {
@@ -59,7 +70,7 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
     const reference = GPT.create(rt, config, { weights: sft });
     const proxy = GPT.create(rt, config, { weights: initWeights(config, 2, 'score'), head: 'score' });
     const reward = countingSource();
-    const trainer = new GroupTrainer({ policy, reference, reward, proxy }, tok, groupConfig({ noEosPenalty: -1 }), 5, task.gold);
+    const trainer = new GroupTrainer({ policy, reference, reward, proxy }, tok, groupConfig(), 5, task.gold);
     try {
       const { metrics: m, episodes: completions } = await trainer.step(prompts);
       // Group layout: prompt g's G completions are rows g·G … g·G + G − 1, and the reward source saw exactly those rows.
@@ -72,12 +83,17 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
       expect(reward.seen[0].batch.B).toBe(12);
       // Each group's completions differ (the generator's RNG is per row).
       for (let g = 0; g < prompts.length; g++) expect(new Set(completions.filter((c) => c.group === g).map((c) => c.response)).size, `group ${g}`).toBeGreaterThan(1);
-      // The reward is the source's score, or the missing-EOS penalty; the advantage (r − mean)/(std + 1e-4) of its group.
-      const scores = reward.seen[0].responses.map(distinct);
-      expect(completions.map((c) => c.score)).toEqual(completions.map((c, b) => (c.finished ? scores[b] : -1)));
+      // The reward is the source's score (no missing-EOS rule here); the advantage (r − mean)/(std + 1e-4) of its group,
+      // above 0 exactly for the completions scoring above their group's mean.
       const rewards = completions.map((c) => c.score);
-      // …on every one of its tokens; each token's KL contribution is log π − log π_SFT (here 0: the policy is still SFT).
+      expect(rewards).toEqual(reward.seen[0].responses.map(distinct));
       const advantages = Array.from(groupAdvantages(rewards, 4, 'group', 1e-4));
+      expect(advantages.filter((a) => Math.abs(a) > 0.1).length, 'completions with a real advantage').toBeGreaterThan(4);
+      completions.forEach((c, b) => {
+        const groupMean = rewards.slice(c.group! * 4, c.group! * 4 + 4).reduce((x, y) => x + y, 0) / 4;
+        expect(Math.sign(c.advantages[0]), `completion ${b}`).toBe(Math.sign(rewards[b] - groupMean));
+      });
+      // …on every one of its tokens; each token's KL contribution is log π − log π_SFT (here 0: the policy is still SFT).
       completions.forEach((c, b) => {
         expect(c.tokens.length, `completion ${b}`).toBeGreaterThan(0);
         for (const values of [c.advantages, c.kl, c.logprobs]) expect(values).toHaveLength(c.tokens.length);
@@ -92,6 +108,7 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
       for (const name of names) expect(isMetricName(name), name).toBe(true);
       expect(finite(m)).toEqual([]);
       expect(m.reward).toBeCloseTo(rewards.reduce((a, b) => a + b, 0) / 12, 12);
+      expect(m.reward_std).toBeCloseTo(meanGroupStd(rewards, 4), 12);
       expect(m.episode).toBe(12);
       expect(m['completions/mean_length']).toBeCloseTo(completions.reduce((a, c) => a + c.tokens.length, 0) / 12, 12);
       // The first iteration samples from the reference's weights: KL 0 exactly (both estimators), and at μ = 1 the
@@ -141,6 +158,64 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
     }
   });
 
+  gpuTest('the missing-EOS penalty takes the place of the score of every completion that did not end', async ({ rt }) => {
+    const policy = GPT.create(rt, config, { weights: initWeights(config, 1) });
+    const trainer = new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0, noEosPenalty: -1 }), 5, undefined);
+    try {
+      const { episodes } = await trainer.step(prompts);
+      expect(episodes.some((e) => !e.finished), 'an unfinished completion').toBe(true);
+      for (const e of episodes) expect(e.score).toBe(e.finished ? distinct(e.response) : -1);
+    } finally {
+      trainer.dispose();
+      policy.dispose();
+    }
+  });
+
+  gpuTest('GRPO’s β·k3 term: no gradient while the policy is the reference, a different update once it has moved', async ({ rt }) => {
+    const sft = initWeights(config, 1);
+    const run = async (beta: number) => {
+      const policy = GPT.create(rt, config, { weights: sft });
+      const reference = GPT.create(rt, config, { weights: sft });
+      const trainer = new GroupTrainer({ policy, reference, reward: countingSource() }, tok, groupConfig({ beta, lr: 1e-2 }), 5, undefined);
+      try {
+        await trainer.step(prompts);
+        const first = await policy.params.getWeights();
+        await trainer.step(prompts);
+        return { first, second: await policy.params.getWeights() };
+      } finally {
+        trainer.dispose();
+        policy.dispose();
+        reference.dispose();
+      }
+    };
+    const [free, pulled] = [await run(0), await run(1)];
+    const largest = (a: Record<string, Float32Array>, b: Record<string, Float32Array>) =>
+      Math.max(...Object.entries(a).map(([name, w]) => w.reduce((m, x, i) => Math.max(m, Math.abs(x - b[name][i])), 0)));
+    // k3's gradient is 1 − π_ref/π: 0 on the first step (the rollout policy is the reference), so the same update…
+    expect(largest(free.first, pulled.first)).toBeLessThan(1e-7);
+    // …and on the second, β = 1 adds the pull toward the reference that β = 0 leaves out.
+    expect(largest(free.second, pulled.second)).toBeGreaterThan(1e-4);
+  });
+
+  gpuTest('GRPO’s loss aggregation: dapo weighs a token 1/(tokens in the batch), dr_grpo 1/(B·maxResponseTokens)', async ({ rt }) => {
+    // Both weigh every response token alike, so on the same rollout their gradients differ by the ratio of the weights.
+    const sft = initWeights(config, 1);
+    const run = async (lossType: 'dapo' | 'dr_grpo') => {
+      const policy = GPT.create(rt, config, { weights: sft });
+      const trainer = new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0, method: grpoMethod({ ...GRPO_SETTINGS, lossType }) }), 5, undefined);
+      try {
+        return await trainer.step(prompts);
+      } finally {
+        trainer.dispose();
+        policy.dispose();
+      }
+    };
+    const [dapo, drGrpo] = [await run('dapo'), await run('dr_grpo')];
+    const tokens = dapo.episodes.reduce((a, e) => a + e.tokens.length, 0);
+    expect(drGrpo.episodes.map((e) => e.response)).toEqual(dapo.episodes.map((e) => e.response));
+    expect(drGrpo.metrics.grad_norm! / dapo.metrics.grad_norm!).toBeCloseTo(tokens / (12 * 6), 4);
+  });
+
   gpuTest('RLOO: leave-one-out advantages of the reward with the KL penalty in it; its metrics', async ({ rt }) => {
     const sft = initWeights(config, 1);
     const policy = GPT.create(rt, config, { weights: sft });
@@ -158,6 +233,8 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
       expect(Object.keys(m).sort()).toEqual(['step', ...names].sort());
       expect(finite(m)).toEqual([]);
       expect(m['objective/kl_coef']).toBe(0.05);
+      expect(m.reward_std).toBeGreaterThan(0);
+      expect(m.reward_std).toBeCloseTo(meanGroupStd(rewards, 4), 12);
       expect(trainer.optimizerSteps).toBe(1);
 
       const second = await trainer.step(prompts);
@@ -288,6 +365,50 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
     const kept = pipeline.weights.grpo!;
     for (const [name, w] of Object.entries(pipeline.weights.sft)) expect(Array.from(kept[name]), name).toEqual(Array.from(w));
     expect(checkpoints).toEqual(['grpo']);
+  });
+});
+
+describe('the group methods’ settings and statistics', () => {
+  // Rewards of three groups of 4: one spread, one nearly flat (its std is about ε: ε matters), one flat.
+  const rewards = Float64Array.of(1, 2, 4, 7, 1, 1, 1, 1.0001, 3, 3, 3, 3);
+
+  test('grpo.scaleRewards and grpo.lossType reach GRPO’s advantages and aggregation; ε is TRL’s 1e-4', () => {
+    for (const scaleRewards of ['group', 'batch', 'none'] as const) {
+      const method = grpoMethod({ ...GRPO_SETTINGS, scaleRewards });
+      expect(Array.from(method.advantages(rewards, 4, 0.04, undefined).advantages), scaleRewards).toEqual(Array.from(groupAdvantages(rewards, 4, scaleRewards, 1e-4)));
+    }
+    for (const lossType of ['grpo', 'dapo', 'dr_grpo'] as const) expect(grpoMethod({ ...GRPO_SETTINGS, lossType }).aggregation).toBe(lossType);
+    expect(grpoMethod({ ...GRPO_SETTINGS, iterations: 3 }).passes).toBe(3);
+    // RLOO: each sequence's token sum, the mean over sequences (TRL's RLOO loss); one REINFORCE step; KL in the reward.
+    expect(RLOO_METHOD).toMatchObject({ aggregation: 'sequence_sum', passes: 1, klInReward: true });
+  });
+
+  test('k3 is exp(e) − e − 1 with e = log π_ref − log π: 0 at π = π_ref, positive, not symmetric', () => {
+    expect(k3(-1.5, -1.5)).toBe(0);
+    for (const [logp, ref] of [[-1, -2], [-2, -1], [-0.3, -4], [-5, -0.01]]) {
+      const e = ref - logp;
+      expect(k3(logp, ref), `${logp}, ${ref}`).toBeCloseTo(Math.exp(e) - e - 1, 12);
+      expect(k3(logp, ref)).toBeGreaterThan(0);
+    }
+    expect(k3(-1, -2)).not.toBeCloseTo(k3(-2, -1), 3);
+    const tiny = -1 - 1e-9 - -1; // e ≈ −1e-9: k3 ≈ e²/2, which exp(e) − e − 1 computed as written loses to rounding
+    expect(k3(-1, -1 - 1e-9) / ((tiny * tiny) / 2)).toBeCloseTo(1, 6);
+  });
+
+  test('GRPO’s step metrics: the kernel’s low-side and high-side clip statistics, the token mean of k3', () => {
+    const N = 4;
+    const logp = Float32Array.of(-1, -2, -0.5, -3);
+    const refGrid = Float32Array.of(-1.5, -2, -0.25, -1);
+    // (3, N): w where the low side of the clip was active (tokens 0, 1), w where the high side was (token 3), w·k3.
+    const stats = Float32Array.of(...[0.25, 0.25, 0, 0], ...[0, 0, 0, 0.25], ...[0, 0, 0, 0]);
+    const step: StepReadback = { logp, stats, gradNorm: 1, lr: 1e-3 };
+    const mean = (f: (i: number) => number) => Array.from({ length: N }, (_, i) => f(i)).reduce((a, b) => a + b, 0) / N;
+    const metrics = grpoMethod(GRPO_SETTINGS).stepMetrics([step], mean, refGrid);
+    expect(metrics['clip_ratio/low_mean']).toBe(0.5);
+    expect(metrics['clip_ratio/high_mean']).toBe(0.25);
+    expect(metrics['clip_ratio/region_mean']).toBe(0.75);
+    expect(metrics.kl).toBeCloseTo(mean((i) => Math.exp(refGrid[i] - logp[i]) - (refGrid[i] - logp[i]) - 1), 6);
+    expect(grpoMethod(GRPO_SETTINGS).stepMetrics([step], mean, undefined)).not.toHaveProperty('kl');
   });
 });
 
