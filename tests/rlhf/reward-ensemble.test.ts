@@ -1,13 +1,15 @@
 // Reward sources on the GPU at nano scale (issue 15): the reward-model ensemble stage (members on bootstrap resamples,
 // each and the ensemble measured on the held-out rankings, all members in one checkpoint), the ensemble as a reward
-// source (its combination of the members' own scores), PPO scoring with the ensemble, the verifier and the gold oracle
-// (ppo.rewardSource), the evaluation's exact-answer rates, and the refusal of a source the run cannot provide.
+// source (its combination of the members' own scores, by the run's ensemble.combine and ensemble.lambda), PPO scoring
+// with the ensemble, the verifier and the gold oracle (ppo.rewardSource), GRPO and RLOO scoring with the source their
+// rewardSource names, GRPO's dynamic sampling in the stage (grpo.dynamicSampling), the evaluation's exact-answer rates,
+// and the refusal of a source the run cannot provide.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { main } from '../../src/cli/pipeline';
-import { loadCheckpoint, splitMembers } from '../../src/model/checkpoint';
+import { joinMembers, loadCheckpoint, splitMembers } from '../../src/model/checkpoint';
 import { CharTokenizer } from '../../src/model/char-tokenizer';
 import { makeConfig } from '../../src/model/config';
 import { mixSeed } from '../../src/model/data';
@@ -20,8 +22,9 @@ import type { MetricRecord } from '../../src/rlhf/metrics';
 import { Pipeline, type SampleRecord } from '../../src/rlhf/pipeline';
 import type { Episode } from '../../src/rlhf/episode';
 import { packRankings, rankingAgreement, sampleResponses } from '../../src/rlhf/reward-model';
-import { combineEnsemble, ENSEMBLE_CHECKPOINT, ensembleSource } from '../../src/rlhf/reward-sources';
+import { combineEnsemble, ENSEMBLE_CHECKPOINT, ensembleSource, memberSpread } from '../../src/rlhf/reward-sources';
 import type { Weights } from '../../src/rlhf/stages/context';
+import { openRewardSource } from '../../src/rlhf/stages/reward-source';
 import { createTask, type Task } from '../../src/rlhf/tasks';
 import { gpuTest } from '../helpers/gpu';
 
@@ -63,6 +66,19 @@ function pipelineOf(rt: GpuRuntime, overrides: Record<string, unknown>, weights:
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const differs = (a: Float32Array, b: Float32Array) => a.some((x, i) => x !== b[i]);
+/** A reward model of random weights, for the stages that need one (the proxy score, or the source). */
+const rm = () => ({ 'reward-model': initWeights(model, 2, 'score') });
+/** A verifier that accepts responses of even length, so both verdicts occur in a batch of random responses. */
+const lenient: Task = { ...labelled, verifier: (_p, r) => (r.length % 2 === 0 ? 1 : 0) };
+
+/**
+ * Every episode's training reward is `reward` of its prompt and response, or the missing-EOS penalty where it did not
+ * finish; some finished, or the check could not tell one source from another.
+ */
+function expectScoredBy(run: Run, reward: (prompt: string, response: string) => number): void {
+  expect(run.episodes.filter((e) => e.finished).length).toBeGreaterThan(0);
+  for (const e of run.episodes) expect(e.score, JSON.stringify(e.response)).toBe(e.finished ? reward(e.prompt, e.response) : run.pipeline.config.ppo.noEosPenalty);
+}
 
 describe('the reward-model ensemble stage', () => {
   let trained: Record<string, Weights | undefined>;
@@ -147,6 +163,35 @@ describe('the reward-model ensemble stage', () => {
     }
   });
 
+  gpuTest('the source a stage opens for rewardSource "ensemble" combines its members by ensemble.combine and ensemble.lambda', async ({ rt }) => {
+    // Three reward models of random weights, each its own seed: they disagree on every row.
+    const members = [11, 12, 13].map((seed) => initWeights(model, seed, 'score'));
+    const rankings = createTask('instructions', { seed: 2 }).demonstrations.slice(0, 5).map((d) => ({ prompt: d.prompt, completions: [d.completion, 'x'], source: 'imported' as const }));
+    const { batch } = packRankings(tok, rankings, 6, model.contextLength);
+    const own: Float64Array[] = [];
+    for (const weights of members) {
+      const m = GPT.create(rt, model, { weights, head: 'score' });
+      own.push(await lastTokenScores(m, batch));
+      m.dispose();
+    }
+    // The combinations differ on every row (min < mean, and UWO's λ matters), so a source that ignored the setting shows.
+    expect(Array.from(memberSpread(own)).every((s) => s > 1e-3)).toBe(true);
+    const byMean = combineEnsemble(own, 'mean');
+    // λ = 2 and 0.25, not the default 0.5.
+    for (const [combine, lambda] of [['min', 2], ['uwo', 2], ['uwo', 0.25], ['mean', 2]] as const) {
+      const run = pipelineOf(rt, { 'ensemble.combine': combine, 'ensemble.lambda': lambda }, { [ENSEMBLE_CHECKPOINT]: joinMembers(members) });
+      const source = openRewardSource(run.pipeline, 'test', 'ensemble');
+      try {
+        const got = await source.score({ batch, prompts: [], responses: [] });
+        const want = combineEnsemble(own, combine, lambda);
+        expect(Array.from(got), `${combine}, λ = ${lambda}`).toEqual(Array.from(want));
+        if (combine !== 'mean') expect(want.every((x, i) => x < byMean[i] - 1e-6), `${combine}, λ = ${lambda} below the mean`).toBe(true);
+      } finally {
+        source.dispose();
+      }
+    }
+  });
+
   gpuTest('PPO scores with the ensemble when ppo.rewardSource is "ensemble"', { timeout: 120_000 }, async ({ rt }) => {
     const run = pipelineOf(rt, { 'ppo.rewardSource': 'ensemble', 'ensemble.combine': 'min' }, trained);
     await run.pipeline.run(['ppo']);
@@ -158,15 +203,11 @@ describe('the reward-model ensemble stage', () => {
 });
 
 describe('PPO with the verifier or the gold oracle as its reward', () => {
-  const rm = () => ({ 'reward-model': initWeights(model, 2, 'score') });
-
   gpuTest('the verifier: each finished response earns exactly the task’s verdict, 1 or 0', { timeout: 120_000 }, async ({ rt }) => {
-    // A verifier that accepts responses of even length, so both verdicts occur in a batch of random responses.
-    const lenient: Task = { ...labelled, verifier: (_p, r) => (r.length % 2 === 0 ? 1 : 0) };
     const run = pipelineOf(rt, { 'ppo.rewardSource': 'verifier', 'ppo.episodes': 8 }, rm(), lenient);
     await run.pipeline.runStage('ppo');
     expect(run.episodes).toHaveLength(8);
-    for (const e of run.episodes) expect(e.score, JSON.stringify(e.response)).toBe(e.finished ? lenient.verifier!(e.prompt, e.response) : run.pipeline.config.ppo.noEosPenalty);
+    expectScoredBy(run, lenient.verifier!);
     const ppo = run.records.filter((r) => r.stage === 'ppo');
     // objective/scores is the source's own mean, before the missing-EOS penalty.
     ppo.forEach((r, it) => expect(r['objective/scores']).toBeCloseTo(mean(run.episodes.slice(it * 4, it * 4 + 4).map((e) => lenient.verifier!(e.prompt, e.response))), 12));
@@ -175,10 +216,8 @@ describe('PPO with the verifier or the gold oracle as its reward', () => {
   gpuTest('the gold oracle: each finished response earns its gold reward, as objective/gold reports', { timeout: 120_000 }, async ({ rt }) => {
     const run = pipelineOf(rt, { 'ppo.rewardSource': 'gold' }, rm());
     await run.pipeline.runStage('ppo');
-    for (const e of run.episodes) {
-      expect(e.gold).toBe(task.gold!(e.prompt, e.response));
-      expect(e.score).toBe(e.finished ? e.gold : run.pipeline.config.ppo.noEosPenalty);
-    }
+    for (const e of run.episodes) expect(e.gold).toBe(task.gold!(e.prompt, e.response));
+    expectScoredBy(run, task.gold!);
   });
 
   gpuTest('a source the run cannot provide is refused before anything runs, naming the field', async ({ rt }) => {
@@ -198,9 +237,45 @@ describe('PPO with the verifier or the gold oracle as its reward', () => {
   });
 });
 
+describe('GRPO and RLOO: the reward source their rewardSource names', () => {
+  gpuTest.for(['grpo', 'rloo'] as const)('%s: each finished completion earns the verifier’s verdict, or its gold reward, not the reward model’s score', { timeout: 180_000 }, async (stage, { rt }) => {
+    for (const [source, reward] of [
+      ['verifier', lenient.verifier!],
+      ['gold', lenient.gold!],
+    ] as const) {
+      // Responses of up to 16 tokens: the random policy ends a few of them (with EOS), which the check needs.
+      const run = pipelineOf(rt, { [`${stage}.rewardSource`]: source, 'ppo.maxResponseTokens': 16 }, rm(), lenient);
+      await run.pipeline.runStage(stage);
+      expect(run.episodes, source).toHaveLength(16);
+      expectScoredBy(run, reward);
+      // Both verdicts (different gold rewards) among the finished ones: no constant passes for the source.
+      expect(new Set(run.episodes.filter((e) => e.finished).map((e) => e.score)).size, source).toBeGreaterThan(1);
+    }
+  });
+
+  gpuTest('GRPO’s dynamic sampling (grpo.dynamicSampling): extra rounds up to the cap, reported as sampling/rounds and sampling/groups_drawn; none at 0', { timeout: 180_000 }, async ({ rt }) => {
+    const P = 2; // nano's grpo.promptsPerIteration
+    // Every completion scores 0, finished or not: no group ever has a spread, so every iteration takes all its rounds.
+    const grpo = async (dynamicSampling: number) => {
+      const run = pipelineOf(rt, { 'grpo.rewardSource': 'verifier', 'grpo.dynamicSampling': dynamicSampling, 'ppo.noEosPenalty': 0 }, rm(), { ...labelled, verifier: () => 0 });
+      await run.pipeline.runStage('grpo');
+      expect(run.episodes).toHaveLength(16);
+      return run.records.filter((r) => r.stage === 'grpo');
+    };
+    for (const rounds of [2, 1]) {
+      const records = await grpo(rounds);
+      expect(records, `${rounds} rounds`).toHaveLength(2);
+      // Each extra round draws the P groups the batch still lacks.
+      for (const r of records) expect(r, `${rounds} rounds`).toMatchObject({ 'sampling/rounds': rounds, 'sampling/groups_drawn': (rounds + 1) * P, frac_reward_zero_std: 1 });
+    }
+    const off = await grpo(0);
+    expect(off).toHaveLength(2);
+    for (const r of off) expect(Object.keys(r).filter((k) => k.startsWith('sampling/'))).toEqual([]);
+  });
+});
+
 describe('the exact-answer rate', () => {
   gpuTest('evaluation reports it for SFT and every policy where the task has a verifier (summary and metrics), and not where it has none', { timeout: 180_000 }, async ({ rt }) => {
-    const lenient: Task = { ...labelled, verifier: (_p, r) => (r.length % 2 === 0 ? 1 : 0) };
     const weights = { 'reward-model': initWeights(model, 2, 'score'), ppo: initWeights(model, 3) };
     const run = pipelineOf(rt, {}, weights, lenient);
     await run.pipeline.runStage('eval');
@@ -227,7 +302,6 @@ describe('the exact-answer rate', () => {
   });
 
   gpuTest('eval.passK = k: pass@k and pass@1 over k more samples a prompt, for SFT and every policy, as recomputed from those samples', { timeout: 180_000 }, async ({ rt }) => {
-    const lenient: Task = { ...labelled, verifier: (_p, r) => (r.length % 2 === 0 ? 1 : 0) };
     const weights = { 'reward-model': initWeights(model, 2, 'score'), ppo: initWeights(model, 3) };
     const k = 3;
     const run = pipelineOf(rt, { 'eval.passK': k }, weights, lenient);
