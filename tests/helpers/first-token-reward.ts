@@ -1,7 +1,8 @@
 // A reward model built by hand for the learning tests at nano scale (tests/rlhf/ppo-learning.test.ts's header explains
-// its construction and why it rewards the first token; tests/rlhf/grpo-learning.test.ts uses it too): over the 9-token
-// vocabulary of "abcd", a response whose first token is "a" scores REWARD, any other 0, exactly and the same on every machine.
-// Every prompt has PROMPT_LENGTH characters so the first response token sits at position FIRST.
+// its construction and why it rewards the first token; tests/rlhf/grpo-learning.test.ts and best-of-n.test.ts use it
+// too): over the 9-token vocabulary of "abcd", a response whose first token is "a" scores REWARD, any other 0, exactly
+// and the same on every machine. Every prompt has PROMPT_LENGTH characters so the first response token sits at position
+// FIRST.
 import { CharTokenizer } from '../../src/model/char-tokenizer';
 import { makeConfig, parameterShapes, type GPTConfig } from '../../src/model/config';
 import { GPT } from '../../src/model/gpt';
@@ -54,9 +55,13 @@ function detectorWeights(cfg: GPTConfig, gain: number, bias: number): Record<str
 
 /** The reward model's score of each response (text, EOS appended) to `prompt`. */
 export async function scores(rm: GPT, prompt: string, responses: readonly string[]): Promise<number[]> {
+  return scoresOfIds(rm, prompt, responses.map((r) => Uint32Array.from([...tok.encode(r), tok.special.eos])));
+}
+
+/** The reward model's score of each response to `prompt`, given as token ids (EOS included where it ended). */
+export async function scoresOfIds(rm: GPT, prompt: string, responses: readonly Uint32Array[]): Promise<number[]> {
   const q = encodeQuery(tok, prompt, config.contextLength);
-  const rs = responses.map((r) => Uint32Array.from([...tok.encode(r), tok.special.eos]));
-  const batch = packSequences(rs.map(() => q), rs, tok.special.pad, config.contextLength);
+  const batch = packSequences(responses.map(() => q), responses, tok.special.pad, config.contextLength);
   const grid = await sequenceScalars(rm, batch);
   return Array.from(batch.last, (t, b) => grid[b * batch.T + t]);
 }

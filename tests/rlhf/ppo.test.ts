@@ -149,7 +149,7 @@ describe('PPO', () => {
     // At 0.2 no policy ratio is that far from 1; the value model moves further in one step, so some values still clip.
     const [policyLoose, valueLoose] = await clipfrac(0.2);
     expect(policyLoose).toBe(0);
-    expect(valueLoose).toBeLessThan(valueTight);
+    expect(valueLoose).toBeLessThan(valueTight!);
   });
 
   gpuTest('a NaN metric stops PPO with an alarm naming it; the policy keeps its last good weights, evaluated and saved as the PPO checkpoint', async ({ rt }) => {

@@ -45,7 +45,7 @@ export async function runSft(ctx: StageContext): Promise<void> {
  * On the response tokens of held-out demonstrations (dropout off): the mean next-token accuracy (argmax = target),
  * the loss, and the entropy of the next-token distribution.
  */
-async function tokenAccuracy(model: GPT, tokenizer: Tokenizer, examples: readonly SftExample[], B: number, T: number): Promise<{ accuracy: number; loss: number; entropy: number }> {
+export async function tokenAccuracy(model: GPT, tokenizer: Tokenizer, examples: readonly SftExample[], B: number, T: number): Promise<{ accuracy: number; loss: number; entropy: number }> {
   const V = model.config.vocabSize;
   let [right, total, loss, entropy] = [0, 0, 0, 0];
   model.eval();
