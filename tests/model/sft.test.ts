@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect } from 'vitest';
 import { CharTokenizer } from '../../src/model/char-tokenizer';
 import { makeConfig } from '../../src/model/config';
-import { parseSftJsonl } from '../../src/model/data';
+import { encodeSftExamples, mixSeed, parseSftJsonl, sftBatch } from '../../src/model/data';
 import { GPT } from '../../src/model/gpt';
 import { supervisedFineTune } from '../../src/model/sft';
 import { gpuTest } from '../helpers/gpu';
@@ -12,8 +12,14 @@ const examples = parseSftJsonl(text);
 const tokenizer = CharTokenizer.fromText(examples.map((e) => e.prompt + e.completion).join(''));
 
 describe('supervised fine-tuning', () => {
-  gpuTest('learns the demonstrations: train and held-out loss on completion tokens fall', async ({ rt }) => {
+  gpuTest('learns the demonstrations: its loss is the completion tokens’ (as evaluated on the first batch), and train and held-out loss fall', async ({ rt }) => {
     const model = GPT.create(rt, makeConfig('nano', { vocabSize: tokenizer.vocabSize }), { seed: 3 });
+    // The loss of the first step is the weighted loss of its batch (completion tokens and EOS only): a twin of the
+    // untrained model evaluates that batch (nano has no dropout, so training mode changes nothing).
+    const twin = GPT.create(rt, makeConfig('nano', { vocabSize: tokenizer.vocabSize }), { seed: 3 });
+    const firstBatch = sftBatch(encodeSftExamples(examples.slice(0, 360), tokenizer), tokenizer, 4, 24, mixSeed(1, 0));
+    const firstLoss = await twin.evaluate(firstBatch);
+    twin.dispose();
     const seen: number[] = [];
     const result = await supervisedFineTune(model, tokenizer, examples.slice(0, 360), {
       steps: 30,
@@ -30,6 +36,7 @@ describe('supervised fine-tuning', () => {
     });
     expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => i));
     expect(result.losses).toHaveLength(30);
+    expect(result.losses[0]).toBeCloseTo(firstLoss, 5);
     const early = result.losses[0];
     const late = result.losses.slice(-5).reduce((a, b) => a + b) / 5;
     // From ~ln V (uniform guesses) to clearly below it within 30 steps (measured 4.24 → 3.15, held-out 3.06).

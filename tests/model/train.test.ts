@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { makeConfig, parameterShapes } from '../../src/model/config';
+import { fillConstant } from '../../src/kernels/fill';
+import { reducePlan } from '../../src/kernels/reduce';
 import { GPT } from '../../src/model/gpt';
 import { ADAMW_DEFAULTS } from '../../src/model/optimizer';
 import { constantSchedule, learningRate, type ScheduleOptions, validateSchedule } from '../../src/model/schedule';
@@ -218,6 +220,33 @@ describe('training', () => {
       expect(trainer.step, 'the step count does not advance').toBe(2);
       const after = await model.params.getWeights();
       for (const name of Object.keys(after)) expect(Array.from(after[name]), name).toEqual(Array.from(poisoned[name]));
+      expect(Array.from(await rt.read(trainer.optimizer.m))).toEqual(Array.from(m0));
+      expect(Array.from(await rt.read(trainer.optimizer.v))).toEqual(Array.from(v0));
+    } finally {
+      trainer.dispose();
+      model.dispose();
+    }
+  });
+
+  gpuTest('finite gradients whose norm overflows (Σg² > f32 max) diverge too: the step is refused, not taken', async ({ rt }) => {
+    const model = GPT.create(rt, nano, { seed: 3 });
+    const trainer = new Trainer(model, { schedule: constantSchedule(1e-3) });
+    try {
+      await trainer.trainStep(batchOf(2, 8, 90));
+      const before = await model.params.getWeights();
+      const [m0, v0] = [await rt.read(trainer.optimizer.m), await rt.read(trainer.optimizer.v)];
+      // Every gradient g with each chunk's partial Σg² at 0.9 × the f32 maximum: finite, but their total is not, so
+      // the norm is +Infinity, which is no NaN. (A partial that overflowed would turn into NaN in the compensated sum.)
+      const { chunk, groups } = reducePlan(model.params.gradArena.size);
+      expect(groups).toBeGreaterThan(1);
+      const g = Math.sqrt((0.9 * 3.4028234663852886e38) / chunk);
+      const error = await trainer.objectiveStep('overflowing gradients', (step) => (fillConstant(step, model.params.gradArena, g), [])).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TrainingDivergedError);
+      expect((error as TrainingDivergedError).gradNorm).toBe(Infinity);
+      expect((error as Error).message).toMatch(/gradient norm is Infinity/);
+      expect(trainer.step, 'the step count does not advance').toBe(1);
+      const after = await model.params.getWeights();
+      for (const name of Object.keys(after)) expect(Array.from(after[name]), name).toEqual(Array.from(before[name]));
       expect(Array.from(await rt.read(trainer.optimizer.m))).toEqual(Array.from(m0));
       expect(Array.from(await rt.read(trainer.optimizer.v))).toEqual(Array.from(v0));
     } finally {

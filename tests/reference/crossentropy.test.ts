@@ -15,6 +15,12 @@ describe('reference crossentropy', () => {
     expectGradient(crossentropyBackward(logits, targets, weights, gradScale, N, V), loss, logits, 'dcrossentropy/dlogits');
   });
 
+  test('logits of ±1e4 stay finite (the row maximum is subtracted first): the closed form of a two-value row', () => {
+    // Row [1e4, 1e4 − 1, −1e4], target 1: loss = log(1 + e⁻¹) + 1, where exp(1e4) alone would overflow to Infinity.
+    const losses = crossentropyForward([1e4, 1e4 - 1, -1e4], [1], [1], 1, 3);
+    expect(losses[0]).toBeCloseTo(Math.log(1 + Math.exp(-1)) + 1, 10);
+  });
+
   test('the loss is −log softmax[target] and a masked row contributes nothing', () => {
     const losses = crossentropyForward(logits, targets, weights, N, V);
     const row = logits.subarray(0, V);

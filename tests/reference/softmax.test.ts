@@ -4,6 +4,13 @@ import { dot, expectGradient } from '../helpers/finite-diff';
 import { normal } from '../helpers/random';
 
 describe('reference softmax', () => {
+  test('logits of ±1e4 stay finite (the row maximum is subtracted first): the closed form of a two-value row', () => {
+    // Row [1e4, 1e4 − 1, −1e4]: p = [1, e⁻¹, 0] / (1 + e⁻¹), where exp(1e4) alone would overflow to Infinity.
+    const y = softmaxForward([1e4, 1e4 - 1, -1e4], 1, 3);
+    const z = 1 + Math.exp(-1);
+    [1 / z, Math.exp(-1) / z, 0].forEach((p, i) => expect(y[i], `column ${i}`).toBeCloseTo(p, 12));
+  });
+
   test('rows sum to 1 and causal rows put 0 on masked columns', () => {
     const T = 4;
     const x = Float64Array.from(normal(2 * T * T, 1, 2));
