@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import type { GpuRuntime } from '../../src/gpu';
 import { makeConfig, parameterShapes } from '../../src/model/config';
 import { fillConstant } from '../../src/kernels/fill';
 import { reducePlan } from '../../src/kernels/reduce';
@@ -202,6 +203,17 @@ describe('training', () => {
     }
   });
 
+  /** The weights and Adam moments now, to check that a refused step left them as they were. */
+  async function trainingState(rt: GpuRuntime, model: GPT, trainer: Trainer) {
+    return { weights: await model.params.getWeights(), m: Array.from(await rt.read(trainer.optimizer.m)), v: Array.from(await rt.read(trainer.optimizer.v)) };
+  }
+  async function expectUntouched(rt: GpuRuntime, model: GPT, trainer: Trainer, before: Awaited<ReturnType<typeof trainingState>>) {
+    const after = await trainingState(rt, model, trainer);
+    for (const name of Object.keys(after.weights)) expect(Array.from(after.weights[name]), name).toEqual(Array.from(before.weights[name]));
+    expect(after.m).toEqual(before.m);
+    expect(after.v).toEqual(before.v);
+  }
+
   gpuTest('a NaN weight: TrainingDivergedError names the step, and weights and moments stay untouched', async ({ rt }) => {
     const model = GPT.create(rt, nano, { seed: 3 });
     const trainer = new Trainer(model, { schedule: constantSchedule(1e-3) });
@@ -213,15 +225,12 @@ describe('training', () => {
       const poisoned = await model.params.getWeights();
       poisoned['h.1.mlp.c_fc.weight'][17] = NaN;
       rt.write(model.params.get('h.1.mlp.c_fc.weight'), Float32Array.from(poisoned['h.1.mlp.c_fc.weight']));
-      const [m0, v0] = [await rt.read(trainer.optimizer.m), await rt.read(trainer.optimizer.v)];
+      const before = await trainingState(rt, model, trainer);
       const error = await trainer.trainStep(batch).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TrainingDivergedError);
       expect((error as Error).message).toMatch(/^Training diverged at step 2: loss is NaN and gradient norm is NaN\. The update was skipped/);
       expect(trainer.step, 'the step count does not advance').toBe(2);
-      const after = await model.params.getWeights();
-      for (const name of Object.keys(after)) expect(Array.from(after[name]), name).toEqual(Array.from(poisoned[name]));
-      expect(Array.from(await rt.read(trainer.optimizer.m))).toEqual(Array.from(m0));
-      expect(Array.from(await rt.read(trainer.optimizer.v))).toEqual(Array.from(v0));
+      await expectUntouched(rt, model, trainer, before);
     } finally {
       trainer.dispose();
       model.dispose();
@@ -233,8 +242,7 @@ describe('training', () => {
     const trainer = new Trainer(model, { schedule: constantSchedule(1e-3) });
     try {
       await trainer.trainStep(batchOf(2, 8, 90));
-      const before = await model.params.getWeights();
-      const [m0, v0] = [await rt.read(trainer.optimizer.m), await rt.read(trainer.optimizer.v)];
+      const before = await trainingState(rt, model, trainer);
       // Every gradient g with each chunk's partial Σg² at 0.9 × the f32 maximum: finite, but their total is not, so
       // the norm is +Infinity, which is no NaN. (A partial that overflowed would turn into NaN in the compensated sum.)
       const { chunk, groups } = reducePlan(model.params.gradArena.size);
@@ -245,10 +253,7 @@ describe('training', () => {
       expect((error as TrainingDivergedError).gradNorm).toBe(Infinity);
       expect((error as Error).message).toMatch(/gradient norm is Infinity/);
       expect(trainer.step, 'the step count does not advance').toBe(1);
-      const after = await model.params.getWeights();
-      for (const name of Object.keys(after)) expect(Array.from(after[name]), name).toEqual(Array.from(before[name]));
-      expect(Array.from(await rt.read(trainer.optimizer.m))).toEqual(Array.from(m0));
-      expect(Array.from(await rt.read(trainer.optimizer.v))).toEqual(Array.from(v0));
+      await expectUntouched(rt, model, trainer, before);
     } finally {
       trainer.dispose();
       model.dispose();
