@@ -31,7 +31,7 @@ export function savedWeights(name: string, bytes: Uint8Array, pipeline: Pick<Pip
     // The ensemble's checkpoint holds its members (member<i>/…); every other one a single model.
     const several = name === ENSEMBLE_CHECKPOINT;
     if (several !== (c.members !== undefined) || (several && c.members! < 2)) {
-      return { problem: `${name}: holds ${c.members === undefined ? 'one model' : `${c.members} models`}, expected ${several ? 'an ensemble of 2 or more (weights member<i>/…)' : 'one'}` };
+      return { problem: `${name}: holds ${c.members === undefined || c.members === 1 ? 'one model' : `${c.members} models`}, expected ${several ? 'an ensemble of 2 or more (weights member<i>/…)' : 'one'}` };
     }
     const tokens = tokenizerProblem(c, pipeline.tokenizer);
     if (tokens) return { problem: `${name}: ${tokens}` };

@@ -106,6 +106,8 @@ describe('config form (pure)', () => {
     expect(formOverrides(on)).toEqual({ 'ppo.adaptiveKL.target': '6', 'ppo.adaptiveKL.horizon': '10000' });
     expect(checkForm(on).config?.ppo.adaptiveKL).toEqual({ target: 6, horizon: 10000 });
     expect(checkForm({ ...on, values: { ...on.values, 'ppo.adaptiveKL.target': '-1' } }).problems).toEqual({ 'ppo.adaptiveKL.target': 'must be in (0, 1000], got -1' });
+    // A field with two problems shows both.
+    expect(checkForm({ ...DEFAULT_FORM, values: { 'ppo.miniBatches': '0' } }).problems).toEqual({ 'ppo.miniBatches': expect.stringMatching(/^must be an integer in \[1, \d+\], got 0; must divide ppo\.batchSize \(\d+\), got 0$/) });
   });
 });
 

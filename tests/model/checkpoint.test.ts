@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { checkpointTensorName, CheckpointError, loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint';
+import { checkpointTensorName, CheckpointError, joinMembers, loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint';
 import { makeConfig, parameterShapes, type GPTConfig } from '../../src/model/config';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type TensorInput } from '../../src/model/safetensors';
 import { randomGptWeights } from '../helpers/gpt-fixtures';
@@ -226,7 +226,7 @@ describe('checkpoint validation', () => {
     expectCheckpointError(retype('I32'), /has dtype I32; expected F32/);
   });
 
-  test('bad metadata is rejected: config, tokenizer, version', () => {
+  test('bad metadata is rejected: config, tokenizer, version, member count', () => {
     const withMeta = (changes: Record<string, string | undefined>) => {
       const metadata = { ...metadataOf(good), ...changes };
       for (const k of Object.keys(metadata)) if (metadata[k] === undefined) delete metadata[k];
@@ -241,6 +241,9 @@ describe('checkpoint validation', () => {
     expectCheckpointError(withMeta({ 'rlhf_lab.config': JSON.stringify({ ...CONFIG, nEmbd: 3 }) }), /config has an unknown field "nEmbd"/);
     expectCheckpointError(withMeta({ 'rlhf_lab.tokenizer': '{' }), /metadata "rlhf_lab.tokenizer" is not valid JSON/);
     expectCheckpointError(withMeta({ 'rlhf_lab.version': '2' }), /unsupported checkpoint version "2" \(this build reads version 1\)/);
+    const pair = saveCheckpoint(joinMembers([randomGptWeights(CONFIG, 6), randomGptWeights(CONFIG, 7)]), CONFIG, TOKENIZER);
+    expect(loadCheckpoint(pair).members).toBe(2);
+    expectCheckpointError(encodeSafetensors(tensorsOf(pair), { ...metadataOf(pair), 'rlhf_lab.members': '3' }), /metadata "rlhf_lab\.members" says 3 members, the file holds 2/);
   });
 
   test('a NaN or an infinity is rejected, naming the tensor, the flat index and the value of the first one', () => {

@@ -158,6 +158,7 @@ describe('Gpt2Tokenizer refuses bad files, naming the file and the entry', () =>
     ['a gap in the ids', json((j) => (j.model.vocab.he = 300)), /no token has id 257 \(ids must be 0…300 without gaps\)/],
     ['two tokens with one id', json((j) => (j.model.vocab.he = 256)), /id 256 is used twice, by "Ġt" and "he"/],
     ['a token outside the byte alphabet', json((j) => (j.model.vocab['▁x'] = 259)), /token "▁x" \(id 259\) has "▁", outside GPT-2's byte-level alphabet/],
+    ['an added token whose id is not its vocabulary id', json((j) => (j.added_tokens[0].id = 259)), /^tokenizer\.json: "added_tokens\[0\]" "<\|endoftext\|>" has id 259, but "model\.vocab" gives it number 258/],
     ['a non-special added token', json((j) => j.added_tokens.push({ id: 259, content: '<extra>', special: false })), /"added_tokens\[1\]" "<extra>" is not special/],
     ['no <|endoftext|>', json((j) => ((j.added_tokens = []), delete j.model.vocab['<|endoftext|>'])), /no special token <\|endoftext\|> .*the lab needs one for BOS, EOS, PAD, SEP/],
   ])('%s', (_, text, message) => {

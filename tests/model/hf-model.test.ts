@@ -23,7 +23,7 @@ import {
   UnsupportedDtypeError,
   VocabularyMismatchError,
 } from '../../src/model/hf-model';
-import { encodeSafetensors } from '../../src/model/safetensors';
+import { decodeSafetensors, encodeSafetensors } from '../../src/model/safetensors';
 import { tokenizerFromJSON } from '../../src/model/tokenizer';
 import { gptForward } from '../../src/reference/gpt';
 import { GPT2_MERGES_TXT, GPT2_VOCAB_JSON, tokenizerJsonText } from '../helpers/gpt2-files';
@@ -105,7 +105,13 @@ describe('readHfModel refuses a bad folder with a named error', () => {
     ['another MLP width', config({ n_inner: 48 }), UnsupportedArchitectureError, /"n_inner" is 48: the lab's MLP is 4·n_embd = 64 wide/],
     ['an untied head', config({ tie_word_embeddings: false }), UnsupportedArchitectureError, /"tie_word_embeddings" is false/],
     ['no n_head', config({ n_head: undefined }), UnsupportedArchitectureError, /"n_head" must be a positive integer, got undefined/],
+    ['vocab_size 0', config({ vocab_size: 0 }), UnsupportedArchitectureError, /^config\.json: "vocab_size" must be a positive integer, got 0/],
+    ['n_positions 0', config({ n_positions: 0 }), UnsupportedArchitectureError, /^config\.json: "n_positions" must be a positive integer, got 0/],
+    ['n_layer 0', config({ n_layer: 0 }), UnsupportedArchitectureError, /^config\.json: "n_layer" must be a positive integer, got 0/],
+    ['n_head 0', config({ n_head: 0 }), UnsupportedArchitectureError, /^config\.json: "n_head" must be a positive integer, got 0/],
+    ['n_embd 0', config({ n_embd: 0 }), UnsupportedArchitectureError, /^config\.json: "n_embd" must be a positive integer, got 0/],
     ['a head size over the kernel’s', config({ n_head: 1, n_embd: 256 }), UnsupportedArchitectureError, /n_embd 256, n_head 1: .*exceeds the attention kernel's maximum/],
+    ['two files of one name', [...files, text('config.json', '{}')], HfModelError, /^config\.json: the folder has two files of this name/],
     ['no weights', without(files, 'model.safetensors'), MissingFileError, /^model\.safetensors: missing: a GPT-2 folder needs config\.json, model\.safetensors and tokenizer\.json .* — the weights as one file, as transformers' save_pretrained\(DIR, safe_serialization=True\) writes them; got config\.json, tokenizer\.json/],
     ['no config', without(files, 'config.json'), MissingFileError, /^config\.json: missing/],
     ['no tokenizer', without(files, 'tokenizer.json'), MissingFileError, /^vocab\.json: missing: .* — no tokenizer\.json either/],
@@ -116,6 +122,8 @@ describe('readHfModel refuses a bad folder with a named error', () => {
     ['a longer context than the file has', config({ n_positions: 32 }), ShapeMismatchError, /tensor transformer\.wpe\.weight has shape \[16, 16\], config\.json needs \[32, 16\]/],
     ['a larger vocabulary than the tokenizer', config({ vocab_size: 300 }), ShapeMismatchError, /tensor transformer\.wte\.weight has shape \[259, 16\], config\.json needs \[300, 16\]/],
     ['a tokenizer with more tokens than embedding rows', replace(files, text('tokenizer.json', tokenizerJsonText({ ...SMALL_VOCAB, '<|endoftext|>': 259, 'Ġthe': 258 }, [...SMALL_MERGES, ['Ġt', 'he']]))), VocabularyMismatchError, /^tokenizer\.json: the tokenizer has 260 tokens but the model's embedding \(wte\) has 259 rows/],
+    ['a tokenizer with fewer tokens than embedding rows', replace(config({ vocab_size: 260 }), hfSafetensors({ ...SMALL_SHAPE, vocabSize: 260 }, randomGptWeights({ ...SMALL_SHAPE, vocabSize: 260 }, 2, 0.02))), VocabularyMismatchError, /^tokenizer\.json: the tokenizer has 259 tokens but the model's embedding \(wte\) has 260 rows/],
+    ['a reward model’s weights (score head)', replace(files, { name: 'model.safetensors', bytes: encodeSafetensors([...decodeSafetensors(files.find((f) => f.name === 'model.safetensors')!.bytes).tensors, { name: 'score.weight', dtype: 'F32', shape: [1, 16], data: new Float32Array(16) }, { name: 'score.bias', dtype: 'F32', shape: [1], data: new Float32Array(1) }], { format: 'pt' }) }), UnsupportedArchitectureError, /^model\.safetensors: the file holds a score head: the base model must be a language model \(GPT2LMHeadModel or GPT2Model\)/],
     ['F64 tensors', replace(files, { name: 'model.safetensors', bytes: encodeSafetensors([{ name: 'transformer.ln_f.bias', dtype: 'F64', shape: [16], data: new Float64Array(16) }, { name: 'transformer.h.0.ln_1.bias', dtype: 'F32', shape: [16], data: new Float32Array(16) }, { name: 'transformer.h.1.ln_1.bias', dtype: 'F32', shape: [16], data: new Float32Array(16) }]) }), UnsupportedDtypeError, /^model\.safetensors: tensor transformer\.ln_f\.bias is F64; the lab reads F32, F16 and BF16/],
     ['a truncated safetensors file', replace(files, { name: 'model.safetensors', bytes: hfSafetensors(SMALL_SHAPE, hfGpt2Folder().weights).bytes.subarray(0, 1000) }), HfModelError, /^model\.safetensors: safetensors: /],
     ['a malformed tokenizer.json', replace(files, text('tokenizer.json', '[1, 2')), Gpt2TokenizerError, /^tokenizer\.json: not valid JSON/],

@@ -85,6 +85,8 @@ describe('pipeline configuration', () => {
     expect(fields).toEqual(expect.arrayContaining(['ppo.clip', 'ppo.miniBatches', 'labels.k', 'ppo.nope', 'sft.lr', 'ppo.episodes']));
     expect((error as Error).message).toMatch(/labels\.k: must be an integer in \[4, 9\], got 12/);
     expect(() => makePipelineConfig('huge' as 'nano')).toThrow(/preset: must be one of nano, tiny, small/);
+    // The preset is chosen by name, not overridden: a config labelled tiny with nano's settings would be a lie.
+    expect(problemsWith('nano', 'preset', 'tiny')).toEqual([{ field: 'preset', message: 'is not a setting of the pipeline' }]);
   });
 
   test('the messages name the field and its range, bounds that follow another field or the preset included', () => {

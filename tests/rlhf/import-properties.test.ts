@@ -235,4 +235,14 @@ describe('the first byte that is not UTF-8', () => {
       { seed: 1, numRuns: 2000 },
     );
   });
+
+  test('the lead bytes whose first continuation byte has a narrower range: overlong, surrogate, above U+10FFFF', () => {
+    // Random bytes rarely hit these; each is refused by a strict TextDecoder at its lead byte, and its neighbour is valid.
+    for (const bad of [[0xe0, 0x80, 0x80], [0xe0, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xf0, 0x80, 0x80, 0x80], [0xf0, 0x8f, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80]]) {
+      const b = Uint8Array.of(0x61, ...bad);
+      expect(decodes(b), bad.join(',')).toBe(false);
+      expect(firstNonUtf8Byte(b), bad.join(',')).toBe(1);
+    }
+    for (const good of [[0xe0, 0xa0, 0x80], [0xed, 0x9f, 0xbf], [0xf0, 0x90, 0x80, 0x80], [0xf4, 0x8f, 0xbf, 0xbf]]) expect(firstNonUtf8Byte(Uint8Array.of(...good)), good.join(',')).toBe(-1);
+  });
 });

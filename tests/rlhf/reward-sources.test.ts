@@ -136,6 +136,7 @@ describe('the rewardSource setting', () => {
   test('pass@k (eval.passK) needs a verifier: refused on sentiment, naming the field; 0 is fine anywhere', () => {
     const passK = makePipelineConfig('nano', { 'eval.passK': 8 });
     expect(taskProblems(passK, sentiment)).toEqual([{ field: 'eval.passK', message: 'the sentiment task has no verifier (no checkable exact answer): pass@k counts exact answers, so it needs one — set it to 0' }]);
+    expect(taskProblems(makePipelineConfig('nano', { 'eval.passK': 1 }), sentiment).map((p) => p.field)).toEqual(['eval.passK']); // pass@1 too
     expect(taskProblems(passK, instructions)).toEqual([]);
     expect(taskProblems(makePipelineConfig('nano'), sentiment)).toEqual([]);
   });

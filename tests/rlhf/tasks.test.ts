@@ -277,6 +277,7 @@ describe('custom task import', () => {
     expect(() => importTask({ sft: '\n\n' }, { seed: 1 })).toThrow(/sft line \d+: no examples/);
     expect(() => importTask({ prompts: '' }, { seed: 1 })).toThrow(/prompts line 1: no prompts/);
     expect(() => importTask({ prompts: '{"prompt":"a"}' }, { seed: 1, heldoutFraction: 1 })).toThrow(/heldoutFraction/);
+    expect(() => importTask({ prompts: '{"prompt":"a"}' }, { seed: 1.5 })).toThrow(/seed must be an integer, got 1\.5/);
     const one = importTask({ prompts: '{"prompt":"a"}' }, { seed: 1 });
     expect(one.prompts).toEqual({ train: ['a'], heldout: [] });
     expect(one.pretrainText).toEqual([]);

@@ -127,6 +127,7 @@ describe('saved-record validators', () => {
     expect(readRecord('metrics', stamp({ stage: 'sft', step: 0, loss: '2.5' }))).toEqual({ ok: false, reason: 'damaged' });
     expect(readRecord('metrics', stamp({ stage: 'warmup', step: 0, loss: 2.5 }))).toEqual({ ok: false, reason: 'damaged' });
     expect(readRecord('metrics', { stage: 'sft', step: 0, loss: 2.5 })).toEqual({ ok: false, reason: 'damaged' }); // no format
+    for (const version of [0, -1, 1.5]) expect(readRecord('metrics', { stage: 'sft', step: 0, loss: 2.5, [SCHEMA_KEY]: version }), `format ${version}`).toEqual({ ok: false, reason: 'damaged' });
     const column = { name: 'loss', stage: 'sft', x: new Float64Array([0, 1]), y: new Float64Array([2]) };
     expect(readRecord('sweep', stamp({ runLabel: 'β = 0', runs: [{ label: 'β = 0.2', series: [column], frontier: {} }] }))).toEqual({ ok: false, reason: 'damaged' });
     expect(readRecord('sweep', stamp({ runLabel: 'β = 0', runs: 'not a list' }))).toEqual({ ok: false, reason: 'damaged' });

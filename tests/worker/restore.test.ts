@@ -46,6 +46,8 @@ describe('savedWeights', () => {
     const ensemble = saveCheckpoint(joinMembers(members), nano.config, nano.tokenizerJson);
     expect(savedWeights('reward-ensemble', ensemble, want)).toEqual({ weights: joinMembers(members) });
     expect(savedWeights('reward-ensemble', checkpointBytes(nano, 0.5, 'score'), want)).toEqual({ problem: 'reward-ensemble: holds one model, expected an ensemble of 2 or more (weights member<i>/…)' });
+    const single = saveCheckpoint(joinMembers([members[0]]), nano.config, nano.tokenizerJson);
+    expect(savedWeights('reward-ensemble', single, want)).toEqual({ problem: 'reward-ensemble: holds one model, expected an ensemble of 2 or more (weights member<i>/…)' });
     expect(savedWeights('reward-model', ensemble, want)).toEqual({ problem: 'reward-model: holds 2 models, expected one' });
     const policies = saveCheckpoint(joinMembers([filledWeights(nano.config, 0.5), filledWeights(nano.config, 0.5)]), nano.config, nano.tokenizerJson);
     expect(savedWeights('reward-ensemble', policies, want)).toEqual({ problem: 'reward-ensemble: has no head, expected a score' });
