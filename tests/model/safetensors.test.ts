@@ -244,6 +244,7 @@ describe('safetensors validation', () => {
 
   test('data offsets must tile the data section: truncated, overlapping, holes, trailing bytes', () => {
     expectError(file(okJson, le32(1)), /tensor "a" needs data bytes \[0, 8\) but the data section has only 4 bytes \(truncated\?\)/);
+    expectError(file(okJson, le32(1, 2).subarray(0, 7)), /tensor "a" needs data bytes \[0, 8\) but the data section has only 7 bytes/); // one byte short
     const two = (b0: number, b1: number) => JSON.stringify({ a: entry('F32', [1], b0, b0 + 4), b: entry('F32', [1], b1, b1 + 4) });
     expectError(file(two(0, 2), le32(1, 2)), /tensor "b" \[2, 6\) overlaps tensor "a" \[0, 4\)/);
     expectError(file(two(0, 0), le32(1, 2)), /overlaps/);
