@@ -1,7 +1,8 @@
 // A saved session of the format before the stage registry (database version 2, as the page wrote it then: PPO's win
 // rate as eval/win_rate, a KL sweep kept) opens upgraded in headless Chromium: every record and kept series carries
 // the evaluation's per-policy names, nothing else changes, and the run store draws it as it draws a new run's. The
-// upgrade stamps the records as format 2 and reading migrates them (src/store/saved-records.ts).
+// upgrade stamps the records as format 2 and reading migrates them (src/store/saved-records.ts). A session of version 3
+// (the per-policy names already) is stamped as format 3 and read as it was.
 import { deleteDB, openDB } from 'idb';
 import { describe, expect, test } from 'vitest';
 import { openLabStorage, RENAMED_METRICS } from '../../src/store/persist';
@@ -73,6 +74,34 @@ describe('a saved session of version 2', () => {
       expect(MetricSeries.fromColumns(kept.series).get('eval/win_rate_ppo', 'eval').y[0]).toBe(0.55);
     } finally {
       await deleteDB(NAME);
+    }
+  });
+});
+
+describe('a saved session of version 3', () => {
+  test('opens upgraded: its records, already with per-policy names, are stamped as format 3 and read unchanged', async () => {
+    const name = `${NAME}-3`;
+    await deleteDB(name);
+    try {
+      // Version 3 had version 2's stores; its records carried no format stamp.
+      const db = await openDB(name, 3, {
+        upgrade(d) {
+          createVersion1Stores(d);
+          d.createObjectStore('sweep');
+        },
+      });
+      const metrics = [V2_METRICS[0], { stage: 'eval', step: 0, 'eval/win_rate_ppo': 0.7, 'eval/gold_ppo': 0.3 }];
+      for (const r of metrics) await db.add('metrics', r);
+      db.close();
+      const storage = await openLabStorage(name);
+      const saved = await storage.load();
+      storage.close();
+      expect(saved.metrics).toEqual(metrics);
+      const raw = await openDB(name);
+      expect((await raw.getAll('metrics')).map((r) => r[SCHEMA_KEY])).toEqual([3, 3]);
+      raw.close();
+    } finally {
+      await deleteDB(name);
     }
   });
 });
