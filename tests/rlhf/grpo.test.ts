@@ -5,6 +5,7 @@
 // stage (src/rlhf/stages/group-run.ts) keeping the last good weights when a metric alarm stops it.
 // tests/rlhf/grpo-learning.test.ts checks that the updates point the right way.
 import { describe, expect, test, vi } from 'vitest';
+import type { GpuRuntime } from '../../src/gpu';
 import { CharTokenizer } from '../../src/model/char-tokenizer';
 import { makeConfig } from '../../src/model/config';
 import { GPT } from '../../src/model/gpt';
@@ -12,7 +13,7 @@ import { initWeights } from '../../src/model/params';
 import { makePipelineConfig } from '../../src/rlhf/config';
 import type { Episode } from '../../src/rlhf/episode';
 import { groupAdvantages, rlooAdvantages } from '../../src/rlhf/group-advantages';
-import { broadcastToTokens, type GroupConfig, GroupTrainer, k3, type StepReadback } from '../../src/rlhf/grpo';
+import { broadcastToTokens, type GroupConfig, type GroupIteration, GroupTrainer, k3, type StepReadback } from '../../src/rlhf/grpo';
 import { grpoMethod } from '../../src/rlhf/stages/grpo-run';
 import { RLOO_METHOD } from '../../src/rlhf/stages/rloo-run';
 import { isMetricName } from '../../src/rlhf/metrics';
@@ -60,6 +61,34 @@ function meanGroupStd(rewards: readonly number[], G: number): number {
   });
   return stds.reduce((a, b) => a + b, 0) / stds.length;
 }
+
+/**
+ * `steps` iterations of a fresh trainer on `prompts` (policy and reference from the same weights; the reference is
+ * read only when β > 0): each iteration's metrics and episodes, and the policy's weights after it.
+ */
+async function trainGroup(rt: GpuRuntime, over: Partial<GroupConfig>, steps = 1) {
+  const sft = initWeights(config, 1);
+  const policy = GPT.create(rt, config, { weights: sft });
+  const reference = GPT.create(rt, config, { weights: sft });
+  const trainer = new GroupTrainer({ policy, reference, reward: countingSource() }, tok, groupConfig(over), 5, undefined);
+  try {
+    const iterations: GroupIteration[] = [];
+    const weights: Record<string, Float32Array>[] = [];
+    for (let i = 0; i < steps; i++) {
+      iterations.push(await trainer.step(prompts));
+      weights.push(await policy.params.getWeights());
+    }
+    return { sft, iterations, weights, optimizerSteps: trainer.optimizerSteps };
+  } finally {
+    trainer.dispose();
+    policy.dispose();
+    reference.dispose();
+  }
+}
+
+/** The largest |a − b| over all the weights. */
+const maxAbsDiff = (a: Record<string, Float32Array>, b: Record<string, Float32Array>) =>
+  Math.max(...Object.entries(a).map(([name, w]) => w.reduce((m, x, i) => Math.max(m, Math.abs(x - b[name][i])), 0)));
 
 const finite = (m: Record<string, unknown>) => Object.entries(m).filter(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
 
@@ -159,57 +188,22 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
   });
 
   gpuTest('the missing-EOS penalty takes the place of the score of every completion that did not end', async ({ rt }) => {
-    const policy = GPT.create(rt, config, { weights: initWeights(config, 1) });
-    const trainer = new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0, noEosPenalty: -1 }), 5, undefined);
-    try {
-      const { episodes } = await trainer.step(prompts);
-      expect(episodes.some((e) => !e.finished), 'an unfinished completion').toBe(true);
-      for (const e of episodes) expect(e.score).toBe(e.finished ? distinct(e.response) : -1);
-    } finally {
-      trainer.dispose();
-      policy.dispose();
-    }
+    const [{ episodes }] = (await trainGroup(rt, { beta: 0, noEosPenalty: -1 })).iterations;
+    expect(episodes.some((e) => !e.finished), 'an unfinished completion').toBe(true);
+    for (const e of episodes) expect(e.score).toBe(e.finished ? distinct(e.response) : -1);
   });
 
   gpuTest('GRPO’s β·k3 term: no gradient while the policy is the reference, a different update once it has moved', async ({ rt }) => {
-    const sft = initWeights(config, 1);
-    const run = async (beta: number) => {
-      const policy = GPT.create(rt, config, { weights: sft });
-      const reference = GPT.create(rt, config, { weights: sft });
-      const trainer = new GroupTrainer({ policy, reference, reward: countingSource() }, tok, groupConfig({ beta, lr: 1e-2 }), 5, undefined);
-      try {
-        await trainer.step(prompts);
-        const first = await policy.params.getWeights();
-        await trainer.step(prompts);
-        return { first, second: await policy.params.getWeights() };
-      } finally {
-        trainer.dispose();
-        policy.dispose();
-        reference.dispose();
-      }
-    };
-    const [free, pulled] = [await run(0), await run(1)];
-    const largest = (a: Record<string, Float32Array>, b: Record<string, Float32Array>) =>
-      Math.max(...Object.entries(a).map(([name, w]) => w.reduce((m, x, i) => Math.max(m, Math.abs(x - b[name][i])), 0)));
+    const [free, pulled] = [(await trainGroup(rt, { beta: 0, lr: 1e-2 }, 2)).weights, (await trainGroup(rt, { beta: 1, lr: 1e-2 }, 2)).weights];
     // k3's gradient is 1 − π_ref/π: 0 on the first step (the rollout policy is the reference), so the same update…
-    expect(largest(free.first, pulled.first)).toBeLessThan(1e-7);
+    expect(maxAbsDiff(free[0], pulled[0])).toBeLessThan(1e-7);
     // …and on the second, β = 1 adds the pull toward the reference that β = 0 leaves out.
-    expect(largest(free.second, pulled.second)).toBeGreaterThan(1e-4);
+    expect(maxAbsDiff(free[1], pulled[1])).toBeGreaterThan(1e-4);
   });
 
   gpuTest('GRPO’s loss aggregation: dapo weighs a token 1/(tokens in the batch), dr_grpo 1/(B·maxResponseTokens)', async ({ rt }) => {
     // Both weigh every response token alike, so on the same rollout their gradients differ by the ratio of the weights.
-    const sft = initWeights(config, 1);
-    const run = async (lossType: 'dapo' | 'dr_grpo') => {
-      const policy = GPT.create(rt, config, { weights: sft });
-      const trainer = new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0, method: grpoMethod({ ...GRPO_SETTINGS, lossType }) }), 5, undefined);
-      try {
-        return await trainer.step(prompts);
-      } finally {
-        trainer.dispose();
-        policy.dispose();
-      }
-    };
+    const run = async (lossType: 'dapo' | 'dr_grpo') => (await trainGroup(rt, { beta: 0, method: grpoMethod({ ...GRPO_SETTINGS, lossType }) })).iterations[0];
     const [dapo, drGrpo] = [await run('dapo'), await run('dr_grpo')];
     const tokens = dapo.episodes.reduce((a, e) => a + e.tokens.length, 0);
     expect(drGrpo.episodes.map((e) => e.response)).toEqual(dapo.episodes.map((e) => e.response));
@@ -258,50 +252,25 @@ describe('group methods (GRPO, RLOO): one iteration', () => {
   });
 
   gpuTest('GRPO with μ = 2: two optimizer steps on the batch, the second one’s ratio against the rollout’s log-probs', async ({ rt }) => {
-    const sft = initWeights(config, 1);
-    const policy = GPT.create(rt, config, { weights: sft });
-    const trainer = new GroupTrainer({ policy, reference: undefined, reward: countingSource() }, tok, groupConfig({ beta: 0, lr: 3e-2, method: grpoMethod({ ...GRPO_SETTINGS, iterations: 2, epsLow: 0.01, epsHigh: 0.01 }) }), 5, undefined);
-    try {
-      const { metrics } = await trainer.step(prompts);
-      expect(trainer.optimizerSteps).toBe(2);
-      // The second step sees the policy its first step moved (a large learning rate, a narrow clip range): some tokens clip.
-      expect(metrics['clip_ratio/region_mean']).toBeGreaterThan(0);
-      expect(metrics['clip_ratio/region_mean']).toBeCloseTo(metrics['clip_ratio/low_mean']! + metrics['clip_ratio/high_mean']!, 12);
-      expect(finite(metrics)).toEqual([]);
-    } finally {
-      trainer.dispose();
-      policy.dispose();
-    }
+    const { iterations, optimizerSteps } = await trainGroup(rt, { beta: 0, lr: 3e-2, method: grpoMethod({ ...GRPO_SETTINGS, iterations: 2, epsLow: 0.01, epsHigh: 0.01 }) });
+    const { metrics } = iterations[0];
+    expect(optimizerSteps).toBe(2);
+    // The second step sees the policy its first step moved (a large learning rate, a narrow clip range): some tokens clip.
+    expect(metrics['clip_ratio/region_mean']).toBeGreaterThan(0);
+    expect(metrics['clip_ratio/region_mean']).toBeCloseTo(metrics['clip_ratio/low_mean']! + metrics['clip_ratio/high_mean']!, 12);
+    expect(finite(metrics)).toEqual([]);
   });
 
   gpuTest('micro-batches change nothing but the rounding: one row at a time gives the update of the whole batch at once', async ({ rt }) => {
-    const sft = initWeights(config, 1);
-    const run = async (microBatchTokens: number) => {
-      const policy = GPT.create(rt, config, { weights: sft });
-      const reference = GPT.create(rt, config, { weights: sft });
-      const trainer = new GroupTrainer({ policy, reference, reward: countingSource() }, tok, groupConfig({ microBatchTokens, method: grpoMethod({ ...GRPO_SETTINGS, lossType: 'grpo' }) }), 5, undefined);
-      try {
-        const { metrics } = await trainer.step(prompts);
-        return { metrics, weights: await policy.params.getWeights() };
-      } finally {
-        trainer.dispose();
-        policy.dispose();
-        reference.dispose();
-      }
-    };
+    const run = (microBatchTokens: number) => trainGroup(rt, { microBatchTokens, method: grpoMethod({ ...GRPO_SETTINGS, lossType: 'grpo' }) });
     const whole = await run(4096);
     const rows = await run(1); // one row per micro-batch: 12 of them
-    expect(rows.metrics.reward).toBe(whole.metrics.reward); // the same rollout
-    expect(rows.metrics.grad_norm).toBeCloseTo(whole.metrics.grad_norm!, 5);
-    for (const [name, w] of Object.entries(whole.weights)) {
-      const other = rows.weights[name];
-      let worst = 0;
-      for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i] - other[i]));
-      expect(worst, name).toBeLessThan(1e-6);
-    }
+    const [w, r] = [whole.iterations[0].metrics, rows.iterations[0].metrics];
+    expect(r.reward).toBe(w.reward); // the same rollout
+    expect(r.grad_norm).toBeCloseTo(w.grad_norm!, 5);
+    expect(maxAbsDiff(whole.weights[0], rows.weights[0])).toBeLessThan(1e-6);
     // …and the update moved the weights (by about lr per parameter, AdamW's first step).
-    const moved = Object.entries(whole.weights).some(([name, w]) => w.some((x, i) => Math.abs(x - sft[name][i]) > 1e-4));
-    expect(moved).toBe(true);
+    expect(maxAbsDiff(whole.weights[0], whole.sft)).toBeGreaterThan(1e-4);
   });
 
   gpuTest('dynamic sampling: groups whose rewards all agree are replaced by the next prompts’ groups, up to the rounds allowed, then filled in', async ({ rt }) => {
