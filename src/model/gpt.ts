@@ -13,6 +13,7 @@ import { timed } from '../gpu/time-split';
 import { buildTokenIndex, checkTokenIds, type TokenIndexTensors, uploadTokenIndex } from '../kernels/embedding';
 import { reduceScratchSize, reduceSum } from '../kernels/reduce';
 import { type GPTConfig, type HeadName, validateConfig } from './config';
+import { SITE_EMBEDDING, siteAttn, siteMlp } from './dropout-sites';
 import { GPTParams } from './params';
 
 /** A (B,T) batch on the CPU, row-major; the shape of data.ts's TokenBatch (weights optional, default ones). */
@@ -48,16 +49,11 @@ export interface GPTOptions {
   head?: HeadName;
 }
 
-/** Dropout sites per forward pass: the embeddings, then two per block. */
-const SITE_EMBEDDING = 0;
-const siteAttn = (layer: number) => 1 + 2 * layer;
-const siteMlp = (layer: number) => 2 + 2 * layer;
-
 export class GPT {
   /** Dropout is active while training (p = config.dropout > 0); eval() turns it off. */
   training = true;
   readonly dropoutSeed: number;
-  /** Forward passes run with dropout so far: the `step` key of their masks, so each draws fresh ones. */
+  /** Forward passes run with dropout so far; the latest one's masks have this `step` key, so each draws fresh ones. */
   dropoutStep = 0;
 
   private constructor(
@@ -104,8 +100,9 @@ export class GPT {
     this.checkBatchSize(B, T);
     const w = this.paramVars(tape);
     const p = this.training ? this.config.dropout : 0;
-    const key = (site: number) => ({ seed: this.dropoutSeed, step: this.dropoutStep, site });
     if (p > 0) this.dropoutStep = (this.dropoutStep + 1) >>> 0;
+    // The n-th pass with dropout keys its masks with step n (the count, this pass included).
+    const key = (site: number) => ({ seed: this.dropoutSeed, step: this.dropoutStep, site });
 
     let x = op.embedding(tape, tape.input(tokens, 'tokens'), w('wte'), w('wpe'), index);
     x = op.dropout(tape, x, p, key(SITE_EMBEDDING), 'embedding dropout');

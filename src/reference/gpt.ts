@@ -1,19 +1,24 @@
 // Float64 reference GPT (the oracle the GPU model is checked against), written like llm.c's train_gpt2.c:
 // plain loops, every layer a <layer>Forward/<layer>Backward pair, a forward that keeps every activation and a
 // backward that walks them in reverse. The layers are the per-kernel float64 references (each FD-checked on its
-// own; GELU is a local loop of the same formula) and nothing comes from the GPU path. No dropout: the GPU model
-// is compared with dropout off.
+// own; GELU is a local loop of the same formula) and nothing comes from the GPU path.
 //
 // GPT-2 decoder: x = wte[tokens] + wpe[0..T); per block x += attn(ln_1(x)), x += mlp(ln_2(x));
 // logits = ln_f(x)·wteᵀ (LM head tied to the token embedding).
+// Optional dropout, placed like the GPU model's: on the embeddings and on each block's attention and MLP output
+// projections, with the masks of src/reference/dropout.ts (bit-identical to the shaders') keyed by the same site
+// numbers (src/model/dropout-sites.ts), so a training pass is checked at a given {seed, step}. For a fixed key
+// the masks are constants, so the loss stays differentiable and finite differences still apply.
 // Parameter names and layouts are GPT-2's (Hugging Face GPT2Model without `transformer.`), linear weights
 // stored [in, out] (Conv1D), c_attn output columns [q | k | v] with heads contiguous inside each.
 // Loss: Σ_i w_i·nll_i / Σ_i w_i over the B·T positions (w all ones unless given).
 //
 // Shapes: B batch, T sequence length (≤ maxT), maxT = contextLength, C = dModel, NH heads, HS = C/NH,
 // V vocabulary, N = B·T rows, L layers.
+import { SITE_EMBEDDING, siteAttn, siteMlp } from '../model/dropout-sites';
 import { attentionBackward, attentionForward } from './attention';
 import { crossentropyBackward, crossentropyForward } from './crossentropy';
+import { dropoutBackward, dropoutForward } from './dropout';
 import { embeddingBackward, embeddingForward } from './embedding';
 import { layernormBackward, layernormForward } from './layernorm';
 import { matmulBackward, matmulForward } from './matmul';
@@ -32,6 +37,13 @@ export interface GptShape {
 export type GptWeights = Record<string, ArrayLike<number>>;
 /** Gradients by parameter name, same shapes as the weights. */
 export type GptGrads = Record<string, Float64Array>;
+
+/** Dropout of a training pass: rate p and the masks' key (the GPU model's dropoutSeed, and its dropoutStep once it has counted the pass). */
+export interface GptDropout {
+  p: number;
+  seed: number;
+  step: number;
+}
 
 export interface GptLossResult {
   loss: number;
@@ -116,6 +128,16 @@ function checkIds(what: string, ids: ArrayLike<number>, B: number, T: number, V:
   }
 }
 
+/** p in [0, 1), seed and step 32-bit unsigned integers (the GPU model keeps both as u32). */
+function checkDropout(dropout: GptDropout | undefined): void {
+  if (!dropout) return;
+  if (!(dropout.p >= 0 && dropout.p < 1)) throw new Error(`reference gpt: dropout.p must be in [0, 1), got ${dropout.p}`);
+  for (const key of ['seed', 'step'] as const) {
+    const v = dropout[key];
+    if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) throw new Error(`reference gpt: dropout.${key} must be an integer in [0, 2³²), got ${v}`);
+  }
+}
+
 /** The loss weights (all ones by default), checked: B·T finite values with a positive sum. */
 function lossWeightsOf(lossWeights: ArrayLike<number> | undefined, N: number): { w: ArrayLike<number>; sum: number } {
   const w = lossWeights ?? new Float64Array(N).fill(1);
@@ -194,8 +216,22 @@ function lmHeadBackward(dlogits: ArrayLike<number>, x: ArrayLike<number>, wte: A
   return { dx: da, dwte: db };
 }
 
+// inp (N) → out (N) = keep·inp/(1−p) with the site's mask; inp itself without dropout or at p = 0 (no mask drawn,
+// like the GPU op)
+function dropForward(inp: Float64Array, dropout: GptDropout | undefined, site: number): Float64Array {
+  if (!dropout || dropout.p === 0) return inp;
+  return dropoutForward(inp, dropout.p, { seed: dropout.seed, step: dropout.step, site });
+}
+
+// dout (N) → dinp (N) = keep·dout/(1−p), the forward's mask (same key)
+function dropBackward(dout: Float64Array, dropout: GptDropout | undefined, site: number): Float64Array {
+  if (!dropout || dropout.p === 0) return dout;
+  return dropoutBackward(dout, dropout.p, { seed: dropout.seed, step: dropout.step, site });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
-// One transformer block: x1 = x + c_proj(attn(c_attn(ln_1(x)))), out = x1 + mlp.c_proj(gelu(c_fc(ln_2(x1)))).
+// One transformer block: x1 = x + dropout(c_proj(attn(c_attn(ln_1(x))))),
+// out = x1 + dropout(mlp.c_proj(gelu(c_fc(ln_2(x1))))).
 
 interface BlockWeights {
   ln1w: ArrayLike<number>; // (C)
@@ -243,29 +279,29 @@ interface BlockActivations {
   att: Float64Array; // (B,NH,T,T) softmax probabilities
   atty: Float64Array; // (B,T,C) attention output, heads concatenated
   attproj: Float64Array; // (B,T,C)
-  residual2: Float64Array; // (B,T,C) = inp + attproj
+  residual2: Float64Array; // (B,T,C) = inp + dropout(attproj)
   ln2: Float64Array; // (B,T,C)
   ln2Mean: Float64Array; // (B,T)
   ln2Rstd: Float64Array; // (B,T)
   fch: Float64Array; // (B,T,4C) before GELU
   fchGelu: Float64Array; // (B,T,4C)
   fcproj: Float64Array; // (B,T,C)
-  out: Float64Array; // (B,T,C) = residual2 + fcproj
+  out: Float64Array; // (B,T,C) = residual2 + dropout(fcproj)
 }
 
-// inp (B,T,C) → activations, out (B,T,C)
-function blockForward(inp: Float64Array, w: BlockWeights, B: number, T: number, C: number, NH: number): BlockActivations {
+// inp (B,T,C) → activations, out (B,T,C); `layer` picks the block's dropout sites
+function blockForward(inp: Float64Array, w: BlockWeights, B: number, T: number, C: number, NH: number, layer: number, dropout?: GptDropout): BlockActivations {
   const N = B * T;
   const ln1 = layernormForward(inp, w.ln1w, w.ln1b, N, C); // (N,C)
   const qkv = linearForward(ln1.out, w.qkvw, w.qkvb, N, C, 3 * C); // (N,3C)
   const { out: atty, att } = attentionForward(qkv, { B, T, C, NH }); // (N,C), (B,NH,T,T)
   const attproj = linearForward(atty, w.attprojw, w.attprojb, N, C, C); // (N,C)
-  const residual2 = residualForward(inp, attproj); // (N,C)
+  const residual2 = residualForward(inp, dropForward(attproj, dropout, siteAttn(layer))); // (N,C)
   const ln2 = layernormForward(residual2, w.ln2w, w.ln2b, N, C); // (N,C)
   const fch = linearForward(ln2.out, w.fcw, w.fcb, N, C, 4 * C); // (N,4C)
   const fchGelu = geluForward(fch); // (N,4C)
   const fcproj = linearForward(fchGelu, w.fcprojw, w.fcprojb, N, 4 * C, C); // (N,C)
-  const out = residualForward(residual2, fcproj); // (N,C)
+  const out = residualForward(residual2, dropForward(fcproj, dropout, siteMlp(layer))); // (N,C)
   return {
     inp,
     ln1: ln1.out,
@@ -295,19 +331,22 @@ function blockBackward(
   T: number,
   C: number,
   NH: number,
+  layer: number,
+  dropout?: GptDropout,
 ): { dinp: Float64Array; dw: Record<keyof BlockWeights, Float64Array> } {
   const N = B * T;
-  // out = residual2 + fcproj: the gradient flows unchanged into both
+  // out = residual2 + dropout(fcproj): the gradient flows unchanged into residual2 and through the mask into fcproj
   const dresidual2 = Float64Array.from(dout); // (N,C), more is added from the MLP branch below
-  const dfcproj = dout; // (N,C)
+  const dfcproj = dropBackward(dout, dropout, siteMlp(layer)); // (N,C)
   const fcproj = linearBackward(dfcproj, a.fchGelu, w.fcprojw, N, 4 * C, C); // dinp (N,4C)
   const dfch = geluBackward(a.fch, fcproj.dinp); // (N,4C)
   const fc = linearBackward(dfch, a.ln2, w.fcw, N, C, 4 * C); // dinp (N,C)
   const ln2 = layernormBackward(fc.dinp, a.residual2, w.ln2w, a.ln2Mean, a.ln2Rstd, N, C); // dinp (N,C)
   for (let i = 0; i < N * C; i++) dresidual2[i] += ln2.dinp[i];
-  // residual2 = inp + attproj
+  // residual2 = inp + dropout(attproj)
   const dinp = Float64Array.from(dresidual2); // (N,C), more is added from the attention branch below
-  const attproj = linearBackward(dresidual2, a.atty, w.attprojw, N, C, C); // dinp (N,C)
+  const dattproj = dropBackward(dresidual2, dropout, siteAttn(layer)); // (N,C)
+  const attproj = linearBackward(dattproj, a.atty, w.attprojw, N, C, C); // dinp (N,C)
   const dqkv = attentionBackward(a.qkv, a.att, attproj.dinp, { B, T, C, NH }); // (N,3C)
   const qkv = linearBackward(dqkv, a.ln1, w.qkvw, N, C, 3 * C); // dinp (N,C)
   const ln1 = layernormBackward(qkv.dinp, a.inp, w.ln1w, a.ln1Mean, a.ln1Rstd, N, C); // dinp (N,C)
@@ -335,7 +374,9 @@ function blockBackward(
 // The whole model
 
 interface Activations {
-  encoded: Float64Array; // (B,T,C)
+  /** The key the forward drew its masks with: the backward applies the same ones. */
+  dropout?: GptDropout;
+  encoded: Float64Array; // (B,T,C) dropout(wte[token] + wpe[t])
   blocks: BlockActivations[]; // L of them
   lnfIn: Float64Array; // (B,T,C) the last block's output
   lnf: Float64Array; // (B,T,C)
@@ -345,20 +386,20 @@ interface Activations {
 }
 
 // tokens (B,T) → every activation, logits (B,T,V). Inputs are already validated.
-function forwardPass(shape: GptShape, weights: GptWeights, tokens: ArrayLike<number>, B: number, T: number): Activations {
+function forwardPass(shape: GptShape, weights: GptWeights, tokens: ArrayLike<number>, B: number, T: number, dropout?: GptDropout): Activations {
   const { vocabSize: V, nLayer: L, nHead: NH, dModel: C } = shape;
   const N = B * T;
-  const encoded = encoderForward(tokens, weights.wte, weights.wpe, B, T, C); // (N,C)
+  const encoded = dropForward(encoderForward(tokens, weights.wte, weights.wpe, B, T, C), dropout, SITE_EMBEDDING); // (N,C)
   const blocks: BlockActivations[] = [];
   let x = encoded;
   for (let l = 0; l < L; l++) {
-    const a = blockForward(x, blockWeights(weights, l), B, T, C, NH);
+    const a = blockForward(x, blockWeights(weights, l), B, T, C, NH, l, dropout);
     blocks.push(a);
     x = a.out;
   }
   const lnf = layernormForward(x, weights['ln_f.weight'], weights['ln_f.bias'], N, C); // (N,C)
   const logits = lmHeadForward(lnf.out, weights.wte, N, C, V); // (N,V)
-  return { encoded, blocks, lnfIn: x, lnf: lnf.out, lnfMean: lnf.mean, lnfRstd: lnf.rstd, logits };
+  return { dropout, encoded, blocks, lnfIn: x, lnf: lnf.out, lnfMean: lnf.mean, lnfRstd: lnf.rstd, logits };
 }
 
 // dlogits (B,T,V) → gradients of every parameter
@@ -372,11 +413,11 @@ function backwardPass(shape: GptShape, weights: GptWeights, acts: Activations, t
   grads['ln_f.bias'] = lnf.dbias;
   let dx = lnf.dinp; // (N,C)
   for (let l = L - 1; l >= 0; l--) {
-    const { dinp, dw } = blockBackward(dx, acts.blocks[l], blockWeights(weights, l), B, T, C, NH);
+    const { dinp, dw } = blockBackward(dx, acts.blocks[l], blockWeights(weights, l), B, T, C, NH, l, acts.dropout);
     for (const [field, name] of BLOCK_NAMES) grads[`h.${l}.${name}`] = dw[field];
     dx = dinp;
   }
-  const enc = encoderBackward(dx, tokens, B, T, C, V, maxT);
+  const enc = encoderBackward(dropBackward(dx, acts.dropout, SITE_EMBEDDING), tokens, B, T, C, V, maxT);
   // wte is tied: its gradient is the embedding's plus the LM head's
   for (let i = 0; i < V * C; i++) enc.dwte[i] += head.dwte[i];
   grads.wte = enc.dwte;
@@ -390,24 +431,35 @@ function backwardPass(shape: GptShape, weights: GptWeights, acts: Activations, t
 // ---------------------------------------------------------------------------------------------------------------
 // Public API
 
-/** tokens (B,T) → logits (B,T,V). */
-export function gptForward(shape: GptShape, weights: GptWeights, tokens: ArrayLike<number>, B: number, T: number): Float64Array {
+/** tokens (B,T) → logits (B,T,V); without `dropout` the eval-mode model, with it a training pass at that key. */
+export function gptForward(shape: GptShape, weights: GptWeights, tokens: ArrayLike<number>, B: number, T: number, dropout?: GptDropout): Float64Array {
   checkShape(shape);
   checkBatch(shape, B, T);
   checkWeights(shape, weights);
   checkIds('tokens', tokens, B, T, shape.vocabSize);
-  return forwardPass(shape, weights, tokens, B, T).logits;
+  checkDropout(dropout);
+  return forwardPass(shape, weights, tokens, B, T, dropout).logits;
 }
 
-function prepareLoss(shape: GptShape, weights: GptWeights, tokens: ArrayLike<number>, targets: ArrayLike<number>, B: number, T: number, lossWeights?: ArrayLike<number>) {
+function prepareLoss(
+  shape: GptShape,
+  weights: GptWeights,
+  tokens: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  B: number,
+  T: number,
+  lossWeights?: ArrayLike<number>,
+  dropout?: GptDropout,
+) {
   checkShape(shape);
   checkBatch(shape, B, T);
   checkWeights(shape, weights);
   checkIds('tokens', tokens, B, T, shape.vocabSize);
+  checkDropout(dropout);
   const { w, sum } = lossWeightsOf(lossWeights, B * T);
   // A target at a position with weight 0 is never read (like the GPU kernel), so only weighted ones are checked.
   checkIds('targets', targets, B, T, shape.vocabSize, w);
-  const acts = forwardPass(shape, weights, tokens, B, T);
+  const acts = forwardPass(shape, weights, tokens, B, T, dropout);
   const losses = crossentropyForward(acts.logits, targets, w, B * T, shape.vocabSize); // (N) w_i·nll_i
   let total = 0;
   for (let i = 0; i < B * T; i++) total += losses[i];
@@ -417,7 +469,7 @@ function prepareLoss(shape: GptShape, weights: GptWeights, tokens: ArrayLike<num
 /**
  * tokens (B,T), targets (B,T), lossWeights (B,T) (default ones) → loss = Σ w·nll / Σ w, logits (B,T,V) and the
  * gradient of the loss for every parameter (wte's includes the embedding and the tied LM head).
- * Targets at positions with weight 0 are ignored.
+ * Targets at positions with weight 0 are ignored. With `dropout`, a training pass whose masks are those of that key.
  */
 export function gptLossAndGrads(
   shape: GptShape,
@@ -427,8 +479,9 @@ export function gptLossAndGrads(
   B: number,
   T: number,
   lossWeights?: ArrayLike<number>,
+  dropout?: GptDropout,
 ): GptLossResult {
-  const { acts, w, sum, loss } = prepareLoss(shape, weights, tokens, targets, B, T, lossWeights);
+  const { acts, w, sum, loss } = prepareLoss(shape, weights, tokens, targets, B, T, lossWeights, dropout);
   const dlogits = crossentropyBackward(acts.logits, targets, w, 1 / sum, B * T, shape.vocabSize); // (N,V)
   const grads = backwardPass(shape, weights, acts, tokens, dlogits, B, T);
   return { loss, logits: acts.logits, grads };
@@ -443,6 +496,7 @@ export function gptLoss(
   B: number,
   T: number,
   lossWeights?: ArrayLike<number>,
+  dropout?: GptDropout,
 ): number {
-  return prepareLoss(shape, weights, tokens, targets, B, T, lossWeights).loss;
+  return prepareLoss(shape, weights, tokens, targets, B, T, lossWeights, dropout).loss;
 }

@@ -1,7 +1,7 @@
 // Every dropout site of the model draws its own mask (src/model/gpt.ts): the embeddings', and in each block the
-// attention output's and the MLP output's, so no two in a forward pass share {seed, step, site}. A shared key would
-// drop the same positions at both places of a block, which the loss and gradient tests cannot see (the float64
-// reference model has no dropout; tests/model/gpt.test.ts checks that masks are seeded and change every step).
+// attention output's and the MLP output's, so no two in a forward pass share {seed, step, site}, and the site numbers
+// are the ones the float64 reference model uses (tests/model/gpt.test.ts compares loss and gradients with dropout on,
+// which catches a shared or skipped site too; this test names the site at fault).
 import { describe, expect, vi } from 'vitest';
 import * as ops from '../../src/autograd/ops';
 import { makeConfig } from '../../src/model/config';

@@ -36,6 +36,21 @@ function expectGradsMatch(got: Record<string, ArrayLike<number>>, want: Record<s
   return worstRel;
 }
 
+/** max over parameters of max|got − want| / max|want|: how far a gradient set is from another, in GRAD_REL_TO_MAX's units. */
+function worstGradError(got: Record<string, ArrayLike<number>>, want: Record<string, ArrayLike<number>>): number {
+  let worst = 0;
+  for (const [name, g] of Object.entries(want)) {
+    let scale = 0;
+    let err = 0;
+    for (let i = 0; i < g.length; i++) {
+      scale = Math.max(scale, Math.abs(g[i]));
+      err = Math.max(err, Math.abs(got[name][i] - g[i]));
+    }
+    worst = Math.max(worst, err / scale);
+  }
+  return worst;
+}
+
 describe('GPT forward and backward vs the float64 reference (nano)', () => {
   // Weights N(0, 0.3²) (LayerNorm weights 1 + N(0, 0.3²)): far from GPT-2's tiny init, so every path carries signal.
   const weights = randomGptWeights(nano, 1, 0.3);
@@ -132,6 +147,51 @@ describe('dropout in the model', () => {
     } finally {
       a.dispose();
       b.dispose();
+    }
+  });
+});
+
+describe('training-mode dropout vs the float64 reference with the same masks', () => {
+  // p = 0.1 at every site (embeddings, each block's attention and MLP projections); the masks are the reference's
+  // (bit-identical to the shaders'), so the only differences left are f32 rounding, as in the dropout-free
+  // comparison above: the same tolerances apply (loss 1e-5 absolute, gradients 2e-5·max|g|). The 1/(1−p) scale of
+  // the kept values adds ~1e-7 relative in f32; measured: loss |Δ| ≈ 2e-8, worst gradient |Δ| ≈ 2.2e-6·max|g|.
+  // A wrong site, a skipped site or an off-by-one step means another mask (two masks at p = 0.1 differ in ~18% of
+  // entries) at one or more sites: loss off by > 0.1, gradients by O(max|g|).
+  const config = makeConfig('nano', { dropout: 0.1 });
+  const weights = randomGptWeights(config, 21, 0.3);
+  const [B, T] = [3, 7];
+  const batch = { B, T, tokens: integers(B * T, config.vocabSize, 22), targets: integers(B * T, config.vocabSize, 23) };
+  // Above 2³¹, so the seed must survive as an unsigned 32-bit key on both sides.
+  const dropoutSeed = 0xc0ffee42;
+
+  gpuTest('loss and every gradient match at the pass’s {seed, step} (the passes counted so far, itself included); the next pass matches step + 1, not step', async ({ rt }) => {
+    const model = GPT.create(rt, config, { weights, dropoutSeed });
+    try {
+      const reference = (step: number) =>
+        gptLossAndGrads(config, weights, batch.tokens, batch.targets, B, T, undefined, { p: config.dropout, seed: model.dropoutSeed, step });
+      const noDropout = gptLossAndGrads(config, weights, batch.tokens, batch.targets, B, T);
+      const before = model.dropoutStep;
+
+      const first = await lossAndGrads(model, batch);
+      // The pass counts itself, then keys its masks with the count.
+      const step = model.dropoutStep;
+      expect(step, 'a training pass advances the step').toBe(before + 1);
+      const atStep = reference(step);
+      expect(Math.abs(first.loss - atStep.loss), `loss ${first.loss} vs ${atStep.loss}`).toBeLessThan(1e-5);
+      expect(expectGradsMatch(first.grads, atStep.grads, `dropout at step ${step}`)).toBeLessThan(GRAD_REL_TO_MAX);
+      // The check can fail: dropout moves the loss far beyond its tolerance.
+      expect(Math.abs(first.loss - noDropout.loss), 'dropout changes the loss').toBeGreaterThan(1e-3);
+
+      const second = await lossAndGrads(model, batch);
+      const atNext = reference(step + 1);
+      expect(Math.abs(second.loss - atNext.loss), `loss ${second.loss} vs ${atNext.loss}`).toBeLessThan(1e-5);
+      expect(expectGradsMatch(second.grads, atNext.grads, `dropout at step ${step + 1}`)).toBeLessThan(GRAD_REL_TO_MAX);
+      // ...and not the previous pass's masks.
+      expect(Math.abs(second.loss - atStep.loss), 'step + 1 draws new masks').toBeGreaterThan(1e-3);
+      expect(worstGradError(second.grads, atStep.grads)).toBeGreaterThan(100 * GRAD_REL_TO_MAX);
+    } finally {
+      model.dispose();
     }
   });
 });

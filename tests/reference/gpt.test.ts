@@ -4,6 +4,7 @@ import {
   gptLoss,
   gptLossAndGrads,
   referenceParameterShapes,
+  type GptDropout,
   type GptShape,
 } from '../../src/reference/gpt';
 import { FD_TOLERANCE } from '../helpers/finite-diff';
@@ -35,7 +36,8 @@ function lossFromLogits(logits: ArrayLike<number>, tgt: ArrayLike<number>, w: Ar
 
 /**
  * Checks the analytic gradient of every parameter tensor against central differences of gptLoss: every entry of
- * tensors with at most `full` entries, `subset` seeded random entries of the larger ones.
+ * tensors with at most `full` entries, `subset` seeded random entries of the larger ones. With `dropout`, both use
+ * that key's masks (fixed, so the loss is a smooth function of the weights).
  */
 function expectAllGradients(
   s: GptShape,
@@ -48,9 +50,10 @@ function expectAllGradients(
   full: number,
   subset: number,
   seed: number,
+  dropout?: GptDropout,
 ): void {
-  const { grads } = gptLossAndGrads(s, weights, tok, tgt, b, t, lossWeights);
-  const loss = () => gptLoss(s, weights, tok, tgt, b, t, lossWeights);
+  const { grads } = gptLossAndGrads(s, weights, tok, tgt, b, t, lossWeights, dropout);
+  const loss = () => gptLoss(s, weights, tok, tgt, b, t, lossWeights, dropout);
   const r = rng(seed);
   const h = 1e-5;
   for (const p of referenceParameterShapes(s)) {
@@ -131,6 +134,19 @@ describe('reference GPT', () => {
     const lw = [0, 0, 1, 0.5, 2, 0, 3, 0, 1, 0.25];
     // every entry of tensors ≤ 32, 20 seeded entries of the larger ones
     expectAllGradients(shape, w, tokens, targets, B, T, lw, 32, 20, 7);
+  });
+
+  test('with dropout at a fixed key the gradients still match finite differences; p = 0 is no dropout', () => {
+    const w = float64Weights(randomGptWeights(shape, 18));
+    // p = 0.25 drops ~20 of the 80 entries at each of the 5 sites (embeddings, 2 per block).
+    const dropout = { p: 0.25, seed: 0x9e3779b9, step: 3 };
+    const plain = gptLoss(shape, w, tokens, targets, B, T);
+    const dropped = gptLoss(shape, w, tokens, targets, B, T, undefined, dropout);
+    expect(Math.abs(dropped - plain), 'dropout changes the loss').toBeGreaterThan(1e-3);
+    expect(gptLoss(shape, w, tokens, targets, B, T, undefined, { ...dropout, step: 4 }), 'another step, other masks').not.toBe(dropped);
+    expect(gptLoss(shape, w, tokens, targets, B, T, undefined, { ...dropout, p: 0 })).toBe(plain);
+    // every entry of tensors ≤ 32, 20 seeded entries of the larger ones
+    expectAllGradients(shape, w, tokens, targets, B, T, undefined, 32, 20, 19, dropout);
   });
 
   test('loss weights: masking changes the loss; zero-weight positions have no influence; scale does not matter', () => {
@@ -218,5 +234,7 @@ describe('reference GPT', () => {
     expect(() => gptLoss(shape, w, tokens, targets, B, T, new Float64Array(9).fill(1))).toThrow(/lossWeights has 9 elements/);
     expect(() => gptLoss(shape, w, tokens, targets, B, T, new Float64Array(10).fill(NaN))).toThrow(/lossWeights\[0\] = NaN/);
     expect(() => gptLossAndGrads(shape, w, tokens, targets.subarray(1), B, T)).toThrow(/targets has 9 elements/);
+    expect(() => gptForward(shape, w, tokens, B, T, { p: 1, seed: 0, step: 0 })).toThrow(/dropout\.p must be in \[0, 1\), got 1/);
+    expect(() => gptLoss(shape, w, tokens, targets, B, T, undefined, { p: 0.1, seed: 0, step: -1 })).toThrow(/dropout\.step must be an integer in \[0, 2³²\), got -1/);
   });
 });
