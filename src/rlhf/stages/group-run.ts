@@ -1,16 +1,18 @@
 // The loop of a group method's stage (GRPO: ./grpo-run.ts, RLOO: ./rloo-run.ts) around src/rlhf/grpo.ts's trainer:
 // the policy from the SFT checkpoint, the frozen reference only when β > 0, the reward source the stage's rewardSource
 // names (./reward-source.ts) and the run's reward model for the proxy score when the source is another; prompts
-// cycled in a seeded order (dynamic sampling draws its extra prompts from the same order), one trainer.step per
+// from the source promptSource names (./prompt-source.ts: the training prompts cycled in a seeded order, or the task's
+// generator; dynamic sampling draws its extra prompts from the same stream), one trainer.step per
 // iteration. The checkpoint holds the last weights (TRL keeps no EMA); a metric alarm, or the GPU running out of
 // memory, stops it with the policy's last good weights kept instead (those before the iteration whose record raised
 // it, as PPO's stage does).
 import { GpuOutOfMemoryError } from '../../gpu';
-import { mixSeed, shuffledIndices } from '../../model/data';
+import { mixSeed } from '../../model/data';
 import { type GroupConfig, type GroupMethod, GroupTrainer } from '../grpo';
 import type { RewardSource } from '../reward-sources';
 import type { StageContext } from './context';
 import type { GroupStageSettings } from './group';
+import { trainingPrompts } from './prompt-source';
 import { openRewardSource } from './reward-source';
 
 export interface GroupStage {
@@ -22,7 +24,7 @@ export interface GroupStage {
   readonly method: GroupMethod;
   /** Dynamic sampling's most extra rounds an iteration (GRPO's grpo.dynamicSampling; 0: off). */
   readonly dynamicRounds: number;
-  /** Salts of the run's seed: the trainer's (sampling) and the prompts' order. */
+  /** Salts of the run's seed: the trainer's (sampling) and the prompts' (their order, or the generator's stream). */
   readonly seeds: readonly [trainer: number, order: number];
 }
 
@@ -44,11 +46,8 @@ export async function runGroupStage(ctx: StageContext, stage: GroupStage): Promi
     reward = openRewardSource(ctx, name, s.rewardSource);
     trainer = new GroupTrainer({ policy, reference, reward, proxy }, ctx.tokenizer, config, mixSeed(ctx.config.seed, stage.seeds[0]), ctx.task.gold);
     const report = ctx.progress(id, performance.now());
-    const prompts = ctx.task.prompts.train;
-    const order = shuffledIndices(prompts.length, mixSeed(ctx.config.seed, stage.seeds[1]));
-    let drawn = 0;
-    /** The next n prompts of the order (dynamic sampling draws more than promptsPerIteration an iteration). */
-    const next = (n: number) => Array.from({ length: n }, () => prompts[order[drawn++ % prompts.length]]);
+    /** The next n prompts (dynamic sampling draws more than promptsPerIteration an iteration). */
+    const next = trainingPrompts(ctx, name, s.promptSource, stage.seeds[1]);
     for (let it = 0; it < iterations; it++) {
       await ctx.control.gate();
       lastGood = await policy.params.getWeights();

@@ -1,5 +1,6 @@
 // What GRPO and RLOO share in train_trl.py: the rows of their common settings, the reward model as a reward function
 // (both trainers take reward_funcs), and the function that reruns one of them on data/prompts.jsonl.
+import { PROMPT_SOURCE_NOTE } from './trl-python';
 import type { StageTrl, StageTrlScript, TrlSetting } from './types';
 
 /** The rows of the settings every group method has (./group.ts groupBatchFields, GROUP_CLIP_AND_REWARD_FIELDS). */
@@ -11,6 +12,7 @@ export function groupTrlSettings(section: string, configClass: string, maxSteps:
     [`${section}.warmup`]: [`${configClass}.warmup_steps`, ''],
     [`${section}.gradClip`]: [`${configClass}.max_grad_norm`, ''],
     [`${section}.rewardSource`]: [null, 'reward_funcs: the reward model the script trains; gold, verifier and ensemble rewards are the lab’s own'],
+    [`${section}.promptSource`]: [null, PROMPT_SOURCE_NOTE],
   };
 }
 

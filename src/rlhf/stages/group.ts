@@ -5,7 +5,7 @@ import { POLICY_MICROBATCH_TOKENS } from '../batch-sizes';
 import type { PipelineConfig } from '../config';
 import type { MemoryPlanner, StagePlan } from '../memory';
 import type { RewardSourceKind } from '../reward-source-kinds';
-import { COLORS, FRONTIER_METRICS, OPTIMIZER_METRICS, rewardSourceModels, rewardSourceSetting } from './shared';
+import { COLORS, FRONTIER_METRICS, OPTIMIZER_METRICS, promptSourceSetting, type PromptSourceKind, rewardSourceModels, rewardSourceSetting } from './shared';
 import type { Formula, MetricDoc, SettingDoc, StageChart } from './types';
 
 /** The checkpoints and settings a group method's stage reads, besides its own section. */
@@ -28,6 +28,7 @@ export interface GroupStageSettings {
   readonly beta: number;
   readonly gradClip: number;
   readonly rewardSource: RewardSourceKind;
+  readonly promptSource: PromptSourceKind;
 }
 
 /**
@@ -48,6 +49,7 @@ export function groupBatchFields(section: string, size: string, steps: string) {
 export const GROUP_CLIP_AND_REWARD_FIELDS = {
   gradClip: { kind: 'number', min: 0, max: 1e6, meaning: 'global gradient-norm clipping' },
   rewardSource: rewardSourceSetting,
+  promptSource: promptSourceSetting,
 } as const satisfies Record<string, SettingDoc>;
 
 /** A group method's batch checks: at most 4096 completions an iteration, and whole iterations in the run. */

@@ -38,6 +38,7 @@ const COMMON = {
   dynamicSampling: 0, // off: TRL's GRPOTrainer has no dynamic sampling
   gradClip: 1, // TRL's max_grad_norm
   rewardSource: 'rm',
+  promptSource: 'train',
 } as const;
 
 // promptsPerIteration × groupSize completions an iteration: 32 on tiny, as PPO's batch. A GRPO iteration is a

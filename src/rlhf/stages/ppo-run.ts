@@ -3,11 +3,12 @@
 // task's verifier, the gold oracle) — the value model starts from the reward model whichever it is. A metric
 // alarm, or the GPU running out of memory, stops it with the policy's last good weights kept as the PPO checkpoint
 // (not the EMA, which took in the refused step); otherwise the checkpoint holds the EMA of the policy weights, which
-// evaluation measures.
+// evaluation measures. Its prompts come from the source ppo.promptSource names (./prompt-source.ts).
 import { GpuOutOfMemoryError } from '../../gpu';
-import { mixSeed, shuffledIndices } from '../../model/data';
+import { mixSeed } from '../../model/data';
 import { PPOTrainer } from '../ppo';
 import type { StageContext } from './context';
+import { trainingPrompts } from './prompt-source';
 import { openRewardSource } from './reward-source';
 
 export async function runPpo(ctx: StageContext): Promise<void> {
@@ -20,14 +21,13 @@ export async function runPpo(ctx: StageContext): Promise<void> {
   const trainer = new PPOTrainer(models, ctx.tokenizer, c, mixSeed(ctx.config.seed, 51), ctx.task.gold, ctx.task.pretrainText);
   const iterations = c.episodes / c.batchSize;
   const report = ctx.progress('ppo', performance.now());
-  const prompts = ctx.task.prompts.train;
-  const order = shuffledIndices(prompts.length, mixSeed(ctx.config.seed, 52));
+  const nextPrompts = trainingPrompts(ctx, 'PPO', c.promptSource, 52);
   let ema;
   let lastGood = sft;
   try {
     for (let it = 0; it < iterations; it++) {
       await ctx.control.gate();
-      const batch = Array.from({ length: c.batchSize }, (_, i) => prompts[order[(it * c.batchSize + i) % prompts.length]]);
+      const batch = nextPrompts(c.batchSize);
       lastGood = await models.policy.params.getWeights();
       const { metrics, episodes } = await trainer.step(batch);
       ctx.events.episodes?.('ppo', it, episodes);

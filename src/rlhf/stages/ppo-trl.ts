@@ -1,5 +1,5 @@
 // PPO in train_trl.py: PPOTrainer from the policy, with the reward model as the reward and as the value model's start.
-import { py } from './trl-python';
+import { PROMPT_SOURCE_NOTE, py } from './trl-python';
 import type { StageTrl } from './types';
 
 const REWARD_SOURCE_NOTE = 'the reward model the script trains (reward_model); gold, verifier and ensemble rewards are the lab’s own';
@@ -30,6 +30,7 @@ export const trl: StageTrl = {
     'ppo.maxResponseTokens': ['PPOConfig.response_length', 'also max_completion_length of GRPO and RLOO'],
     'ppo.episodes': ['PPOConfig.total_episodes', ''],
     'ppo.rewardSource': [null, REWARD_SOURCE_NOTE],
+    'ppo.promptSource': [null, PROMPT_SOURCE_NOTE],
   },
   needsRankings: false,
   needsReward: true,

@@ -4,11 +4,11 @@ import type { PresetName } from '../../model/config';
 import type { StagePlan } from '../memory';
 import type { PPOConfig } from '../ppo';
 import type { RewardSourceKind } from '../reward-source-kinds';
-import { COLORS, evaluationMetrics, FRONTIER_METRICS, FRONTIER_TRAJECTORY, KL_PENALTY_METRIC, OPTIMIZER_METRICS, rewardChart, rewardSourceModels, rewardSourceSetting } from './shared';
+import { COLORS, evaluationMetrics, FRONTIER_METRICS, FRONTIER_TRAJECTORY, KL_PENALTY_METRIC, OPTIMIZER_METRICS, rewardChart, promptSourceSetting, type PromptSourceKind, rewardSourceModels, rewardSourceSetting } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
-/** The PPO trainer's settings, the run's length in episodes and where its reward comes from. */
-export type PPOSettings = Readonly<PPOConfig> & { readonly episodes: number; readonly rewardSource: RewardSourceKind };
+/** The PPO trainer's settings, the run's length in episodes and where its reward and prompts come from. */
+export type PPOSettings = Readonly<PPOConfig> & { readonly episodes: number; readonly rewardSource: RewardSourceKind; readonly promptSource: PromptSourceKind };
 
 const COMMON: Omit<PPOConfig, 'batchSize' | 'miniBatches' | 'maxResponseTokens' | 'lr' | 'valueLr' | 'ptxBatchSize'> = {
   epochs: 1, // InstructGPT's one inner epoch (TRL uses 4)
@@ -28,11 +28,11 @@ const COMMON: Omit<PPOConfig, 'batchSize' | 'miniBatches' | 'maxResponseTokens' 
 };
 
 const DEFAULTS: Readonly<Record<PresetName, PPOSettings>> = {
-  nano: { ...COMMON, batchSize: 8, miniBatches: 2, epochs: 1, warmupIterations: 0, lr: 3e-4, valueLr: 3e-4, ptxBatchSize: 2, maxResponseTokens: 8, episodes: 16, rewardSource: 'rm' },
+  nano: { ...COMMON, batchSize: 8, miniBatches: 2, epochs: 1, warmupIterations: 0, lr: 3e-4, valueLr: 3e-4, ptxBatchSize: 2, maxResponseTokens: 8, episodes: 16, rewardSource: 'rm', promptSource: 'train' },
   // Measured on sentiment (see issue notes): lr 3e-4 over 640 episodes moves the 0.27M-parameter policy to a
   // ~80% win rate over SFT at ~6 nats of KL; 1e-4 over 480 episodes barely left SFT (KL 2.4, 55%).
-  tiny: { ...COMMON, batchSize: 32, miniBatches: 4, lr: 3e-4, valueLr: 3e-4, ptxBatchSize: 4, maxResponseTokens: 24, episodes: 640, rewardSource: 'rm' },
-  small: { ...COMMON, batchSize: 64, miniBatches: 4, lr: 5e-5, valueLr: 1e-4, ptxBatchSize: 8, maxResponseTokens: 32, episodes: 2560, rewardSource: 'rm' },
+  tiny: { ...COMMON, batchSize: 32, miniBatches: 4, lr: 3e-4, valueLr: 3e-4, ptxBatchSize: 4, maxResponseTokens: 24, episodes: 640, rewardSource: 'rm', promptSource: 'train' },
+  small: { ...COMMON, batchSize: 64, miniBatches: 4, lr: 5e-5, valueLr: 1e-4, ptxBatchSize: 8, maxResponseTokens: 32, episodes: 2560, rewardSource: 'rm', promptSource: 'train' },
 };
 
 export const ppo = {
@@ -91,6 +91,7 @@ export const ppo = {
         },
         episodes: { kind: 'int', min: 1, max: 10_000_000, meaning: 'episodes of the whole run, a multiple of ppo.batchSize (one iteration per batch)' },
         rewardSource: rewardSourceSetting,
+        promptSource: promptSourceSetting,
       },
       check(p) {
         const problems: { field: string; message: string }[] = [];

@@ -22,7 +22,7 @@ export interface RLOOSettings extends GroupStageSettings {
   readonly k: number;
 }
 
-const COMMON = { beta: 0.05, gradClip: 1, rewardSource: 'rm' } as const; // TRL RLOO's kl_coef 0.05, max_grad_norm 1
+const COMMON = { beta: 0.05, gradClip: 1, rewardSource: 'rm', promptSource: 'train' } as const; // TRL RLOO's kl_coef 0.05, max_grad_norm 1
 
 // promptsPerIteration × k completions an iteration: 32 on tiny (as PPO's batch and GRPO's), k = 4 as in Ahmadian et
 // al.'s experiments (they compare k = 2 and 4). 1280 completions (40 REINFORCE steps) at lr 3e-4 take about as long on

@@ -16,6 +16,20 @@ export const rewardSourceSetting = {
   meaning: `where the reward comes from: ${REWARD_SOURCES.map((k) => `${k} = ${REWARD_SOURCE_MEANINGS[k]}`).join('; ')}`,
 } as const satisfies SettingDoc;
 
+/** Where an RL stage's training prompts come from: its `promptSource` setting's values. */
+export const PROMPT_SOURCES = ['train', 'generated'] as const;
+export type PromptSourceKind = (typeof PROMPT_SOURCES)[number];
+
+/**
+ * The `promptSource` setting of an RL stage (PPO, GRPO, RLOO). "generated" needs a task with a prompt generator
+ * (src/rlhf/config.ts taskProblems checks every field of this name against the task).
+ */
+export const promptSourceSetting = {
+  kind: 'choice',
+  options: PROMPT_SOURCES,
+  meaning: 'where the training prompts come from: train = the task’s training prompts, cycled in a seeded order; generated = new prompts from the task’s own generator, never a held-out one (a reward needs no demonstration or label, so the stage need not revisit the same prompts; instructions task only)',
+} as const satisfies SettingDoc;
+
 /** The GPU models a reward source holds through an RL stage: the reward model, the ensemble's members, or none (verifier, gold). */
 export function rewardSourceModels({ model }: Pick<MemoryPlanner, 'model'>, source: RewardSourceKind, c: PipelineConfig): MemoryPart[] {
   if (source === 'rm') return [model('the reward model', 'score')];

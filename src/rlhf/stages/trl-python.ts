@@ -1,4 +1,5 @@
-// What the stages' parts of train_trl.py (./<id>-trl.ts) share: Python literals, and the pairs of a ranking.
+// What the stages' parts of train_trl.py (./<id>-trl.ts) share: Python literals, the prompt-source row, and the pairs
+// of a ranking.
 import type { PipelineConfig } from '../config';
 
 /** A Python literal. */
@@ -8,6 +9,9 @@ export function py(v: unknown): string {
   if (typeof v === 'number') return String(v);
   return JSON.stringify(v);
 }
+
+/** The TRL row of an RL stage's promptSource: the trainers read a dataset of prompts, the export writes the task's training prompts. */
+export const PROMPT_SOURCE_NOTE = 'the trainers read data/prompts.jsonl, the task’s training prompts; prompts generated while training are the lab’s own';
 
 /** The ordered pairs a ranking of labels.k completions expands into in data/preferences.jsonl: K(K−1)/2. */
 export const pairsPerRanking = (c: PipelineConfig) => (c.labels.k * (c.labels.k - 1)) / 2;

@@ -13,6 +13,10 @@
 // Verifier (verifyAnswer; RL with verifiable rewards): 1 exactly when gold gives full credit — the response with
 // leading/trailing whitespace removed (String.prototype.trim, the normalisation gold uses) equals the answer
 // character for character, case included — and 0 otherwise: no partial credit, so "etic" for "etik" earns 0.
+//
+// Prompt generator (promptGenerator; an RL stage's promptSource "generated"): the corpus generator's instructions
+// drawn without end from a seeded stream, held-out prompts skipped; training prompts recur (the kinds with few
+// distinct prompts are all among them), and every prompt's answer is known to gold and the verifier.
 import { Gen, OPPOSITES, PLURALS, generateDocuments, instruction } from '../../corpus/generators';
 import { mixSeed, seededRandom, shuffled, type SftExample } from '../../model/data';
 import { INSTRUCTIONS } from './descriptors';
@@ -109,8 +113,22 @@ function createInstructionsTask(options: TaskOptions): Task {
     return { prompt: p, completion: answers.get(p)! };
   });
   const pretrainText = generateDocuments(mixSeed(seed, 3), 120_000).map((d) => d.text);
+  // Generated prompts' answers: a "sentiment: …" answer does not follow from the prompt, so the generator records it.
+  const generated = new Map<string, string>();
+  const held = new Set(heldout);
+  const promptGenerator = (streamSeed: number) => {
+    const gen = new Gen(mixSeed(seed, 5, streamSeed));
+    return () => {
+      for (;;) {
+        const [prompt, answer] = instruction(gen);
+        if (held.has(prompt)) continue;
+        if (!answers.has(prompt)) generated.set(prompt, answer);
+        return prompt;
+      }
+    };
+  };
   const answerOf = (who: string, prompt: string) => {
-    const answer = answers.get(prompt) ?? instructionAnswer(prompt);
+    const answer = answers.get(prompt) ?? generated.get(prompt) ?? instructionAnswer(prompt);
     if (answer === undefined) throw new RangeError(`instructions ${who}: ${JSON.stringify(prompt.slice(0, 60))} is not a prompt of this task`);
     return answer;
   };
@@ -124,6 +142,7 @@ function createInstructionsTask(options: TaskOptions): Task {
     maxResponseTokens,
     gold: (prompt, response) => scoreAnswer(answerOf('gold', prompt), response),
     verifier: (prompt, response) => verifyAnswer(answerOf('verifier', prompt), response),
+    promptGenerator,
   };
 }
 

@@ -15,6 +15,12 @@ export interface Task {
   readonly gold?: (prompt: string, response: string) => number;
   /** A checkable answer (RL with verifiable rewards): 1 when the response is exactly right, else 0; absent where a task has none. */
   readonly verifier?: (prompt: string, response: string) => 0 | 1;
+  /**
+   * An endless stream of fresh training prompts from the task's own generator, deterministic from `seed`, never a
+   * held-out prompt; gold and the verifier judge every prompt it gives. Absent where the prompts are a fixed set.
+   * An RL stage with promptSource "generated" trains on it: a reward needs no demonstration or label.
+   */
+  readonly promptGenerator?: (seed: number) => () => string;
   /** Imported human/other preferences (custom task); simulated labelers make them otherwise. */
   readonly preferences?: readonly Ranking[];
 }
