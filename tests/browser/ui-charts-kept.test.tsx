@@ -227,6 +227,37 @@ describe('kept runs on a line chart', () => {
     plain.destroy();
   });
 
+  test("a resized chart draws its kept runs anew, at the new size (the same pixels as uPlot's own paths)", async () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    const { div } = mount(<LineChart title="Reward" lines={LINES} store={store} onCreate={(p) => (plot = p)} />, { width: 500 });
+    sweep(store, 2, 300);
+    add(store, ppoRecords(0, 100, 5));
+    const u = plot!;
+    const before = pathsOf(u, 1);
+    // As the container's ResizeObserver does (UPlotView); batch: drawn at once.
+    act(() => u.batch(() => u.setSize({ width: 360, height: u.height })));
+    expect(u.width).toBe(360);
+    expect(pathsOf(u, 1)).not.toBe(before);
+    const plain = new uPlot(
+      {
+        width: u.width,
+        height: u.height,
+        series: u.series.map((s, i) => (i === 0 ? { label: s.label } : { label: s.label, scale: s.scale, stroke: s.stroke, width: s.width, dash: s.dash, spanGaps: true, points: { show: false } })),
+        axes: u.axes.map((a) => ({ scale: a.scale, side: a.side, size: a.size, label: a.label, labelSize: a.labelSize, grid: a.grid })),
+        scales: { x: { time: false } },
+        legend: { show: false },
+      },
+      u.data,
+      div,
+    );
+    await Promise.resolve(); // uPlot sizes and draws a new chart on a microtask
+    const [drawn, reference] = [pixels(u), pixels(plain)];
+    expect(drawn.length).toBe(reference.length);
+    expect(drawn.filter((v, i) => v !== reference[i]).length).toBe(0);
+    plain.destroy();
+  });
+
   test('the y range covers the shown kept runs, over the visible points when zoomed', () => {
     const store = manualStore();
     let plot: uPlot | undefined;

@@ -130,6 +130,8 @@ describe('alignment methods', () => {
     expect(configFields('nano').find((f) => f.path === 'grpo.lossType')?.kind).toEqual({ type: 'select', options: ['grpo', 'dapo', 'dr_grpo'] });
     expect(checkForm({ ...group, values: { 'rloo.k': '1' } }).problems).toEqual({ 'rloo.k': 'must be an integer in [2, 64], got 1' });
     expect(formStages(DEFAULT_FORM)).toBeUndefined(); // the engine's default recipe
+    // Any stage's reward source may be the ensemble, not only PPO's: its stage then runs too, before the policies.
+    expect(formStages({ ...group, values: { 'grpo.rewardSource': 'ensemble' } })).toEqual(['pretrain', 'sft', 'rm', 'ensemble', 'ppo', 'grpo', 'rloo', 'bon', 'eval']);
     // DPO's section is in Advanced settings, its loss a select of the documented choices, and validated.
     expect(configFields('nano').find((f) => f.path === 'dpo.loss')?.kind).toEqual({ type: 'select', options: ['sigmoid', 'ipo'] });
     expect(checkForm({ ...form, values: { 'dpo.beta': '-1' } }).problems).toEqual({ 'dpo.beta': 'must be in (0, 100], got -1' });

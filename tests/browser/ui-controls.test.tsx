@@ -5,9 +5,11 @@ import { act } from 'react';
 import { describe, expect, test } from 'vitest';
 import { userEvent } from 'vitest/browser';
 import type { PipelineStage } from '../../src/rlhf/pipeline';
+import { makePipelineConfig } from '../../src/rlhf/config';
 import { createRunStore, type RunState } from '../../src/store/run';
 import { RunControls } from '../../src/ui/RunControls';
 import { StageStepper } from '../../src/ui/StageStepper';
+import { labStores } from '../helpers/lab-stores';
 import { mount } from '../helpers/mount';
 
 
@@ -59,6 +61,34 @@ describe('StageStepper', () => {
     act(() => buttons()[3].click());
     act(() => buttons()[2].click());
     expect(calls).toEqual(['ppo', 'rm']);
+  });
+});
+
+describe('StageStepper: a run that waits, and kept checkpoints', () => {
+  test('paused or stopping, a run is still going: no stage can be started', () => {
+    const store = createRunStore({ schedule: () => () => {} });
+    const { div } = mount(<StageStepper store={store} onRunStage={() => {}} />);
+    const disabled = () => [...div.querySelectorAll('button')].map((b) => b.disabled);
+    act(() => store.getState().onStage('ppo', 'started'));
+    for (const state of ['paused', 'stopping'] as const) {
+      act(() => store.getState().setRunState(state));
+      expect(disabled().every(Boolean), state).toBe(true);
+    }
+    act(() => store.getState().setRunState('stopped'));
+    expect(disabled().some(Boolean)).toBe(false);
+  });
+
+  test('a stage whose checkpoint the worker kept reads "kept" until it runs in this configuration, then its own state', () => {
+    const { lab, run } = labStores({ wrap: act });
+    lab.setState({ configured: { key: 'k', config: makePipelineConfig('tiny'), task: {} as never, kept: ['sft', 'reward-model'] } });
+    const { div } = mount(<StageStepper store={run} lab={lab} onRunStage={() => {}} />);
+    const state = (stage: string) => div.querySelector(`li[data-stage="${stage}"] .stage-state`)!.textContent;
+    expect([state('sft'), state('rm'), state('ppo')]).toEqual(['kept', 'kept', 'pending']);
+    act(() => run.getState().onStage('sft', 'started'));
+    expect(state('sft')).toBe('running');
+    act(() => run.getState().onStage('sft', 'done', 12));
+    expect([state('sft'), state('rm')]).toEqual(['done', 'kept']);
+    expect(div.querySelector('li[data-stage="sft"] .stage-eta')!.textContent).toBe('took 12 s');
   });
 });
 

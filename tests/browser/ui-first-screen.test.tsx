@@ -81,6 +81,8 @@ describe('expected time', () => {
     const passK = makePipelineConfig('tiny', { 'eval.passK': 16 });
     expect(estimateRun(figures, passK, stages).seconds).toBeCloseTo(total + figures.eval! * 0.7 * 16, 9);
     expect([aboutDuration(42), aboutDuration(612), aboutDuration(5 * 3600)]).toEqual(['about 40 s', 'about 10 min', 'about 5 h']);
+    // Hours to the half hour.
+    expect([aboutDuration(2.5 * 3600), aboutDuration(3.2 * 3600)]).toEqual(['about 2.5 h', 'about 3 h']);
   });
 
   test('on a software adapter: the measured time and the faster nano; on a hardware GPU: not measured, said so', () => {
@@ -115,6 +117,9 @@ describe('expected time', () => {
     expect(rememberedSeconds('tiny', true, storage)).toEqual({ pretrain: 0, sft: 60, rm: 100, ppo: 180, bon: 20, eval: 10 });
     expect(rememberedSeconds('tiny', false, storage)).toEqual({});
     expect(expectedTimeText(tiny, stages, true, rememberedSeconds('tiny', true, storage))).toMatch(/ Last run here: about 6 min\.$/);
+    // Scaled to the settings like the software figure: twice PPO's episodes are 180 s more (370 s → 550 s).
+    const longerPpo = makePipelineConfig('tiny', { 'ppo.episodes': 2 * tiny.ppo.episodes });
+    expect(expectedTimeText(longerPpo, stages, true, rememberedSeconds('tiny', true, storage))).toMatch(/ Last run here: about 9 min\.$/);
     // A stage never timed here: no "last run" figure.
     expect(expectedTimeText(tiny, inRunOrder([...stages, 'dpo']), true, rememberedSeconds('tiny', true, storage))).not.toMatch(/Last run here/);
   });

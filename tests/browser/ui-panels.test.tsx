@@ -60,6 +60,24 @@ describe('MetricsTable', () => {
   });
 });
 
+describe('MetricsTable: metrics the shared table does not know', () => {
+  test('a metric the table does not know (a custom stage\'s) still shows: after the known ones of its stage, by name', () => {
+    const store = manualStore();
+    const { div } = mount(<MetricsTable store={store} />);
+    act(() => {
+      store.getState().onMetrics([{ stage: 'ppo', step: 2, 'zeta/custom': 0.5, 'objective/scores': 1, 'alpha/custom': 3 } as never]);
+      store.getState().flush();
+    });
+    const rows = [...div.querySelectorAll('tr[data-metric]')].map((tr) => [...tr.children].map((c) => (c as HTMLElement).innerText));
+    expect(rows).toEqual([
+      ['objective/scores', '1', 'PPO', '2'],
+      ['alpha/custom', '3', 'PPO', '2'],
+      ['zeta/custom', '0.5', 'PPO', '2'],
+    ]);
+    expect(div.querySelector<HTMLElement>('tr[data-metric="alpha/custom"] th')!.title).toBe(''); // no meaning to show
+  });
+});
+
 function episode(prompt: string, tokens: string[], kl: number[], advantages: number[], logprobs: number[], score: number, gold: number | undefined): Episode {
   return { prompt, response: tokens.join(''), score, gold, finished: true, tokens, kl, advantages, logprobs };
 }
@@ -136,6 +154,20 @@ describe('SamplesView', () => {
     expect(colours(cards[1])).toEqual(['rgba(214, 69, 69, 0.75)', 'rgba(214, 69, 69, 0.75)']);
     act(() => (div.querySelector<HTMLInputElement>('input[value="kl"]')!).click());
     expect(colours(cards[0])).toEqual(['rgba(0, 0, 0, 0.35)', 'rgba(0, 0, 0, 0.35)']); // no reference at β = 0: no KL to show
+  });
+
+  test('evaluation samples: a column per policy in run order, best-of-N last and named by its N; at most `limit` prompts', () => {
+    const store = manualStore();
+    const { div } = mount(<SamplesView store={store} limit={2} />);
+    const s = (prompt: string, policy: string, response: string) => ({ prompt, response, policy, proxy: 0.5, gold: 0.25 });
+    act(() => store.getState().onSamples([s('P1', 'bon-16', 'b1'), s('P1', 'ppo', 'p1'), s('P1', 'sft', 's1'), s('P2', 'sft', 's2'), s('P3', 'sft', 's3')]));
+    const table = div.querySelector<HTMLTableElement>('table.eval-samples')!;
+    expect([...table.querySelectorAll('thead th')].map((t) => t.textContent)).toEqual(['Prompt', 'SFT', 'PPO', 'Best-of-16']);
+    const rows = [...table.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map((c) => c.querySelector('.tokens')?.textContent ?? c.textContent));
+    expect(rows).toEqual([
+      ['P1', 's1', 'p1', 'b1'],
+      ['P2', 's2', '–', '–'],
+    ]);
   });
 
   test('the SFT answer to the same prompt sits beside the PPO one; evaluation samples side by side', () => {

@@ -66,6 +66,8 @@ describe('PolicyTable', () => {
     const { run, div, feed } = mountTable();
     act(() => run.getState().reset({ label: 'Verifier', first: true }));
     feed([{ stage: 'eval', step: 0, 'eval/gold_sft': 0.29, 'eval/verifier_rate_sft': 0.094, 'eval/win_rate_grpo': 0.547, 'eval/gold_grpo': 0.318, 'eval/kl_grpo': 0.68, 'eval/verifier_rate_grpo': 0.141 }]);
+    // Best-of-N's figures are logged by its own stage: the kept run's come from there.
+    feed([{ stage: 'bon', step: 16, 'bon/gold': 0.52, 'bon/proxy': 0.5, 'bon/kl_bound': 1.835 }]);
     act(() => run.getState().reset({ label: 'Reward model', first: false }));
     feed([{ stage: 'eval', step: 0, 'eval/gold_sft': 0.29, 'eval/verifier_rate_sft': 0.094, 'eval/proxy_grpo': 1.5, 'eval/win_rate_grpo': 0.516, 'eval/gold_grpo': 0.273, 'eval/kl_grpo': 3.21, 'eval/verifier_rate_grpo': 0.094 }]);
     const table = div.querySelector('table')!;
@@ -74,6 +76,7 @@ describe('PolicyTable', () => {
     expect(rows).toEqual([
       ['SFT', 'baseline', '0.290', '0', '—', '9.4%'],
       ['GRPO', '55%', '0.318', '0.68', '—', '14.1%'],
+      ['Best-of-16', '—', '0.520', '≤ 1.83', '0.500', '—'],
       ['SFT', 'baseline', '0.290', '0', '—', '9.4%'],
       ['GRPO', '52%', '0.273', '3.21', '1.500', '9.4%'],
     ]);

@@ -104,6 +104,17 @@ describe('FeedbackView with K > 2', () => {
     expect(calls).toEqual(['rank 3,1,2,0']);
   });
 
+  test('the arrow keys on a Move button are the button\'s: they neither move its item nor the focus', async () => {
+    const calls: string[] = [];
+    const { div } = mount(<FeedbackView {...viewProps(calls)} />);
+    const downA = page.getByRole('button', { name: 'Move completion A down' });
+    (downA.element() as HTMLElement).focus();
+    await act(() => userEvent.keyboard('{Alt>}{ArrowDown}{/Alt}{ArrowDown}'));
+    expect(letters(div)).toEqual(['A', 'B', 'C', 'D']);
+    expect(document.activeElement).toBe(downA.element());
+    expect(div.querySelector('.rank-status')!.textContent).toBe('');
+  });
+
   test('Move up / Move down buttons: named after their item, focus stays on the button while it can go on', async () => {
     const calls: string[] = [];
     const { div } = mount(<FeedbackView {...viewProps(calls)} />);
@@ -132,6 +143,7 @@ describe('FeedbackView with K > 2', () => {
     expect(div.querySelector('.rank-status')!.textContent).toBe('Completion D moved to 1st of 4.');
     drag(listItem(div, 'B'), listItem(div, 'B'));
     expect(letters(div)).toEqual(['D', 'B', 'C', 'A']);
+    expect(div.querySelector('.rank-status')!.textContent).toBe('Completion D moved to 1st of 4.'); // no move announced
     expect(div.querySelectorAll('.dragging, .drop-target')).toHaveLength(0);
     // A drop that did not start in the list (say, text from elsewhere) is not taken.
     const foreign = new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: new DataTransfer() });

@@ -86,6 +86,38 @@ describe('feedback store: items dropped unlabelled', () => {
     expect(sent.at(-1)).toEqual({ type: 'label-request', count: 2, k: 4 });
   });
 
+  test('an item skipped while a request is on its way is named in the request after its answer', () => {
+    const { sent, s } = fakeWorker({ autoRefill: false });
+    s().applyEvent({ type: 'label-items', items: [item('a', 2), item('b', 2)], policy: 'sft' });
+    s().request(); // more asked for while a and b wait
+    s().skip(); // a: dropped after that request went out, so it does not name it
+    s().applyEvent({ type: 'label-items', items: [item('c', 2)], policy: 'sft' });
+    s().request();
+    expect(sent).toEqual([
+      { type: 'label-request', count: 2, k: 2 },
+      { type: 'label-request', count: 2, k: 2, discard: ['a'] },
+    ]);
+  });
+
+  test('one request at a time: asking again while one is on its way sends nothing; its answer, a refusal or a new configuration ends the wait', () => {
+    const { sent, s } = fakeWorker({ autoRefill: false });
+    s().request();
+    s().request();
+    expect(sent).toHaveLength(1);
+    s().applyEvent({ type: 'error', kind: 'pipeline', message: 'label-request: a run is going — wait for it to end (the GPU is busy)' });
+    expect(s().requesting).toBe(false);
+    s().request();
+    s().applyEvent({ type: 'label-items', items: [item('a', 2)], policy: 'sft' });
+    expect(s().requesting).toBe(false);
+    s().request();
+    expect(sent).toHaveLength(3);
+    // The configuration changed while that request was on its way: the worker forgot it, so the next one goes out.
+    s().applyEvent({ type: 'pipeline-config', config: {} as never, task: {} as never, kept: [] });
+    expect(s()).toMatchObject({ queue: [], requesting: false });
+    s().request();
+    expect(sent).toHaveLength(4);
+  });
+
   test('clearing the labels or a new configuration forgets the dropped items (the worker forgets every item)', () => {
     const { sent, s } = fakeWorker({ autoRefill: false });
     s().applyEvent({ type: 'label-items', items: [item('a', 2), item('b', 2)], policy: 'sft' });

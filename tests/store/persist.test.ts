@@ -114,6 +114,29 @@ describe('persistence recorder', () => {
     expect(saved.config).toEqual({ task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': '0.05' } });
   });
 
+  test('a configuration the worker refused is never saved: the one it accepts next is', async () => {
+    const storage = createMemoryStorage();
+    const rec = createPersistenceRecorder(storage, () => {});
+    const configure = (klCoef: string): Command => ({ type: 'configure', task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': klCoef } });
+    const accepted = () => rec.event({ type: 'pipeline-config', config: {} as never, task: {} as never, kept: [] });
+    rec.command(configure('0.2'));
+    accepted();
+    // Refused as a configuration error, then as the pipeline's: neither takes the place of the next accepted one.
+    rec.command(configure('-1'));
+    rec.event({ type: 'error', kind: 'config', message: 'refused', problems: [] });
+    rec.command(configure('x'));
+    rec.event({ type: 'error', kind: 'pipeline', message: 'configure: the file has no prompts' });
+    rec.command(configure('0.05'));
+    accepted();
+    await rec.flushed();
+    expect((await storage.load()).config).toEqual({ task: 'sentiment', preset: 'tiny', overrides: { 'ppo.klCoef': '0.05' } });
+  });
+
+  test('labels saved without any checkpoint are restored too', () => {
+    const labels = [{ prompt: 'P', completions: ['good', 'bad'], source: 'human' as const }];
+    expect(restoreCommands({ config: undefined, metrics: [], samples: [], labels, checkpoints: [] })).toEqual([{ type: 'restore', checkpoints: [], rankings: labels }]);
+  });
+
   test('the sweep: saved through the recorder, loaded back equal (typed arrays, NaN gold), replaced, removed when empty', async () => {
     const storage = createMemoryStorage();
     const rec = createPersistenceRecorder(storage, () => {});

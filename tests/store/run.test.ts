@@ -264,6 +264,37 @@ describe('run store', () => {
     expect(store.getState().stages.ppo.state).toBe('pending');
   });
 
+  test('a stage that starts while the run is paused (a step) or stopping keeps that run state; run again, it drops its old progress and the error', () => {
+    const store = createRunStore({ schedule: () => () => {} });
+    const st = () => store.getState();
+    st().onStage('sft', 'started');
+    st().onProgress({ stage: 'sft', done: 120, total: 120, etaSeconds: 0 });
+    st().onStage('sft', 'done', 5);
+    st().setRunState('paused');
+    st().onStage('rm', 'started'); // stepping past the end of a stage: the next starts with the run still paused
+    expect([st().state, st().stage, st().stages.rm.state]).toEqual(['paused', 'rm', 'running']);
+    st().setRunState('stopping');
+    st().onStage('ppo', 'started');
+    expect([st().state, st().stage]).toEqual(['stopping', 'ppo']);
+    st().setRunState('failed', 'ppo', 'ppo/loss is NaN');
+    // SFT run again alone: no progress until it reports (not the old run's 120 of 120), and the failure is over.
+    st().onStage('sft', 'started');
+    expect(st().progress.sft).toBeUndefined();
+    expect([st().state, st().error]).toEqual(['running', undefined]);
+  });
+
+  test("a stage's end commits its pending metrics at once: its final values show without waiting for the throttle", () => {
+    const clock = fakeClock();
+    const store = createRunStore({ intervalMs: 100, now: clock.now, schedule: clock.schedule });
+    store.getState().onStage('sft', 'started');
+    store.getState().onMetrics([{ stage: 'sft', step: 0, loss: 2 }]); // leading edge: committed now
+    store.getState().onMetrics([{ stage: 'sft', step: 1, loss: 1.5 }]); // waits for the interval
+    expect(store.getState().latest.loss?.value).toBe(2);
+    store.getState().onStage('sft', 'done', 3);
+    expect(store.getState().latest.loss).toEqual({ value: 1.5, stage: 'sft', step: 1 });
+    expect(store.getState().recordCount).toBe(2);
+  });
+
   test('frontier: PPO trajectory and best-of-N points', () => {
     const store = createRunStore({ schedule: () => () => {} });
     const st = () => store.getState();
@@ -286,6 +317,14 @@ describe('run store', () => {
       { step: 1, sqrtKl: 0, proxy: 0, gold: 0.1 },
       { step: 4, sqrtKl: 2, proxy: 0.7, gold: NaN },
     ]);
+  });
+
+  test('a KL estimate below 0 (k1\'s batch mean can dip under it) is drawn at √KL = 0, not dropped as NaN', () => {
+    const store = createRunStore({ schedule: () => () => {} });
+    store.getState().onStage('ppo', 'started');
+    store.getState().onMetrics([{ stage: 'ppo', step: 0, 'objective/kl': -0.01, 'objective/scores': 0.2 }]);
+    store.getState().flush();
+    expect(store.getState().frontier.ppo).toEqual([{ step: 0, sqrtKl: 0, proxy: 0.2, gold: NaN }]);
   });
 
   test('a stage run again replaces its series, records, latest values and frontier', () => {
@@ -400,6 +439,10 @@ describe('sweep runs (kept for the charts)', () => {
     st().reset({ label: 'β = 0', first: false });
     expect(st().keptRuns.map((k) => k.label)).toEqual(['β = 0.2', 'β = 0.05']);
     expect(Array.from(st().keptRuns[1].series.get('objective/scores', 'ppo').y)).toEqual([0, 2, 4]);
+    // A saved sweep of more runs than are kept (written by hand, or by another version) keeps the latest MAX_KEPT_RUNS.
+    const many = Array.from({ length: MAX_KEPT_RUNS + 2 }, (_, i) => ({ ...saved, label: `run ${i}` }));
+    st().restoreSweep('next', many);
+    expect(st().keptRuns.map((k) => k.label)).toEqual(many.slice(-MAX_KEPT_RUNS).map((k) => k.label));
     st().restoreSweep(undefined, []);
     expect([st().runLabel, st().keptRuns]).toEqual([undefined, []]);
   });
