@@ -35,6 +35,27 @@ function randomTable(next: () => number, rows: number, columns: number): uPlot.A
   return [x, ...ys];
 }
 
+/** The chart draws the same pixels as a uPlot of the same options and data drawing and ranging every series itself. */
+async function expectSamePixelsAsPlainUPlot(u: uPlot, div: HTMLElement): Promise<void> {
+  const plain = new uPlot(
+    {
+      width: u.width,
+      height: u.height,
+      series: u.series.map((s, i) => (i === 0 ? { label: s.label } : { label: s.label, scale: s.scale, stroke: s.stroke, width: s.width, dash: s.dash, spanGaps: true, points: { show: false } })),
+      axes: u.axes.map((a) => ({ scale: a.scale, side: a.side, size: a.size, label: a.label, labelSize: a.labelSize, grid: a.grid })),
+      scales: { x: { time: false } },
+      legend: { show: false },
+    },
+    u.data,
+    div,
+  );
+  await Promise.resolve(); // uPlot sizes and draws a new chart on a microtask
+  const [drawn, reference] = [pixels(u), pixels(plain)];
+  expect(drawn.length).toBe(reference.length);
+  expect(drawn.filter((v, i) => v !== reference[i]).length).toBe(0);
+  plain.destroy();
+}
+
 describe('joinAscending', () => {
   test('the union of x values with each table on it, as uPlot.join makes it', () => {
     const a: uPlot.AlignedData = [[0, 1, 3], [10, 11, 13]];
@@ -207,24 +228,7 @@ describe('kept runs on a line chart', () => {
     add(store, ppoRecords(100, 100, 5)); // the kept runs' paths come from the cache
     add(store, ppoRecords(200, 100, 50)); // the current run widens the y range: the kept runs' paths are made anew
     const u = plot!;
-    // The same options and data, every series drawn and ranged by uPlot's defaults.
-    const plain = new uPlot(
-      {
-        width: u.width,
-        height: u.height,
-        series: u.series.map((s, i) => (i === 0 ? { label: s.label } : { label: s.label, scale: s.scale, stroke: s.stroke, width: s.width, dash: s.dash, spanGaps: true, points: { show: false } })),
-        axes: u.axes.map((a) => ({ scale: a.scale, side: a.side, size: a.size, label: a.label, labelSize: a.labelSize, grid: a.grid })),
-        scales: { x: { time: false } },
-        legend: { show: false },
-      },
-      u.data,
-      div,
-    );
-    await Promise.resolve(); // uPlot sizes and draws a new chart on a microtask
-    const [drawn, reference] = [pixels(u), pixels(plain)];
-    expect(drawn.length).toBe(reference.length);
-    expect(drawn.filter((v, i) => v !== reference[i]).length).toBe(0);
-    plain.destroy();
+    await expectSamePixelsAsPlainUPlot(u, div);
   });
 
   test("a resized chart draws its kept runs anew, at the new size (the same pixels as uPlot's own paths)", async () => {
@@ -239,23 +243,7 @@ describe('kept runs on a line chart', () => {
     act(() => u.batch(() => u.setSize({ width: 360, height: u.height })));
     expect(u.width).toBe(360);
     expect(pathsOf(u, 1)).not.toBe(before);
-    const plain = new uPlot(
-      {
-        width: u.width,
-        height: u.height,
-        series: u.series.map((s, i) => (i === 0 ? { label: s.label } : { label: s.label, scale: s.scale, stroke: s.stroke, width: s.width, dash: s.dash, spanGaps: true, points: { show: false } })),
-        axes: u.axes.map((a) => ({ scale: a.scale, side: a.side, size: a.size, label: a.label, labelSize: a.labelSize, grid: a.grid })),
-        scales: { x: { time: false } },
-        legend: { show: false },
-      },
-      u.data,
-      div,
-    );
-    await Promise.resolve(); // uPlot sizes and draws a new chart on a microtask
-    const [drawn, reference] = [pixels(u), pixels(plain)];
-    expect(drawn.length).toBe(reference.length);
-    expect(drawn.filter((v, i) => v !== reference[i]).length).toBe(0);
-    plain.destroy();
+    await expectSamePixelsAsPlainUPlot(u, div);
   });
 
   test('the y range covers the shown kept runs, over the visible points when zoomed', () => {
