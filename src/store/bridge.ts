@@ -53,9 +53,10 @@ export interface BridgeTargets {
 export const OWN_VIEW_ERROR = /^(label-request|labels|clear-labels|restore|checkpoint-data|policy-onnx|policy-greedy):|^start: the reward model needs/;
 
 /** The sweep run a configuration's echo starts: a lesson of several runs is waiting for its step's configuration. */
-function sweepRun({ lessonRun, pending }: LabState): SweepRun | undefined {
+function sweepRun({ lessonRun, pending, configured }: LabState): SweepRun | undefined {
   if (lessonRun?.state !== 'running' || lessonRun.started || lessonRun.steps.length < 2 || pending?.purpose !== 'run') return undefined;
-  return { label: lessonRun.steps[lessonRun.index].label, first: lessonRun.index === 0 };
+  // The configuration still held is the run's that ends here (the new one's echo is being routed).
+  return { label: lessonRun.steps[lessonRun.index].label, first: lessonRun.index === 0, keptConfig: configured?.config };
 }
 
 /** Routes one worker event to the stores. */
@@ -197,11 +198,11 @@ const ENDED: readonly PipelineState[] = ['done', 'stopped', 'failed'];
 /** The run store's sweep as saved data. */
 const sweepToSave = ({ runLabel, keptRuns }: RunData): SavedSweep => ({
   runLabel,
-  runs: keptRuns.map(({ label, series, frontier }) => ({ label, series: series.toColumns(), frontier })),
+  runs: keptRuns.map(({ label, series, frontier, config }) => ({ label, series: series.toColumns(), frontier, config })),
 });
 
 /** A saved sweep's runs as the run store keeps them. */
-const savedKeptRuns = (sweep: SavedSweep): KeptRun[] => sweep.runs.map(({ label, series, frontier }) => ({ label, series: MetricSeries.fromColumns(series), frontier }));
+const savedKeptRuns = (sweep: SavedSweep): KeptRun[] => sweep.runs.map(({ label, series, frontier, config }) => ({ label, series: MetricSeries.fromColumns(series), frontier, config }));
 
 const hasSweep = ({ runLabel, keptRuns }: RunData) => runLabel !== undefined || keptRuns.length > 0;
 

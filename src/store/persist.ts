@@ -59,6 +59,8 @@ export interface SavedKeptRun {
   label: string;
   series: SeriesColumn[];
   frontier: KeptRun['frontier'];
+  /** Absent in sweeps saved before kept runs kept their configuration. */
+  config?: object;
 }
 
 /** The run store's sweep: the current run's label and the runs kept before it (oldest first). */

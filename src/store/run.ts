@@ -246,6 +246,8 @@ export interface KeptRun {
   /** Its metric series (a trimmed copy: nothing is pushed to it again). */
   series: MetricSeries;
   frontier: RunData['frontier'];
+  /** The run's configuration, where known: its policies' names (the gold-oracle mark, policyLabel) come from it. */
+  config?: object;
 }
 
 /**
@@ -259,6 +261,8 @@ export interface SweepRun {
   label: string;
   /** The sweep's first run: earlier kept runs (another sweep's) are dropped, nothing is kept. */
   first: boolean;
+  /** The configuration of the run so far, kept with it (undefined where the page does not know it). */
+  keptConfig?: object;
 }
 
 const NO_KEPT_RUNS: readonly KeptRun[] = Object.freeze([]);
@@ -470,7 +474,7 @@ export function createRunStore(options: RunStoreOptions = {}) {
       reset(sweep) {
         const { runLabel, keptRuns } = get();
         const keep = sweep !== undefined && !sweep.first && runLabel !== undefined;
-        const kept = keep ? [...keptRuns, { label: runLabel, series: series.trimmedCopy(), frontier }].slice(-MAX_KEPT_RUNS) : NO_KEPT_RUNS;
+        const kept = keep ? [...keptRuns, { label: runLabel, series: series.trimmedCopy(), frontier, config: sweep.keptConfig }].slice(-MAX_KEPT_RUNS) : NO_KEPT_RUNS;
         throttle.stop();
         series.clear();
         records = [];

@@ -73,7 +73,7 @@ const columnSchema = v.pipe(
 const frontierPointSchema = v.object({ step: anyNumber, sqrtKl: anyNumber, proxy: anyNumber, gold: anyNumber });
 const sweepSchema = v.object({
   runLabel: v.optional(v.string()),
-  runs: v.array(v.object({ label: v.string(), series: v.array(columnSchema), frontier: v.record(v.string(), v.array(frontierPointSchema)) })),
+  runs: v.array(v.object({ label: v.string(), series: v.array(columnSchema), frontier: v.record(v.string(), v.array(frontierPointSchema)), config: v.optional(v.record(v.string(), v.unknown())) })),
 });
 
 const SCHEMAS: { [S in SavedStoreName]: v.GenericSchema<unknown, unknown> } = {

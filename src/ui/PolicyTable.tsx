@@ -72,8 +72,8 @@ export function PolicyTable({ run = useRunStore, lab = useLabStore }: PolicyTabl
   const kept = run((s) => s.keptRuns);
   const runLabel = run((s) => s.runLabel);
   const config = lab((s) => s.configured?.config);
-  /** `runConfig`: the run's configuration where it is known (the current run's), for the gold-oracle mark. */
-  const rowsOf = (lookup: Lookup, runConfig: PipelineConfig | undefined) => {
+  /** `runConfig`: the run's configuration where it is known, for the gold-oracle mark. */
+  const rowsOf = (lookup: Lookup, runConfig: object | undefined) => {
     const bonN = lookup('bon/gold')?.step;
     const rows: PolicyRow[] = [
       { name: 'SFT', metric: (f) => (f === 'kl' ? undefined : `eval/${f}_sft`) },
@@ -87,7 +87,7 @@ export function PolicyTable({ run = useRunStore, lab = useLabStore }: PolicyTabl
     return { value, rows: rows.filter((r) => (['gold', 'win_rate', 'verifier_rate'] as const).some((f) => value(r, f) !== undefined)) };
   };
   const groups = [
-    ...kept.map((k) => ({ label: k.label, ...rowsOf(keptLookup(k), undefined) })),
+    ...kept.map((k) => ({ label: k.label, ...rowsOf(keptLookup(k), k.config) })),
     { label: runLabel, ...rowsOf((name) => latest[name], config) },
   ].filter((g) => g.rows.length > 0);
   if (groups.length === 0) return null;

@@ -1,9 +1,10 @@
 // IndexedDB persistence of what a KL sweep needs across a reload, in headless Chromium (src/store/persist.ts): a new
 // configuration keeps the checkpoints the worker kept; the sweep (kept runs as typed-array columns, frontier, run
-// label) loads back equal through a new connection, an empty one removes it and clear() wipes it; and a database of
+// label, each run's configuration where it has one) loads back equal through a new connection, an empty one removes it and clear() wipes it; and a database of
 // version 1 (before the sweep store) opens upgraded with its data intact.
 import { deleteDB, openDB } from 'idb';
 import { describe, expect, test } from 'vitest';
+import { makePipelineConfig } from '../../src/rlhf/config';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { DB_VERSION, openLabStorage, type SavedConfig, type SavedSweep } from '../../src/store/persist';
 import { MetricSeries } from '../../src/store/run';
@@ -19,7 +20,11 @@ function sweep(): SavedSweep {
   for (let i = 0; i < 3; i++) series.push('loss', 'sft', i, 3 - i);
   return {
     runLabel: 'β = 0.05',
-    runs: [{ label: 'β = 0.2', series: series.toColumns(), frontier: { ppo: [{ step: 0, sqrtKl: 0, proxy: 0, gold: NaN }], bon: [{ step: 4, sqrtKl: 1.2, proxy: 0.7, gold: 0.4 }] } }],
+    runs: [
+      // The run's configuration comes back with it; a run saved before kept runs kept theirs has none.
+      { label: 'β = 0.2', series: series.toColumns(), frontier: { ppo: [{ step: 0, sqrtKl: 0, proxy: 0, gold: NaN }], bon: [{ step: 4, sqrtKl: 1.2, proxy: 0.7, gold: 0.4 }] }, config: makePipelineConfig('tiny', { 'ppo.klCoef': 0.2, 'ppo.rewardSource': 'gold' }) },
+      { label: 'β = 0.1', series: series.toColumns(), frontier: { ppo: [] } },
+    ],
   };
 }
 

@@ -1,6 +1,6 @@
 // "Policies against SFT" in headless Chromium: the evaluation's and best-of-N's latest records as one row per policy,
 // the columns that some policy has, win rates with their intervals, best-of-N's KL as a bound, pass@k titled by k,
-// and a policy trained on the gold oracle marked as the upper bound.
+// and a policy trained on the gold oracle marked as the upper bound (a kept run's by its own configuration).
 import { act } from 'react';
 import { describe, expect, test } from 'vitest';
 import { makePipelineConfig } from '../../src/rlhf/config';
@@ -80,5 +80,20 @@ describe('PolicyTable', () => {
       ['SFT', 'baseline', '0.290', '0', '—', '9.4%'],
       ['GRPO', '52%', '0.273', '3.21', '1.500', '9.4%'],
     ]);
+  });
+
+  test("a kept run trained on the gold oracle keeps its mark: its names come from its own configuration", () => {
+    const { run, lab, div, feed } = mountTable();
+    const evaluated = () => feed([{ stage: 'eval', step: 0, 'eval/gold_sft': 0.29, 'eval/win_rate_grpo': 0.6, 'eval/gold_grpo': 0.35 }]);
+    const gold = makePipelineConfig('tiny', { 'grpo.rewardSource': 'gold' });
+    act(() => lab.setState({ configured: { key: 'k', config: gold, task: {} as never, kept: [] } }));
+    act(() => run.getState().reset({ label: 'Gold', first: true }));
+    evaluated();
+    // The next run (the reward model's) is configured: the run so far is kept with the configuration it ran under.
+    act(() => run.getState().reset({ label: 'Reward model', first: false, keptConfig: gold }));
+    act(() => lab.setState({ configured: { key: 'k2', config: makePipelineConfig('tiny'), task: {} as never, kept: [] } }));
+    evaluated();
+    const names = [...div.querySelectorAll('tbody tr')].filter((tr) => !tr.querySelector('th[scope="rowgroup"]')).map((tr) => tr.children[0].textContent);
+    expect(names).toEqual(['SFT', 'GRPO (gold oracle: upper bound)', 'SFT', 'GRPO']);
   });
 });

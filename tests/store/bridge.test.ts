@@ -419,6 +419,9 @@ describe('feedback and lessons through the bridge', () => {
     expect(run.getState().runLabel).toBe('β = 0.05');
     expect(keptScores()).toEqual([['β = 0.2', [1, 2, 3]]]);
     expect(run.getState().keptRuns[0].frontier.ppo.map((p) => p.gold)).toEqual([-1, -2, -3]);
+    // The kept run keeps its own configuration (its policies' names come from it), not the new run's.
+    expect(run.getState().keptRuns[0].config).toEqual(makePipelineConfig('tiny', { 'ppo.klCoef': '0.2' }));
+    expect(lab.getState().configured?.config).toEqual(makePipelineConfig('tiny', { 'ppo.klCoef': '0.05' }));
     expect(Array.from(run.getState().series.get('objective/scores', 'ppo').y)).toEqual([4, 5]);
     runStep({ 'ppo.klCoef': '0', 'ppo.episodes': '1280', 'ppo.lr': '6e-4' }, [6]);
     expect(lab.getState().lessonRun).toMatchObject({ index: 2, state: 'done' });

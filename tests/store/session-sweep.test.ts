@@ -66,6 +66,8 @@ describe('a sweep across a reload', () => {
     second.emit(accepted({ 'ppo.klCoef': '0' }), { type: 'pipeline-state', state: 'idle' });
     expect(second.run.getState().runLabel).toBe('β = 0');
     expect(keptRuns(second)).toEqual([['β = 0.2', [1, 2, 3], [-1, -2, -3]]]);
+    // With the configuration it ran under (its policies' names come from it).
+    expect(second.run.getState().keptRuns[0].config).toEqual(makePipelineConfig('tiny', { 'ppo.klCoef': '0.2' }));
     expect(Array.from(second.run.getState().series.get('objective/scores', 'ppo').y)).toEqual([4, 5]); // the current run's saved metrics
     await second.session.flushed();
     expect(sweepsSaved).toHaveLength(2); // what was restored is not written back
