@@ -58,7 +58,8 @@ export async function exportFile(session: Session, format: ExportFormat, model: 
     case 'samples-jsonl':
       return file(session, 'rlhf-lab-samples.jsonl', 'application/jsonl', text(jsonl(session.samples)));
     case 'preferences-jsonl': {
-      const rankings = session.pipeline?.rankings;
+      // A reward model kept across configure keeps its rankings (session.rmRankings) before a new pipeline is made.
+      const rankings = session.pipeline?.rankings ?? session.rmRankings;
       if (!rankings) throw new PipelineCommandError(`export: there are no preference rankings yet — run the ${REWARD_MODEL.stage} stage first`);
       return file(session, 'rlhf-lab-preferences.jsonl', 'application/jsonl', text(new PreferenceDataset([...rankings.train, ...rankings.heldout]).toJsonl()));
     }

@@ -358,6 +358,18 @@ describe('engine (the worker protocol in Node)', () => {
     from = rec.mark;
     await send({ type: 'configure', task: 'sentiment', preset: 'nano', overrides: TINY_RUN });
     expect(rec.of('pipeline-config', from).map((e) => e.kept)).toEqual([['base']]);
+
+    // SFT and the reward model run alone (the reward model the last checkpoint written), then β changes: the kept
+    // reward model keeps the rankings it was trained on, for the preferences export of the new configuration.
+    from = rec.mark;
+    await send({ type: 'start', stages: ['sft', 'rm'] });
+    expect(rec.of('error', from)).toEqual([]);
+    expect(rec.of('checkpoint', from).map((e) => e.name)).toEqual(['sft', 'reward-model']);
+    const preferences = (await exported({ type: 'export', format: 'preferences-jsonl' })).bytes;
+    from = rec.mark;
+    await send({ type: 'configure', task: 'sentiment', preset: 'nano', overrides: { ...TINY_RUN, 'ppo.klCoef': 0 } });
+    expect(rec.of('pipeline-config', from).map((e) => e.kept)).toEqual([['base', 'sft', 'reward-model']]);
+    expect((await exported({ type: 'export', format: 'preferences-jsonl' })).bytes).toEqual(preferences);
   });
 
   test('a failing stage ends the run as failed with a pipeline error; the engine stays usable', { timeout: 120_000 }, async () => {

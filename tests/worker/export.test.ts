@@ -60,6 +60,10 @@ describe('export', () => {
     const prefs = await file('preferences-jsonl');
     expect(prefs.name).toBe('rlhf-lab-preferences.jsonl');
     expect(parsePreferenceJsonl(prefs.text).map((r) => r.prompt)).toEqual(['a', 'b', 'c']);
+    // After a configure that kept the reward model (no pipeline made yet): the rankings it was trained on.
+    session.pipeline = undefined;
+    session.rmRankings = { train: [ranking('d')], heldout: [ranking('e')] };
+    expect(parsePreferenceJsonl((await file('preferences-jsonl')).text).map((r) => r.prompt)).toEqual(['d', 'e']);
   });
 
   test('a checkpoint as safetensors: a copy handed over, the kept one stays', async () => {
