@@ -123,6 +123,26 @@ describe('Gao fits on the frontier chart', () => {
     expect(div.querySelector('.visually-hidden')!.textContent).toContain('its peak beyond its points at √KL 2.718');
   });
 
+  test('a fit whose gold only falls from d = 0 has its highest point at the start: no peak marker there', () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    mount(<FrontierChart store={store} onCreate={(p) => (plot = p)} />);
+    // Best-of-N gold on 0.1 + d(−0.5 − 0.2d): falling from d = 0 (d* = −1.25, outside the line).
+    add(
+      store,
+      [1, 2, 4, 8, 16].map((n) => {
+        const d = Math.sqrt(bestOfNKLBound(n));
+        return { stage: 'bon', step: n, 'bon/kl_bound': bestOfNKLBound(n), 'bon/proxy': d, 'bon/gold': 0.1 + d * (-0.5 - 0.2 * d) };
+      }),
+    );
+    const i = seriesIndex(plot!, 'Best-of-N fit');
+    expect(i).toBeGreaterThan(0);
+    const line = pointsOf(plot!, i);
+    expect(line[0][0]).toBe(0);
+    expect(Math.max(...line.map(([, y]) => y))).toBe(line[0][1]); // highest at d = 0
+    expect((plot!.series[i].points!.filter as (u: uPlot, i: number, show: boolean) => number[] | null)(plot!, i, false)).toBeNull();
+  });
+
   test('a sweep draws no fits', () => {
     const store = manualStore();
     let plot: uPlot | undefined;

@@ -264,6 +264,30 @@ describe('kept runs on a line chart', () => {
     expect(y().max!).toBeGreaterThan(5.27);
   });
 
+  test("a right axis's range covers the kept runs too", () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    const rmLines = [
+      { metric: 'rm/loss', stage: 'rm', label: 'Loss', color: '#2f6fde' },
+      { metric: 'rm/accuracy', stage: 'rm', label: 'Accuracy', color: '#d4822a', axis: 'right' },
+    ] as const;
+    mount(<LineChart title="Reward model" lines={rmLines} store={store} onCreate={(p) => (plot = p)} />, { width: 500 });
+    const rm = (n: number, accuracy: number): MetricRecord[] =>
+      Array.from({ length: n }, (_, step) => ({ stage: 'rm', step, 'rm/loss': 0.7 - step / 100, 'rm/accuracy': accuracy + step / 100 }));
+    act(() => {
+      store.getState().reset({ label: 'run 0', first: true });
+      store.getState().onStage('rm', 'started');
+      store.getState().onMetrics(rm(40, 0.56)); // the kept run's accuracy rose to 0.95
+      store.getState().flush();
+      store.getState().reset({ label: 'run 1', first: false });
+      store.getState().onStage('rm', 'started');
+      store.getState().flush();
+    });
+    add(store, rm(10, 0.5)); // the current run's to 0.59 so far
+    expect(plot!.series.map((s) => s.scale)).toEqual(['x', 'y', 'right', 'y', 'right']);
+    expect(plot!.scales.right.max!).toBeGreaterThanOrEqual(0.95);
+  });
+
   test('hover read-outs show the kept runs’ values at the cursor', () => {
     const store = manualStore();
     let plot: uPlot | undefined;

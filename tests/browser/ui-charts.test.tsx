@@ -10,7 +10,9 @@ import { userEvent } from 'vitest/browser';
 import type { MetricRecord } from '../../src/rlhf/metrics';
 import { createRunStore } from '../../src/store/run';
 import { CHARTS, ChartGrid } from '../../src/ui/charts/ChartGrid';
-import { FRONTIER_TITLE, FrontierChart } from '../../src/ui/charts/FrontierChart';
+import type { FrontierPoint } from '../../src/store/run';
+import { formatDuration, formatValue } from '../../src/ui/charts/format';
+import { FRONTIER_TITLE, FrontierChart, frontierSummary } from '../../src/ui/charts/FrontierChart';
 import { chartData, LineChart } from '../../src/ui/charts/LineChart';
 import { emaSmooth } from '../../src/ui/charts/smoothing';
 import { mount } from '../helpers/mount';
@@ -55,6 +57,24 @@ describe('emaSmooth', () => {
     expect(Array.from(joined[0])).toEqual([0, 1, 2, 3]);
     expect(Array.from(joined[3])).toEqual([undefined, 7, undefined, 8]);
     expect(Array.from(joined[4])).toEqual([undefined, 7, undefined, 8]);
+  });
+});
+
+describe('formatValue and formatDuration', () => {
+  test('values in at most 4 significant digits, e-notation below 1e-3 and from 1e5; durations as s, m:ss, h:mm:ss', () => {
+    expect(formatValue(NaN)).toBe('NaN');
+    expect([formatValue(Infinity), formatValue(-Infinity)]).toEqual(['∞', '−∞']);
+    expect([formatValue(42), formatValue(-7), formatValue(123456)]).toEqual(['42', '-7', '123456']); // integers as they are
+    expect(formatValue(0.123456)).toBe('0.1235');
+    expect(formatValue(0.001)).toBe('0.001');
+    expect(formatValue(0.0005)).toBe('5.00e-4');
+    expect(formatValue(12345.67)).toBe('12350');
+    expect(formatValue(123456.7)).toBe('1.23e+5');
+    expect([formatDuration(42.4), formatDuration(59.4), formatDuration(60)]).toEqual(['42 s', '59 s', '1:00']);
+    expect(formatDuration(187)).toBe('3:07');
+    expect(formatDuration(3725)).toBe('1:02:05');
+    expect(formatDuration(7199)).toBe('1:59:59');
+    expect([formatDuration(-1), formatDuration(NaN), formatDuration(Infinity)]).toEqual(['–', '–', '–']);
   });
 });
 
@@ -137,6 +157,9 @@ describe('LineChart', () => {
     const rows = [...div.querySelectorAll<HTMLElement>('.u-legend .u-series')];
     expect(rows).toHaveLength(5); // step, then raw and smoothed per line
     expect(rows.map((r) => getComputedStyle(r).display !== 'none')).toEqual([true, false, true, false, true]);
+    // The raw line faint (its colour at 30%) under the smoothed one in full colour.
+    const stroke = (i: number) => (u.series[i].stroke as (u: uPlot, i: number) => string)(u, i);
+    expect([stroke(1), stroke(2)]).toEqual(['rgba(47, 111, 222, 0.3)', '#2f6fde']);
     u.setCursor({ left: u.valToPos(5, 'x'), top: 10 });
     const raw = ppoBatch(0, 11).map((r) => r['objective/scores']!);
     const smoothed = emaSmooth(raw, 0.5);
@@ -233,6 +256,7 @@ describe('ChartGrid and FrontierChart', () => {
     expect(Array.from(created.get('SFT loss')!.data[1])).toEqual([2, 1.5]);
     expect(created.get('Reward model loss and accuracy')!.data.length).toBe(5); // x + 2 lines × (raw, smoothed)
     expect(created.get('Reward model loss and accuracy')!.axes.length).toBe(3); // accuracy on a right axis
+    expect(created.get('Reward model loss and accuracy')!.series.map((x) => x.scale)).toEqual(['x', 'y', 'y', 'right', 'right']); // loss left, accuracy (raw, smoothed) right
   });
 
   test('frontier: PPO proxy/gold lines and best-of-N markers against √KL; the summary names over-optimisation', () => {
@@ -260,9 +284,45 @@ describe('ChartGrid and FrontierChart', () => {
     expect(d[3]).toEqual([0, undefined, 1.2, undefined, undefined, undefined]); // best-of-N proxy
     expect(d[4]).toEqual([0, undefined, 0.6, undefined, undefined, undefined]); // best-of-N gold
     expect(plot!.series.slice(1).map((s) => s.label)).toEqual(['PPO proxy (RM)', 'PPO gold', 'Best-of-N proxy', 'Best-of-N gold', 'PPO fit']);
+    // Proxy solid and gold dashed; best-of-N markers, its proxy filled and its gold hollow (white inside).
+    expect(plot!.series.slice(1, 3).map((s) => s.dash)).toEqual([undefined, [6, 4]]);
+    const paint = (i: number, v: unknown) => (typeof v === 'function' ? v(plot, i) : v);
+    const bonColor = paint(3, plot!.series[3].stroke);
+    expect(bonColor).not.toBe('#ffffff');
+    expect([3, 4].map((i) => paint(i, plot!.series[i].points!.fill))).toEqual([bonColor, '#ffffff']);
+    expect(paint(4, plot!.series[4].points!.stroke)).toBe(bonColor);
+    // The trajectory's points are marked only while at most 200 are in view (10,000 circles are slow and a blur).
+    const marked = plot!.series[1].points!.show as (u: uPlot, i: number, first: number, last: number) => boolean;
+    expect([marked(plot!, 1, 0, 200), marked(plot!, 1, 0, 201), marked(plot!, 1, 100, 300)]).toEqual([true, false, true]);
     const summary = div.querySelector('.visually-hidden')!.textContent!;
     expect(summary).toContain('PPO (step 4) at √KL 4: proxy 4, gold 0.1');
     expect(summary).toContain('Best-of-N (N = 4) at √KL 1.5');
     expect(summary).toContain('over-optimisation');
+  });
+  test('frontier summary: gold left out where there is none; over-optimisation only when gold fell > 10% of its range from its first peak while the proxy did not', () => {
+    const ppo = (golds: readonly number[], proxies: readonly number[]) => ({
+      ppo: golds.map((gold, i): FrontierPoint => ({ step: i, sqrtKl: i, proxy: proxies[i], gold })),
+    });
+    const rising = [0, 1, 2, 3];
+    expect(frontierSummary(ppo([NaN, NaN, NaN], rising))).toBe('PPO (step 2) at √KL 2: proxy 2.');
+    const turned = (golds: readonly number[], proxies = rising) => frontierSummary(ppo(golds, proxies)).includes('over-optimisation');
+    expect(frontierSummary(ppo([0, 1, 0.8], rising))).toContain('PPO gold reward peaked at √KL 1 (1) and fell while the proxy kept rising: over-optimisation');
+    expect(turned([0, 1, 0.95])).toBe(false); // fell by 5% of its range
+    expect(turned([1, 0])).toBe(false); // two points say nothing yet
+    expect(turned([0, 1, 0.2], [0, 2, 1])).toBe(false); // the proxy fell too
+    // A plateau: the peak is where gold first reached it.
+    expect(frontierSummary(ppo([0, 1, 1, 0.2], rising))).toContain('peaked at √KL 1 (1)');
+  });
+
+  test('frontier: a point whose KL is not finite (a diverged run) has no place on the √KL axis', () => {
+    const store = manualStore();
+    let plot: uPlot | undefined;
+    mount(<FrontierChart store={store} onCreate={(p) => (plot = p)} />);
+    act(() => {
+      store.getState().onMetrics([0, 1, 4, NaN].map((kl, i) => ({ stage: 'ppo', step: i, 'objective/kl': kl, 'objective/scores': i, 'objective/gold': 0 })));
+      store.getState().flush();
+    });
+    expect(Array.from(plot!.data[0]).every((x) => Number.isFinite(x))).toBe(true);
+    expect(Array.from(plot!.data[1]).filter((v) => v != null)).toEqual([0, 1, 2]); // the PPO proxy of the three finite points
   });
 });

@@ -5,7 +5,9 @@
 // new device with the kept checkpoint as its weights. Handling never rejects.
 import { describe, expect, test } from 'vitest';
 import { STAGE_IDS } from '../../src/rlhf/stages';
+import { PipelineAlarmError } from '../../src/rlhf/pipeline';
 import { createEngine } from '../../src/worker/engine';
+import { ConfigureError, errorEvent, ModelLoadError, PipelineCommandError, RecoverError } from '../../src/worker/errors';
 import type { Command, EngineEvent } from '../../src/worker/protocol';
 import { checkpointBytes, fakeRuntime, nanoModel, publicAsset, recorder, settle } from './fakes';
 
@@ -109,5 +111,40 @@ describe('the command loop', () => {
     const again = await send({ type: 'start', stages: ['pretrain'] });
     expect(again.filter((e) => e.type === 'stage')).toEqual([{ type: 'stage', stage: 'pretrain', state: 'skipped' }]);
     expect(again.at(-1)).toEqual({ type: 'pipeline-state', state: 'done', stage: 'pretrain' });
+  });
+  test('while a label request samples, configure, restore and load-base are refused; once it ended, configure is accepted', async () => {
+    const rec = recorder();
+    let release!: () => void;
+    const device = new Promise<void>((resolve) => (release = resolve));
+    // The runtime comes only on release(): the label request waits in its sampling until then.
+    const engine = createEngine(rec.post, { runtime: async () => (await device, fakeRuntime('gpu').rt), asset: publicAsset });
+    await engine.handle(NANO);
+    const from = rec.mark;
+    const labelling = engine.handle({ type: 'label-request', count: 1 });
+    await settle();
+    await engine.handle({ ...NANO, overrides: { seed: 4 } });
+    await engine.handle({ type: 'restore', rankings: [] });
+    await engine.handle({ type: 'load-base', folder: 'gpt2', files: [] });
+    expect(rec.errors(from)).toEqual([
+      'pipeline: configure: completions to label are being sampled — wait for label-items',
+      'pipeline: restore: a run or a label request is going — wait for it to end',
+      'pipeline: load-base: a run or a label request is going — wait for it to end',
+    ]);
+    expect(rec.of('pipeline-config', from)).toEqual([]);
+    release();
+    await labelling;
+    expect(rec.errors(from).at(-1)).toMatch(/^pipeline: label-request: there is no policy to sample yet/); // nano has no bundled base model
+    await engine.handle({ ...NANO, overrides: { seed: 4 } });
+    expect(rec.of('pipeline-config', from).map((e) => e.config.seed)).toEqual([4]);
+  });
+  test("errorEvent: each failure's kind; a metric alarm names its metric, stage and step", () => {
+    const alarm = new PipelineAlarmError({ metric: 'objective/kl', message: 'KL exploded' } as PipelineAlarmError['alarm'], 'ppo', 7, 1e9);
+    expect(errorEvent(alarm, 'pipeline')).toEqual({ type: 'error', kind: 'alarm', message: 'ppo stopped at step 7: KL exploded', metric: 'objective/kl', stage: 'ppo', step: 7 });
+    expect(errorEvent(new ConfigureError([{ field: 'seed', message: 'bad' }]), 'internal')).toMatchObject({ kind: 'config', problems: [{ field: 'seed', message: 'bad' }] });
+    expect(errorEvent(new RecoverError('recover: no'), 'pipeline')).toEqual({ type: 'error', kind: 'device-lost', message: 'recover: no' });
+    expect(errorEvent(new ModelLoadError('broken'), 'pipeline')).toEqual({ type: 'error', kind: 'model', message: 'broken' });
+    expect(errorEvent(new PipelineCommandError('later'), 'internal')).toEqual({ type: 'error', kind: 'pipeline', message: 'later' });
+    expect(errorEvent(new Error('?'), 'internal')).toEqual({ type: 'error', kind: 'internal', message: '?' });
+    expect(errorEvent('thrown text', 'pipeline')).toEqual({ type: 'error', kind: 'pipeline', message: 'thrown text' });
   });
 });

@@ -52,6 +52,16 @@ describe('configure against the device', () => {
     expect(problemsOf({ task: 'sentiment', preset: 'tiny', overrides: { ...large, 'pretrain.force': true } }, { memory: between, sampleRows, base }).map((p) => p.field)).toEqual(['pretrain.batchSize']);
   });
 
+  test("a chosen base model's context length bounds the settings (the response length), as a preset's does", () => {
+    const plenty = { ...gib, totalBytes: 64 * 2 ** 30 };
+    const short = { ...base, contextLength: 8 }; // room for responses of at most 8 − 3 = 5 tokens
+    const request: ConfigureRequest = { task: 'sentiment', preset: 'tiny', overrides: { 'ppo.maxResponseTokens': 6 } };
+    expect(problemsOf(request, { memory: plenty, sampleRows, base: short, chosenBase: false })).toEqual([]); // the preset's context holds it
+    const problems = problemsOf(request, { memory: plenty, sampleRows, base: short, chosenBase: true });
+    expect(problems.map((p) => p.field)).toContain('ppo.maxResponseTokens');
+    expect(problemsOf({ ...request, overrides: { 'ppo.maxResponseTokens': 5 } }, { memory: plenty, sampleRows, base: short, chosenBase: true }).map((p) => p.field)).not.toContain('ppo.maxResponseTokens');
+  });
+
   test('the engine refuses it once init has the device (this machine\'s adapter), and accepted it before', async () => {
     const rec = recorder();
     const rt = await createNodeRuntime();

@@ -3,6 +3,7 @@
 // session only the checkpoints its changes do not reach (and the reward model's rankings with its checkpoint), and the
 // human rankings while the task stays; the previous results go.
 import { describe, expect, test } from 'vitest';
+import { moreProblems, SHOWN_PROBLEMS } from '../../src/model/data';
 import type { Pipeline } from '../../src/rlhf/pipeline';
 import type { Ranking } from '../../src/rlhf/preferences';
 import { CHECKPOINT_NAMES } from '../../src/rlhf/stages';
@@ -23,6 +24,21 @@ function refusal(r: ConfigureRequest): ConfigureError {
   }
   throw new Error('accepted');
 }
+
+describe('ConfigureError', () => {
+  test(`shows the first ${SHOWN_PROBLEMS} problems, then one naming how many more, under the field of the first one left out`, () => {
+    const problems = [
+      ...Array.from({ length: SHOWN_PROBLEMS }, (_, i) => ({ field: 'custom.sft', line: i + 1, message: 'not JSON' })),
+      ...Array.from({ length: 5 }, (_, i) => ({ field: 'custom.preferences', line: i + 1, message: 'not JSON' })),
+    ];
+    const e = new ConfigureError(problems);
+    expect(e.problems).toHaveLength(SHOWN_PROBLEMS + 1);
+    expect(e.problems.slice(0, SHOWN_PROBLEMS)).toEqual(problems.slice(0, SHOWN_PROBLEMS));
+    expect(e.problems.at(-1)).toEqual({ field: 'custom.preferences', message: moreProblems(5) });
+    expect(e.message).toMatch(/^the pipeline configuration was refused: custom\.sft line 1: not JSON; /);
+    expect(e.message.endsWith(`; custom.preferences: ${moreProblems(5)}`)).toBe(true);
+  });
+});
 
 describe('acceptConfiguration', () => {
   test('the settings and the task a request names', () => {

@@ -253,6 +253,12 @@ describe('human feedback in the engine', () => {
     from = rec.mark;
     await send({ type: 'label-request', count: 1 });
     expect(rec.of('label-items', from)[0]).toMatchObject({ policy: 'sft' });
+    // A new configuration forgets the items waiting for labels (sampled from the previous one's policy).
+    const [{ items: waiting }] = rec.of('label-items', from);
+    await send({ type: 'configure', task: 'sentiment', preset: 'nano', overrides: { ...QUICK, seed: 4, 'ppo.klCoef': 0 } });
+    from = rec.mark;
+    await send({ type: 'labels', labels: [{ id: waiting[0].id, order: [0, 1] }] });
+    expect(rec.errors(from)).toEqual([expect.stringMatching(/no such item to label \(unknown, or labelled already\)/)]);
   });
 });
 

@@ -9,7 +9,7 @@ import type { Ranking } from '../../src/rlhf/preferences';
 import type { Task } from '../../src/rlhf/tasks';
 import { PipelineCommandError } from '../../src/worker/errors';
 import { Feedback, goldAgreementOf, judgedItems, MAX_LABEL_ITEMS, type Sampler } from '../../src/worker/feedback';
-import type { LabelItem } from '../../src/worker/protocol';
+import { type LabelItem, MAX_LABEL_K } from '../../src/worker/protocol';
 import type { Configured } from '../../src/worker/session';
 import { testSession } from './fakes';
 
@@ -65,6 +65,14 @@ describe('label-request', () => {
     state.running = true;
     await expect(refusal(1)).rejects.toThrow('label-request: a run is going — wait for it to end (the GPU is busy)');
     expect(state.pipelineAsked).toBe(0);
+  });
+
+  test('the largest request there may be is accepted: MAX_LABEL_ITEMS items of MAX_LABEL_K completions', async () => {
+    const { request, sampled } = lab(['sft']);
+    const answer = await request(MAX_LABEL_ITEMS, MAX_LABEL_K);
+    expect(sampled).toEqual([{ policy: 'sft', prompts: expect.any(Array), n: MAX_LABEL_K + 2 }]);
+    expect(answer.items).toHaveLength(TASK.prompts.train.length); // every prompt there is
+    for (const it of answer.items) expect(it.completions).toHaveLength(MAX_LABEL_K);
   });
 
   test('samples the latest policy there is: a trained one (registry order), else SFT, else the base model', async () => {

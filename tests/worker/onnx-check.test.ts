@@ -77,6 +77,15 @@ describe('OnnxCheck (engine and ONNX Runtime, Node)', () => {
     expect(engine.logits.length).toBe(onnx.ids.length * 1024);
     const largest = largestLogitDifference(onnx.logits, engine.logits, 1024);
     expect(largest.difference).toBeLessThan(ENGINE_VS_ORT_LOGITS);
+    // A continuation other than the engine's own: its text is of the ids sent, the engine's text stays its own.
+    const other = Array.from(tokenizer.encode(' the end'));
+    const from = s.rec.mark;
+    await s.check.greedy(other);
+    const [answer] = s.rec.of('policy-greedy', from);
+    expect(answer.continuationText).toBe(tokenizer.decode(other, { specials: 'drop' }));
+    expect(answer.ids).toEqual(engine.ids);
+    expect(answer.text).toBe(engine.text);
+    expect(answer.logits.length).toBe(other.length * 1024);
   });
 
   test('a trained policy checkpoint: checked as exported, even when a newer one is written before policy-greedy', async () => {
@@ -112,6 +121,18 @@ describe('OnnxCheck (engine and ONNX Runtime, Node)', () => {
     const long = 'ab '.repeat(200);
     const withBos = s.session.loaded!.tokenizer.encode(long).length + 1;
     await refused(s.check.exportPolicy(long, 8), `policy-onnx: the prompt is ${withBos} tokens with BOS, and the context holds 128: shorten it`);
+    // At the edge: a prompt that fills the context leaves no room, one token less leaves room for exactly one.
+    const tokenizer = s.session.loaded!.tokenizer;
+    const fits = (n: number) =>
+      ['a', ' a', ' ab', '.', ' the', 'x ']
+        .flatMap((unit) => Array.from({ length: 2 * n }, (_, i) => unit.repeat(i + 1)))
+        .find((text) => tokenizer.encode(text).length + 1 === n);
+    const [full, oneLess] = [fits(128), fits(127)];
+    expect(full && oneLess).toBeTruthy();
+    await refused(s.check.exportPolicy(full!, 8), 'policy-onnx: the prompt is 128 tokens with BOS, and the context holds 128: shorten it');
+    const from = s.rec.mark;
+    await s.check.exportPolicy(oneLess!, 8);
+    expect(s.rec.of('policy-onnx', from)).toMatchObject([{ maxNewTokens: 1 }]);
     s.setRunning(true);
     await refused(s.check.exportPolicy('A', 4), 'policy-onnx: a run is going — wait for it to end (the GPU is busy)');
     await refused(s.check.greedy([1]), 'policy-greedy: a run is going — wait for it to end (the GPU is busy)');
