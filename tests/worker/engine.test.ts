@@ -2,7 +2,7 @@
 // from public/: init and sampling, configure (accepted, refused with field and line problems, nothing changed),
 // a whole tiny nano pipeline run with its events and exports, a new configuration keeping the checkpoints its
 // changes do not reach (PPO alone on the kept SFT and reward model after a change of β), a second start while
-// running, pause/step/resume/stop, and a failed run that leaves the engine usable. The pipeline is cut down (a few steps per stage) to stay quick.
+// running, the ONNX check on the policy written last, pause/step/resume/stop, and a failed run that leaves the engine usable. The pipeline is cut down (a few steps per stage) to stay quick.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
@@ -345,6 +345,17 @@ describe('engine (the worker protocol in Node)', () => {
     await send({ type: 'start', stages: ['eval'] });
     expect(rec.of('error', from)).toEqual([]);
     expect(rec.of('samples', from).flatMap((e) => e.samples).filter((x) => x.policy === 'ppo')).toHaveLength(3);
+
+    // A policy trained again is the newest: the ONNX check runs the one written last (GRPO, then PPO again), not
+    // the first one written.
+    for (const stage of ['grpo', 'ppo'] as const) {
+      from = rec.mark;
+      await send({ type: 'start', stages: [stage] });
+      expect(rec.of('error', from)).toEqual([]);
+    }
+    from = rec.mark;
+    await send({ type: 'policy-onnx', prompt: 'Hi', maxNewTokens: 2 });
+    expect(rec.of('policy-onnx', from).map((e) => e.model)).toEqual(['ppo']);
 
     // An SFT setting changed: only the base model stays; PPO has no SFT model to start from.
     from = rec.mark;
