@@ -138,6 +138,15 @@ function checkDropout(dropout: GptDropout | undefined): void {
   }
 }
 
+/** What every forward pass checks: the shape, the batch, the weights, the token ids and the dropout key. */
+function checkForwardInputs(shape: GptShape, weights: GptWeights, tokens: ArrayLike<number>, B: number, T: number, dropout: GptDropout | undefined): void {
+  checkShape(shape);
+  checkBatch(shape, B, T);
+  checkWeights(shape, weights);
+  checkIds('tokens', tokens, B, T, shape.vocabSize);
+  checkDropout(dropout);
+}
+
 /** The loss weights (all ones by default), checked: B·T finite values with a positive sum. */
 function lossWeightsOf(lossWeights: ArrayLike<number> | undefined, N: number): { w: ArrayLike<number>; sum: number } {
   const w = lossWeights ?? new Float64Array(N).fill(1);
@@ -433,11 +442,7 @@ function backwardPass(shape: GptShape, weights: GptWeights, acts: Activations, t
 
 /** tokens (B,T) → logits (B,T,V); without `dropout` the eval-mode model, with it a training pass at that key. */
 export function gptForward(shape: GptShape, weights: GptWeights, tokens: ArrayLike<number>, B: number, T: number, dropout?: GptDropout): Float64Array {
-  checkShape(shape);
-  checkBatch(shape, B, T);
-  checkWeights(shape, weights);
-  checkIds('tokens', tokens, B, T, shape.vocabSize);
-  checkDropout(dropout);
+  checkForwardInputs(shape, weights, tokens, B, T, dropout);
   return forwardPass(shape, weights, tokens, B, T, dropout).logits;
 }
 
@@ -451,11 +456,7 @@ function prepareLoss(
   lossWeights?: ArrayLike<number>,
   dropout?: GptDropout,
 ) {
-  checkShape(shape);
-  checkBatch(shape, B, T);
-  checkWeights(shape, weights);
-  checkIds('tokens', tokens, B, T, shape.vocabSize);
-  checkDropout(dropout);
+  checkForwardInputs(shape, weights, tokens, B, T, dropout);
   const { w, sum } = lossWeightsOf(lossWeights, B * T);
   // A target at a position with weight 0 is never read (like the GPU kernel), so only weighted ones are checked.
   checkIds('targets', targets, B, T, shape.vocabSize, w);

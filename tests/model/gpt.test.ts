@@ -20,35 +20,30 @@ const nano = makeConfig('nano');
  */
 const GRAD_REL_TO_MAX = 2e-5;
 
-function expectGradsMatch(got: Record<string, ArrayLike<number>>, want: Record<string, ArrayLike<number>>, what: string): number {
-  let worstRel = 0;
-  for (const [name, g] of Object.entries(want)) {
+/** Per parameter of `want`: its largest |entry| (scale) and the largest |got − want| (err). */
+function gradErrors(got: Record<string, ArrayLike<number>>, want: Record<string, ArrayLike<number>>): { name: string; scale: number; err: number }[] {
+  return Object.entries(want).map(([name, g]) => {
     let scale = 0;
     let err = 0;
     for (let i = 0; i < g.length; i++) {
       scale = Math.max(scale, Math.abs(g[i]));
       err = Math.max(err, Math.abs(got[name][i] - g[i]));
     }
+    return { name, scale, err };
+  });
+}
+
+function expectGradsMatch(got: Record<string, ArrayLike<number>>, want: Record<string, ArrayLike<number>>, what: string): number {
+  for (const { name, scale } of gradErrors(got, want)) {
     expect(scale, `${what}: ${name} has a non-zero gradient`).toBeGreaterThan(0);
-    worstRel = Math.max(worstRel, err / scale);
-    expectClose(got[name], g, { atol: GRAD_REL_TO_MAX * scale, rtol: 0 }, `${what}: gradient of ${name}`);
+    expectClose(got[name], want[name], { atol: GRAD_REL_TO_MAX * scale, rtol: 0 }, `${what}: gradient of ${name}`);
   }
-  return worstRel;
+  return worstGradError(got, want);
 }
 
 /** max over parameters of max|got − want| / max|want|: how far a gradient set is from another, in GRAD_REL_TO_MAX's units. */
 function worstGradError(got: Record<string, ArrayLike<number>>, want: Record<string, ArrayLike<number>>): number {
-  let worst = 0;
-  for (const [name, g] of Object.entries(want)) {
-    let scale = 0;
-    let err = 0;
-    for (let i = 0; i < g.length; i++) {
-      scale = Math.max(scale, Math.abs(g[i]));
-      err = Math.max(err, Math.abs(got[name][i] - g[i]));
-    }
-    worst = Math.max(worst, err / scale);
-  }
-  return worst;
+  return Math.max(0, ...gradErrors(got, want).map(({ scale, err }) => err / scale));
 }
 
 describe('GPT forward and backward vs the float64 reference (nano)', () => {
