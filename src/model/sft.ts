@@ -3,7 +3,8 @@
 // sftBatch sets weight 0 on prompt, separator and padding positions (see src/model/data.ts for the exact rule).
 //
 // Implementation details:
-//   1. Demonstrations are encoded once; each step draws B of them with replacement, seeded by (seed, step).
+//   1. A fixed set of demonstrations is encoded once; each step draws B of them with replacement, seeded by
+//      (seed, step). A stream of demonstrations (a task's generator) gives each step its next B, none repeated.
 //   2. The loss is the mean over trained tokens of the whole batch (Σ w·nll / Σ w), one Trainer step (one submit).
 //   3. Warm-up + cosine schedule over the run; AdamW with decoupled weight decay and global-norm clipping.
 //   4. Held-out loss on a fixed set of batches every `evalEvery` steps (dropout off).
@@ -30,6 +31,9 @@ export interface SftOptions {
   onStep?: (metrics: StepMetrics & { valLoss?: number }) => void | Promise<void>;
 }
 
+/** Fresh demonstrations without end, the next one at each call (e.g. a task's generator: `Task.exampleGenerator`). */
+export type SftStream = () => SftExample;
+
 export interface SftResult {
   losses: number[];
   /** Validation losses as [step, loss] pairs. */
@@ -39,7 +43,7 @@ export interface SftResult {
 export async function supervisedFineTune(
   model: GPT,
   tokenizer: Tokenizer,
-  examples: readonly SftExample[],
+  examples: readonly SftExample[] | SftStream,
   options: SftOptions,
 ): Promise<SftResult> {
   const { steps, batchSize: B, seq: T, lr, warmupSteps = 0, seed, evalEvery = 0 } = options;
@@ -48,7 +52,14 @@ export async function supervisedFineTune(
   if (tokenizer.vocabSize !== model.config.vocabSize) {
     throw new Error(`sft: the tokenizer has ${tokenizer.vocabSize} ids, the model's vocabulary is ${model.config.vocabSize}`);
   }
-  const train = encodeSftExamples(examples, tokenizer);
+  let nextBatch: (step: number) => SftBatch;
+  if (typeof examples === 'function') {
+    const rows = Array.from({ length: B }, (_, i) => i);
+    nextBatch = () => sftBatch(Array.from({ length: B }, examples), tokenizer, B, T, rows);
+  } else {
+    const train = encodeSftExamples(examples, tokenizer);
+    nextBatch = (step) => sftBatch(train, tokenizer, B, T, mixSeed(seed, step));
+  }
   const heldOut = options.heldOut?.length ? encodeSftExamples(options.heldOut, tokenizer) : [];
   const valBatches: SftBatch[] = [];
   for (let start = 0; start < heldOut.length; start += B) {
@@ -63,7 +74,7 @@ export async function supervisedFineTune(
   const result: SftResult = { losses: [], valLosses: [] };
   try {
     for (let step = 0; step < steps; step++) {
-      const metrics = await trainer.trainStep(sftBatch(train, tokenizer, B, T, mixSeed(seed, step)));
+      const metrics = await trainer.trainStep(nextBatch(step));
       result.losses.push(metrics.loss);
       let valLoss: number | undefined;
       if (valBatches.length && evalEvery > 0 && ((step + 1) % evalEvery === 0 || step === steps - 1)) {

@@ -148,18 +148,18 @@ const LACKS: Readonly<Partial<Record<RewardSourceKind, string>>> = { verifier: '
  * starts from, each naming its field. Every setting named `rewardSource`, in any stage's section, must name a source
  * the task can provide (sentiment has no verifier, a custom task no gold); a stage of the run whose source scores
  * with a checkpoint the stage does not read anyway (the ensemble's) needs that checkpoint from an earlier stage of the
- * run or from the start; a `promptSource` of "generated" needs the task's prompt generator; and pass@k (eval.passK)
+ * run or from the start; a `promptSource` of "generated" needs the task's example generator; and pass@k (eval.passK)
  * counts exact answers, so it needs the task's verifier.
  */
-export function taskProblems(c: PipelineConfig, task: { readonly id: string; readonly gold?: unknown; readonly verifier?: unknown; readonly promptGenerator?: unknown }, run?: { stages: readonly string[]; checkpoints: readonly string[] }): Problem[] {
+export function taskProblems(c: PipelineConfig, task: { readonly id: string; readonly gold?: unknown; readonly verifier?: unknown; readonly exampleGenerator?: unknown }, run?: { stages: readonly string[]; checkpoints: readonly string[] }): Problem[] {
   const supported = supportedRewardSources(task);
   const problems: Problem[] = [];
   const sections = c as unknown as Record<string, Record<string, unknown> | undefined>;
   const order = run ? inRunOrder(run.stages) : [];
   for (const s of STAGE_REGISTRY as readonly StageDescriptor[]) {
     for (const { section, fields } of s.config ?? []) {
-      if (Object.hasOwn(fields, 'promptSource') && sections[section]?.promptSource === 'generated' && !task.promptGenerator) {
-        problems.push({ field: `${section}.promptSource`, message: `the ${task.id} task has no prompt generator (its prompts are a fixed set): use train` });
+      if (Object.hasOwn(fields, 'promptSource') && sections[section]?.promptSource === 'generated' && !task.exampleGenerator) {
+        problems.push({ field: `${section}.promptSource`, message: `the ${task.id} task has no example generator (its prompts are a fixed set): use train` });
       }
       if (!Object.hasOwn(fields, 'rewardSource')) continue;
       const field = `${section}.rewardSource`;

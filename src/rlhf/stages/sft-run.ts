@@ -1,9 +1,11 @@
-// Supervised fine-tuning of the base model on the task's demonstrations (10% held out for the token accuracy).
+// Supervised fine-tuning of the base model on the task's demonstrations (10% held out for the token accuracy), or
+// on fresh ones from the task's generator (sft.promptSource generated; ./prompt-source.ts).
 import { mixSeed, sftBatch, type SftExample } from '../../model/data';
 import type { GPT } from '../../model/gpt';
 import { supervisedFineTune } from '../../model/sft';
 import type { Tokenizer } from '../../model/tokenizer';
 import type { StageContext } from './context';
+import { trainingDemonstrations } from './prompt-source';
 
 export async function runSft(ctx: StageContext): Promise<void> {
   const c = ctx.config.sft;
@@ -16,7 +18,7 @@ export async function runSft(ctx: StageContext): Promise<void> {
   let weights;
   try {
     if (c.steps > 0) {
-      await supervisedFineTune(model, ctx.tokenizer, train, {
+      await supervisedFineTune(model, ctx.tokenizer, trainingDemonstrations(ctx, c.promptSource, 23, train, held), {
         steps: c.steps,
         batchSize: c.batchSize,
         seq: c.seq,

@@ -1,5 +1,5 @@
 // Supervised fine-tuning in train_trl.py: SFTTrainer on data/sft.jsonl from models/base, the loss on the completion only.
-import { py } from './trl-python';
+import { py, SFT_SOURCE_NOTE } from './trl-python';
 import type { StageTrl } from './types';
 
 export const trl: StageTrl = {
@@ -9,6 +9,7 @@ export const trl: StageTrl = {
     'sft.seq': ['SFTConfig.max_length', 'TRL truncates the end; the lab drops the start of the prompt'],
     'sft.lr': ['SFTConfig.learning_rate', "lr_scheduler_type='cosine' (transformers decays to 0)"],
     'sft.warmup': ['SFTConfig.warmup_steps', ''],
+    'sft.promptSource': [null, SFT_SOURCE_NOTE],
   },
   needsRankings: false,
   provides: 'policy',

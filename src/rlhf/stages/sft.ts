@@ -1,7 +1,7 @@
 // Supervised fine-tuning on the task's demonstrations: the starting policy of every method and the KL anchor.
 import type { PresetName } from '../../model/config';
 import type { StagePlan } from '../memory';
-import { COLORS, LM_LOSS_FORMULA, LM_LOSS_METRIC, OPTIMIZER_METRICS } from './shared';
+import { COLORS, LM_LOSS_FORMULA, LM_LOSS_METRIC, OPTIMIZER_METRICS, PROMPT_SOURCES, type PromptSourceKind } from './shared';
 import type { StageConfig, StageDescriptor } from './types';
 
 /** Supervised fine-tuning on the task's demonstrations. */
@@ -11,12 +11,13 @@ export interface SFTSettings {
   readonly seq: number;
   readonly lr: number;
   readonly warmup: number;
+  readonly promptSource: PromptSourceKind;
 }
 
 const DEFAULTS: Readonly<Record<PresetName, SFTSettings>> = {
-  nano: { steps: 8, batchSize: 8, seq: 32, lr: 1e-3, warmup: 2 },
-  tiny: { steps: 150, batchSize: 8, seq: 64, lr: 5e-4, warmup: 10 },
-  small: { steps: 300, batchSize: 16, seq: 96, lr: 3e-4, warmup: 20 },
+  nano: { steps: 8, batchSize: 8, seq: 32, lr: 1e-3, warmup: 2, promptSource: 'train' },
+  tiny: { steps: 150, batchSize: 8, seq: 64, lr: 5e-4, warmup: 10, promptSource: 'train' },
+  small: { steps: 300, batchSize: 16, seq: 96, lr: 3e-4, warmup: 20, promptSource: 'train' },
 };
 
 export const sft = {
@@ -39,6 +40,11 @@ export const sft = {
         seq: { kind: 'int', min: 4, max: { text: 'the context length', of: (_, model) => model.contextLength }, meaning: 'tokens per training row: prompt + response (a longer demonstration loses the start of its prompt)' },
         lr: { kind: 'number', min: 0, max: 1, minOpen: true, meaning: 'peak learning rate of AdamW (linear warm-up, then cosine decay)' },
         warmup: { kind: 'int', min: 0, max: 1_000_000, meaning: 'optimizer steps of linear learning-rate warm-up' },
+        promptSource: {
+          kind: 'choice',
+          options: PROMPT_SOURCES,
+          meaning: 'where the demonstrations come from: train = the task’s demonstrations, drawn with replacement; generated = fresh ones from the task’s own generator (a prompt and its right answer), each step new ones, never a held-out prompt (instructions task only)',
+        },
       },
     } as const satisfies StageConfig<SFTSettings>,
   ],

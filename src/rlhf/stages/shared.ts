@@ -16,13 +16,14 @@ export const rewardSourceSetting = {
   meaning: `where the reward comes from: ${REWARD_SOURCES.map((k) => `${k} = ${REWARD_SOURCE_MEANINGS[k]}`).join('; ')}`,
 } as const satisfies SettingDoc;
 
-/** Where an RL stage's training prompts come from: its `promptSource` setting's values. */
+/** Where a stage's training prompts come from: its `promptSource` setting's values (RL stages and SFT). */
 export const PROMPT_SOURCES = ['train', 'generated'] as const;
 export type PromptSourceKind = (typeof PROMPT_SOURCES)[number];
 
 /**
- * The `promptSource` setting of an RL stage (PPO, GRPO, RLOO). "generated" needs a task with a prompt generator
- * (src/rlhf/config.ts taskProblems checks every field of this name against the task).
+ * The `promptSource` setting of an RL stage (PPO, GRPO, RLOO; SFT's field of that name has its own meaning).
+ * "generated" needs a task with an example generator (src/rlhf/config.ts taskProblems checks every field of this
+ * name against the task).
  */
 export const promptSourceSetting = {
   kind: 'choice',

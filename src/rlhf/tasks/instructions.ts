@@ -14,9 +14,9 @@
 // leading/trailing whitespace removed (String.prototype.trim, the normalisation gold uses) equals the answer
 // character for character, case included — and 0 otherwise: no partial credit, so "etic" for "etik" earns 0.
 //
-// Prompt generator (promptGenerator; an RL stage's promptSource "generated"): the corpus generator's instructions
-// drawn without end from a seeded stream, held-out prompts skipped; training prompts recur (the kinds with few
-// distinct prompts are all among them), and every prompt's answer is known to gold and the verifier.
+// Example generator (exampleGenerator; a stage's promptSource "generated"): the corpus generator's instructions and
+// their answers drawn without end from a seeded stream, held-out prompts skipped; training prompts recur (the kinds
+// with few distinct prompts are all among them), and every prompt's answer is known to gold and the verifier.
 import { Gen, OPPOSITES, PLURALS, generateDocuments, instruction } from '../../corpus/generators';
 import { mixSeed, seededRandom, shuffled, type SftExample } from '../../model/data';
 import { INSTRUCTIONS } from './descriptors';
@@ -116,14 +116,14 @@ function createInstructionsTask(options: TaskOptions): Task {
   // Generated prompts' answers: a "sentiment: …" answer does not follow from the prompt, so the generator records it.
   const generated = new Map<string, string>();
   const held = new Set(heldout);
-  const promptGenerator = (streamSeed: number) => {
+  const exampleGenerator = (streamSeed: number) => {
     const gen = new Gen(mixSeed(seed, 5, streamSeed));
-    return () => {
+    return (): SftExample => {
       for (;;) {
         const [prompt, answer] = instruction(gen);
         if (held.has(prompt)) continue;
         if (!answers.has(prompt)) generated.set(prompt, answer);
-        return prompt;
+        return { prompt, completion: answer };
       }
     };
   };
@@ -142,7 +142,7 @@ function createInstructionsTask(options: TaskOptions): Task {
     maxResponseTokens,
     gold: (prompt, response) => scoreAnswer(answerOf('gold', prompt), response),
     verifier: (prompt, response) => verifyAnswer(answerOf('verifier', prompt), response),
-    promptGenerator,
+    exampleGenerator,
   };
 }
 

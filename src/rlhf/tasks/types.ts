@@ -16,11 +16,12 @@ export interface Task {
   /** A checkable answer (RL with verifiable rewards): 1 when the response is exactly right, else 0; absent where a task has none. */
   readonly verifier?: (prompt: string, response: string) => 0 | 1;
   /**
-   * An endless stream of fresh training prompts from the task's own generator, deterministic from `seed`, never a
-   * held-out prompt; gold and the verifier judge every prompt it gives. Absent where the prompts are a fixed set.
-   * An RL stage with promptSource "generated" trains on it: a reward needs no demonstration or label.
+   * An endless stream of fresh examples from the task's own generator — a prompt and its right answer — deterministic
+   * from `seed`, never a held-out prompt; gold and the verifier judge every prompt it gives. Absent where the prompts
+   * are a fixed set. A stage with promptSource "generated" trains on it: an RL stage on its prompts (a reward needs
+   * no demonstration or label), SFT on the pairs as demonstrations.
    */
-  readonly promptGenerator?: (seed: number) => () => string;
+  readonly exampleGenerator?: (seed: number) => () => SftExample;
   /** Imported human/other preferences (custom task); simulated labelers make them otherwise. */
   readonly preferences?: readonly Ranking[];
 }
