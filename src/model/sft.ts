@@ -4,7 +4,7 @@
 //
 // Implementation details:
 //   1. A fixed set of demonstrations is encoded once; each step draws B of them with replacement, seeded by
-//      (seed, step). A stream of demonstrations (a task's generator) gives each step its next B, none repeated.
+//      (seed, step). A stream of demonstrations (a task's generator) gives each step its next B.
 //   2. The loss is the mean over trained tokens of the whole batch (Σ w·nll / Σ w), one Trainer step (one submit).
 //   3. Warm-up + cosine schedule over the run; AdamW with decoupled weight decay and global-norm clipping.
 //   4. Held-out loss on a fixed set of batches every `evalEvery` steps (dropout off).

@@ -81,7 +81,7 @@ describe('the promptSource setting', () => {
     expect(promptSourceSetting.options).toEqual(PROMPT_SOURCES);
     expect(Object.keys(STAGE_SETTING_DOCS).filter((path) => path.endsWith('.promptSource')).sort()).toEqual([...fields].sort());
     for (const f of rl) expect(STAGE_SETTING_DOCS[f]).toBe(promptSourceSetting);
-    expect(STAGE_SETTING_DOCS['sft.promptSource']).toMatchObject({ kind: 'choice', options: PROMPT_SOURCES, meaning: expect.stringMatching(/demonstrations .*generated = fresh ones/) });
+    expect(STAGE_SETTING_DOCS['sft.promptSource']).toMatchObject({ kind: 'choice', options: PROMPT_SOURCES, meaning: expect.stringMatching(/demonstrations .*generated = drawn from the task’s own generator/) });
     for (const preset of ['nano', 'tiny', 'small'] as const) {
       const c = makePipelineConfig(preset);
       expect([c.sft.promptSource, c.ppo.promptSource, c.grpo.promptSource, c.rloo.promptSource]).toEqual(['train', 'train', 'train', 'train']);

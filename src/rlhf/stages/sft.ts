@@ -43,7 +43,7 @@ export const sft = {
         promptSource: {
           kind: 'choice',
           options: PROMPT_SOURCES,
-          meaning: 'where the demonstrations come from: train = the task’s demonstrations, drawn with replacement; generated = fresh ones from the task’s own generator (a prompt and its right answer), each step new ones, never a held-out prompt (instructions task only)',
+          meaning: 'where the demonstrations come from: train = the task’s demonstrations, drawn with replacement; generated = drawn from the task’s own generator (a prompt and its right answer), new draws each step, never a held-out prompt (instructions task only)',
         },
       },
     } as const satisfies StageConfig<SFTSettings>,
