@@ -3,7 +3,8 @@
 // shuffled order, one trainer.step per iteration, the run's missing-EOS penalty), must raise its training reward (the
 // reward model's score of its own samples), move away from the reference and raise the log-probability of the rewarded
 // behaviour on held-out prompts. tests/rlhf/grpo.test.ts checks one iteration's plumbing; this file checks that the
-// advantages and the policy gradient point the right way and reach the weights.
+// advantages and the policy gradient point the right way and reach the weights. The second part (at the end) does the
+// same with a verifier's 0/1 reward on an answer of several tokens, where the first token decides nothing.
 //
 // The reward is tests/rlhf/ppo-learning.test.ts's hand-built reward model (tests/helpers/first-token-reward.ts): 2 for a
 // response whose first token is "a", 0 otherwise, −1 (the missing-EOS penalty) for one cut at 8 tokens without EOS;
@@ -36,7 +37,10 @@ import { type GroupConfig, GroupTrainer } from '../../src/rlhf/grpo';
 import { grpoMethod } from '../../src/rlhf/stages/grpo-run';
 import { RLOO_METHOD } from '../../src/rlhf/stages/rloo-run';
 import { checkAlarms, type Stage } from '../../src/rlhf/metrics';
-import { rewardModelSource } from '../../src/rlhf/reward-sources';
+import { rewardModelSource, textRewardSource } from '../../src/rlhf/reward-sources';
+import { sequenceLogprobs } from '../../src/rlhf/forward';
+import { encodeQuery, packSequences } from '../../src/rlhf/sequences';
+import { supervisedFineTune } from '../../src/model/sft';
 import { gpuTest } from '../helpers/gpu';
 import { config, HELDOUT_PROMPTS, logprobOfRewarded, REWARDED, rewardModelWeights, tok, TRAIN_PROMPTS } from '../helpers/first-token-reward';
 
@@ -109,5 +113,70 @@ describe.each([
     expect(kl[0], report).toBe(0);
     expect(mean(kl.slice(-WINDOW)), report).toBeGreaterThan(1);
     expect(alarms).toEqual([]);
+  }, 300_000);
+});
+
+// The verifier on a multi-token answer. The first-token reward above decides everything at the response's first
+// position; this one decides nothing there. A nano policy is fine-tuned on answers "ab", "ac" and "abc" to every
+// training prompt (so it always starts with "a"), and the verifier accepts exactly "ab": the second token (b, not c)
+// and the third (EOS, not c) are what GRPO and RLOO have to learn, from a 0/1 reward. A method whose gradient stopped
+// at the first response token learns nothing here.
+//
+// Measured (SwiftShader, seed 1, the settings above, 16 iterations; log π(a, b, EOS) on the held-out prompts):
+//   GRPO: reward 0.38 (the SFT policy's rollout) → 0.85 (last 4), log π −0.00 −0.41 −0.59 → −0.00 −0.02 −0.01
+//   RLOO: reward 0.38 → 0.96,                                     log π −0.00 −0.41 −0.59 → −0.00 −0.02 −0.01
+//   advantages on each completion's first token only (broadcastToTokens): GRPO → −0.03 −0.44 −0.50, reward 0.35;
+//     RLOO → unchanged, reward 0.38 (both GRPO runs of the first-token test above pass with this bug; this one fails)
+//   advantages negated (grpo.ts): GRPO → −0.00 −0.46 −4.53, RLOO → −6.92 −0.14 −7.54, reward → −1 (no EOS)
+describe.each(['grpo', 'rloo'] as const)('%s learning from a verifier (nano): an exact answer of several tokens', (id) => {
+  const ANSWER = 'ab';
+  const DEMONSTRATED = ['ab', 'ac', 'abc'];
+  const VERIFIER_ITERATIONS = 16;
+
+  /** Per held-out prompt, log π of each token of ANSWER + EOS after [BOS, prompt, SEP]; the means per position. */
+  async function answerLogprobs(policy: GPT): Promise<number[]> {
+    const answer = Uint32Array.from([...tok.encode(ANSWER), tok.special.eos]);
+    const queries = HELDOUT_PROMPTS.map((p) => encodeQuery(tok, p, config.contextLength));
+    const batch = packSequences(queries, queries.map(() => answer), tok.special.pad, config.contextLength);
+    const grid = await sequenceLogprobs(policy, batch);
+    return Array.from(answer, (_, j) => mean(Array.from(batch.start, (t, b) => grid[b * batch.T + t + j])));
+  }
+
+  gpuTest(`${id.toUpperCase()} learns the verified answer's later tokens, which the first token does not decide`, async ({ rt }) => {
+    const c = settings(id);
+    const policy = GPT.create(rt, config, { weights: initWeights(config, SEED) });
+    const demonstrations = TRAIN_PROMPTS.flatMap((prompt) => DEMONSTRATED.map((completion) => ({ prompt, completion })));
+    let reference: GPT | undefined;
+    let trainer: GroupTrainer | undefined;
+    const rewards: number[] = [];
+    let before: number[], after: number[];
+    try {
+      await supervisedFineTune(policy, tok, demonstrations, { steps: 60, batchSize: 8, seq: 12, lr: 1e-2, seed: SEED });
+      reference = GPT.create(rt, config, { weights: await policy.params.getWeights() });
+      before = await answerLogprobs(policy);
+      const verifier = textRewardSource('verifier', (_prompt, response) => (response === ANSWER ? 1 : 0));
+      trainer = new GroupTrainer({ policy, reference, reward: verifier }, tok, c, mixSeed(SEED, 95), undefined);
+      const order = shuffledIndices(TRAIN_PROMPTS.length, mixSeed(SEED, 96));
+      let drawn = 0;
+      for (let it = 0; it < VERIFIER_ITERATIONS; it++) {
+        const prompts = Array.from({ length: PROMPTS }, () => TRAIN_PROMPTS[order[drawn++ % TRAIN_PROMPTS.length]]);
+        rewards.push((await trainer.step(prompts)).metrics.reward!);
+      }
+      after = await answerLogprobs(policy);
+    } finally {
+      trainer?.dispose();
+      reference?.dispose();
+      policy.dispose();
+    }
+    const report = `${id} reward per iteration: ${fmt(rewards)}\nlog π(a, b, EOS) on held-out prompts: ${fmt(before)} → ${fmt(after)}`;
+    // The start: the SFT policy always begins with "a" and is unsure of the rest.
+    expect(before[0], report).toBeGreaterThan(-0.1);
+    expect(before[1], report).toBeLessThan(-0.3);
+    expect(before[2], report).toBeLessThan(-0.3);
+    // Both later decisions became near-certain on prompts the method never saw, and the training reward rose.
+    expect(after[1], report).toBeGreaterThan(-0.2);
+    expect(after[2], report).toBeGreaterThan(-0.2);
+    // (The first iteration's reward is the SFT policy's: the update comes after its rollout.)
+    expect(mean(rewards.slice(-WINDOW)) - rewards[0], report).toBeGreaterThan(0.4);
   }, 300_000);
 });
